@@ -1,0 +1,31 @@
+"""Dependencies the routes declare once as Annotated aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from inboxkit.runtime import Runtime
+from inboxkit.services.auth import Principal
+
+__all__ = ["RuntimeDep", "PrincipalDep", "get_runtime"]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key (ik_…) or a mailbox token (ikm_…).")
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    runtime: Runtime = request.app.state.runtime
+    return await runtime.auth.authenticate(credentials.credentials if credentials else None)
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -1,0 +1,145 @@
+"""Message routes: list, read, raw, attachments, mark read, delete, and the long-poll wait."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Response
+
+from inboxkit.api.deps import PrincipalDep, RuntimeDep
+from inboxkit.api.schemas import Data, Message, MessageSummary, MessageUpdate, Page, WaitResult
+from inboxkit.services.messages import MessageFilter
+from inboxkit.services.wait import MAX_WAIT_SECONDS
+
+router = APIRouter(tags=["messages"])
+
+
+@router.get("/mailboxes/{mailbox}/messages", response_model=Page[MessageSummary])
+async def list_messages(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    mailbox: str,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+    unread: bool | None = None,
+    since: datetime | None = None,
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    subject: str | None = None,
+    q: Annotated[
+        str | None, Query(description="Free text: sender, subject, recipients, body.")
+    ] = None,
+    direction: Literal["inbound", "outbound"] | None = None,
+):
+    """Messages newest first. String filters are case-insensitive substring matches."""
+    flt = MessageFilter(
+        unread=unread,
+        since=since,
+        from_contains=from_,
+        subject_contains=subject,
+        q=q,
+        direction=direction,
+    )
+    items, next_cursor = await runtime.messages.list(
+        principal, mailbox, flt, limit=limit, cursor=cursor
+    )
+    return {"data": items, "meta": {"next_cursor": next_cursor}}
+
+
+@router.get("/mailboxes/{mailbox}/wait", response_model=Data[WaitResult])
+async def wait_for_message(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    mailbox: str,
+    timeout: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 30.0,
+    from_contains: str | None = None,
+    subject_contains: str | None = None,
+    to_contains: str | None = None,
+    has_code: bool | None = None,
+    since: datetime | None = None,
+    after: str | None = None,
+    mark_read: bool = True,
+):
+    """Long-poll: the oldest unread matching message (or, with `since`/`after`, the oldest
+    matching one after that point), waiting up to `timeout` seconds (max 60) for one to land.
+    Always 200: `timed_out` is true and `message` null when nothing came."""
+    flt = MessageFilter(
+        since=since,
+        after=after,
+        from_contains=from_contains,
+        subject_contains=subject_contains,
+        to_contains=to_contains,
+        has_code=has_code,
+    )
+    result = await runtime.waits.wait(principal, mailbox, flt, timeout=timeout, mark_read=mark_read)
+    return {"data": result}
+
+
+@router.get("/mailboxes/{mailbox}/messages/{message_id}", response_model=Data[Message])
+async def get_message(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    mailbox: str,
+    message_id: str,
+    mark_read: bool = True,
+):
+    """The whole message: headers, text, HTML, attachments, envelope, codes and links.
+    Marks it read unless `mark_read=false`."""
+    return {"data": await runtime.messages.get(principal, mailbox, message_id, mark_read=mark_read)}
+
+
+@router.get(
+    "/mailboxes/{mailbox}/messages/{message_id}/raw",
+    response_class=Response,
+    responses={200: {"content": {"message/rfc822": {}}, "description": "The bytes as received."}},
+)
+async def get_raw(runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, message_id: str):
+    """The exact bytes received over SMTP."""
+    raw = await runtime.messages.raw(principal, mailbox, message_id)
+    return Response(
+        raw,
+        media_type="message/rfc822",
+        headers={"Content-Disposition": f'attachment; filename="{message_id}.eml"'},
+    )
+
+
+@router.get(
+    "/mailboxes/{mailbox}/messages/{message_id}/attachments/{attachment_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "Decoded bytes."}},
+)
+async def get_attachment(
+    runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, message_id: str, attachment_id: str
+):
+    """An attachment's decoded bytes, always as a download (never rendered inline)."""
+    data, meta = await runtime.messages.attachment(principal, mailbox, message_id, attachment_id)
+    filename = meta.get("filename") or f"attachment-{attachment_id}"
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
+    return Response(
+        data,
+        media_type=meta.get("content_type") or "application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.patch("/mailboxes/{mailbox}/messages/{message_id}", response_model=Data[Message])
+async def update_message(
+    runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, message_id: str, body: MessageUpdate
+):
+    """Mark a message read or unread."""
+    return {"data": await runtime.messages.set_read(principal, mailbox, message_id, body.is_read)}
+
+
+@router.delete(
+    "/mailboxes/{mailbox}/messages/{message_id}", status_code=204, response_class=Response
+)
+async def delete_message(
+    runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, message_id: str
+):
+    """Delete a message; its content is purged."""
+    await runtime.messages.delete(principal, mailbox, message_id)
+    return Response(status_code=204)

@@ -1,0 +1,15 @@
+"""In-process bus: the embedded default, for a single process."""
+
+from __future__ import annotations
+
+from inboxkit.bus.base import Bus, Event
+
+__all__ = ["MemoryBus"]
+
+
+class MemoryBus(Bus):
+    async def publish(self, event: Event) -> None:
+        self._dispatch(event)
+
+    async def healthy(self) -> bool:
+        return True

@@ -1,0 +1,242 @@
+"""The `inboxkit` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from typing import Any
+
+import click
+
+from inboxkit import __version__
+from inboxkit.config import Settings
+
+__all__ = ["main", "cli"]
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _banner(settings: Settings, role: str) -> str:
+    api = settings.base_url
+    domain = settings.default_domain
+    lines = [f"inboxkit {__version__} ({role}) on {settings.effective_database_url.split('?')[0]}"]
+    if role in ("all", "api"):
+        lines.append(f"  HTTP API   {api}/api/v1   (docs: {api}/docs)")
+    if role in ("all", "smtp"):
+        lines.append(
+            f"  SMTP       {settings.smtp_host}:{settings.smtp_port}   (domains: {', '.join(settings.domains)})"
+        )
+    if role in ("all", "api"):
+        lines += [
+            "",
+            "Try it:",
+            f"  curl -s -X POST {api}/api/v1/mailboxes",
+            f"  python3 -c \"import smtplib; smtplib.SMTP('{settings.smtp_host}', {settings.smtp_port})"
+            f".sendmail('me@example.com', ['<address>'], 'Subject: hi\\\\r\\\\n\\\\r\\\\nYour code is 123456')\"",
+            f"  curl -s -H 'Authorization: Bearer <token>' {api}/api/v1/mailboxes/<address>/messages",
+            f"  (no mailbox yet? any address @{domain} is refused until created)",
+        ]
+    return "\n".join(lines)
+
+
+async def _serve(settings: Settings, role: str) -> None:
+    import uvicorn
+
+    from inboxkit.app import Services, build_app
+
+    if role in ("all", "api"):
+        app = build_app(settings, role)
+        config = uvicorn.Config(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level="warning",
+            lifespan="on",
+        )
+        server = uvicorn.Server(config)
+
+        async def announce() -> None:
+            while not server.started:
+                if server.should_exit:
+                    return
+                await asyncio.sleep(0.05)
+            click.echo(_banner(settings, role), err=True)
+
+        announcer = asyncio.create_task(announce())
+        await server.serve()
+        announcer.cancel()
+        return
+
+    services = Services(settings, role)
+    await services.start()
+    click.echo(_banner(settings, role), err=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await services.stop()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="inboxkit")
+def cli() -> None:
+    """inboxkit: real, programmable email inboxes for agents and tests."""
+
+
+@cli.command()
+@click.option(
+    "--role",
+    type=click.Choice(["all", "api", "smtp", "worker"]),
+    default="all",
+    show_default=True,
+    help="What this process runs.",
+)
+@click.option("--http-host", default=None, help="[INBOXKIT_HTTP_HOST] default 127.0.0.1")
+@click.option("--http-port", type=int, default=None, help="[INBOXKIT_HTTP_PORT] default 8025")
+@click.option("--smtp-host", default=None, help="[INBOXKIT_SMTP_HOST] default 127.0.0.1")
+@click.option("--smtp-port", type=int, default=None, help="[INBOXKIT_SMTP_PORT] default 2525")
+@click.option("--data-dir", default=None, help="[INBOXKIT_DATA_DIR] default ./data")
+@click.option(
+    "--database-url", default=None, help="[INBOXKIT_DATABASE_URL] default SQLite in the data dir"
+)
+@click.option("--redis-url", default=None, help="[INBOXKIT_REDIS_URL] default in-process bus")
+@click.option(
+    "--domains", default=None, help="[INBOXKIT_DOMAINS] comma list, default inboxkit.localhost"
+)
+@click.option("--no-migrate", is_flag=True, help="Do not apply database migrations at start.")
+def serve(role: str, no_migrate: bool, **options: Any) -> None:
+    """Run the service (HTTP API, SMTP receiver and workers, by role)."""
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = _settings(**options, auto_migrate=False if no_migrate else None)
+    try:
+        asyncio.run(_serve(settings, role))
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.command()
+@click.option("--database-url", default=None)
+@click.option("--data-dir", default=None)
+def migrate(**options: Any) -> None:
+    """Apply database migrations and exit."""
+    from inboxkit.store.db import Database
+    from inboxkit.store.migrate import upgrade
+
+    settings = _settings(**options)
+
+    async def run() -> None:
+        db = Database(settings.effective_database_url)
+        try:
+            await upgrade(db)
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    click.echo("database is at the newest schema", err=True)
+
+
+@cli.group()
+def keys() -> None:
+    """Manage API keys directly in the database (no server needed)."""
+
+
+def _with_auth(fn: Any) -> Any:
+    from inboxkit.services.auth import AuthService
+    from inboxkit.store.db import Database
+    from inboxkit.store.migrate import upgrade
+
+    async def run(settings: Settings) -> Any:
+        db = Database(settings.effective_database_url)
+        try:
+            await upgrade(db)
+            return await fn(AuthService(settings, db))
+        finally:
+            await db.close()
+
+    return run
+
+
+def _emit(data: Any, as_json: bool, human: str) -> None:
+    if as_json:
+        click.echo(json.dumps(data, default=str, indent=2))
+    else:
+        click.echo(human)
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="A label for the key.")
+@click.option("--scope", "scopes", multiple=True, help="Repeatable; default: all but admin.")
+@click.option(
+    "--account", "account_id", default=None, help="Add to this account (default: a new one)."
+)
+@click.option("--database-url", default=None)
+@click.option("--data-dir", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def keys_create(
+    name: str, scopes: tuple[str, ...], account_id: str | None, as_json: bool, **options: Any
+) -> None:
+    """Create an API key and print it (shown once)."""
+    from inboxkit.errors import InboxKitError
+
+    run = _with_auth(
+        lambda auth: auth.create_key(name=name, scopes=list(scopes) or None, account_id=account_id)
+    )
+    try:
+        key = asyncio.run(run(_settings(**options)))
+    except InboxKitError as exc:
+        raise click.ClickException(exc.message) from None
+    _emit(key, as_json, key["token"])
+    if not as_json:
+        click.echo(
+            f"key {key['id']} in account {key['account_id']}; scopes: {' '.join(key['scopes'])}",
+            err=True,
+        )
+
+
+@keys.command("list")
+@click.option("--database-url", default=None)
+@click.option("--data-dir", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def keys_list(as_json: bool, **options: Any) -> None:
+    """List API keys (never their secrets)."""
+    items = asyncio.run(_with_auth(lambda auth: auth.list_keys())(_settings(**options)))
+    human = (
+        "\n".join(
+            f"{k['id']}  {k['prefix']}…  {k['name']}  {'revoked' if k['revoked_at'] else 'active'}  {' '.join(k['scopes'])}"
+            for k in items
+        )
+        or "no keys"
+    )
+    _emit(items, as_json, human)
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.option("--database-url", default=None)
+@click.option("--data-dir", default=None)
+def keys_revoke(key_id: str, **options: Any) -> None:
+    """Revoke an API key."""
+    from inboxkit.errors import InboxKitError
+
+    try:
+        asyncio.run(_with_auth(lambda auth: auth.revoke_key(key_id))(_settings(**options)))
+    except InboxKitError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"revoked {key_id}", err=True)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except BrokenPipeError:
+        sys.exit(1)

@@ -1,0 +1,320 @@
+"""Guarded MIME parsing.
+
+The stdlib `email` package with `policy.default` does the parsing; this module bounds what it
+is asked to do (header size, MIME depth, part count, text size), decodes leniently (unknown
+charsets, broken base64 and quoted-printable) and never raises: a message it cannot make sense
+of comes back with `parse_error` set, to be stored raw and still listed. Time is bounded by the
+caller (see `pool.py`), which runs this in a separate process it can kill.
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.utils
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage, Message
+
+__all__ = ["Limits", "Attachment", "ParsedMessage", "parse_message", "iter_parts", "find_part"]
+
+PREVIEW_CHARS = 200
+SUBJECT_CHARS = 1000
+HEADER_VALUE_CHARS = 16_384
+TEXT_CHARS = 5_000_000
+MAX_LINKS = 50
+MAX_CODES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_depth: int = 20
+    max_parts: int = 500
+    max_header_bytes: int = 1024 * 1024
+
+
+@dataclass(slots=True)
+class Attachment:
+    id: str
+    filename: str | None
+    content_type: str
+    size: int
+    content_id: str | None
+    disposition: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "content_id": self.content_id,
+            "disposition": self.disposition,
+        }
+
+
+@dataclass(slots=True)
+class ParsedMessage:
+    subject: str = ""
+    from_addr: str = ""
+    from_name: str = ""
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    reply_to: list[str] = field(default_factory=list)
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    headers: list[list[str]] = field(default_factory=list)
+    text: str | None = None
+    html: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    preview: str = ""
+    codes: list[str] = field(default_factory=list)
+    code_details: list[dict[str, object]] = field(default_factory=list)
+    links: list[dict[str, str]] = field(default_factory=list)
+    parse_error: str | None = None
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_WS = re.compile(r"\s+")
+
+
+def _header_section_size(raw: bytes, cap: int) -> int:
+    match = _HEADER_END.search(raw, 0, cap + 4)
+    return match.start() if match else min(len(raw), cap + 1)
+
+
+def _safe_str(value: object, limit: int = HEADER_VALUE_CHARS) -> str:
+    try:
+        text = str(value)
+    except Exception:
+        text = ""
+    text = text.replace("\x00", "")
+    return text[:limit]
+
+
+def _header(msg: Message, name: str) -> str:
+    """A header's decoded value, falling back to raw decoding when the policy parser fails."""
+    try:
+        value = msg.get(name)
+    except Exception:
+        value = None
+        for key, raw_value in msg.raw_items() if hasattr(msg, "raw_items") else []:
+            if key.lower() == name.lower():
+                try:
+                    parts = email.header.decode_header(raw_value)
+                    value = str(email.header.make_header(parts))
+                except Exception:
+                    value = raw_value
+                break
+    return "" if value is None else _safe_str(value)
+
+
+def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
+    try:
+        values = msg.get_all(name) or []
+        pairs = email.utils.getaddresses([_safe_str(v) for v in values])
+    except Exception:
+        return []
+    return [(n.strip(), a.strip()) for n, a in pairs if a and "@" in a][:200]
+
+
+def _message_ids(value: str) -> list[str]:
+    return re.findall(r"<[^<>\s]{1,998}>", value)[:100]
+
+
+def iter_parts(msg: Message, limits: Limits) -> Iterator[tuple[str, Message]]:
+    """Leaf parts with their MIME section path ("1", "2.1", …), depth- and count-limited.
+
+    Iterative so a deeply nested message cannot exhaust the stack; the paths are stable for a
+    given raw message, which makes them usable as attachment ids.
+    """
+    stack: list[tuple[str, Message, int]] = [("", msg, 0)]
+    seen = 0
+    while stack:
+        path, part, depth = stack.pop()
+        seen += 1
+        if seen > limits.max_parts:
+            return
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            if depth >= limits.max_depth:
+                continue
+            children = [
+                (f"{path}.{index}" if path else str(index), child, depth + 1)
+                for index, child in enumerate(payload, start=1)
+                if isinstance(child, Message)
+            ]
+            stack.extend(reversed(children))
+            continue
+        yield (path or "1"), part
+
+
+def find_part(msg: Message, part_id: str, limits: Limits) -> Message | None:
+    for path, part in iter_parts(msg, limits):
+        if path == part_id:
+            return part
+    return None
+
+
+def decode_payload(part: Message) -> bytes:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if isinstance(payload, bytes):
+        return payload
+    raw = part.get_payload()
+    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def _decode_text(part: Message) -> str:
+    data = decode_payload(part)
+    charset = "utf-8"
+    try:
+        charset = part.get_content_charset() or "utf-8"
+    except Exception:
+        pass
+    try:
+        text = data.decode(charset, errors="replace")
+    except (LookupError, ValueError):
+        # Unknown or bogus charset: UTF-8 if it decodes cleanly, Latin-1 otherwise (never fails).
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    return text.replace("\x00", "")[:TEXT_CHARS]
+
+
+def _disposition(part: Message) -> str:
+    try:
+        return (part.get_content_disposition() or "").lower()
+    except Exception:
+        return ""
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if not name:
+        try:
+            name = part.get_param("name", header="content-type")
+            if isinstance(name, tuple):
+                name = email.utils.collapse_rfc2231_value(name)
+        except Exception:
+            name = None
+    return _safe_str(name, 255) if name else None
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:
+        return "application/octet-stream"
+
+
+def _collect_bodies(msg: Message, limits: Limits, out: ParsedMessage) -> None:
+    for path, part in iter_parts(msg, limits):
+        ctype = _content_type(part)
+        disposition = _disposition(part)
+        filename = _filename(part)
+        is_body_candidate = disposition != "attachment" and not filename
+        if is_body_candidate and ctype == "text/plain" and out.text is None:
+            out.text = _decode_text(part)
+            continue
+        if is_body_candidate and ctype == "text/html" and out.html is None:
+            out.html = _decode_text(part)
+            continue
+        if is_body_candidate and ctype.startswith("text/") and path == "1" and out.text is None:
+            out.text = _decode_text(part)
+            continue
+        if not part.is_multipart():
+            content_id = _header(part, "Content-ID").strip().strip("<>") or None
+            out.attachments.append(
+                Attachment(
+                    id=path,
+                    filename=filename,
+                    content_type=ctype,
+                    size=len(decode_payload(part)),
+                    content_id=content_id,
+                    disposition=disposition or ("inline" if content_id else "attachment"),
+                )
+            )
+
+
+def _fill_headers(msg: Message, out: ParsedMessage) -> None:
+    out.subject = _header(msg, "Subject")[:SUBJECT_CHARS].replace("\r", "").replace("\n", " ")
+    senders = _addresses(msg, "From")
+    if senders:
+        out.from_name, out.from_addr = senders[0]
+    else:
+        out.from_addr = _header(msg, "From")[:320]
+    out.to = [addr for _, addr in _addresses(msg, "To")]
+    out.cc = [addr for _, addr in _addresses(msg, "Cc")]
+    out.reply_to = [addr for _, addr in _addresses(msg, "Reply-To")]
+    out.message_id = (_message_ids(_header(msg, "Message-ID")) or [None])[0]
+    out.in_reply_to = (_message_ids(_header(msg, "In-Reply-To")) or [None])[0]
+    out.references = _message_ids(_header(msg, "References"))
+    headers: list[list[str]] = []
+    budget = 1024 * 1024
+    for name, value in msg.raw_items() if hasattr(msg, "raw_items") else msg.items():
+        try:
+            rendered = _safe_str(msg.policy.header_fetch_parse(name, value))
+        except Exception:
+            rendered = _safe_str(value)
+        budget -= len(name) + len(rendered)
+        if budget < 0:
+            break
+        headers.append([_safe_str(name, 200), rendered])
+    out.headers = headers
+
+
+def _summarise(out: ParsedMessage) -> None:
+    from inboxkit.mail.extract import extract
+    from inboxkit.mail.htmltext import html_to_text
+
+    plain = out.text
+    if plain is None and out.html is not None:
+        plain = html_to_text(out.html)
+    out.preview = _WS.sub(" ", (plain or "")[:4000]).strip()[:PREVIEW_CHARS]
+    result = extract(out.subject, out.text, out.html)
+    out.code_details = [
+        {"value": c.value, "confidence": round(c.confidence, 3), "snippet": c.snippet}
+        for c in result.codes[:MAX_CODES]
+    ]
+    out.codes = [c.value for c in result.codes[:MAX_CODES]]
+    out.links = [{"url": x.url, "kind": x.kind, "text": x.text} for x in result.links[:MAX_LINKS]]
+
+
+def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMessage:
+    """Parse `raw` into what the store and API need. Never raises."""
+    out = ParsedMessage()
+    header_size = _header_section_size(raw, limits.max_header_bytes)
+    if header_size > limits.max_header_bytes:
+        out.parse_error = "header section larger than the parse limit"
+        return out
+    try:
+        msg = email.message_from_bytes(raw, policy=policy.default)
+    except Exception as exc:  # RecursionError, MemoryError, parser bugs
+        out.parse_error = f"unparseable message ({type(exc).__name__})"
+        try:
+            msg = email.message_from_bytes(raw, policy=policy.default, _class=EmailMessage)
+        except Exception:
+            return out
+    try:
+        _fill_headers(msg, out)
+    except Exception as exc:
+        out.parse_error = out.parse_error or f"headers unreadable ({type(exc).__name__})"
+    try:
+        _collect_bodies(msg, limits, out)
+    except Exception as exc:
+        out.parse_error = out.parse_error or f"body unreadable ({type(exc).__name__})"
+    try:
+        _summarise(out)
+    except Exception as exc:
+        out.parse_error = out.parse_error or f"summary failed ({type(exc).__name__})"
+    return out

@@ -1,0 +1,41 @@
+"""Prometheus metrics, one registry per runtime (so tests can build many apps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+__all__ = ["Metrics"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.delivered = Counter(
+            "inboxkit_messages_delivered", "Messages stored for a mailbox.", registry=self.registry
+        )
+        self.smtp_replies = Counter(
+            "inboxkit_smtp_replies",
+            "SMTP replies after DATA, by code.",
+            ["code"],
+            registry=self.registry,
+        )
+        self.subscribers = Gauge(
+            "inboxkit_bus_subscribers",
+            "Local consumers waiting on the bus.",
+            registry=self.registry,
+        )
+        self.commit_batches = Gauge(
+            "inboxkit_commit_batches", "Group commits performed.", registry=self.registry
+        )
+        self.committed_items = Gauge(
+            "inboxkit_committed_items",
+            "Deliveries committed by group commits.",
+            registry=self.registry,
+        )
+
+    def refresh(self, runtime: Any) -> None:
+        self.subscribers.set(runtime.bus.subscriber_count())
+        self.commit_batches.set(runtime.batcher.batches)
+        self.committed_items.set(runtime.batcher.items)

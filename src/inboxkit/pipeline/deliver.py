@@ -1,0 +1,197 @@
+"""deliver(): resolve mailboxes -> parse -> extract -> store (one commit) -> publish.
+
+SMTP DATA, HTTP ingest and local delivery of sent mail all call `Pipeline.deliver`. It returns
+only after the commit, so a caller that acknowledges on return (SMTP's 250) never acknowledges
+mail that is not on disk. Publishing happens after the commit and is only a wake-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inboxkit.bus import Bus
+from inboxkit.errors import InboxKitError
+from inboxkit.ids import new_id
+from inboxkit.mail.parse import ParsedMessage
+from inboxkit.mail.pool import ParserPool
+from inboxkit.services.mailboxes import MailboxService, Recipient
+from inboxkit.services.messages import jsonable, summary
+from inboxkit.store.batch import CommitBatcher
+from inboxkit.store.tables import contents, messages, utcnow
+
+__all__ = ["Envelope", "NoRecipients", "Pipeline", "StoreHook"]
+
+log = logging.getLogger(__name__)
+
+SEARCH_TEXT_CHARS = 4000
+# Called inside the delivery transaction with the stored summaries (e.g. to queue webhooks in
+# the same commit, so a crash can never store a message but lose its notification).
+StoreHook = Callable[[AsyncConnection, list[dict[str, Any]]], Awaitable[None]]
+
+
+class NoRecipients(InboxKitError):
+    code, status, default_message = "not_found", 404, "None of the recipients is a live mailbox."
+
+
+@dataclass(slots=True)
+class Envelope:
+    mail_from: str
+    rcpt_tos: list[str]
+    remote_addr: str | None = None
+    helo: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mail_from": self.mail_from,
+            "rcpt_to": self.rcpt_tos,
+            "remote_addr": self.remote_addr,
+            "helo": self.helo,
+        }
+
+
+@dataclass(slots=True)
+class _Target:
+    mailbox_id: str
+    address: str
+    tags: list[str] = field(default_factory=list)
+
+
+class Pipeline:
+    def __init__(
+        self, mailboxes: MailboxService, parser: ParserPool, batcher: CommitBatcher, bus: Bus
+    ):
+        self.mailboxes = mailboxes
+        self.parser = parser
+        self.batcher = batcher
+        self.bus = bus
+        self.store_hooks: list[StoreHook] = []
+
+    async def _targets(self, rcpt_tos: list[str]) -> list[_Target]:
+        targets: dict[str, _Target] = {}
+        for address in rcpt_tos:
+            found: Recipient = await self.mailboxes.resolve_recipient(address)
+            if found.status != "ok" or found.mailbox_id is None or found.address is None:
+                continue
+            target = targets.setdefault(found.mailbox_id, _Target(found.mailbox_id, found.address))
+            if found.tag and found.tag not in target.tags:
+                target.tags.append(found.tag)
+        return list(targets.values())
+
+    async def deliver(
+        self,
+        envelope: Envelope,
+        raw: bytes,
+        *,
+        direction: str = "inbound",
+        extra: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Store `raw` once and give every live recipient mailbox its own message row.
+
+        Returns the stored summaries; raises NoRecipients when no recipient is live any more,
+        and whatever the store raised when the commit failed (nothing is acknowledged then).
+        """
+        targets = await self._targets(envelope.rcpt_tos)
+        if not targets:
+            raise NoRecipients()
+        parsed = await self.parser.parse(raw)
+        content_row, message_rows = _rows(envelope, raw, parsed, targets, direction, extra or {})
+
+        async def write(conn: AsyncConnection) -> list[dict[str, Any]]:
+            await conn.execute(contents.insert().values(**content_row))
+            await conn.execute(messages.insert(), message_rows)
+            stored = [summary(_RowView(row)) for row in message_rows]
+            for hook in self.store_hooks:
+                await hook(conn, stored)
+            return stored
+
+        stored: list[dict[str, Any]] = await self.batcher.submit(write)
+        for item, target in zip(stored, targets, strict=True):
+            await self.bus.publish(
+                {
+                    "event": "message.received" if direction == "inbound" else "message.stored",
+                    "mailbox_id": target.mailbox_id,
+                    "mailbox": target.address,
+                    "message": jsonable(item),
+                }
+            )
+        return stored
+
+
+class _RowView:
+    """Attribute access over an insert dict, so `summary()` serves rows and dicts alike."""
+
+    def __init__(self, values: dict[str, Any]):
+        self.__dict__.update(values)
+
+
+def _rows(
+    envelope: Envelope,
+    raw: bytes,
+    parsed: ParsedMessage,
+    targets: list[_Target],
+    direction: str,
+    extra: dict[str, Any],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    now = utcnow()
+    content_id = new_id()
+    content_row = {
+        "id": content_id,
+        "size": len(raw),
+        "raw": raw,
+        "headers": parsed.headers,
+        "text": parsed.text,
+        "html": parsed.html,
+        "attachments": [a.to_dict() for a in parsed.attachments],
+        "code_details": parsed.code_details,
+        "parse_error": parsed.parse_error,
+        "created_at": now,
+    }
+    search_text = " ".join(
+        [
+            parsed.from_addr,
+            parsed.from_name,
+            parsed.subject,
+            " ".join(parsed.to + parsed.cc + envelope.rcpt_tos),
+            (parsed.text or parsed.preview)[:SEARCH_TEXT_CHARS],
+        ]
+    ).lower()
+    message_rows = []
+    for target in targets:
+        message_rows.append(
+            {
+                "id": new_id(),
+                "mailbox_id": target.mailbox_id,
+                "content_id": content_id,
+                "direction": direction,
+                "from_addr": parsed.from_addr or envelope.mail_from,
+                "from_name": parsed.from_name,
+                "to_addrs": parsed.to,
+                "cc_addrs": parsed.cc,
+                "reply_to": parsed.reply_to,
+                "subject": parsed.subject,
+                "preview": parsed.preview,
+                "received_at": now,
+                "is_read": False,
+                "has_attachments": bool(parsed.attachments),
+                "size": len(raw),
+                "codes": parsed.codes,
+                "links": parsed.links,
+                "has_code": bool(parsed.codes),
+                "message_id": parsed.message_id,
+                "in_reply_to": parsed.in_reply_to,
+                "references": parsed.references,
+                "envelope": envelope.to_dict(),
+                "tags": target.tags,
+                "parse_error": parsed.parse_error is not None,
+                "search_text": search_text,
+                "delivery_status": None,
+                "delivery_error": None,
+                **extra,
+            }
+        )
+    return content_row, message_rows

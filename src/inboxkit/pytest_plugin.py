@@ -1,0 +1,1 @@
+"""pytest plugin: fixtures for testing email flows against inboxkit."""

@@ -1,0 +1,210 @@
+"""Tokens, principals and scopes.
+
+Tokens carry at least 128 random bits (we use 192), are shown once, and only their SHA-256
+digest is stored. A lookup by digest finds the row; the digest comparison that follows is
+constant-time so response timing says nothing about how much of a guess was right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from inboxkit.config import Settings
+from inboxkit.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from inboxkit.ids import new_id
+from inboxkit.store.db import Database
+from inboxkit.store.tables import accounts, api_keys, mailboxes, utcnow
+
+__all__ = [
+    "SCOPES",
+    "MAILBOX_TOKEN_SCOPES",
+    "Principal",
+    "AuthService",
+    "digest",
+    "new_token",
+]
+
+SCOPES = (
+    "mailboxes:read",
+    "mailboxes:write",
+    "messages:read",
+    "messages:write",
+    "send",
+    "webhooks",
+    "admin",
+)
+MAILBOX_TOKEN_SCOPES = frozenset(
+    {"mailboxes:read", "mailboxes:write", "messages:read", "messages:write", "send"}
+)
+ADMIN_ACCOUNT_ID = "0" * 26
+
+
+def new_token(prefix: str) -> str:
+    return f"{prefix}{secrets.token_urlsafe(24)}"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: an account's API key, one mailbox's token, or nobody."""
+
+    kind: str  # "api_key" | "mailbox" | "anonymous"
+    account_id: str | None = None
+    mailbox_id: str | None = None
+    key_id: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    def require(self, scope: str) -> None:
+        if self.kind == "anonymous":
+            raise Unauthorized()
+        if scope not in self.scopes:
+            raise Forbidden(f"This token lacks the '{scope}' scope.")
+
+    def owns_mailbox(self, mailbox: Any) -> bool:
+        if self.kind == "mailbox":
+            return mailbox.id == self.mailbox_id
+        if self.kind == "api_key":
+            return mailbox.account_id is not None and mailbox.account_id == self.account_id
+        return False
+
+
+ANONYMOUS = Principal(kind="anonymous")
+
+
+class AuthService:
+    def __init__(self, settings: Settings, db: Database):
+        self.settings = settings
+        self.db = db
+
+    async def ensure_admin_account(self) -> None:
+        if not self.settings.admin_key:
+            return
+        async with self.db.write() as conn:
+            found = await conn.scalar(
+                sa.select(accounts.c.id).where(accounts.c.id == ADMIN_ACCOUNT_ID)
+            )
+            if found is None:
+                await conn.execute(
+                    accounts.insert().values(id=ADMIN_ACCOUNT_ID, name="admin", created_at=utcnow())
+                )
+
+    async def authenticate(self, token: str | None) -> Principal:
+        """The principal a bearer token stands for; ANONYMOUS when there is no token."""
+        if not token:
+            return ANONYMOUS
+        token = token.strip()
+        admin_key = self.settings.admin_key
+        if admin_key and hmac.compare_digest(token.encode(), admin_key.encode()):
+            return Principal(kind="api_key", account_id=ADMIN_ACCOUNT_ID, scopes=frozenset(SCOPES))
+        wanted = digest(token)
+        async with self.db.read() as conn:
+            if token.startswith("ikm_"):
+                row = (
+                    await conn.execute(
+                        sa.select(mailboxes.c.id, mailboxes.c.token_digest).where(
+                            mailboxes.c.token_digest == wanted, mailboxes.c.deleted_at.is_(None)
+                        )
+                    )
+                ).first()
+                if row and hmac.compare_digest(row.token_digest, wanted):
+                    return Principal(kind="mailbox", mailbox_id=row.id, scopes=MAILBOX_TOKEN_SCOPES)
+            elif token.startswith("ik_"):
+                row = (
+                    await conn.execute(
+                        sa.select(api_keys).where(
+                            api_keys.c.digest == wanted, api_keys.c.revoked_at.is_(None)
+                        )
+                    )
+                ).first()
+                if row and hmac.compare_digest(row.digest, wanted):
+                    return Principal(
+                        kind="api_key",
+                        account_id=row.account_id,
+                        key_id=row.id,
+                        scopes=frozenset(row.scopes),
+                    )
+        raise Unauthorized("The token is not valid (unknown, revoked, or its mailbox is gone).")
+
+    async def create_key(
+        self, *, name: str, scopes: list[str] | None = None, account_id: str | None = None
+    ) -> dict[str, Any]:
+        """Create an API key (and a new account unless `account_id` is given). Token shown once."""
+        chosen = list(dict.fromkeys(scopes or [s for s in SCOPES if s != "admin"]))
+        unknown = [s for s in chosen if s not in SCOPES]
+        if unknown:
+            raise ValidationFailed(
+                f"Unknown scope(s): {', '.join(unknown)}. Valid: {', '.join(SCOPES)}."
+            )
+        token = new_token("ik_")
+        now = utcnow()
+        key_id = new_id()
+        async with self.db.write() as conn:
+            if account_id is None:
+                account_id = new_id()
+                await conn.execute(
+                    accounts.insert().values(id=account_id, name=name, created_at=now)
+                )
+            elif (
+                await conn.scalar(sa.select(accounts.c.id).where(accounts.c.id == account_id))
+                is None
+            ):
+                raise NotFound("No such account.")
+            await conn.execute(
+                api_keys.insert().values(
+                    id=key_id,
+                    account_id=account_id,
+                    name=name,
+                    digest=digest(token),
+                    prefix=token[:10],
+                    scopes=chosen,
+                    created_at=now,
+                )
+            )
+        return {
+            "id": key_id,
+            "account_id": account_id,
+            "name": name,
+            "scopes": chosen,
+            "prefix": token[:10],
+            "created_at": now,
+            "revoked_at": None,
+            "token": token,
+        }
+
+    async def list_keys(self, account_id: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(api_keys).order_by(api_keys.c.id)
+        if account_id:
+            query = query.where(api_keys.c.account_id == account_id)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            {
+                "id": r.id,
+                "account_id": r.account_id,
+                "name": r.name,
+                "scopes": r.scopes,
+                "prefix": r.prefix,
+                "created_at": r.created_at,
+                "revoked_at": r.revoked_at,
+            }
+            for r in rows
+        ]
+
+    async def revoke_key(self, key_id: str) -> None:
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                api_keys.update()
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+        if result.rowcount == 0:
+            raise NotFound("No such active key.")

@@ -1,0 +1,364 @@
+"""Mailboxes: create, look up, list, change, delete, expire; and recipient resolution for SMTP."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inboxkit.bus import Bus
+from inboxkit.config import Settings
+from inboxkit.errors import BadRequest, Forbidden, HandleTaken, NotFound, ValidationFailed
+from inboxkit.ids import is_id, new_id
+from inboxkit.services.addresses import handle_problem, random_local_part, split_address
+from inboxkit.services.auth import Principal, digest, new_token
+from inboxkit.store.db import Database
+from inboxkit.store.tables import contents, mailboxes, messages, utcnow
+
+__all__ = ["MailboxService", "Recipient", "encode_cursor", "decode_cursor", "purge_messages"]
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        value = ""
+    if not is_id(value):
+        raise BadRequest("The cursor is not valid; pass back `meta.next_cursor` unchanged.")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What RCPT TO resolves to: a live mailbox (with the +tag), or why not."""
+
+    status: str  # "ok" | "unknown" | "foreign"
+    mailbox_id: str | None = None
+    address: str | None = None
+    tag: str | None = None
+
+
+async def purge_messages(conn: AsyncConnection, mailbox_ids: list[str]) -> None:
+    """Delete the mailboxes' messages and any content no other message still uses."""
+    if not mailbox_ids:
+        return
+    content_ids = sa.select(messages.c.content_id).where(messages.c.mailbox_id.in_(mailbox_ids))
+    doomed = set((await conn.execute(content_ids)).scalars())
+    await conn.execute(messages.delete().where(messages.c.mailbox_id.in_(mailbox_ids)))
+    await delete_orphan_contents(conn, doomed)
+
+
+async def delete_orphan_contents(conn: AsyncConnection, content_ids: set[str]) -> None:
+    if not content_ids:
+        return
+    still_used = set(
+        (
+            await conn.execute(
+                sa.select(messages.c.content_id).where(messages.c.content_id.in_(content_ids))
+            )
+        ).scalars()
+    )
+    orphans = content_ids - still_used
+    if orphans:
+        await conn.execute(contents.delete().where(contents.c.id.in_(orphans)))
+
+
+def _mailbox_dict(row: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "address": row.address,
+        "mode": row.mode,
+        "name": row.name,
+        "created_at": row.created_at,
+        "expires_at": row.expires_at,
+        **extra,
+    }
+
+
+class MailboxService:
+    def __init__(self, settings: Settings, db: Database, bus: Bus):
+        self.settings = settings
+        self.db = db
+        self.bus = bus
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def _live(self, now: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            mailboxes.c.deleted_at.is_(None),
+            sa.or_(mailboxes.c.expires_at.is_(None), mailboxes.c.expires_at > now),
+        )
+
+    async def find(
+        self, principal: Principal, ref: str, conn: AsyncConnection | None = None
+    ) -> Any:
+        """The caller's live mailbox by id or address. Anything else is a 404, never a 403:
+        another tenant's mailbox must be indistinguishable from one that does not exist."""
+        if principal.kind == "anonymous":
+            principal.require("mailboxes:read")
+        if "@" in ref:
+            parsed = split_address(ref)
+            if parsed is None:
+                raise NotFound("No such mailbox.")
+            condition = mailboxes.c.address == parsed.address
+        else:
+            condition = mailboxes.c.id == ref
+        query = sa.select(mailboxes).where(condition, self._live(utcnow()))
+        if conn is None:
+            async with self.db.read() as own:
+                row = (await own.execute(query)).first()
+        else:
+            row = (await conn.execute(query)).first()
+        if row is None or not principal.owns_mailbox(row):
+            raise NotFound("No such mailbox.")
+        return row
+
+    async def resolve_recipient(self, address: str) -> Recipient:
+        parsed = split_address(address)
+        if parsed is None or parsed.domain not in self.settings.domains:
+            return Recipient("foreign")
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(mailboxes.c.id, mailboxes.c.address).where(
+                        mailboxes.c.address == parsed.address, self._live(utcnow())
+                    )
+                )
+            ).first()
+        if row is None:
+            return Recipient("unknown")
+        return Recipient("ok", row.id, row.address, parsed.tag)
+
+    # -- create ----------------------------------------------------------------------------
+
+    def _check_domain(self, domain: str | None) -> str:
+        chosen = (domain or self.settings.default_domain).strip().lower().rstrip(".")
+        if chosen not in self.settings.domains:
+            raise ValidationFailed(
+                f"Domain '{chosen}' is not served here; choose one of: {', '.join(self.settings.domains)}."
+            )
+        return chosen
+
+    def _expiry(self, mode: str, ttl_minutes: int | None, now: datetime) -> datetime | None:
+        if ttl_minutes is not None and not 1 <= ttl_minutes <= self.settings.max_ttl_minutes:
+            raise ValidationFailed(
+                f"ttl_minutes must be between 1 and {self.settings.max_ttl_minutes}."
+            )
+        if mode == "agent" and ttl_minutes is None:
+            return None
+        return now + timedelta(minutes=ttl_minutes or self.settings.default_ttl_minutes)
+
+    async def create(
+        self,
+        principal: Principal,
+        *,
+        mode: str = "test",
+        handle: str | None = None,
+        domain: str | None = None,
+        ttl_minutes: int | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        if principal.kind == "anonymous":
+            if not self.settings.allow_anonymous:
+                raise Forbidden(
+                    "Anonymous inbox creation is disabled here; send an API key with 'mailboxes:write'."
+                )
+        elif principal.kind == "mailbox":
+            raise Forbidden("A mailbox token cannot create mailboxes; use an API key.")
+        else:
+            principal.require("mailboxes:write")
+        if mode not in ("test", "agent"):
+            raise ValidationFailed("mode must be 'test' or 'agent'.")
+        if handle is not None and mode != "agent":
+            raise ValidationFailed(
+                "Only agent-mode mailboxes choose a handle; test addresses are random."
+            )
+        chosen_domain = self._check_domain(domain)
+        if handle is not None:
+            handle = handle.strip().lower()
+            problem = handle_problem(handle)
+            if problem == "invalid":
+                raise ValidationFailed(
+                    "A handle is 1-64 characters of a-z, 0-9, '.', '-', '_', starting and ending "
+                    "with a letter or digit."
+                )
+            if problem == "reserved":
+                raise HandleTaken(f"'{handle}' is a reserved role name; choose another handle.")
+        now = utcnow()
+        expires_at = self._expiry(mode, ttl_minutes, now)
+        token = new_token("ikm_")
+        for _attempt in range(8):
+            local = handle or random_local_part()
+            values = {
+                "id": new_id(),
+                "account_id": principal.account_id,
+                "address": f"{local}@{chosen_domain}",
+                "local_part": local,
+                "domain": chosen_domain,
+                "mode": mode,
+                "name": name,
+                "token_digest": digest(token),
+                "created_at": now,
+                "expires_at": expires_at,
+            }
+            try:
+                async with self.db.write() as conn:
+                    await conn.execute(mailboxes.insert().values(**values))
+            except IntegrityError:
+                if handle:
+                    raise HandleTaken() from None
+                continue
+            return {
+                "id": values["id"],
+                "address": values["address"],
+                "mode": mode,
+                "name": name,
+                "created_at": now,
+                "expires_at": expires_at,
+                "token": token,
+                "message_count": 0,
+                "unread_count": 0,
+            }
+        raise HandleTaken("Could not find a free random address; try again.")
+
+    async def handle_availability(self, handle: str, domain: str | None) -> dict[str, Any]:
+        chosen_domain = self._check_domain(domain)
+        handle = handle.strip().lower()
+        address = f"{handle}@{chosen_domain}"
+        problem = handle_problem(handle)
+        if problem is None:
+            async with self.db.read() as conn:
+                taken = await conn.scalar(
+                    sa.select(mailboxes.c.id).where(mailboxes.c.address == address)
+                )
+            problem = "taken" if taken else None
+        return {"available": problem is None, "address": address, "reason": problem}
+
+    # -- read ------------------------------------------------------------------------------
+
+    async def _counts(self, conn: AsyncConnection, mailbox_id: str) -> tuple[int, int]:
+        row = (
+            await conn.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(
+                        sa.func.sum(sa.case((messages.c.is_read.is_(False), 1), else_=0)), 0
+                    ),
+                ).where(messages.c.mailbox_id == mailbox_id)
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def get(self, principal: Principal, ref: str) -> dict[str, Any]:
+        principal.require("mailboxes:read")
+        async with self.db.read() as conn:
+            row = await self.find(principal, ref, conn)
+            total, unread = await self._counts(conn, row.id)
+        return _mailbox_dict(row, message_count=total, unread_count=unread)
+
+    async def list(
+        self, principal: Principal, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        principal.require("mailboxes:read")
+        query = sa.select(mailboxes).where(self._live(utcnow()))
+        if principal.kind == "mailbox":
+            query = query.where(mailboxes.c.id == principal.mailbox_id)
+        else:
+            query = query.where(mailboxes.c.account_id == principal.account_id)
+        if cursor:
+            query = query.where(mailboxes.c.id < decode_cursor(cursor))
+        query = query.order_by(mailboxes.c.id.desc()).limit(limit + 1)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+            page = rows[:limit]
+            items = []
+            for row in page:
+                total, unread = await self._counts(conn, row.id)
+                items.append(_mailbox_dict(row, message_count=total, unread_count=unread))
+        next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
+        return items, next_cursor
+
+    # -- change ----------------------------------------------------------------------------
+
+    async def update(
+        self,
+        principal: Principal,
+        ref: str,
+        *,
+        name: str | None = None,
+        ttl_minutes: int | None = None,
+        fields: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> dict[str, Any]:
+        principal.require("mailboxes:write")
+        async with self.db.write() as conn:
+            row = await self.find(principal, ref, conn)
+            values: dict[str, Any] = {}
+            if "name" in fields:
+                values["name"] = name
+            if "ttl_minutes" in fields and ttl_minutes is not None:
+                values["expires_at"] = self._expiry(row.mode, ttl_minutes, utcnow())
+            if values:
+                await conn.execute(
+                    mailboxes.update().where(mailboxes.c.id == row.id).values(**values)
+                )
+        return await self.get(principal, row.id)
+
+    async def delete(self, principal: Principal, ref: str) -> None:
+        principal.require("mailboxes:write")
+        async with self.db.write() as conn:
+            row = await self.find(principal, ref, conn)
+            await conn.execute(
+                mailboxes.update()
+                .where(mailboxes.c.id == row.id)
+                .values(deleted_at=utcnow(), token_digest=None)
+            )
+            await purge_messages(conn, [row.id])
+        await self.bus.publish(
+            {"event": "mailbox.deleted", "mailbox_id": row.id, "mailbox": row.address}
+        )
+
+    async def sweep_expired(self, batch: int = 100) -> int:
+        """Purge mailboxes whose time is up. Safe to run in many processes at once: each
+        mailbox is claimed by the UPDATE that marks it deleted, which only one process wins."""
+        now = utcnow()
+        swept = 0
+        while True:
+            async with self.db.write() as conn:
+                candidates = (
+                    (
+                        await conn.execute(
+                            sa.select(mailboxes.c.id)
+                            .where(mailboxes.c.deleted_at.is_(None), mailboxes.c.expires_at <= now)
+                            .limit(batch)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                if not candidates:
+                    return swept
+                claimed = (
+                    await conn.execute(
+                        mailboxes.update()
+                        .where(mailboxes.c.id.in_(candidates), mailboxes.c.deleted_at.is_(None))
+                        .values(deleted_at=now, token_digest=None)
+                        .returning(mailboxes.c.id, mailboxes.c.address)
+                    )
+                ).all()
+                await purge_messages(conn, [row.id for row in claimed])
+            for row in claimed:
+                await self.bus.publish(
+                    {"event": "mailbox.expired", "mailbox_id": row.id, "mailbox": row.address}
+                )
+            swept += len(claimed)
+            if len(candidates) < batch:
+                return swept

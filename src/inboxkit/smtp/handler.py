@@ -1,0 +1,74 @@
+"""The aiosmtpd handler: RCPT decisions and DATA -> pipeline. Hooks return the SMTP reply."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import Envelope as SMTPEnvelope
+
+from inboxkit.config import Settings
+from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
+from inboxkit.services.mailboxes import MailboxService
+
+__all__ = ["InboxHandler"]
+
+log = logging.getLogger(__name__)
+
+# RFC 5321 §4.5.3.1.8 lets a server cap recipients with 452; clients send the rest later.
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+# RFC 3463 5.1.1: bad destination mailbox address.
+NO_SUCH_MAILBOX = "550 5.1.1 No such mailbox here"
+# RFC 3463 5.7.1: delivery not authorized; we are not a relay for other domains.
+NOT_OUR_DOMAIN = "550 5.7.1 Relaying denied: this server does not receive mail for that domain"
+# RFC 3463 4.3.0: a transient system problem. Never carries internal detail.
+TRY_AGAIN = "451 4.3.0 Temporary failure, please try again later"
+
+
+class InboxHandler:
+    def __init__(self, settings: Settings, mailboxes: MailboxService, pipeline: Pipeline):
+        self.settings = settings
+        self.mailboxes = mailboxes
+        self.pipeline = pipeline
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: SMTPEnvelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if len(envelope.rcpt_tos) >= self.settings.max_recipients:
+            return TOO_MANY_RECIPIENTS
+        try:
+            found = await self.mailboxes.resolve_recipient(address)
+        except Exception:
+            log.exception("recipient lookup failed")
+            return TRY_AGAIN
+        if found.status == "foreign":
+            return NOT_OUR_DOMAIN
+        if found.status != "ok":
+            return NO_SUCH_MAILBOX
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: SMTPEnvelope) -> str:
+        raw: Any = envelope.original_content or b""
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        delivery = Envelope(
+            mail_from=envelope.mail_from or "",
+            rcpt_tos=list(envelope.rcpt_tos),
+            remote_addr=peer,
+            helo=session.host_name,
+        )
+        try:
+            stored = await self.pipeline.deliver(delivery, bytes(raw))
+        except NoRecipients:
+            return "550 5.1.1 No recipient mailbox is live any more"
+        except Exception:
+            log.exception("could not store a message; answering 451")
+            return TRY_AGAIN
+        return f"250 2.0.0 OK: queued as {stored[0]['id']}"

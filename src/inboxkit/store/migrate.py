@@ -1,0 +1,64 @@
+"""Apply Alembic migrations, from the CLI or from inside the running service.
+
+Several processes may start at once (one SMTP and two API processes, say); a lock makes the
+first one migrate while the others wait and then find nothing to do: a PostgreSQL advisory lock,
+or an exclusive file lock beside the SQLite database.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+from inboxkit.store.db import Database
+
+__all__ = ["upgrade", "alembic_config"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_PG_LOCK_KEY = 0x1B0C_4B17  # any constant shared by every inboxkit process
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+def _upgrade_sync(connection: Connection, url: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def upgrade(db: Database) -> None:
+    """Bring the schema to the newest revision."""
+    if db.is_sqlite:
+        path = sa.engine.make_url(db.url).database
+        lock_path = Path(f"{path}.migrate.lock") if path and path != ":memory:" else None
+        handle = open(lock_path, "w") if lock_path else None  # noqa: SIM115
+        try:
+            if handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            async with db.writer.connect() as conn:
+                await conn.run_sync(_upgrade_sync, db.url)
+                await conn.commit()
+        finally:
+            if handle:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+        return
+    async with db.writer.connect() as conn:
+        await conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _PG_LOCK_KEY})
+        try:
+            await conn.commit()
+            await conn.run_sync(_upgrade_sync, db.url)
+            await conn.commit()
+        finally:
+            await conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK_KEY})
+            await conn.commit()

@@ -1,0 +1,145 @@
+"""Table definitions shared by SQLite and PostgreSQL.
+
+Hot rows (`messages`) hold what listing and waiting need; raw bytes and parsed bodies live in
+`contents`, stored once per received message however many mailboxes it reached.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["metadata", "accounts", "api_keys", "mailboxes", "contents", "messages", "utcnow"]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both backends (SQLite has no time zone type)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+Id = sa.String(26)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Index("ix_api_keys_account_id", "account_id", "id"),
+)
+
+mailboxes = sa.Table(
+    "mailboxes",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    # NULL for anonymous mailboxes, reachable only through their mailbox token.
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True),
+    # Kept after deletion (contents purged) so an address is never handed out twice.
+    sa.Column("address", sa.String(320), nullable=False, unique=True),
+    sa.Column("local_part", sa.String(64), nullable=False),
+    sa.Column("domain", sa.String(255), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(200), nullable=True),
+    sa.Column("token_digest", sa.String(64), nullable=True, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("deleted_at", UTCDateTime, nullable=True),
+    sa.Index("ix_mailboxes_account_id", "account_id", "id"),
+    sa.Index("ix_mailboxes_expires_at", "expires_at"),
+)
+
+contents = sa.Table(
+    "contents",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("headers", sa.JSON, nullable=False),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("html", sa.Text, nullable=True),
+    sa.Column("attachments", sa.JSON, nullable=False),
+    sa.Column("code_details", sa.JSON, nullable=False),
+    sa.Column("parse_error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("mailbox_id", Id, sa.ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("content_id", Id, sa.ForeignKey("contents.id"), nullable=False),
+    sa.Column("direction", sa.String(8), nullable=False),
+    sa.Column("from_addr", sa.String(320), nullable=False),
+    sa.Column("from_name", sa.String(320), nullable=False),
+    sa.Column("to_addrs", sa.JSON, nullable=False),
+    sa.Column("cc_addrs", sa.JSON, nullable=False),
+    sa.Column("reply_to", sa.JSON, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("preview", sa.String(200), nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("is_read", sa.Boolean, nullable=False),
+    sa.Column("has_attachments", sa.Boolean, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("codes", sa.JSON, nullable=False),
+    sa.Column("links", sa.JSON, nullable=False),
+    sa.Column("has_code", sa.Boolean, nullable=False),
+    sa.Column("message_id", sa.Text, nullable=True),
+    sa.Column("in_reply_to", sa.Text, nullable=True),
+    sa.Column("references", sa.JSON, nullable=False),
+    sa.Column("envelope", sa.JSON, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("parse_error", sa.Boolean, nullable=False),
+    # Lower-cased text the list filters and `q` search match against.
+    sa.Column("search_text", sa.Text, nullable=False),
+    sa.Column("delivery_status", sa.String(16), nullable=True),
+    sa.Column("delivery_error", sa.Text, nullable=True),
+    sa.Index("ix_messages_mailbox_id", "mailbox_id", "id"),
+    sa.Index("ix_messages_mailbox_unread", "mailbox_id", "is_read", "id"),
+    sa.Index("ix_messages_content_id", "content_id"),
+)
