@@ -1,0 +1,114 @@
+"""Test helpers: start the real service on free ports; send real SMTP; talk real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+import httpx
+import uvicorn
+
+from inboxkit.app import build_app
+from inboxkit.config import Settings
+from inboxkit.runtime import Runtime
+
+__all__ = ["RunningServer", "start_server", "make_message", "smtp_wire_bytes"]
+
+
+@dataclass
+class RunningServer:
+    settings: Settings
+    runtime: Runtime
+    base_url: str
+    http_port: int
+    smtp_port: int
+    http: httpx.AsyncClient  # base_url = …/api/v1
+
+    def auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    async def create_inbox(self, token: str | None = None, **body: Any) -> dict[str, Any]:
+        headers = self.auth(token) if token else {}
+        response = await self.http.post("/mailboxes", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        return response.json()["data"]
+
+    async def create_key(self, name: str = "tenant", scopes: list[str] | None = None) -> str:
+        key = await self.runtime.auth.create_key(name=name, scopes=scopes)
+        return key["token"]
+
+    async def send(
+        self,
+        to: str | list[str],
+        raw: bytes | EmailMessage | None = None,
+        *,
+        mail_from: str = "sender@example.com",
+        subject: str = "hello",
+        body: str = "hi there",
+    ) -> tuple[dict[str, Any], str]:
+        recipients = [to] if isinstance(to, str) else to
+        message = raw if raw is not None else make_message(recipients[0], subject, body, mail_from)
+        return await aiosmtplib.send(
+            message,
+            sender=mail_from,
+            recipients=recipients,
+            hostname="127.0.0.1",
+            port=self.smtp_port,
+            timeout=30,
+        )
+
+
+def make_message(
+    to: str, subject: str, body: str, mail_from: str = "sender@example.com"
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    return message
+
+
+def smtp_wire_bytes(raw: bytes) -> bytes:
+    """What a receiver stores for `raw` sent by smtplib/aiosmtplib: CRLF line endings and a
+    final CRLF (dot-stuffing is undone by the receiver, so it does not show)."""
+    normalised = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    if not normalised.endswith(b"\r\n"):
+        normalised += b"\r\n"
+    return normalised
+
+
+@contextlib.asynccontextmanager
+async def start_server(settings: Settings, role: str = "all") -> AsyncIterator[RunningServer]:
+    app = build_app(settings, role)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets-sansio"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped during start-up")
+        await asyncio.sleep(0.01)
+    http_port = server.servers[0].sockets[0].getsockname()[1]
+    services = app.state.services
+    base_url = f"http://127.0.0.1:{http_port}"
+    async with httpx.AsyncClient(base_url=f"{base_url}/api/v1", timeout=90) as client:
+        try:
+            yield RunningServer(
+                settings=settings,
+                runtime=services.runtime,
+                base_url=base_url,
+                http_port=http_port,
+                smtp_port=services.smtp_port or 0,
+                http=client,
+            )
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(task, 30)
