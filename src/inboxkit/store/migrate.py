@@ -7,8 +7,10 @@ or an exclusive file lock beside the SQLite database.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 from pathlib import Path
+from typing import TextIO
 
 import sqlalchemy as sa
 from alembic import command
@@ -36,20 +38,26 @@ def _upgrade_sync(connection: Connection, url: str) -> None:
     command.upgrade(config, "head")
 
 
+def _lock_file(path: Path) -> TextIO:
+    handle = path.open("w")
+    fcntl.flock(handle, fcntl.LOCK_EX)  # blocks while another process migrates
+    return handle
+
+
 async def upgrade(db: Database) -> None:
     """Bring the schema to the newest revision."""
     if db.is_sqlite:
         path = sa.engine.make_url(db.url).database
-        lock_path = Path(f"{path}.migrate.lock") if path and path != ":memory:" else None
-        handle = open(lock_path, "w") if lock_path else None  # noqa: SIM115
+        in_memory = not path or path == ":memory:"
+        handle = (
+            None if in_memory else await asyncio.to_thread(_lock_file, Path(f"{path}.migrate.lock"))
+        )
         try:
-            if handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
             async with db.writer.connect() as conn:
                 await conn.run_sync(_upgrade_sync, db.url)
                 await conn.commit()
         finally:
-            if handle:
+            if handle is not None:
                 fcntl.flock(handle, fcntl.LOCK_UN)
                 handle.close()
         return
