@@ -1,0 +1,91 @@
+"""Every real-world message in the shared MIME corpus is accepted, listed and kept byte-exact.
+
+The corpus (see its README) holds well-formed, low-quality and deliberately malformed mail from
+public projects' test data. It lives in `shared/corpus` beside the repository; a missing corpus
+is a failure, not a skip, so CI can never pass without having sent it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosmtplib
+
+from tests.helpers import RunningServer, smtp_wire_bytes
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+# The folders whose files are complete messages (the corpus README names them).
+MESSAGE_FOLDERS = ("enmime/mail", "enmime/low-quality", "mail-parser/tests/mails")
+
+
+def corpus_messages() -> list[Path]:
+    assert CORPUS.is_dir(), f"the MIME corpus is missing: expected it at {CORPUS}"
+    files = [
+        path
+        for folder in MESSAGE_FOLDERS
+        for path in sorted((CORPUS / folder).iterdir())
+        if path.is_file() and not path.name.upper().startswith(("LICENSE", "README"))
+    ]
+    files += sorted((CORPUS / "mailpit").glob("*.eml"))
+    assert len(files) >= 80, f"the corpus at {CORPUS} looks incomplete ({len(files)} messages)"
+    return files
+
+
+async def _send_and_check(server: RunningServer, inbox: dict, path: Path) -> str | None:
+    """None when `path` round-trips intact, else what went wrong."""
+    raw = path.read_bytes()
+    headers = server.auth(inbox["token"])
+    try:
+        errors, reply = await aiosmtplib.send(
+            raw,
+            sender="corpus@example.com",
+            recipients=[inbox["address"]],
+            hostname="127.0.0.1",
+            port=server.smtp_port,
+            timeout=60,
+        )
+    except aiosmtplib.SMTPException as exc:
+        return f"refused over SMTP: {exc}"
+    if errors or not reply.startswith("2.0.0"):
+        return f"unexpected SMTP answer {errors} {reply!r}"
+    listing = await server.http.get(f"/mailboxes/{inbox['id']}/messages", headers=headers)
+    if listing.status_code != 200:
+        return f"listing answered {listing.status_code}: {listing.text[:200]}"
+    listed = listing.json()["data"]
+    if len(listed) != 1:
+        return f"expected one listed message, found {len(listed)}"
+    message_id = listed[0]["id"]
+    full = await server.http.get(f"/mailboxes/{inbox['id']}/messages/{message_id}", headers=headers)
+    if full.status_code != 200:
+        return f"reading the message answered {full.status_code}: {full.text[:200]}"
+    downloaded = await server.http.get(
+        f"/mailboxes/{inbox['id']}/messages/{message_id}/raw", headers=headers
+    )
+    if downloaded.status_code != 200:
+        return f"raw download answered {downloaded.status_code}"
+    if downloaded.content != smtp_wire_bytes(raw):
+        return (
+            f"raw download differs from what was sent "
+            f"({len(downloaded.content)} bytes vs {len(smtp_wire_bytes(raw))})"
+        )
+    return None
+
+
+async def test_every_corpus_message_is_accepted_listed_and_downloaded_byte_identical(
+    server: RunningServer,
+):
+    failures: list[str] = []
+    for path in corpus_messages():
+        # One fresh inbox per message: its listing then holds exactly that message.
+        inbox = await server.create_inbox()
+        problem = await _send_and_check(server, inbox, path)
+        if problem:
+            failures.append(f"{path.relative_to(CORPUS)}: {problem}")
+    assert not failures, "corpus messages not kept intact:\n" + "\n".join(failures)
+
+
+async def test_outlook_message_with_11677_byte_lines_is_accepted(server: RunningServer):
+    path = CORPUS / "mail-parser/tests/mails/mail_outlook_1"
+    assert max(len(line) for line in path.read_bytes().splitlines()) > 10_000
+    inbox = await server.create_inbox()
+    assert await _send_and_check(server, inbox, path) is None
