@@ -11,7 +11,20 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["metadata", "accounts", "api_keys", "mailboxes", "contents", "messages", "utcnow"]
+__all__ = [
+    "metadata",
+    "accounts",
+    "api_keys",
+    "mailboxes",
+    "contents",
+    "messages",
+    "outbox",
+    "idempotency_keys",
+    "webhooks",
+    "webhook_deliveries",
+    "webhook_attempts",
+    "utcnow",
+]
 
 metadata = sa.MetaData(
     naming_convention={
@@ -142,4 +155,102 @@ messages = sa.Table(
     sa.Index("ix_messages_mailbox_id", "mailbox_id", "id"),
     sa.Index("ix_messages_mailbox_unread", "mailbox_id", "is_read", "id"),
     sa.Index("ix_messages_content_id", "content_id"),
+)
+
+# -- outbound mail ---------------------------------------------------------------------------
+
+# One row per sent message: the durable to-do list the outbox workers claim from. Rows outlive
+# their message (a deleted message is simply not sent) and count towards the per-mailbox send
+# rate, so they are pruned only once well outside the rate window.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("mailbox_id", Id, sa.ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("message_id", Id, nullable=False),
+    sa.Column("mail_from", sa.String(320), nullable=False),
+    sa.Column("recipients", sa.JSON, nullable=False),
+    # Recipients not yet accepted or refused for good, and each finished recipient's outcome.
+    sa.Column("pending", sa.JSON, nullable=False),
+    sa.Column("results", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # queued | sent | failed | cancelled
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("lock_token", sa.String(26), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    sa.Index("ix_outbox_mailbox_created", "mailbox_id", "created_at"),
+)
+
+# Idempotency-Key records: the request's digest and the answer given, for 24 hours.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    # SHA-256 of (caller, mailbox, key): bounded length whatever key the client sends.
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("response", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
+# -- webhooks ----------------------------------------------------------------------------------
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("mailbox_id", Id, sa.ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),
+    # HMAC signing needs the secret itself, not a digest: it is never returned after creation.
+    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("description", sa.String(200), nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("disabled_reason", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_webhooks_account_id", "account_id", "id"),
+)
+
+# One row per (event, endpoint); its id is the `webhook-id` header, the same on every retry.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("webhook_id", Id, sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    # The exact body sent (and signed) on every attempt.
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("lock_token", sa.String(26), nullable=True),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_webhook_id", "webhook_id", "id"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column(
+        "delivery_id",
+        Id,
+        sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("attempted_at", UTCDateTime, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Index("ix_webhook_attempts_delivery_id", "delivery_id", "id"),
 )
