@@ -58,6 +58,13 @@ async def _send_and_check(server: RunningServer, inbox: dict, raw: bytes) -> str
     full = await server.http.get(f"/mailboxes/{inbox['id']}/messages/{message_id}", headers=headers)
     if full.status_code != 200:
         return f"reading the message answered {full.status_code}: {full.text[:200]}"
+    for attachment in full.json()["data"]["attachments"]:
+        part = await server.http.get(
+            f"/mailboxes/{inbox['id']}/messages/{message_id}/attachments/{attachment['id']}",
+            headers=headers,
+        )
+        if part.status_code != 200 or len(part.content) != attachment["size"]:
+            return f"attachment {attachment['id']} answered {part.status_code}, {len(part.content)} bytes"
     downloaded = await server.http.get(
         f"/mailboxes/{inbox['id']}/messages/{message_id}/raw", headers=headers
     )

@@ -15,10 +15,19 @@ import email.utils
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import policy
-from email.message import EmailMessage, Message
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import EmailPolicy
 
-__all__ = ["Limits", "Attachment", "ParsedMessage", "parse_message", "iter_parts", "find_part"]
+__all__ = [
+    "Limits",
+    "Attachment",
+    "ParsedMessage",
+    "POLICY",
+    "parse_message",
+    "iter_parts",
+    "find_part",
+]
 
 PREVIEW_CHARS = 200
 SUBJECT_CHARS = 1000
@@ -26,6 +35,49 @@ HEADER_VALUE_CHARS = 16_384
 TEXT_CHARS = 5_000_000
 MAX_LINKS = 50
 MAX_CODES = 5
+
+
+# The stdlib's header parser is quadratic in a value's length (a 400 KB encoded-word subject
+# takes seconds), and nothing past HEADER_VALUE_CHARS is ever shown, so longer values are cut.
+HEADER_SOURCE_CHARS = 2 * HEADER_VALUE_CHARS
+
+
+def _repair_8bit(value: str) -> str:
+    """Read raw 8-bit header bytes the way their sender meant them.
+
+    The parser turns non-ASCII header bytes into surrogate escapes and later decodes them as
+    UTF-8 with replacement characters, which garbles the Latin-1/Windows-1252 headers old
+    mailers still send. UTF-8 (RFC 6532) is tried first; anything else is read as Windows-1252,
+    then Latin-1, which never fails.
+    """
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        pass
+    data = value.encode("utf-8", "surrogateescape")
+    for charset in ("utf-8", "cp1252"):
+        try:
+            return data.decode(charset)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+class _LenientPolicy(EmailPolicy):
+    """policy.default, but header values are length-capped and 8-bit bytes decoded leniently
+    as they are read, so every later access (subject, addresses, filenames) sees clean text."""
+
+    def header_source_parse(self, sourcelines: list[str]) -> tuple[str, str]:
+        name, value = super().header_source_parse(sourcelines)
+        if len(value) > HEADER_SOURCE_CHARS:
+            cut = max(value.rfind(" ", 0, HEADER_SOURCE_CHARS), HEADER_SOURCE_CHARS // 2)
+            value = value[:cut].rstrip()
+        return name, _repair_8bit(value)
+
+
+# Used for every parse of stored mail (attachment downloads too, so part ids always agree).
+POLICY = _LenientPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,13 +350,16 @@ def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMessage:
         out.parse_error = "header section larger than the parse limit"
         return out
     try:
-        msg = email.message_from_bytes(raw, policy=policy.default)
-    except Exception as exc:  # RecursionError, MemoryError, parser bugs
+        msg = email.message_from_bytes(raw, policy=POLICY)
+    except Exception as exc:  # RecursionError (deep nesting), MemoryError, parser bugs
         out.parse_error = f"unparseable message ({type(exc).__name__})"
+        # The body defeated the parser, but the header section alone is usually readable:
+        # keep subject and sender so the message is still recognisable in a listing.
         try:
-            msg = email.message_from_bytes(raw, policy=policy.default, _class=EmailMessage)
+            _fill_headers(BytesHeaderParser(policy=POLICY).parsebytes(raw), out)
         except Exception:
-            return out
+            pass
+        return out
     try:
         _fill_headers(msg, out)
     except Exception as exc:

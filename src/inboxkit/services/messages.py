@@ -6,7 +6,6 @@ import asyncio
 import email
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
 from typing import Any
 
 import nh3
@@ -15,7 +14,7 @@ from pydantic_core import to_jsonable_python
 
 from inboxkit.config import Settings
 from inboxkit.errors import NotFound
-from inboxkit.mail.parse import Limits, decode_payload, find_part
+from inboxkit.mail.parse import POLICY, Limits, decode_payload, find_part
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import (
     MailboxService,
@@ -129,7 +128,7 @@ class MessageFilter:
 
 
 def _attachment_bytes(raw: bytes, attachment_id: str, limits: Limits) -> bytes | None:
-    part = find_part(email.message_from_bytes(raw, policy=policy.default), attachment_id, limits)
+    part = find_part(email.message_from_bytes(raw, policy=POLICY), attachment_id, limits)
     return None if part is None else decode_payload(part)
 
 
