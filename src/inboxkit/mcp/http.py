@@ -1,0 +1,157 @@
+"""MCP over streamable HTTP at exactly `/mcp` on the API server.
+
+The endpoint is an ASGI app registered as a route (not a mounted sub-application: a mount at
+`/mcp` answers a bare `POST /mcp` with a 307 to `/mcp/`, which many MCP clients do not follow).
+Requests pass, in order:
+
+1. an Origin check (the MCP transport spec asks servers to refuse cross-site browser requests,
+   against DNS rebinding; the WebSocket route applies the same rule);
+2. the SDK's bearer authentication with our token verifier, which resolves API keys and mailbox
+   tokens through `AuthService.authenticate`: a request without a valid token gets a 401 with a
+   `WWW-Authenticate: Bearer` challenge before any MCP processing;
+3. the SDK's session manager in stateless mode. Each POST is answered on its own (an SSE stream
+   per request, which is what carries progress notifications during a wait), no session lives
+   in one process's memory, and so any API process behind a load balancer can answer any
+   request. The manager's task group runs inside the app's lifespan (`McpEndpoint.run`).
+
+Tools then call the service layer as the request's Principal: the same scopes and tenant
+isolation as the REST API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
+from mcp.server.auth.middleware.bearer_auth import (
+    AuthenticatedUser,
+    BearerAuthBackend,
+    RequireAuthMiddleware,
+)
+from mcp.server.auth.provider import AccessToken
+from mcp.server.mcpserver import Context
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import ConfigDict, Field
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.types import Receive, Scope, Send
+
+from inboxkit.errors import Unauthorized
+from inboxkit.mcp.backends import ServiceBackend
+from inboxkit.mcp.tools import build_server
+from inboxkit.runtime import Runtime
+from inboxkit.services.auth import AuthService, Principal, digest
+
+__all__ = ["McpEndpoint", "PrincipalToken", "TokenVerifier", "MCP_PATH"]
+
+MCP_PATH = "/mcp"
+
+
+class PrincipalToken(AccessToken):
+    """The SDK's access-token record, carrying the Principal the token stands for."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    principal: Principal = Field(exclude=True)
+
+
+class TokenVerifier:
+    """The SDK's token-verifier hook, answered by our own API keys and mailbox tokens."""
+
+    def __init__(self, auth: AuthService):
+        self.auth = auth
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        try:
+            principal = await self.auth.authenticate(token)
+        except Unauthorized:
+            return None
+        if principal.kind == "anonymous":
+            return None
+        return PrincipalToken(
+            # Only a digest: the record is kept per request and the secret has no use here.
+            token=digest(token),
+            client_id=principal.key_id or principal.mailbox_id or "admin",
+            subject=principal.account_id or principal.mailbox_id,
+            scopes=sorted(principal.scopes),
+            principal=principal,
+        )
+
+
+def principal_of(ctx: Context) -> Principal:
+    """The Principal behind a tool call made over HTTP (authenticated before it got here)."""
+    request = ctx.request_context.request
+    user = getattr(request, "scope", {}).get("user") if request is not None else None
+    if isinstance(user, AuthenticatedUser) and isinstance(user.access_token, PrincipalToken):
+        return user.access_token.principal
+    raise RuntimeError("MCP tool call without an authenticated HTTP request")
+
+
+class McpEndpoint:
+    """The `/mcp` ASGI endpoint of one API process."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.server = build_server(lambda ctx: ServiceBackend(runtime, principal_of(ctx)))
+        # streamable_http_app() builds the session manager; its Starlette app is not used
+        # (we route the manager ourselves, behind our own checks).
+        self.server.streamable_http_app(
+            streamable_http_path=MCP_PATH,
+            stateless_http=True,
+            json_response=False,
+            max_request_body_size=runtime.settings.max_request_bytes,
+            # Host-header checks would break behind a proxy; the Origin check below and the
+            # mandatory bearer token cover what they protect against.
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+        self.sessions: StreamableHTTPSessionManager = self.server.session_manager
+        self._app: Any = AuthenticationMiddleware(
+            AuthContextMiddleware(
+                RequireAuthMiddleware(StreamableHTTPASGIApp(self.sessions), required_scopes=[])
+            ),
+            backend=BearerAuthBackend(TokenVerifier(runtime.auth)),
+        )
+
+    @asynccontextmanager
+    async def run(self) -> AsyncIterator[None]:
+        """Run the session manager; enter inside the app's lifespan, after the runtime started."""
+        async with self.sessions.run():
+            yield
+
+    def _cross_site(self, scope: Scope) -> bool:
+        headers = dict(scope.get("headers") or [])
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if not origin:
+            return False  # not a browser
+        allowed = {headers.get(b"host", b"").decode("latin-1")}
+        if self.runtime.settings.public_url:
+            allowed.add(urlsplit(self.runtime.settings.public_url).netloc)
+        return urlsplit(origin).netloc not in allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._cross_site(scope):
+            body = json.dumps(
+                {
+                    "error": {
+                        "code": "forbidden",
+                        "message": "Cross-site requests to /mcp are refused.",
+                    }
+                }
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self._app(scope, receive, send)
