@@ -559,6 +559,8 @@ def write(mail: Mail, index: int) -> dict:
             subtype="png",
             cid=f"<logo.{digest}@{brand.domain}>",
         )
+    for n, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+        part.set_boundary(f"=_{digest}_{n}")  # the default boundaries are random
     pol = policy.SMTP if mail.crlf else policy.default
     (HERE / f"{mail.name}.eml").write_bytes(msg.as_bytes(policy=pol))
     return {
