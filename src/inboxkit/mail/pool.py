@@ -38,6 +38,10 @@ def _timed_out(reason: str) -> ParsedMessage:
     return ParsedMessage(parse_error=reason)
 
 
+class _PoolReset(Exception):
+    """The pool was terminated (another parse overran) while this parse was in flight."""
+
+
 class ParserPool:
     def __init__(self, workers: int, timeout: float, limits: Limits):
         self.workers = workers
@@ -45,6 +49,7 @@ class ParserPool:
         self.limits = limits
         self._pool: multiprocessing.pool.Pool | None = None
         self._lock = threading.Lock()
+        self._in_flight: set[asyncio.Future[ParsedMessage]] = set()
 
     def _get_pool(self) -> multiprocessing.pool.Pool:
         with self._lock:
@@ -56,15 +61,28 @@ class ParserPool:
                 self._pool = context.Pool(self.workers, initializer=_init_worker)
             return self._pool
 
-    def _reset(self) -> None:
+    async def _reset(self, keep: asyncio.Future[ParsedMessage] | None = None) -> None:
+        # Parses that were sharing the terminated pool are innocent: tell them to resubmit.
+        for future in tuple(self._in_flight):
+            if future is not keep and not future.done():
+                future.set_exception(_PoolReset())
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.terminate()
+            await asyncio.to_thread(pool.terminate)
 
     async def parse(self, raw: bytes) -> ParsedMessage:
+        """Parse `raw` within `timeout` seconds; a message that overruns comes back unparsed."""
         if self.workers == 0:
             return await asyncio.to_thread(parse_message, raw, self.limits)
+        for _attempt in range(3):
+            try:
+                return await self._parse_once(raw)
+            except _PoolReset:
+                continue
+        return _timed_out("the parser was restarted repeatedly")
+
+    async def _parse_once(self, raw: bytes) -> ParsedMessage:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[ParsedMessage] = loop.create_future()
 
@@ -74,20 +92,30 @@ class ParserPool:
         def _failed(error: BaseException) -> None:
             loop.call_soon_threadsafe(_set, future, None, error)
 
-        pool = await asyncio.to_thread(self._get_pool)
-        pool.apply_async(parse_message, (raw, self.limits), callback=_done, error_callback=_failed)
+        pool = self._pool or await asyncio.to_thread(self._get_pool)
         try:
-            return await asyncio.wait_for(future, self.timeout)
+            pool.apply_async(
+                parse_message, (raw, self.limits), callback=_done, error_callback=_failed
+            )
+        except ValueError:  # terminated between lookup and submit
+            raise _PoolReset() from None
+        self._in_flight.add(future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.timeout)
         except TimeoutError:
             log.warning("parse exceeded %.1fs; storing the message unparsed", self.timeout)
-            await asyncio.to_thread(self._reset)
+            await self._reset(keep=future)
             return _timed_out(f"parsing took longer than {self.timeout:g}s")
+        except _PoolReset:
+            raise
         except Exception as exc:  # worker died (memory ceiling) or result not picklable
             log.warning("parse worker failed: %s", type(exc).__name__)
             return _timed_out(f"parser failed ({type(exc).__name__})")
+        finally:
+            self._in_flight.discard(future)
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._reset)
+        await self._reset()
 
 
 def _set(future: asyncio.Future[ParsedMessage], result, error) -> None:  # type: ignore[no-untyped-def]
