@@ -1,0 +1,89 @@
+"""The inboxkit Python SDK: `InboxKit` (blocking) and `AsyncInboxKit` (asyncio).
+
+    from inboxkit.client import InboxKit
+
+    with InboxKit() as client, client.create_inbox() as inbox:
+        print(inbox.address)                      # hand it to your signup form…
+        code = inbox.wait_for_code(timeout=60)    # …and get the code it mails
+
+Configuration: arguments, else `INBOXKIT_URL` (default http://127.0.0.1:8025) and
+`INBOXKIT_API_KEY` (optional: without one, inboxes are created anonymously and each uses its
+own mailbox token). Errors are `InboxKitError` subclasses carrying the server's `.code`.
+"""
+
+from inboxkit.client.aio import AsyncInboxKit
+from inboxkit.client.errors import (
+    BadRequest,
+    Conflict,
+    ConnectionFailed,
+    Forbidden,
+    HandleTaken,
+    InboxKitError,
+    NotFound,
+    PayloadTooLarge,
+    QuotaExceeded,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+    ValidationError,
+    WaitTimeout,
+)
+from inboxkit.client.inbox import AsyncInbox, Inbox
+from inboxkit.client.models import (
+    ApiKey,
+    ApiKeyCreated,
+    Attachment,
+    CodeCandidate,
+    Envelope,
+    HandleAvailability,
+    Link,
+    Mailbox,
+    MailboxCreated,
+    Message,
+    MessageSummary,
+    Page,
+    Webhook,
+    WebhookCreated,
+    WebhookDelivery,
+)
+from inboxkit.client.operations import DEFAULT_URL
+from inboxkit.client.sync import InboxKit
+
+__all__ = [
+    "InboxKit",
+    "AsyncInboxKit",
+    "Inbox",
+    "AsyncInbox",
+    "DEFAULT_URL",
+    # models
+    "Mailbox",
+    "MailboxCreated",
+    "HandleAvailability",
+    "MessageSummary",
+    "Message",
+    "Attachment",
+    "Envelope",
+    "Link",
+    "CodeCandidate",
+    "Page",
+    "ApiKey",
+    "ApiKeyCreated",
+    "Webhook",
+    "WebhookCreated",
+    "WebhookDelivery",
+    # errors
+    "InboxKitError",
+    "ConnectionFailed",
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "HandleTaken",
+    "PayloadTooLarge",
+    "ValidationError",
+    "QuotaExceeded",
+    "RateLimited",
+    "ServerError",
+    "WaitTimeout",
+]

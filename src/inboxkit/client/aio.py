@@ -1,0 +1,91 @@
+"""`AsyncInboxKit`: the asyncio client, driving the shared flows with `httpx.AsyncClient`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+import httpx
+
+from inboxkit.client.inbox import AsyncInbox
+from inboxkit.client.models import Mailbox
+from inboxkit.client.operations import SERVER_MAX_WAIT, ClientOperations
+from inboxkit.client.protocol import (
+    AsyncCall,
+    AsyncDriver,
+    Flow,
+    Sleep,
+    build_request,
+    connection_failed,
+)
+
+__all__ = ["AsyncInboxKit"]
+
+T = TypeVar("T")
+
+
+class AsyncInboxKit(ClientOperations, AsyncDriver):
+    """The inboxkit API for asyncio: the same methods as `InboxKit`, awaited.
+
+    >>> async with AsyncInboxKit() as client:
+    ...     async with client.create_inbox() as inbox:
+    ...         code = await inbox.wait_for_code(timeout=60)
+
+    Pass `http_client` to use your own `httpx.AsyncClient`; it is not closed by `aclose()`.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        max_retry_wait: float = 60.0,
+        max_poll: float = SERVER_MAX_WAIT,
+        http_client: httpx.AsyncClient | None = None,
+    ):
+        super().__init__(
+            url,
+            api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
+            max_poll=max_poll,
+        )
+        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+        self._owns_http = http_client is None
+
+    def _inbox(self, mailbox: Mailbox, token: str | None) -> AsyncInbox:
+        return AsyncInbox(self, mailbox, token)
+
+    def _drive(self, flow: Flow[T]) -> AsyncCall[T]:
+        return AsyncCall(self._run(flow))
+
+    async def _run(self, flow: Flow[T]) -> T:
+        reply: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                step = flow.throw(error) if error is not None else flow.send(reply)
+                reply = error = None
+                if isinstance(step, Sleep):
+                    await asyncio.sleep(step.seconds)
+                    continue
+                request = build_request(self._http, self.api_url, step, self.api_key)
+                try:
+                    reply = await self._http.send(request)
+                except httpx.TransportError as exc:
+                    error = connection_failed(exc, self.url)
+        except StopIteration as done:
+            return done.value
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncInboxKit:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()

@@ -1,0 +1,161 @@
+"""A whole inboxkit server inside your process, for tests on a machine with nothing installed.
+
+`EmbeddedServer` runs the HTTP API and the SMTP receiver in a background thread with its own
+event loop, on free ports, with SQLite in a (temporary) directory. Your code talks to it over
+real sockets, exactly as it would to a deployed server:
+
+    with EmbeddedServer() as server, server.client() as client:
+        inbox = client.create_inbox()
+        # your app sends mail to inbox.address via server.smtp_host:server.smtp_port
+
+The pytest plugin's `inboxkit_server` fixture is one of these, shared by the test session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import socket
+import tempfile
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from inboxkit.client.sync import InboxKit
+
+__all__ = ["EmbeddedServer"]
+
+START_TIMEOUT = 60.0
+
+
+class EmbeddedServer:
+    """An in-process server. Extra keyword arguments are `Settings` fields (e.g. `domains`).
+
+    It uses its own admin key (`admin_key`), so `client()` can do everything; anonymous inbox
+    creation works as on any default server."""
+
+    def __init__(self, data_dir: str | Path | None = None, **settings: Any):
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        if data_dir is None:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="inboxkit-")
+            data_dir = self._tempdir.name
+        self.data_dir = Path(data_dir)
+        self.admin_key = (
+            settings.pop("admin_key", None) or f"ik_embedded_{secrets.token_urlsafe(24)}"
+        )
+        self._overrides = settings
+        self.http_port = 0
+        self.smtp_port = 0
+        self.smtp_host = "127.0.0.1"
+        self.domain = ""
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: Any = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, as for `INBOXKIT_URL`."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def client(self, **options: Any) -> InboxKit:
+        """A sync client for this server, authenticated with its admin key."""
+        return InboxKit(self.url, options.pop("api_key", self.admin_key), **options)
+
+    def start(self) -> EmbeddedServer:
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._run, name="inboxkit-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(START_TIMEOUT):
+            raise RuntimeError(f"the embedded inboxkit server did not start in {START_TIMEOUT:g}s")
+        if self._failure is not None:
+            self._thread.join(5)
+            raise RuntimeError("the embedded inboxkit server failed to start") from self._failure
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        if self._loop is not None and self._server is not None:
+            self._loop.call_soon_threadsafe(setattr, self._server, "should_exit", True)
+        self._thread.join(30)
+        self._thread = None
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<EmbeddedServer {self.url} smtp={self.smtp_host}:{self.smtp_port}>"
+
+    # -- the server thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to start(); a thread cannot raise to its caller
+            self._failure = exc
+        finally:
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        import uvicorn
+
+        from inboxkit.app import build_app
+        from inboxkit.config import Settings
+
+        settings = Settings(
+            **{
+                "data_dir": self.data_dir,
+                "database_url": None,
+                "redis_url": None,
+                "http_host": "127.0.0.1",
+                "http_port": 0,
+                "smtp_host": self.smtp_host,
+                "smtp_port": 0,
+                "admin_key": self.admin_key,
+                # Parse in a thread: a process pool would re-import the user's main module.
+                "parse_workers": 0,
+                **self._overrides,
+            }
+        )
+        app = build_app(settings)
+        services_lifespan = app.router.lifespan_context
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app_: Any) -> AsyncIterator[Any]:
+            async with services_lifespan(app_) as state:
+                # Services are up (database migrated, SMTP listening): report the ports.
+                self.smtp_port = app.state.services.smtp_port or 0
+                self.domain = settings.default_domain
+                self._ready.set()
+                yield state
+
+        app.router.lifespan_context = lifespan
+        # Bound before serving, so the port is known and early connections wait in the backlog.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.http_port = sock.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self._loop = asyncio.get_running_loop()
+        self._server = server
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            sock.close()
+        if not self._ready.is_set():
+            raise RuntimeError("the server stopped during start-up")

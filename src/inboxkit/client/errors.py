@@ -1,0 +1,224 @@
+"""The SDK's exception tree: one class per kind of failure, each carrying the server's `code`.
+
+Catch `InboxKitError` for anything the SDK raises; catch a subclass to handle one case. The
+server's stable error code (`not_found`, `handle_taken`, …) is on `.code`, its human sentence on
+`.message` and the HTTP status (when there was a response) on `.status`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:
+    from inboxkit.client.models import MessageSummary
+
+__all__ = [
+    "InboxKitError",
+    "ConnectionFailed",
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "HandleTaken",
+    "PayloadTooLarge",
+    "ValidationError",
+    "QuotaExceeded",
+    "RateLimited",
+    "ServerError",
+    "WaitTimeout",
+    "error_from_response",
+    "retry_after_seconds",
+]
+
+
+class InboxKitError(Exception):
+    """Base of every error the SDK raises."""
+
+    code: str = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.status = status
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.code})" if self.status else self.message
+
+
+class ConnectionFailed(InboxKitError):
+    """The server could not be reached (refused, timed out, DNS): nothing was answered."""
+
+    code = "connection_failed"
+
+
+class BadRequest(InboxKitError):
+    code = "bad_request"
+
+
+class Unauthorized(InboxKitError):
+    code = "unauthorized"
+
+
+class Forbidden(InboxKitError):
+    code = "forbidden"
+
+
+class NotFound(InboxKitError):
+    code = "not_found"
+
+
+class Conflict(InboxKitError):
+    code = "conflict"
+
+
+class HandleTaken(Conflict):
+    code = "handle_taken"
+
+
+class PayloadTooLarge(InboxKitError):
+    code = "payload_too_large"
+
+
+class ValidationError(InboxKitError):
+    code = "validation_error"
+
+
+class QuotaExceeded(InboxKitError):
+    """A quota is used up; retrying soon will not help (unlike `RateLimited`)."""
+
+    code = "quota_exceeded"
+
+
+class RateLimited(InboxKitError):
+    """Too many requests; still refused after the client's bounded retries."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(InboxKitError):
+    code = "internal_error"
+
+
+class WaitTimeout(InboxKitError, TimeoutError):
+    """No matching message arrived in time. The message lists what the inbox did receive, so a
+    failing test says "a mail came, with the wrong subject" rather than just "timed out"."""
+
+    code = "wait_timeout"
+
+    def __init__(
+        self,
+        *,
+        mailbox: str,
+        timeout: float,
+        looking_for: str,
+        started_at: datetime,
+        recent: Sequence[MessageSummary] | None,
+    ):
+        self.mailbox = mailbox
+        self.timeout = timeout
+        self.looking_for = looking_for
+        self.started_at = started_at
+        self.recent = list(recent) if recent is not None else None
+        self.arrived = [m for m in self.recent or [] if m.received_at >= started_at]
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        lines = [f"No {self.looking_for} arrived at {self.mailbox} within {self.timeout:g}s."]
+        if self.recent is None:
+            lines.append("(The inbox could not be listed to show what it holds.)")
+        elif not self.recent:
+            lines.append("The inbox is empty: no mail reached it at all.")
+        else:
+            shown = "newest first" + (", the last 10" if len(self.recent) >= 10 else "")
+            lines.append(
+                f"It holds {len(self.recent)} message(s) ({shown}; * = arrived during the wait):"
+            )
+            for message in self.recent:
+                mark = "*" if message in self.arrived else " "
+                when = message.received_at.astimezone(UTC).strftime("%H:%M:%S")
+                codes = f"  codes: {', '.join(message.codes)}" if message.codes else ""
+                lines.append(
+                    f"  {mark} {when}Z from {message.from_ or '?'}: {message.subject!r}{codes}"
+                )
+        return "\n".join(lines)
+
+
+_BY_CODE: dict[str, type[InboxKitError]] = {
+    cls.code: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        HandleTaken,
+        PayloadTooLarge,
+        ValidationError,
+        QuotaExceeded,
+        RateLimited,
+        ServerError,
+    )
+}
+_BY_STATUS: dict[int, type[InboxKitError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    422: ValidationError,
+    429: RateLimited,
+}
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """`Retry-After` as seconds: either delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_from_response(response: httpx.Response) -> InboxKitError:
+    """The exception for an error response, whether or not it has our `{"error": …}` body."""
+    status = response.status_code
+    code = message = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        code = body["error"].get("code")
+        message = body["error"].get("message")
+    if not message:
+        text = response.text.strip()[:200] if response.content else ""
+        message = f"HTTP {status} from {response.request.url}" + (f": {text}" if text else "")
+    cls = _BY_CODE.get(code or "") or _BY_STATUS.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else InboxKitError
+    code = code or cls.code
+    if cls is RateLimited:
+        return RateLimited(
+            message, code=code, status=status, retry_after=retry_after_seconds(response)
+        )
+    return cls(message, code=code, status=status)

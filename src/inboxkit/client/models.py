@@ -1,0 +1,263 @@
+"""Typed views of what the API returns.
+
+The models accept fields they do not know (a newer server may add some) and keep them, so the
+SDK does not break when the server grows. Message models returned by a client are *bound* to it:
+`message.raw()`, `.attachment_bytes()`, `.reply()`, `.delete()` call the server through the
+client that fetched them (with an `AsyncInboxKit`, await them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from inboxkit.client.protocol import Flow, operation
+
+__all__ = [
+    "Model",
+    "Mailbox",
+    "MailboxCreated",
+    "HandleAvailability",
+    "Link",
+    "CodeCandidate",
+    "Attachment",
+    "Envelope",
+    "MessageSummary",
+    "Message",
+    "WaitResult",
+    "Page",
+    "ApiKey",
+    "ApiKeyCreated",
+    "Webhook",
+    "WebhookCreated",
+    "WebhookDelivery",
+]
+
+T = TypeVar("T")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, ignored_types=(operation,))
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types, with the API's own field names (`from`, not `from_`)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class Mailbox(Model):
+    id: str
+    address: str
+    mode: str = "test"
+    name: str | None = None
+    created_at: datetime
+    expires_at: datetime | None = None
+    message_count: int = 0
+    unread_count: int = 0
+
+
+class MailboxCreated(Mailbox):
+    token: str | None = Field(None, description="Mailbox token (ikm_…), shown only at creation.")
+
+
+class HandleAvailability(Model):
+    available: bool
+    address: str
+    reason: str | None = None
+
+
+class Link(Model):
+    url: str
+    kind: str = "other"
+    text: str = ""
+
+
+class CodeCandidate(Model):
+    value: str
+    confidence: float = 0.0
+    snippet: str = ""
+
+
+class Attachment(Model):
+    id: str
+    filename: str | None = None
+    content_type: str = "application/octet-stream"
+    size: int = 0
+    content_id: str | None = None
+    disposition: str = "attachment"
+
+
+class Envelope(Model):
+    mail_from: str = ""
+    rcpt_to: list[str] = []
+    remote_addr: str | None = None
+    helo: str | None = None
+
+
+class MessageSummary(Model):
+    id: str
+    mailbox_id: str
+    direction: str = "inbound"
+    from_: str = Field("", alias="from")
+    from_name: str = ""
+    to: list[str] = []
+    subject: str = ""
+    preview: str = ""
+    received_at: datetime
+    is_read: bool = False
+    has_attachments: bool = False
+    size: int = 0
+    codes: list[str] = []
+    links: list[Link] = []
+    tags: list[str] = []
+    parse_error: bool = False
+    delivery_status: str | None = None
+    delivery_error: str | None = None
+
+    # The client that fetched this message; its methods below go through it.
+    _client: Any = PrivateAttr(None)
+
+    @property
+    def code(self) -> str | None:
+        """The most likely one-time code, or None."""
+        return self.codes[0] if self.codes else None
+
+    def link(self, kind: str | None = None) -> Link | None:
+        """The best link (of `kind`, e.g. "verify", if given), or None."""
+        return next((link for link in self.links if kind is None or link.kind == kind), None)
+
+    def _drive(self, flow: Flow[T]) -> Any:
+        if self._client is None:
+            raise RuntimeError("This message was not fetched by a client, so it cannot call one.")
+        return self._client._drive(flow)
+
+    @operation
+    def fetch(self, *, mark_read: bool = False) -> Flow[Message]:
+        """The whole message (text, HTML, attachments, headers)."""
+        return (
+            yield from self._client.get_message.flow(self.mailbox_id, self.id, mark_read=mark_read)
+        )
+
+    @operation
+    def raw(self) -> Flow[bytes]:
+        """The exact bytes received."""
+        return (yield from self._client.get_raw.flow(self.mailbox_id, self.id))
+
+    @operation
+    def attachment_bytes(self, attachment: Attachment | str | None = None) -> Flow[bytes]:
+        """An attachment's decoded bytes, by Attachment, id or filename (default: the first)."""
+        if not isinstance(attachment, Attachment):
+            full = self if isinstance(self, Message) else (yield from self.fetch.flow())
+            attachment = full.find_attachment(attachment)
+        return (yield from self._client.get_attachment.flow(self.mailbox_id, self.id, attachment))
+
+    @operation
+    def mark_read(self, is_read: bool = True) -> Flow[Message]:
+        """Mark the message read (or unread with `False`)."""
+        return (
+            yield from self._client.update_message.flow(self.mailbox_id, self.id, is_read=is_read)
+        )
+
+    @operation
+    def reply(
+        self, text: str | None = None, *, html: str | None = None, reply_all: bool = False
+    ) -> Flow[MessageSummary]:
+        """Reply from the mailbox, threaded (`In-Reply-To`, `References`, `Re:`)."""
+        return (
+            yield from self._client.reply.flow(
+                self.mailbox_id, self.id, text=text, html=html, reply_all=reply_all
+            )
+        )
+
+    @operation
+    def delete(self) -> Flow[None]:
+        """Delete the message; its content is purged."""
+        return (yield from self._client.delete_message.flow(self.mailbox_id, self.id))
+
+
+class Message(MessageSummary):
+    cc: list[str] = []
+    reply_to: list[str] = []
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] = []
+    headers: list[list[str]] = []
+    text: str | None = None
+    html: str | None = Field(None, description="The HTML part as received (not safe to render).")
+    html_sanitized: str | None = None
+    attachments: list[Attachment] = []
+    envelope: Envelope | None = None
+    code_candidates: list[CodeCandidate] = []
+    parse_error_detail: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """The first header called `name` (case-insensitive), or None."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
+
+    def find_attachment(self, ref: Attachment | str | None = None) -> Attachment:
+        """The attachment with this id or filename (default: the first); LookupError if none."""
+        if isinstance(ref, Attachment):
+            return ref
+        for attachment in self.attachments:
+            if ref is None or ref in (attachment.id, attachment.filename):
+                return attachment
+        names = ", ".join(a.filename or a.id for a in self.attachments) or "none"
+        raise LookupError(f"No attachment {ref!r} on this message (it has: {names}).")
+
+
+class WaitResult(Model):
+    message: MessageSummary | None = None
+    timed_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list; pass `next_cursor` back as `cursor` for the next (None at the end).
+    Iterating a page iterates its items."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class ApiKey(Model):
+    id: str
+    account_id: str
+    name: str
+    scopes: list[str] = []
+    prefix: str = ""
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ApiKeyCreated(ApiKey):
+    token: str
+
+
+class Webhook(Model):
+    id: str
+    url: str
+    mailbox: str | None = None
+    events: list[str] = []
+    enabled: bool = True
+    created_at: datetime | None = None
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(description="Signing secret (whsec_…), shown only at creation.")
+
+
+class WebhookDelivery(Model):
+    id: str
+    event: str = ""
+    status: str = ""
+    attempts: int = 0

@@ -1,0 +1,673 @@
+"""Every API operation, written once as a flow; `InboxKit` and `AsyncInboxKit` drive them."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import mimetypes
+import os
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from inboxkit.client.errors import InboxKitError, WaitTimeout
+from inboxkit.client.models import (
+    ApiKey,
+    ApiKeyCreated,
+    Attachment,
+    HandleAvailability,
+    Mailbox,
+    MailboxCreated,
+    Message,
+    MessageSummary,
+    Page,
+    WaitResult,
+    Webhook,
+    WebhookCreated,
+    WebhookDelivery,
+)
+from inboxkit.client.protocol import Flow, Request, data, operation, query, segment, send
+
+__all__ = ["ClientOperations", "DEFAULT_URL", "SERVER_MAX_WAIT", "AttachmentInput"]
+
+DEFAULT_URL = "http://127.0.0.1:8025"
+# The server answers one long-poll after at most this long; longer waits are several polls.
+SERVER_MAX_WAIT = 60.0
+
+M = TypeVar("M", bound=MessageSummary)
+
+# What `send(attachments=…)` takes: a path, (filename, bytes[, content_type]) or a mapping with
+# filename, content (bytes) and optionally content_type.
+AttachmentInput = str | os.PathLike[str] | tuple[Any, ...] | Mapping[str, Any]
+
+
+def _describe(filters: Mapping[str, Any], kind: str | None = None) -> str:
+    """What a wait was looking for, for the timeout message."""
+    parts = []
+    for name, label in (
+        ("from_contains", "from"),
+        ("subject_contains", "subject"),
+        ("to_contains", "to"),
+    ):
+        if filters.get(name):
+            parts.append(f"{label} containing {filters[name]!r}")
+    if filters.get("since"):
+        parts.append(f"received since {filters['since']}")
+    if filters.get("after"):
+        parts.append(f"after message {filters['after']}")
+    what = "message"
+    if filters.get("has_code") == "true":
+        what = "message with a code"
+    if kind is not None:
+        what = f"message with a {kind!r} link" if kind else "message with a link"
+    return what + (" (" + ", ".join(parts) + ")" if parts else "")
+
+
+def _attachment_payload(item: AttachmentInput) -> dict[str, str]:
+    if isinstance(item, Mapping):
+        filename, content = item["filename"], item["content"]
+        content_type = item.get("content_type")
+    elif isinstance(item, tuple):
+        filename, content, *rest = item
+        content_type = rest[0] if rest else None
+    else:
+        path = Path(item)
+        filename, content, content_type = path.name, path.read_bytes(), None
+    if isinstance(content, str):
+        content = content.encode()
+    return {
+        "filename": filename,
+        "content_type": content_type
+        or mimetypes.guess_type(filename)[0]
+        or "application/octet-stream",
+        "content": base64.b64encode(content).decode("ascii"),
+    }
+
+
+def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+class ClientOperations:
+    """Configuration and the operations shared by `InboxKit` and `AsyncInboxKit`.
+
+    `url` defaults to `INBOXKIT_URL`, then http://127.0.0.1:8025; `api_key` to
+    `INBOXKIT_API_KEY`. Without a key, inboxes are created anonymously and each `Inbox` uses
+    its own mailbox token. `max_poll` is the longest single long-poll (the server's cap is
+    60 s); longer waits are made of several polls.
+    """
+
+    _UNSET: Any = object()
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        max_retry_wait: float = 60.0,
+        max_poll: float = SERVER_MAX_WAIT,
+    ):
+        base = (url or os.environ.get("INBOXKIT_URL") or DEFAULT_URL).strip().rstrip("/")
+        self.url = base.removesuffix("/api/v1")
+        self.api_key = api_key if api_key is not None else os.environ.get("INBOXKIT_API_KEY")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self.max_poll = min(max_poll, SERVER_MAX_WAIT)
+        self._owns_http = True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}>"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def with_token(self, token: str | None) -> Any:
+        """A client of the same kind using `token` (an API key or a mailbox token), sharing this
+        one's connections. Closing it does not close them."""
+        clone = copy.copy(self)
+        clone.api_key = token
+        clone._owns_http = False
+        return clone
+
+    def _inbox(self, mailbox: Mailbox, token: str | None) -> Any:
+        raise NotImplementedError  # sync and async clients make their own kind of Inbox
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Flow[httpx.Response]:
+        request = Request(method, path, params, json, headers or {}, timeout)
+        return (
+            yield from send(
+                request, max_retries=self.max_retries, max_retry_wait=self.max_retry_wait
+            )
+        )
+
+    def _bind(self, message: M) -> M:
+        message._client = self
+        return message
+
+    def _long_poll(
+        self, mailbox: str, params: dict[str, str], timeout: float
+    ) -> Flow[MessageSummary | None]:
+        """Wait up to `timeout` seconds in polls of at most `max_poll`, carrying on after each
+        poll the server ends at its cap. None if nothing matched in time."""
+        deadline = time.monotonic() + timeout
+        path = f"/mailboxes/{segment(mailbox)}/wait"
+        while True:
+            remaining = max(0.0, deadline - time.monotonic())
+            poll = min(remaining, self.max_poll)
+            response = yield from self._call(
+                "GET", path, params={**params, **query(timeout=poll)}, timeout=poll + self.timeout
+            )
+            result = WaitResult.model_validate(data(response))
+            if result.message is not None:
+                return self._bind(result.message)
+            if poll >= remaining:
+                return None
+
+    def _timed_out(
+        self, mailbox: str, timeout: float, looking_for: str, started_at: datetime
+    ) -> Flow[WaitTimeout]:
+        """The timeout error, listing what the inbox received, for a useful failure message."""
+        try:
+            recent: list[MessageSummary] | None = list(
+                (yield from self.list_messages.flow(mailbox, limit=10))
+            )
+        except InboxKitError:
+            recent = None
+        return WaitTimeout(
+            mailbox=mailbox,
+            timeout=timeout,
+            looking_for=looking_for,
+            started_at=started_at,
+            recent=recent,
+        )
+
+    # -- mailboxes -----------------------------------------------------------------------------
+
+    @operation
+    def create_mailbox(
+        self,
+        *,
+        mode: str = "test",
+        handle: str | None = None,
+        domain: str | None = None,
+        ttl_minutes: int | None = None,
+        name: str | None = None,
+    ) -> Flow[MailboxCreated]:
+        """Create a mailbox. Test mode (default): a random address that expires. Agent mode: a
+        persistent identity that may claim a `handle`. `token` is only in this answer."""
+        body = {
+            key: value
+            for key, value in {
+                "mode": mode,
+                "handle": handle,
+                "domain": domain,
+                "ttl_minutes": ttl_minutes,
+                "name": name,
+            }.items()
+            if value is not None
+        }
+        response = yield from self._call("POST", "/mailboxes", json=body)
+        return MailboxCreated.model_validate(data(response))
+
+    @operation
+    def create_inbox(
+        self,
+        *,
+        mode: str = "test",
+        handle: str | None = None,
+        domain: str | None = None,
+        ttl_minutes: int | None = None,
+        name: str | None = None,
+    ) -> Flow[Any]:
+        """Create a mailbox and return it as an Inbox (`with` it to delete it afterwards)."""
+        created = yield from self.create_mailbox.flow(
+            mode=mode, handle=handle, domain=domain, ttl_minutes=ttl_minutes, name=name
+        )
+        return self._inbox(created, created.token)
+
+    @operation
+    def get_inbox(self, mailbox: str) -> Flow[Any]:
+        """An Inbox for an existing mailbox (id or address), using this client's token."""
+        found = yield from self.get_mailbox.flow(mailbox)
+        return self._inbox(found, None)
+
+    @operation
+    def list_mailboxes(self, *, limit: int = 50, cursor: str | None = None) -> Flow[Page[Mailbox]]:
+        """The caller's live mailboxes, newest first, one page at a time."""
+        response = yield from self._call(
+            "GET", "/mailboxes", params=query(limit=limit, cursor=cursor)
+        )
+        body = response.json()
+        items = [Mailbox.model_validate(item) for item in body["data"]]
+        return Page(items, body.get("meta", {}).get("next_cursor"))
+
+    @operation
+    def get_mailbox(self, mailbox: str) -> Flow[Mailbox]:
+        """One mailbox by id or address, with `message_count` and `unread_count`."""
+        response = yield from self._call("GET", f"/mailboxes/{segment(mailbox)}")
+        return Mailbox.model_validate(data(response))
+
+    @operation
+    def update_mailbox(
+        self, mailbox: str, *, name: str | None = _UNSET, ttl_minutes: int | None = None
+    ) -> Flow[Mailbox]:
+        """Rename a mailbox and/or extend its life to `ttl_minutes` from now."""
+        body: dict[str, Any] = {}
+        if name is not self._UNSET:
+            body["name"] = name
+        if ttl_minutes is not None:
+            body["ttl_minutes"] = ttl_minutes
+        response = yield from self._call("PATCH", f"/mailboxes/{segment(mailbox)}", json=body)
+        return Mailbox.model_validate(data(response))
+
+    @operation
+    def delete_mailbox(self, mailbox: str) -> Flow[None]:
+        """Delete a mailbox and purge its messages; its address then refuses mail for good."""
+        yield from self._call("DELETE", f"/mailboxes/{segment(mailbox)}")
+
+    @operation
+    def check_handle(self, handle: str, *, domain: str | None = None) -> Flow[HandleAvailability]:
+        """Whether an agent-mode handle can still be claimed, and if not, why."""
+        response = yield from self._call(
+            "GET", f"/handles/{segment(handle)}", params=query(domain=domain)
+        )
+        return HandleAvailability.model_validate(data(response))
+
+    # -- messages ------------------------------------------------------------------------------
+
+    @operation
+    def list_messages(
+        self,
+        mailbox: str,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        unread: bool | None = None,
+        since: datetime | None = None,
+        sender: str | None = None,
+        subject: str | None = None,
+        q: str | None = None,
+        direction: str | None = None,
+    ) -> Flow[Page[MessageSummary]]:
+        """Message summaries, newest first. Text filters are case-insensitive substrings:
+        `sender` (address or name), `subject`, `q` (anywhere, body included)."""
+        params = query(
+            limit=limit,
+            cursor=cursor,
+            unread=unread,
+            since=since,
+            subject=subject,
+            q=q,
+            direction=direction,
+            **{"from": sender},
+        )
+        response = yield from self._call(
+            "GET", f"/mailboxes/{segment(mailbox)}/messages", params=params
+        )
+        body = response.json()
+        items = [self._bind(MessageSummary.model_validate(item)) for item in body["data"]]
+        return Page(items, body.get("meta", {}).get("next_cursor"))
+
+    @operation
+    def all_messages(
+        self,
+        mailbox: str,
+        *,
+        unread: bool | None = None,
+        since: datetime | None = None,
+        sender: str | None = None,
+        subject: str | None = None,
+        q: str | None = None,
+        direction: str | None = None,
+        max_items: int | None = None,
+    ) -> Flow[list[MessageSummary]]:
+        """Every matching message (following the cursor), newest first, up to `max_items`."""
+        items: list[MessageSummary] = []
+        cursor = None
+        while True:
+            page = yield from self.list_messages.flow(
+                mailbox,
+                limit=200,
+                cursor=cursor,
+                unread=unread,
+                since=since,
+                sender=sender,
+                subject=subject,
+                q=q,
+                direction=direction,
+            )
+            items.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None or (max_items is not None and len(items) >= max_items):
+                return items[:max_items] if max_items is not None else items
+
+    @operation
+    def get_message(
+        self, mailbox: str, message_id: str, *, mark_read: bool = True
+    ) -> Flow[Message]:
+        """The whole message: text, HTML, headers, attachments, envelope, codes and links.
+        Marks it read unless `mark_read=False`."""
+        response = yield from self._call(
+            "GET",
+            f"/mailboxes/{segment(mailbox)}/messages/{segment(message_id)}",
+            params=query(mark_read=mark_read),
+        )
+        return self._bind(Message.model_validate(data(response)))
+
+    @operation
+    def get_raw(self, mailbox: str, message_id: str) -> Flow[bytes]:
+        """The exact bytes received (an RFC 5322 message)."""
+        response = yield from self._call(
+            "GET", f"/mailboxes/{segment(mailbox)}/messages/{segment(message_id)}/raw"
+        )
+        return response.content
+
+    @operation
+    def get_attachment(
+        self, mailbox: str, message_id: str, attachment: Attachment | str
+    ) -> Flow[bytes]:
+        """An attachment's decoded bytes, by `Attachment` or attachment id."""
+        attachment_id = attachment.id if isinstance(attachment, Attachment) else attachment
+        response = yield from self._call(
+            "GET",
+            f"/mailboxes/{segment(mailbox)}/messages/{segment(message_id)}"
+            f"/attachments/{segment(attachment_id)}",
+        )
+        return response.content
+
+    @operation
+    def update_message(self, mailbox: str, message_id: str, *, is_read: bool) -> Flow[Message]:
+        """Mark a message read or unread."""
+        response = yield from self._call(
+            "PATCH",
+            f"/mailboxes/{segment(mailbox)}/messages/{segment(message_id)}",
+            json={"is_read": is_read},
+        )
+        return self._bind(Message.model_validate(data(response)))
+
+    @operation
+    def delete_message(self, mailbox: str, message_id: str) -> Flow[None]:
+        """Delete a message; its content is purged."""
+        yield from self._call(
+            "DELETE", f"/mailboxes/{segment(mailbox)}/messages/{segment(message_id)}"
+        )
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    @operation
+    def wait(
+        self,
+        mailbox: str,
+        *,
+        timeout: float = 30.0,
+        sender: str | None = None,
+        subject: str | None = None,
+        to: str | None = None,
+        has_code: bool | None = None,
+        since: datetime | None = None,
+        after: str | None = None,
+        mark_read: bool = True,
+    ) -> Flow[MessageSummary | None]:
+        """The oldest unread matching message (with `since`/`after`: the oldest matching one after
+        that point), waiting up to `timeout` seconds for it; None if none came. Marks it read
+        unless `mark_read=False`, so successive waits walk the inbox in order."""
+        params = query(
+            from_contains=sender,
+            subject_contains=subject,
+            to_contains=to,
+            has_code=has_code,
+            since=since,
+            after=after,
+            mark_read=mark_read,
+        )
+        return (yield from self._long_poll(mailbox, params, timeout))
+
+    @operation
+    def wait_for_message(
+        self,
+        mailbox: str,
+        *,
+        timeout: float = 30.0,
+        sender: str | None = None,
+        subject: str | None = None,
+        to: str | None = None,
+        has_code: bool | None = None,
+        since: datetime | None = None,
+        after: str | None = None,
+        mark_read: bool = True,
+    ) -> Flow[Message]:
+        """Like `wait`, but returns the whole message, and raises `WaitTimeout` (listing what
+        did arrive) when no matching message comes within `timeout` seconds."""
+        started = datetime.now(UTC)
+        params = query(
+            from_contains=sender,
+            subject_contains=subject,
+            to_contains=to,
+            has_code=has_code,
+            since=since,
+            after=after,
+            mark_read=mark_read,
+        )
+        found = yield from self._long_poll(mailbox, params, timeout)
+        if found is None:
+            raise (yield from self._timed_out(mailbox, timeout, _describe(params), started))
+        return (yield from self.get_message.flow(mailbox, found.id, mark_read=False))
+
+    @operation
+    def wait_for_code(
+        self,
+        mailbox: str,
+        *,
+        timeout: float = 30.0,
+        sender: str | None = None,
+        subject: str | None = None,
+        to: str | None = None,
+        since: datetime | None = None,
+        after: str | None = None,
+    ) -> Flow[str]:
+        """The one-time code (e.g. "482913") from the next message that has one; `WaitTimeout`
+        if none comes within `timeout` seconds."""
+        started = datetime.now(UTC)
+        params = query(
+            from_contains=sender,
+            subject_contains=subject,
+            to_contains=to,
+            has_code=True,
+            since=since,
+            after=after,
+        )
+        found = yield from self._long_poll(mailbox, params, timeout)
+        if found is None or not found.codes:
+            raise (yield from self._timed_out(mailbox, timeout, _describe(params), started))
+        return found.codes[0]
+
+    @operation
+    def wait_for_link(
+        self,
+        mailbox: str,
+        kind: str | None = None,
+        *,
+        timeout: float = 30.0,
+        sender: str | None = None,
+        subject: str | None = None,
+        to: str | None = None,
+        since: datetime | None = None,
+        after: str | None = None,
+    ) -> Flow[str]:
+        """The URL of the best link of `kind` ("verify", "login", "reset", "unsubscribe",
+        "other"; any if None) in the next message that has one. Messages without such a link
+        are passed over (and marked read). `WaitTimeout` if none comes in time."""
+        started = datetime.now(UTC)
+        deadline = time.monotonic() + timeout
+        params = query(from_contains=sender, subject_contains=subject, to_contains=to, since=since)
+        cursor = after
+        while True:
+            remaining = max(0.0, deadline - time.monotonic())
+            found = yield from self._long_poll(
+                mailbox, {**params, **query(after=cursor)}, remaining
+            )
+            if found is None:
+                looking_for = _describe({**params, **query(after=after)}, kind or "")
+                raise (yield from self._timed_out(mailbox, timeout, looking_for, started))
+            link = found.link(kind)
+            if link is not None:
+                return link.url
+            cursor = found.id
+
+    # -- sending -------------------------------------------------------------------------------
+
+    @operation
+    def send(
+        self,
+        mailbox: str,
+        *,
+        to: str | Iterable[str],
+        subject: str = "",
+        text: str | None = None,
+        html: str | None = None,
+        cc: str | Iterable[str] | None = None,
+        bcc: str | Iterable[str] | None = None,
+        attachments: Iterable[AttachmentInput] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Flow[MessageSummary]:
+        """Send mail From the mailbox's address. Returns the stored outbound message, whose
+        `delivery_status` is `queued` until it is delivered. With `idempotency_key`, retrying
+        the same request sends once."""
+        body: dict[str, Any] = {"to": _as_list(to), "subject": subject}
+        for key, value in (("cc", _as_list(cc)), ("bcc", _as_list(bcc))):
+            if value:
+                body[key] = value
+        if text is not None:
+            body["text"] = text
+        if html is not None:
+            body["html"] = html
+        if attachments:
+            body["attachments"] = [_attachment_payload(item) for item in attachments]
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        response = yield from self._call(
+            "POST", f"/mailboxes/{segment(mailbox)}/send", json=body, headers=headers
+        )
+        return self._bind(MessageSummary.model_validate(data(response)))
+
+    @operation
+    def reply(
+        self,
+        mailbox: str,
+        message_id: str,
+        *,
+        text: str | None = None,
+        html: str | None = None,
+        reply_all: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Flow[MessageSummary]:
+        """Reply to a message, threaded (`In-Reply-To`, `References`, `Re:` subject)."""
+        body: dict[str, Any] = {"reply_all": reply_all}
+        if text is not None:
+            body["text"] = text
+        if html is not None:
+            body["html"] = html
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        response = yield from self._call(
+            "POST",
+            f"/mailboxes/{segment(mailbox)}/messages/{segment(message_id)}/reply",
+            json=body,
+            headers=headers,
+        )
+        return self._bind(MessageSummary.model_validate(data(response)))
+
+    # -- webhooks ------------------------------------------------------------------------------
+
+    @operation
+    def create_webhook(
+        self,
+        url: str,
+        *,
+        mailbox: str | None = None,
+        events: Iterable[str] | None = None,
+        description: str | None = None,
+    ) -> Flow[WebhookCreated]:
+        """Register a webhook (for one mailbox, or all of the account's). The signing secret
+        (`whsec_…`) is only in this answer."""
+        body: dict[str, Any] = {"url": url}
+        if mailbox is not None:
+            body["mailbox"] = mailbox
+        if events is not None:
+            body["events"] = list(events)
+        if description is not None:
+            body["description"] = description
+        response = yield from self._call("POST", "/webhooks", json=body)
+        return WebhookCreated.model_validate(data(response))
+
+    @operation
+    def list_webhooks(self) -> Flow[list[Webhook]]:
+        """The account's webhooks."""
+        response = yield from self._call("GET", "/webhooks")
+        return [Webhook.model_validate(item) for item in data(response)]
+
+    @operation
+    def get_webhook(self, webhook_id: str) -> Flow[Webhook]:
+        response = yield from self._call("GET", f"/webhooks/{segment(webhook_id)}")
+        return Webhook.model_validate(data(response))
+
+    @operation
+    def delete_webhook(self, webhook_id: str) -> Flow[None]:
+        yield from self._call("DELETE", f"/webhooks/{segment(webhook_id)}")
+
+    @operation
+    def list_webhook_deliveries(self, webhook_id: str) -> Flow[list[WebhookDelivery]]:
+        """Recent deliveries of a webhook, with their status and attempts."""
+        response = yield from self._call("GET", f"/webhooks/{segment(webhook_id)}/deliveries")
+        return [WebhookDelivery.model_validate(item) for item in data(response)]
+
+    @operation
+    def test_webhook(self, webhook_id: str) -> Flow[WebhookDelivery]:
+        """Queue a test event to the webhook."""
+        response = yield from self._call("POST", f"/webhooks/{segment(webhook_id)}/test")
+        return WebhookDelivery.model_validate(data(response))
+
+    # -- API keys (admin) ----------------------------------------------------------------------
+
+    @operation
+    def create_key(
+        self, name: str, *, scopes: Iterable[str] | None = None, account_id: str | None = None
+    ) -> Flow[ApiKeyCreated]:
+        """Create an API key (admin scope). The token (`ik_…`) is only in this answer."""
+        body: dict[str, Any] = {"name": name}
+        if scopes is not None:
+            body["scopes"] = list(scopes)
+        if account_id is not None:
+            body["account_id"] = account_id
+        response = yield from self._call("POST", "/keys", json=body)
+        return ApiKeyCreated.model_validate(data(response))
+
+    @operation
+    def list_keys(self, *, account_id: str | None = None) -> Flow[list[ApiKey]]:
+        """Every API key, never the secret (admin scope)."""
+        response = yield from self._call("GET", "/keys", params=query(account_id=account_id))
+        return [ApiKey.model_validate(item) for item in data(response)]
+
+    @operation
+    def revoke_key(self, key_id: str) -> Flow[None]:
+        """Revoke an API key; it stops working at once (admin scope)."""
+        yield from self._call("DELETE", f"/keys/{segment(key_id)}")

@@ -1,0 +1,82 @@
+"""`InboxKit`: the blocking client, driving the shared flows with `httpx.Client`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypeVar
+
+import httpx
+
+from inboxkit.client.inbox import Inbox
+from inboxkit.client.models import Mailbox
+from inboxkit.client.operations import SERVER_MAX_WAIT, ClientOperations
+from inboxkit.client.protocol import Flow, Sleep, SyncDriver, build_request, connection_failed
+
+__all__ = ["InboxKit"]
+
+T = TypeVar("T")
+
+
+class InboxKit(ClientOperations, SyncDriver):
+    """The inboxkit API, blocking. Use it as a context manager, or call `close()`.
+
+    >>> client = InboxKit()                  # INBOXKIT_URL / INBOXKIT_API_KEY from the environment
+    >>> with client.create_inbox() as inbox:  # deleted again at the end of the block
+    ...     code = inbox.wait_for_code(timeout=60)
+
+    Pass `http_client` to use your own `httpx.Client` (proxies, TLS, event hooks); it is not
+    closed by `close()`.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        max_retry_wait: float = 60.0,
+        max_poll: float = SERVER_MAX_WAIT,
+        http_client: httpx.Client | None = None,
+    ):
+        super().__init__(
+            url,
+            api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
+            max_poll=max_poll,
+        )
+        self._http = http_client or httpx.Client(timeout=timeout)
+        self._owns_http = http_client is None
+
+    def _inbox(self, mailbox: Mailbox, token: str | None) -> Inbox:
+        return Inbox(self, mailbox, token)
+
+    def _drive(self, flow: Flow[T]) -> T:
+        reply: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                step = flow.throw(error) if error is not None else flow.send(reply)
+                reply = error = None
+                if isinstance(step, Sleep):
+                    time.sleep(step.seconds)
+                    continue
+                request = build_request(self._http, self.api_url, step, self.api_key)
+                try:
+                    reply = self._http.send(request)
+                except httpx.TransportError as exc:
+                    error = connection_failed(exc, self.url)
+        except StopIteration as done:
+            return done.value
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> InboxKit:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
