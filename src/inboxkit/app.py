@@ -20,9 +20,11 @@ from inboxkit.api.limits import BodySizeLimit
 from inboxkit.api.mailboxes import router as mailboxes_router
 from inboxkit.api.messages import router as messages_router
 from inboxkit.api.ops import router as ops_router
+from inboxkit.api.outbound import router as outbound_router
 from inboxkit.api.schemas import ErrorResponse
 from inboxkit.api.stream import router as stream_router
 from inboxkit.api.stream import ws_router
+from inboxkit.api.webhooks import router as webhooks_router
 from inboxkit.config import Settings
 from inboxkit.runtime import Runtime
 from inboxkit.smtp.handler import InboxHandler
@@ -106,7 +108,14 @@ def build_app(settings: Settings, role: str = "all") -> FastAPI:
     app.state.runtime = services.runtime
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    for router in (mailboxes_router, messages_router, stream_router, keys_router):
+    for router in (
+        mailboxes_router,
+        messages_router,
+        outbound_router,
+        stream_router,
+        webhooks_router,
+        keys_router,
+    ):
         app.include_router(router, prefix="/api/v1", responses=_ERROR_RESPONSES)
     app.include_router(ws_router)
     app.include_router(ops_router)

@@ -61,6 +61,34 @@ class Settings(BaseSettings):
     smtp_relay_url: str | None = None
     webhook_allow_private: bool = False
 
+    # Outbound mail (DESIGN §3 Sending). The relay URL is smtp://user:pass@host:port (STARTTLS
+    # when offered) or smtps://… (implicit TLS). Retry schedules are comma-separated seconds:
+    # the first number is the delay before the first attempt, each next one the wait after a
+    # temporary failure; when they run out the message fails.
+    max_send_bytes: int = Field(default=10 * MiB, ge=1024)
+    max_send_recipients: int = Field(default=50, ge=1)
+    send_rate_limit: int = Field(default=60, ge=1)
+    send_rate_window: float = Field(default=60.0, gt=0)
+    smtp_relay_timeout: float = Field(default=60.0, gt=0)
+    outbox_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [0, 60, 300, 1800, 7200, 21600]
+    )
+    outbox_poll_interval: float = Field(default=2.0, gt=0)
+    outbox_concurrency: int = Field(default=16, ge=1)
+    outbox_lease_seconds: float = Field(default=300.0, gt=0)
+    dkim_selector: str | None = None
+    dkim_private_key_path: Path | None = None
+
+    # Webhook delivery: Standard Webhooks signatures, retried with backoff over about a day.
+    webhook_timeout: float = Field(default=15.0, gt=0)
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [0, 5, 300, 1800, 7200, 18000, 36000]
+    )
+    webhook_poll_interval: float = Field(default=2.0, gt=0)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_concurrency: int = Field(default=32, ge=1)
+    webhook_retention_days: float = Field(default=7.0, gt=0)
+
     max_request_bytes: int = Field(default=35 * MiB, ge=1024)
     auto_migrate: bool = True
 
@@ -71,6 +99,20 @@ class Settings(BaseSettings):
             value = [part for part in value.split(",")]
         if isinstance(value, list):
             return [str(part).strip().lower().rstrip(".") for part in value if str(part).strip()]
+        return value
+
+    @field_validator("outbox_retry_schedule", "webhook_retry_schedule", mode="before")
+    @classmethod
+    def _split_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("outbox_retry_schedule", "webhook_retry_schedule")
+    @classmethod
+    def _check_schedule(cls, value: list[float]) -> list[float]:
+        if not value or any(delay < 0 for delay in value):
+            raise ValueError("a retry schedule is one or more delays in seconds, none negative")
         return value
 
     @property

@@ -13,7 +13,9 @@ from inboxkit.pipeline import Pipeline
 from inboxkit.services.auth import AuthService
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import MessageService
+from inboxkit.services.outbound import OutboundService
 from inboxkit.services.wait import WaitService
+from inboxkit.services.webhooks import WebhookService
 from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.db import Database
 from inboxkit.store.migrate import upgrade
@@ -40,6 +42,12 @@ class Runtime:
         self.messages = MessageService(settings, self.db, self.mailboxes)
         self.waits = WaitService(settings, self.db, self.bus, self.mailboxes)
         self.pipeline = Pipeline(self.mailboxes, self.parser, self.batcher, self.bus)
+        self.webhooks = WebhookService(settings, self.db, self.bus, self.mailboxes)
+        self.pipeline.store_hooks.append(self.webhooks.on_store)
+        self.mailboxes.end_hooks.append(self.webhooks.on_mailbox_end)
+        self.outbound = OutboundService(
+            settings, self.db, self.bus, self.mailboxes, self.pipeline, self.webhooks
+        )
 
     async def start(self, *, migrate: bool | None = None) -> None:
         if self.settings.auto_migrate if migrate is None else migrate:
@@ -48,6 +56,8 @@ class Runtime:
         await self.auth.ensure_admin_account()
 
     async def close(self) -> None:
+        await self.outbound.close()
+        await self.webhooks.close()
         await self.batcher.close()
         await self.bus.close()
         await self.parser.close()

@@ -89,17 +89,48 @@ class Pipeline:
         *,
         direction: str = "inbound",
         extra: dict[str, Any] | None = None,
+        also: StoreHook | None = None,
     ) -> list[dict[str, Any]]:
         """Store `raw` once and give every live recipient mailbox its own message row.
 
         Returns the stored summaries; raises NoRecipients when no recipient is live any more,
         and whatever the store raised when the commit failed (nothing is acknowledged then).
+        `also` runs inside the same transaction after the store hooks; if it raises, nothing
+        is stored.
         """
         targets = await self._targets(envelope.rcpt_tos)
         if not targets:
             raise NoRecipients()
+        return await self._store(targets, envelope, raw, direction, extra or {}, also)
+
+    async def store_sent(
+        self,
+        mailbox_id: str,
+        address: str,
+        envelope: Envelope,
+        raw: bytes,
+        *,
+        extra: dict[str, Any] | None = None,
+        also: StoreHook | None = None,
+    ) -> dict[str, Any]:
+        """Store a message this server sends as one `outbound` row in the sender's mailbox,
+        through the same parse-and-store path as received mail; `also` runs in the same
+        transaction (the outbox row is queued there, so a stored message is never unsent)."""
+        target = _Target(mailbox_id, address)
+        (stored,) = await self._store([target], envelope, raw, "outbound", extra or {}, also)
+        return stored
+
+    async def _store(
+        self,
+        targets: list[_Target],
+        envelope: Envelope,
+        raw: bytes,
+        direction: str,
+        extra: dict[str, Any],
+        also: StoreHook | None,
+    ) -> list[dict[str, Any]]:
         parsed = await self.parser.parse(raw)
-        content_row, message_rows = _rows(envelope, raw, parsed, targets, direction, extra or {})
+        content_row, message_rows = _rows(envelope, raw, parsed, targets, direction, extra)
 
         async def write(conn: AsyncConnection) -> list[dict[str, Any]]:
             await conn.execute(contents.insert().values(**content_row))
@@ -107,6 +138,8 @@ class Pipeline:
             stored = [summary(_RowView(row)) for row in message_rows]
             for hook in self.store_hooks:
                 await hook(conn, stored)
+            if also is not None:
+                await also(conn, stored)
             return stored
 
         stored: list[dict[str, Any]] = await self.batcher.submit(write)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,19 @@ from inboxkit.services.auth import Principal, digest, new_token
 from inboxkit.store.db import Database
 from inboxkit.store.tables import contents, mailboxes, messages, utcnow
 
-__all__ = ["MailboxService", "Recipient", "encode_cursor", "decode_cursor", "purge_messages"]
+__all__ = [
+    "EndHook",
+    "MailboxService",
+    "Recipient",
+    "encode_cursor",
+    "decode_cursor",
+    "purge_messages",
+]
+
+# Called inside the transaction that deletes or expires mailboxes, with the event name
+# ("mailbox.deleted" / "mailbox.expired") and the rows (id, address, account_id), so whatever
+# announces it (webhooks) is queued in the same commit.
+EndHook = Callable[[AsyncConnection, str, list[Any]], Awaitable[None]]
 
 
 def encode_cursor(last_id: str) -> str:
@@ -89,6 +102,7 @@ class MailboxService:
         self.settings = settings
         self.db = db
         self.bus = bus
+        self.end_hooks: list[EndHook] = []
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -322,6 +336,8 @@ class MailboxService:
                 .values(deleted_at=utcnow(), token_digest=None)
             )
             await purge_messages(conn, [row.id])
+            for hook in self.end_hooks:
+                await hook(conn, "mailbox.deleted", [row])
         await self.bus.publish(
             {"event": "mailbox.deleted", "mailbox_id": row.id, "mailbox": row.address}
         )
@@ -351,10 +367,12 @@ class MailboxService:
                         mailboxes.update()
                         .where(mailboxes.c.id.in_(candidates), mailboxes.c.deleted_at.is_(None))
                         .values(deleted_at=now, token_digest=None)
-                        .returning(mailboxes.c.id, mailboxes.c.address)
+                        .returning(mailboxes.c.id, mailboxes.c.address, mailboxes.c.account_id)
                     )
                 ).all()
                 await purge_messages(conn, [row.id for row in claimed])
+                for hook in self.end_hooks:
+                    await hook(conn, "mailbox.expired", list(claimed))
             for row in claimed:
                 await self.bus.publish(
                     {"event": "mailbox.expired", "mailbox_id": row.id, "mailbox": row.address}

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from inboxkit.runtime import Runtime
+from inboxkit.workers.outbox import no_pause, send_outbox
+from inboxkit.workers.webhooks import dispatch_webhooks
 
 __all__ = ["WORKERS", "start_workers"]
 
@@ -23,6 +25,9 @@ async def _sweep(runtime: Runtime) -> int:
 
 WORKERS: list[Worker] = [
     ("expiry-sweeper", _sweep, lambda runtime: runtime.settings.sweep_interval),
+    # These two wait for work inside their pass (bus wake-up, next retry, poll interval).
+    ("outbox-sender", send_outbox, no_pause),
+    ("webhook-dispatcher", dispatch_webhooks, no_pause),
 ]
 
 

@@ -109,9 +109,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_webhook_deliveries_status_next", "webhook_deliveries", ["status", "next_attempt_at"]
     )
-    op.create_index(
-        "ix_webhook_deliveries_webhook_id", "webhook_deliveries", ["webhook_id", "id"]
-    )
+    op.create_index("ix_webhook_deliveries_webhook_id", "webhook_deliveries", ["webhook_id", "id"])
 
     op.create_table(
         "webhook_attempts",
@@ -133,5 +131,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("webhook_attempts", "webhook_deliveries", "webhooks", "idempotency_keys", "outbox"):
+    for table in (
+        "webhook_attempts",
+        "webhook_deliveries",
+        "webhooks",
+        "idempotency_keys",
+        "outbox",
+    ):
         op.drop_table(table)

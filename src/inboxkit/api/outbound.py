@@ -1,0 +1,114 @@
+"""Sending routes: a new message, or a reply to one in the mailbox (DESIGN §3 Sending)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+from pydantic import Field
+
+from inboxkit.api.deps import PrincipalDep, RuntimeDep
+from inboxkit.api.schemas import Data, ErrorResponse, MessageSummary, Strict
+
+router = APIRouter(tags=["sending"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Repeat a request safely: the same key and body within 24 hours return the "
+        "first result (nothing is sent twice); the same key with another body is a 409.",
+    ),
+]
+
+_RESPONSES = {
+    409: {"model": ErrorResponse, "description": "Idempotency-Key reused with another body"},
+    413: {"model": ErrorResponse, "description": "The composed message is over the size limit"},
+    429: {"model": ErrorResponse, "description": "Send rate exceeded (see Retry-After)"},
+}
+
+
+class AttachmentIn(Strict):
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = Field("application/octet-stream", description="e.g. application/pdf")
+    content: str = Field(description="The file's bytes, base64-encoded.")
+    content_id: str | None = Field(
+        None, description="Makes it an inline part the HTML can show as <img src='cid:…'>."
+    )
+
+
+class SendRequest(Strict):
+    to: list[str] | str = Field(description="One address or a list (plain addresses only).")
+    cc: list[str] = []
+    bcc: list[str] = Field([], description="Receive the message without appearing in it.")
+    subject: str = ""
+    text: str | None = Field(None, description="Plain-text body.")
+    html: str | None = Field(
+        None, description="HTML body; without `text`, a text version is generated from it."
+    )
+    attachments: list[AttachmentIn] = []
+
+
+class ReplyRequest(Strict):
+    text: str | None = None
+    html: str | None = None
+    attachments: list[AttachmentIn] = []
+    reply_all: bool = Field(
+        False, description="Also copy everyone else the original was addressed to."
+    )
+
+
+class SentMessage(MessageSummary):
+    message_id: str = Field(description="The Message-ID header of the sent message.")
+
+
+@router.post(
+    "/mailboxes/{mailbox}/send",
+    status_code=202,
+    response_model=Data[SentMessage],
+    responses=_RESPONSES,
+)
+async def send_message(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    mailbox: str,
+    body: SendRequest,
+    idempotency_key: IdempotencyKey = None,
+):
+    """Send from the mailbox's own address (needs the `send` scope). The message is stored in
+    the mailbox as `outbound` with `delivery_status: "queued"`, which becomes `sent` or
+    `failed` (with the reason in `delivery_error`) once delivered; `message.sent` /
+    `message.failed` events and webhooks follow."""
+    request = body.model_dump()
+    to = request.pop("to")
+    sent = await runtime.outbound.send(
+        principal,
+        mailbox,
+        to=[to] if isinstance(to, str) else to,
+        idempotency_key=idempotency_key,
+        **request,
+    )
+    return {"data": sent}
+
+
+@router.post(
+    "/mailboxes/{mailbox}/messages/{message_id}/reply",
+    status_code=202,
+    response_model=Data[SentMessage],
+    responses=_RESPONSES,
+)
+async def reply_to_message(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    mailbox: str,
+    message_id: str,
+    body: ReplyRequest,
+    idempotency_key: IdempotencyKey = None,
+):
+    """Reply to a message in the mailbox (needs the `send` scope): to its Reply-To or From,
+    with `reply_all` also to its other recipients; threaded with In-Reply-To, References and
+    a single "Re:". Queued and reported like `send`."""
+    sent = await runtime.outbound.reply(
+        principal, mailbox, message_id, idempotency_key=idempotency_key, **body.model_dump()
+    )
+    return {"data": sent}

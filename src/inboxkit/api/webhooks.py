@@ -1,0 +1,131 @@
+"""Webhook routes: endpoints of the caller's account, their delivery log, a test event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from inboxkit.api.deps import PrincipalDep, RuntimeDep
+from inboxkit.api.schemas import Data, Page, Strict
+from inboxkit.services.webhooks import EVENTS
+
+router = APIRouter(tags=["webhooks"])
+
+EventName = Literal[
+    "message.received", "message.sent", "message.failed", "mailbox.expired", "mailbox.deleted"
+]
+assert set(EventName.__args__) == set(EVENTS)  # type: ignore[attr-defined]
+
+
+class WebhookCreate(Strict):
+    url: str = Field(
+        description="Where events are POSTed (http or https). Private, loopback and "
+        "link-local destinations are refused unless INBOXKIT_WEBHOOK_ALLOW_PRIVATE=true."
+    )
+    mailbox: str | None = Field(None, description="Only this mailbox's events (id or address).")
+    events: list[EventName] | None = Field(None, description="Default: every event.")
+    description: str | None = Field(None, max_length=200)
+
+
+class Webhook(BaseModel):
+    id: str
+    url: str
+    mailbox_id: str | None
+    events: list[str]
+    description: str | None
+    enabled: bool = Field(description="False once the endpoint answered 410 Gone.")
+    disabled_reason: str | None
+    created_at: datetime
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(
+        description="whsec_… signing secret for verifying `webhook-signature`; shown once."
+    )
+
+
+class WebhookAttempt(BaseModel):
+    attempted_at: datetime
+    status_code: int | None = Field(description="The HTTP status, null if none came back.")
+    error: str | None
+    latency_ms: int
+
+
+class WebhookDelivery(BaseModel):
+    id: str = Field(description="Sent as the `webhook-id` header, the same on every retry.")
+    webhook_id: str
+    event: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    payload: dict[str, Any] = Field(description="The JSON body that is POSTed.")
+    attempt_log: list[WebhookAttempt]
+
+
+@router.post("/webhooks", status_code=201, response_model=Data[WebhookCreated])
+async def create_webhook(runtime: RuntimeDep, principal: PrincipalDep, body: WebhookCreate):
+    """Register an endpoint for the account's events (needs the `webhooks` scope). Requests
+    are signed per Standard Webhooks with the returned secret, which is shown only here."""
+    created = await runtime.webhooks.create(
+        principal,
+        url=body.url,
+        mailbox=body.mailbox,
+        events=list(body.events) if body.events else None,
+        description=body.description,
+    )
+    return {"data": created}
+
+
+@router.get("/webhooks", response_model=Page[Webhook])
+async def list_webhooks(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+):
+    """The account's webhook endpoints, newest first (secrets are never shown again)."""
+    items, next_cursor = await runtime.webhooks.list(principal, limit=limit, cursor=cursor)
+    return {"data": items, "meta": {"next_cursor": next_cursor}}
+
+
+@router.get("/webhooks/{webhook_id}", response_model=Data[Webhook])
+async def get_webhook(runtime: RuntimeDep, principal: PrincipalDep, webhook_id: str):
+    """One endpoint."""
+    return {"data": await runtime.webhooks.get(principal, webhook_id)}
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, response_class=Response)
+async def delete_webhook(runtime: RuntimeDep, principal: PrincipalDep, webhook_id: str):
+    """Remove an endpoint; deliveries still queued for it are dropped."""
+    await runtime.webhooks.delete(principal, webhook_id)
+    return Response(status_code=204)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", response_model=Page[WebhookDelivery])
+async def list_deliveries(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    webhook_id: str,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+    status: Literal["pending", "delivered", "failed"] | None = None,
+):
+    """Deliveries to this endpoint newest first, each with every attempt's status and latency."""
+    items, next_cursor = await runtime.webhooks.deliveries(
+        principal, webhook_id, limit=limit, cursor=cursor, status=status
+    )
+    return {"data": items, "meta": {"next_cursor": next_cursor}}
+
+
+@router.post("/webhooks/{webhook_id}/test", response_model=Data[WebhookDelivery])
+async def test_webhook(runtime: RuntimeDep, principal: PrincipalDep, webhook_id: str):
+    """Send a signed `webhook.test` event now; the result shows the first attempt's outcome
+    (a failed test is retried like any delivery)."""
+    return {"data": await runtime.webhooks.test(principal, webhook_id)}

@@ -1,0 +1,190 @@
+"""Building outgoing messages with the stdlib `email` package (pure, no I/O).
+
+Everything that ends up in a header is checked first: addresses must be plain addr-specs
+(RFC 5321 §4.1.2 / RFC 5322 §3.4.1 dot-atoms, no display names, no comments, no quoting), and
+no field may hold CR, LF or NUL, so no caller can add a header or a recipient of their own
+(header injection). Values that come from received mail, such as a Message-ID we thread a
+reply onto, are filtered the same way before they are reused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from inboxkit.mail.htmltext import html_to_text
+
+__all__ = [
+    "Draft",
+    "OutgoingAttachment",
+    "ComposeError",
+    "check_address",
+    "check_line",
+    "clean_line",
+    "message_id_ok",
+    "reply_subject",
+    "compose",
+]
+
+SUBJECT_CHARS = 998  # RFC 5322 §2.1.1: a line must not exceed 998 characters
+MAX_REFERENCES = 20
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LOCAL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*$")
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # C0 controls (tab allowed) and DEL
+_FORBIDDEN = re.compile(r"[\r\n\x00]")
+_MSG_ID = re.compile(r"^<[!-;=?-~]{1,250}>$")  # visible ASCII without '<' and '>'
+_CONTENT_TYPE = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
+)
+_CONTENT_ID = re.compile(r"^[!-;=?-~]{1,250}$")
+_REPLY_PREFIX = re.compile(r"^\s*re\s*:", re.IGNORECASE)
+
+
+class ComposeError(ValueError):
+    """A field cannot go into a message; the text says which and why."""
+
+
+def check_line(name: str, value: str, max_chars: int = SUBJECT_CHARS) -> str:
+    """A one-line header value: no CR, LF, NUL or other control characters."""
+    if _FORBIDDEN.search(value):
+        raise ComposeError(f"{name} must not contain CR, LF or NUL characters.")
+    if _CONTROL.search(value):
+        raise ComposeError(f"{name} must not contain control characters.")
+    if len(value) > max_chars:
+        raise ComposeError(f"{name} is longer than {max_chars} characters.")
+    return value
+
+
+def clean_line(value: str, max_chars: int = SUBJECT_CHARS) -> str:
+    """A received header value made safe to reuse: control characters become spaces."""
+    return _CONTROL.sub(" ", value).strip()[:max_chars]
+
+
+def check_address(value: str, field_name: str = "address") -> str:
+    """`value` if it is a plain, deliverable address (`local@domain.tld`), else ComposeError.
+
+    International domains are accepted and returned in their ASCII (IDNA) form; non-ASCII
+    local parts would need SMTPUTF8 all the way and are refused.
+    """
+    if not isinstance(value, str) or _FORBIDDEN.search(value):
+        raise ComposeError(f"{field_name} must not contain CR, LF or NUL characters.")
+    local, at, domain = value.strip().rpartition("@")
+    if not at or not local or not domain:
+        raise ComposeError(f"{field_name} {value!r} is not an email address (local@domain).")
+    if len(local) > 64 or not _LOCAL.match(local):
+        raise ComposeError(
+            f"{field_name} {value!r} is not a plain address: use letters, digits and "
+            "!#$%&'*+/=?^_`{|}~.- in the local part, without a display name."
+        )
+    try:
+        ascii_domain = domain.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ComposeError(f"{field_name} {value!r} has an invalid domain.") from None
+    labels = ascii_domain.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        raise ComposeError(f"{field_name} {value!r} has an invalid domain.")
+    address = f"{local}@{ascii_domain.lower()}"
+    if len(address) > 254:  # RFC 5321 §4.5.3.1.3 path limit, less the angle brackets
+        raise ComposeError(f"{field_name} {value!r} is longer than 254 characters.")
+    return address
+
+
+def message_id_ok(value: str | None) -> bool:
+    return bool(value) and _MSG_ID.match(value or "") is not None
+
+
+def reply_subject(subject: str) -> str:
+    """`Re: <subject>`, without stacking a second `Re:` on a reply to a reply."""
+    subject = clean_line(subject)
+    return subject if _REPLY_PREFIX.match(subject) else f"Re: {subject}".rstrip()
+
+
+@dataclass(slots=True)
+class OutgoingAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str | None = None  # set: an inline part (e.g. an image the HTML refers to)
+
+    def check(self, index: int) -> None:
+        where = f"attachments[{index}]"
+        check_line(f"{where}.filename", self.filename, 255)
+        if not self.filename.strip():
+            raise ComposeError(f"{where}.filename must not be empty.")
+        if not _CONTENT_TYPE.match(self.content_type):
+            raise ComposeError(f"{where}.content_type must look like type/subtype.")
+        if self.content_type.lower().startswith(("multipart/", "message/")):
+            raise ComposeError(f"{where}.content_type cannot be multipart/* or message/*.")
+        if self.content_id is not None and not _CONTENT_ID.match(self.content_id.strip("<>")):
+            raise ComposeError(f"{where}.content_id must be printable ASCII without spaces.")
+
+
+@dataclass(slots=True)
+class Draft:
+    """Everything an outgoing message is made of, already decoded (attachments as bytes)."""
+
+    from_address: str
+    from_name: str | None
+    to: list[str]
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
+    subject: str = ""
+    text: str | None = None
+    html: str | None = None
+    attachments: list[OutgoingAttachment] = field(default_factory=list)
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+
+
+def compose(draft: Draft, *, message_id: str, date: datetime) -> bytes:
+    """The message as wire bytes (CRLF line endings), Bcc left out of the headers.
+
+    The caller has validated the draft (see `check_address` and `check_line`); the email
+    package refuses CR/LF in header values as a second line of defence.
+    """
+    # 7bit: non-ASCII bodies go out quoted-printable or base64, so no relay needs 8BITMIME
+    # and nothing on the way re-encodes the body (which would break a DKIM signature).
+    msg = EmailMessage(policy=policy.SMTP.clone(cte_type="7bit"))
+    name = clean_line(draft.from_name or "", 200)
+    msg["From"] = Address(display_name=name, addr_spec=draft.from_address)
+    msg["To"] = ", ".join(draft.to)
+    if draft.cc:
+        msg["Cc"] = ", ".join(draft.cc)
+    msg["Subject"] = draft.subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    if draft.in_reply_to and message_id_ok(draft.in_reply_to):
+        msg["In-Reply-To"] = draft.in_reply_to
+        references = [ref for ref in draft.references if message_id_ok(ref)]
+        if draft.in_reply_to not in references:
+            references.append(draft.in_reply_to)
+        # RFC 5322 §3.6.4: the parent's References plus its Message-ID; trimmed from the
+        # front (keeping the thread's first message) so long threads stay a sane size.
+        if len(references) > MAX_REFERENCES:
+            references = references[:1] + references[-(MAX_REFERENCES - 1) :]
+        msg["References"] = " ".join(references)
+    text = draft.text
+    if text is None and draft.html is not None:
+        text = html_to_text(draft.html)
+    msg.set_content(text or "", subtype="plain", charset="utf-8")
+    if draft.html is not None:
+        msg.add_alternative(draft.html, subtype="html", charset="utf-8")
+    for attachment in draft.attachments:
+        maintype, _, subtype = attachment.content_type.lower().partition("/")
+        inline: dict[str, str] = {}
+        if attachment.content_id:
+            inline = {"disposition": "inline", "cid": f"<{attachment.content_id.strip('<>')}>"}
+        msg.add_attachment(
+            attachment.data,
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment.filename,
+            **inline,
+        )
+    return msg.as_bytes()

@@ -1,0 +1,178 @@
+"""Durable work queues in the database: claiming rows, backing off, waking workers.
+
+The outbox and webhook deliveries are tables whose rows carry `status`, `attempts`,
+`next_attempt_at`, `locked_until` and `lock_token`. Any number of worker processes claim due
+rows with one conditional UPDATE: a row is taken only while it is due and unlocked, and the
+claim stamps it with a fresh token and a lease. Whoever finishes a row updates it only where
+the token is still theirs, so a worker that lost its lease (it stalled past `locked_until`
+and another took over) cannot overwrite the new owner's result. A worker that dies simply
+lets its lease run out and the row is claimed again: nothing is lost.
+
+On PostgreSQL the candidate rows are selected `FOR UPDATE SKIP LOCKED`, so concurrent
+claimers take different rows instead of queueing behind each other; on SQLite the write
+transaction (`BEGIN IMMEDIATE`) already serialises claimers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from inboxkit.bus import Bus
+from inboxkit.bus.base import ALL, Subscription
+from inboxkit.ids import new_id
+from inboxkit.store.db import Database
+from inboxkit.store.tables import utcnow
+
+__all__ = ["Claim", "claim", "next_due", "release", "retry_at", "Waker"]
+
+log = logging.getLogger(__name__)
+
+JITTER = 0.2  # retries spread over ±20% of the delay so failures do not retry in lockstep
+
+
+class Claim:
+    """Rows taken by one claim, and the token that proves it."""
+
+    def __init__(self, token: str, rows: list[Any]):
+        self.token = token
+        self.rows = rows
+
+
+async def claim(
+    db: Database, table: sa.Table, status: str, limit: int, lease_seconds: float
+) -> Claim:
+    """Take up to `limit` due rows of `table` in `status`, leasing them for `lease_seconds`."""
+    token = new_id()
+    if limit <= 0:
+        return Claim(token, [])
+    now = utcnow()
+    c = table.c
+    claimable = sa.and_(
+        c.status == status,
+        c.next_attempt_at <= now,
+        sa.or_(c.locked_until.is_(None), c.locked_until < now),
+    )
+    candidates = sa.select(c.id).where(claimable).order_by(c.next_attempt_at).limit(limit)
+    if not db.is_sqlite:
+        candidates = candidates.with_for_update(skip_locked=True)
+    async with db.write() as conn:
+        ids = list((await conn.execute(candidates)).scalars())
+        if not ids:
+            return Claim(token, [])
+        rows = (
+            await conn.execute(
+                table.update()
+                .where(c.id.in_(ids), claimable)
+                .values(
+                    locked_until=now + timedelta(seconds=lease_seconds),
+                    lock_token=token,
+                    attempts=c.attempts + 1,
+                )
+                .returning(*table.c)
+            )
+        ).all()
+    return Claim(token, sorted(rows, key=lambda row: row.next_attempt_at))
+
+
+async def next_due(db: Database, table: sa.Table, status: str) -> datetime | None:
+    """When the earliest unclaimed row in `status` falls due (None when there is none)."""
+    c = table.c
+    now = utcnow()
+    async with db.read() as conn:
+        return await conn.scalar(
+            sa.select(sa.func.min(c.next_attempt_at)).where(
+                c.status == status, sa.or_(c.locked_until.is_(None), c.locked_until < now)
+            )
+        )
+
+
+async def release(
+    db: Database, table: sa.Table, status: str, taken: Iterable[tuple[str, str]]
+) -> None:
+    """Hand back rows whose attempt was interrupted (shutdown), given as (id, token) pairs, so
+    a restarted worker retries them at once instead of waiting for the lease to run out."""
+    taken = list(taken)
+    if not taken:
+        return
+    c = table.c
+    try:
+        async with db.write() as conn:
+            for row_id, token in taken:
+                await conn.execute(
+                    table.update()
+                    .where(c.id == row_id, c.lock_token == token, c.status == status)
+                    .values(locked_until=None, lock_token=None, attempts=c.attempts - 1)
+                )
+    except Exception as exc:  # the leases run out on their own
+        log.warning("could not hand back %d interrupted %s rows: %s", len(taken), table.name, exc)
+
+
+def retry_at(schedule: list[float], attempts: int, now: datetime | None = None) -> datetime | None:
+    """When to try again after `attempts` failed attempts, or None when the schedule is spent.
+
+    `schedule[0]` is the delay before the first attempt; `schedule[n]` the wait after the nth.
+    """
+    if attempts >= len(schedule):
+        return None
+    delay = schedule[attempts] * random.uniform(1 - JITTER, 1 + JITTER)
+    return (now or utcnow()) + timedelta(seconds=delay)
+
+
+class Waker:
+    """Sleeps a worker until there may be work: a bus event (new rows were committed, in any
+    process), a local nudge (an in-flight job finished), the next retry falling due, or the
+    poll interval passing, whichever comes first. The bus is only a wake-up: polling is what
+    guarantees progress when an event is lost."""
+
+    def __init__(self, bus: Bus):
+        self.bus = bus
+        self._subscription: Subscription | None = None
+        self._nudged = asyncio.Event()
+
+    def start(self) -> None:
+        # Subscribed before the first claim, so rows committed while a claim runs still wake us.
+        if self._subscription is None:
+            self._subscription = self.bus.subscribe(ALL)
+
+    def nudge(self) -> None:
+        self._nudged.set()
+
+    async def wait(self, timeout: float) -> None:
+        self.start()
+        assert self._subscription is not None
+        if self._subscription.drain() or self._nudged.is_set():
+            self._nudged.clear()
+            return
+        if timeout <= 0:
+            return
+        event_task = asyncio.ensure_future(self._subscription.next(timeout))
+        nudge_task = asyncio.ensure_future(self._nudged.wait())
+        try:
+            await asyncio.wait(
+                (event_task, nudge_task), timeout=timeout, return_when="FIRST_COMPLETED"
+            )
+        finally:
+            for task in (event_task, nudge_task):
+                task.cancel()
+            await asyncio.gather(event_task, nudge_task, return_exceptions=True)
+        self._nudged.clear()
+        self._subscription.drain()  # a burst of events needs one claim, not one per event
+
+    def close(self) -> None:
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
+
+
+def until(moment: datetime | None, cap: float) -> float:
+    """Seconds from now until `moment`, between 0 and `cap` (`cap` when there is no moment)."""
+    if moment is None:
+        return cap
+    return max(0.0, min(cap, (moment - utcnow()).total_seconds()))
