@@ -42,7 +42,9 @@ from inboxkit.client.models import (
     Message,
     MessageSummary,
     Page,
+    SentMessage,
     Webhook,
+    WebhookAttempt,
     WebhookCreated,
     WebhookDelivery,
 )
@@ -66,10 +68,12 @@ __all__ = [
     "Link",
     "CodeCandidate",
     "Page",
+    "SentMessage",
     "ApiKey",
     "ApiKeyCreated",
     "Webhook",
     "WebhookCreated",
+    "WebhookAttempt",
     "WebhookDelivery",
     # errors
     "InboxKitError",

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from inboxkit.client.errors import NotFound, Unauthorized
-from inboxkit.client.models import Mailbox, Message, MessageSummary
+from inboxkit.client.models import Mailbox, Message, MessageSummary, SentMessage
 from inboxkit.client.operations import AttachmentInput
 from inboxkit.client.protocol import AsyncCall, AsyncDriver, Flow, SyncDriver, operation
 
@@ -184,8 +184,8 @@ class InboxOperations:
         bcc: str | Iterable[str] | None = None,
         attachments: Iterable[AttachmentInput] | None = None,
         idempotency_key: str | None = None,
-    ) -> Flow[MessageSummary]:
-        """Send mail from this inbox's address."""
+    ) -> Flow[SentMessage]:
+        """Send mail from this inbox's address (`delivery_status` is queued, then sent)."""
         return (
             yield from self._client.send.flow(
                 self.address,

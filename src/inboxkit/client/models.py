@@ -8,7 +8,7 @@ client that fetched them (with an `AsyncInboxKit`, await them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -32,8 +32,10 @@ __all__ = [
     "Page",
     "ApiKey",
     "ApiKeyCreated",
+    "SentMessage",
     "Webhook",
     "WebhookCreated",
+    "WebhookAttempt",
     "WebhookDelivery",
 ]
 
@@ -163,12 +165,25 @@ class MessageSummary(Model):
 
     @operation
     def reply(
-        self, text: str | None = None, *, html: str | None = None, reply_all: bool = False
-    ) -> Flow[MessageSummary]:
-        """Reply from the mailbox, threaded (`In-Reply-To`, `References`, `Re:`)."""
+        self,
+        text: str | None = None,
+        *,
+        html: str | None = None,
+        reply_all: bool = False,
+        attachments: Iterable[Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Flow[SentMessage]:
+        """Reply from the mailbox to the sender (with `reply_all`, to everyone), threaded
+        (`In-Reply-To`, `References`, `Re:`)."""
         return (
             yield from self._client.reply.flow(
-                self.mailbox_id, self.id, text=text, html=html, reply_all=reply_all
+                self.mailbox_id,
+                self.id,
+                text=text,
+                html=html,
+                reply_all=reply_all,
+                attachments=attachments,
+                idempotency_key=idempotency_key,
             )
         )
 
@@ -243,12 +258,20 @@ class ApiKeyCreated(ApiKey):
     token: str
 
 
+class SentMessage(MessageSummary):
+    """An outbound message as stored: `delivery_status` is queued, then sent or failed."""
+
+    message_id: str | None = Field(None, description="The Message-ID header it was sent with.")
+
+
 class Webhook(Model):
     id: str
     url: str
-    mailbox: str | None = None
+    mailbox_id: str | None = None
     events: list[str] = []
+    description: str | None = None
     enabled: bool = True
+    disabled_reason: str | None = None
     created_at: datetime | None = None
 
 
@@ -256,8 +279,23 @@ class WebhookCreated(Webhook):
     secret: str = Field(description="Signing secret (whsec_…), shown only at creation.")
 
 
+class WebhookAttempt(Model):
+    attempted_at: datetime
+    status_code: int | None = None
+    error: str | None = None
+    latency_ms: int = 0
+
+
 class WebhookDelivery(Model):
     id: str
+    webhook_id: str = ""
     event: str = ""
     status: str = ""
     attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
+    payload: dict[str, Any] = {}
+    attempt_log: list[WebhookAttempt] = []

@@ -24,7 +24,9 @@ from inboxkit.client.models import (
     MailboxCreated,
     Message,
     MessageSummary,
+    Model,
     Page,
+    SentMessage,
     WaitResult,
     Webhook,
     WebhookCreated,
@@ -39,9 +41,10 @@ DEFAULT_URL = "http://127.0.0.1:8025"
 SERVER_MAX_WAIT = 60.0
 
 M = TypeVar("M", bound=MessageSummary)
+P = TypeVar("P", bound=Model)
 
 # What `send(attachments=…)` takes: a path, (filename, bytes[, content_type]) or a mapping with
-# filename, content (bytes) and optionally content_type.
+# filename, content (bytes) and optionally content_type and content_id (an inline image).
 AttachmentInput = str | os.PathLike[str] | tuple[Any, ...] | Mapping[str, Any]
 
 
@@ -68,9 +71,11 @@ def _describe(filters: Mapping[str, Any], kind: str | None = None) -> str:
 
 
 def _attachment_payload(item: AttachmentInput) -> dict[str, str]:
+    content_id = None
     if isinstance(item, Mapping):
         filename, content = item["filename"], item["content"]
         content_type = item.get("content_type")
+        content_id = item.get("content_id")
     elif isinstance(item, tuple):
         filename, content, *rest = item
         content_type = rest[0] if rest else None
@@ -79,13 +84,22 @@ def _attachment_payload(item: AttachmentInput) -> dict[str, str]:
         filename, content, content_type = path.name, path.read_bytes(), None
     if isinstance(content, str):
         content = content.encode()
-    return {
+    payload = {
         "filename": filename,
         "content_type": content_type
         or mimetypes.guess_type(filename)[0]
         or "application/octet-stream",
         "content": base64.b64encode(content).decode("ascii"),
     }
+    if content_id:
+        payload["content_id"] = content_id
+    return payload
+
+
+def _page(response: httpx.Response, model: type[P]) -> Page[P]:
+    body = response.json()
+    items = [model.model_validate(item) for item in body["data"]]
+    return Page(items, (body.get("meta") or {}).get("next_cursor"))
 
 
 def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
@@ -258,9 +272,7 @@ class ClientOperations:
         response = yield from self._call(
             "GET", "/mailboxes", params=query(limit=limit, cursor=cursor)
         )
-        body = response.json()
-        items = [Mailbox.model_validate(item) for item in body["data"]]
-        return Page(items, body.get("meta", {}).get("next_cursor"))
+        return _page(response, Mailbox)
 
     @operation
     def get_mailbox(self, mailbox: str) -> Flow[Mailbox]:
@@ -325,9 +337,10 @@ class ClientOperations:
         response = yield from self._call(
             "GET", f"/mailboxes/{segment(mailbox)}/messages", params=params
         )
-        body = response.json()
-        items = [self._bind(MessageSummary.model_validate(item)) for item in body["data"]]
-        return Page(items, body.get("meta", {}).get("next_cursor"))
+        page = _page(response, MessageSummary)
+        for item in page:
+            self._bind(item)
+        return page
 
     @operation
     def all_messages(
@@ -550,7 +563,7 @@ class ClientOperations:
         bcc: str | Iterable[str] | None = None,
         attachments: Iterable[AttachmentInput] | None = None,
         idempotency_key: str | None = None,
-    ) -> Flow[MessageSummary]:
+    ) -> Flow[SentMessage]:
         """Send mail From the mailbox's address. Returns the stored outbound message, whose
         `delivery_status` is `queued` until it is delivered. With `idempotency_key`, retrying
         the same request sends once."""
@@ -568,7 +581,7 @@ class ClientOperations:
         response = yield from self._call(
             "POST", f"/mailboxes/{segment(mailbox)}/send", json=body, headers=headers
         )
-        return self._bind(MessageSummary.model_validate(data(response)))
+        return self._bind(SentMessage.model_validate(data(response)))
 
     @operation
     def reply(
@@ -579,14 +592,18 @@ class ClientOperations:
         text: str | None = None,
         html: str | None = None,
         reply_all: bool = False,
+        attachments: Iterable[AttachmentInput] | None = None,
         idempotency_key: str | None = None,
-    ) -> Flow[MessageSummary]:
-        """Reply to a message, threaded (`In-Reply-To`, `References`, `Re:` subject)."""
+    ) -> Flow[SentMessage]:
+        """Reply to a message: to its Reply-To or From (with `reply_all`, also to its other
+        recipients), threaded with `In-Reply-To`, `References` and a "Re:" subject."""
         body: dict[str, Any] = {"reply_all": reply_all}
         if text is not None:
             body["text"] = text
         if html is not None:
             body["html"] = html
+        if attachments:
+            body["attachments"] = [_attachment_payload(item) for item in attachments]
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         response = yield from self._call(
             "POST",
@@ -594,7 +611,7 @@ class ClientOperations:
             json=body,
             headers=headers,
         )
-        return self._bind(MessageSummary.model_validate(data(response)))
+        return self._bind(SentMessage.model_validate(data(response)))
 
     # -- webhooks ------------------------------------------------------------------------------
 
@@ -620,29 +637,45 @@ class ClientOperations:
         return WebhookCreated.model_validate(data(response))
 
     @operation
-    def list_webhooks(self) -> Flow[list[Webhook]]:
-        """The account's webhooks."""
-        response = yield from self._call("GET", "/webhooks")
-        return [Webhook.model_validate(item) for item in data(response)]
+    def list_webhooks(self, *, limit: int = 50, cursor: str | None = None) -> Flow[Page[Webhook]]:
+        """The account's webhooks, newest first (secrets are never shown again)."""
+        response = yield from self._call(
+            "GET", "/webhooks", params=query(limit=limit, cursor=cursor)
+        )
+        return _page(response, Webhook)
 
     @operation
     def get_webhook(self, webhook_id: str) -> Flow[Webhook]:
+        """One webhook."""
         response = yield from self._call("GET", f"/webhooks/{segment(webhook_id)}")
         return Webhook.model_validate(data(response))
 
     @operation
     def delete_webhook(self, webhook_id: str) -> Flow[None]:
+        """Remove a webhook; deliveries still queued for it are dropped."""
         yield from self._call("DELETE", f"/webhooks/{segment(webhook_id)}")
 
     @operation
-    def list_webhook_deliveries(self, webhook_id: str) -> Flow[list[WebhookDelivery]]:
-        """Recent deliveries of a webhook, with their status and attempts."""
-        response = yield from self._call("GET", f"/webhooks/{segment(webhook_id)}/deliveries")
-        return [WebhookDelivery.model_validate(item) for item in data(response)]
+    def list_webhook_deliveries(
+        self,
+        webhook_id: str,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        status: str | None = None,
+    ) -> Flow[Page[WebhookDelivery]]:
+        """Deliveries to a webhook, newest first, each with its attempts (`status`: pending,
+        delivered or failed)."""
+        response = yield from self._call(
+            "GET",
+            f"/webhooks/{segment(webhook_id)}/deliveries",
+            params=query(limit=limit, cursor=cursor, status=status),
+        )
+        return _page(response, WebhookDelivery)
 
     @operation
     def test_webhook(self, webhook_id: str) -> Flow[WebhookDelivery]:
-        """Queue a test event to the webhook."""
+        """Send a signed `webhook.test` event now; the delivery shows the first attempt."""
         response = yield from self._call("POST", f"/webhooks/{segment(webhook_id)}/test")
         return WebhookDelivery.model_validate(data(response))
 
