@@ -43,6 +43,7 @@ _ERROR_RESPONSES = {
         401: "Missing or invalid token",
         403: "Token lacks a scope",
         404: "Not found (or not yours)",
+        413: "Request body too large",
         422: "Validation error",
     }.items()
 }

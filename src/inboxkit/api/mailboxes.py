@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from inboxkit.api.deps import PrincipalDep, RuntimeDep
 from inboxkit.api.schemas import (
     Data,
+    ErrorResponse,
     HandleAvailability,
     Mailbox,
     MailboxCreate,
@@ -20,7 +21,12 @@ from inboxkit.api.schemas import (
 router = APIRouter(tags=["mailboxes"])
 
 
-@router.post("/mailboxes", status_code=201, response_model=Data[MailboxCreated])
+@router.post(
+    "/mailboxes",
+    status_code=201,
+    response_model=Data[MailboxCreated],
+    responses={409: {"model": ErrorResponse, "description": "Handle taken or reserved"}},
+)
 async def create_mailbox(
     runtime: RuntimeDep, principal: PrincipalDep, body: MailboxCreate | None = None
 ):
