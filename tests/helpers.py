@@ -13,7 +13,7 @@ import aiosmtplib
 import httpx
 import uvicorn
 
-from inboxkit.app import build_app
+from inboxkit.app import HttpServer, build_app
 from inboxkit.config import Settings
 from inboxkit.runtime import Runtime
 
@@ -89,7 +89,7 @@ async def start_server(settings: Settings, role: str = "all") -> AsyncIterator[R
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets-sansio"
     )
-    server = uvicorn.Server(config)
+    server = HttpServer(config, app.state.services)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

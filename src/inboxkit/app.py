@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import uvicorn
 from fastapi import FastAPI
 
 from inboxkit import __version__
@@ -31,7 +33,7 @@ from inboxkit.smtp.handler import InboxHandler
 from inboxkit.smtp.server import start_smtp_server
 from inboxkit.workers import start_workers
 
-__all__ = ["build_app", "Services", "ROLES"]
+__all__ = ["build_app", "Services", "HttpServer", "ROLES"]
 
 log = logging.getLogger(__name__)
 ROLES = ("all", "api", "smtp", "worker")
@@ -86,6 +88,23 @@ class Services:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.runtime.close()
+
+
+class HttpServer(uvicorn.Server):
+    """uvicorn's server, but long-polls and event streams end as soon as shutdown begins.
+
+    uvicorn lets every open response finish before it runs the app's shutdown, and a wait or an
+    event stream would hold it for up to a minute (a stream, forever). Waits answer "timed out"
+    and streams end (clients reconnect), then uvicorn closes the idle connections.
+    """
+
+    def __init__(self, config: uvicorn.Config, services: Services):
+        super().__init__(config)
+        self.services = services
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.services.runtime.waits.stop_waiting()
+        await super().shutdown(sockets)
 
 
 def build_app(settings: Settings, role: str = "all") -> FastAPI:

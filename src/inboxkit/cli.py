@@ -47,7 +47,7 @@ def _banner(settings: Settings, role: str) -> str:
 async def _serve(settings: Settings, role: str) -> None:
     import uvicorn
 
-    from inboxkit.app import Services, build_app
+    from inboxkit.app import HttpServer, Services, build_app
 
     if role in ("all", "api"):
         app = build_app(settings, role)
@@ -58,7 +58,7 @@ async def _serve(settings: Settings, role: str) -> None:
             log_level="warning",
             lifespan="on",
         )
-        server = uvicorn.Server(config)
+        server = HttpServer(config, app.state.services)
 
         async def announce() -> None:
             while not server.started:

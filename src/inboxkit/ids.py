@@ -14,7 +14,7 @@ import os
 import threading
 import time
 
-__all__ = ["new_id", "id_time_ms", "is_id"]
+__all__ = ["new_id", "id_at", "id_time_ms", "is_id"]
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _RANDOM_BITS = 80
@@ -47,6 +47,11 @@ def new_id() -> str:
             rand = int.from_bytes(os.urandom(10), "big") >> 1
         _last_ms, _last_rand = now, rand
         return _encode((now << _RANDOM_BITS) | rand)
+
+
+def id_at(unix_ms: int) -> str:
+    """The smallest id of millisecond `unix_ms`: `id > id_at(t)` selects ids minted from t on."""
+    return _encode(max(unix_ms, 0) << _RANDOM_BITS)
 
 
 def id_time_ms(value: str) -> int:

@@ -53,11 +53,13 @@ class Runtime:
         if self.settings.auto_migrate if migrate is None else migrate:
             await upgrade(self.db)
         await self.bus.start()
+        await self.waits.start()
         await self.auth.ensure_admin_account()
 
     async def close(self) -> None:
         await self.outbound.close()
         await self.webhooks.close()
+        await self.waits.close()
         await self.batcher.close()
         await self.bus.close()
         await self.parser.close()

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from inboxkit.api.deps import PrincipalDep, RuntimeDep
+from inboxkit.api.disconnect import unless_disconnected
 from inboxkit.api.schemas import Data, Message, MessageSummary, MessageUpdate, Page, WaitResult
 from inboxkit.services.messages import MessageFilter
-from inboxkit.services.wait import MAX_WAIT_SECONDS
+from inboxkit.services.wait import MAX_WAIT_SECONDS, TIMED_OUT
 
 router = APIRouter(tags=["messages"])
 
@@ -49,6 +50,7 @@ async def list_messages(
 
 @router.get("/mailboxes/{mailbox}/wait", response_model=Data[WaitResult])
 async def wait_for_message(
+    request: Request,
     runtime: RuntimeDep,
     principal: PrincipalDep,
     mailbox: str,
@@ -72,7 +74,11 @@ async def wait_for_message(
         to_contains=to_contains,
         has_code=has_code,
     )
-    result = await runtime.waits.wait(principal, mailbox, flt, timeout=timeout, mark_read=mark_read)
+    result = await unless_disconnected(
+        request.receive,
+        runtime.waits.wait(principal, mailbox, flt, timeout=timeout, mark_read=mark_read),
+        gone=TIMED_OUT,  # nobody will read it; the wait was cancelled and released its hold
+    )
     return {"data": result}
 
 

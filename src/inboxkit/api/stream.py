@@ -1,80 +1,166 @@
-"""Push: WebSocket /ws/inbox/{address} and Server-Sent Events …/events.
+"""Push: WebSocket /ws/inbox/{address} and Server-Sent Events …/mailboxes/{mailbox}/events.
 
-Both are thin loops over `WaitService.follow`. The WebSocket refuses a cross-site Origin:
-browsers attach no credentials check to WebSocket upgrades, so without it any page a developer
-visits could read their inboxes (cross-site WebSocket hijacking).
+Both are thin loops over `WaitService.follow`. The stream is opened (access checked, starting
+point fixed) before the client is told it is connected, so mail delivered after that is always
+sent. Both accept the token as `Authorization: Bearer` or `?token=` (browsers cannot set headers
+on WebSocket or EventSource) and refuse a cross-site `Origin`: a page on another site could
+otherwise use a token it embeds in the URL, or the browser's connection, to read the inbox
+(cross-site WebSocket hijacking).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Mapping
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Header, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
-from inboxkit.api.deps import PrincipalDep, RuntimeDep
-from inboxkit.errors import InboxKitError
-from inboxkit.ids import is_id, new_id
+from inboxkit.api.deps import RuntimeDep
+from inboxkit.api.disconnect import unless_disconnected
+from inboxkit.errors import Forbidden, InboxKitError
+from inboxkit.ids import is_id
 from inboxkit.runtime import Runtime
+from inboxkit.services.auth import Principal
 from inboxkit.services.messages import jsonable
-from inboxkit.services.wait import StreamEnd
+from inboxkit.bus.base import SHUTDOWN
+from inboxkit.services.wait import Follow, StreamEnd
 
 router = APIRouter(tags=["push"])
 ws_router = APIRouter()
 
+# RFC 6455 §7.4.1: 1008 policy violation (refused), 1012 service restart (reconnect later).
+WS_POLICY_VIOLATION = 1008
+WS_SERVICE_RESTART = 1012
 
-def _event(name: str, address: str, message: dict | None = None) -> dict:
-    event: dict = {"event": name, "mailbox": address}
+
+def _event(name: str, address: str, message: dict[str, Any] | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = {"event": name, "mailbox": address}
     if message is not None:
         event["message"] = jsonable(message)
     return event
 
 
-def _same_origin(origin: str | None, host: str | None, runtime: Runtime) -> bool:
+def _same_origin(headers: Mapping[str, str], runtime: Runtime) -> bool:
+    origin = headers.get("origin")
     if not origin:
-        return True  # not a browser: non-browser clients send no Origin
+        return True  # not a browser: only browsers send Origin
+    host = headers.get("host")
     allowed = {host} if host else set()
     if runtime.settings.public_url:
         allowed.add(urlsplit(runtime.settings.public_url).netloc)
     return urlsplit(origin).netloc in allowed
 
 
+def _token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    authorization = headers.get("authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return query.get("token")
+
+
+def _start(after: str | None) -> str | None:
+    return after if after and is_id(after) else None
+
+
+async def stream_principal(request: Request) -> Principal:
+    """The caller of a push route: same-site (or non-browser), token in header or query."""
+    runtime: Runtime = request.app.state.runtime
+    if not _same_origin(request.headers, runtime):
+        raise Forbidden("Cross-site requests may not open event streams.")
+    return await runtime.auth.authenticate(_token(request.headers, request.query_params))
+
+
+# -- WebSocket --------------------------------------------------------------------------------
+
+
 @ws_router.websocket("/ws/inbox/{address}")
-async def inbox_socket(websocket: WebSocket, address: str):
+async def inbox_socket(websocket: WebSocket, address: str) -> None:
+    """Events for one mailbox as JSON text frames: `message.received` with the summary (codes
+    and links included), `ping` when quiet for `ping_interval`, and a final `mailbox.deleted`
+    or `mailbox.expired` before a normal close. `?after=<message id>` replays what came after
+    that message first."""
     runtime: Runtime = websocket.app.state.runtime
-    if not _same_origin(websocket.headers.get("origin"), websocket.headers.get("host"), runtime):
-        await websocket.close(code=1008, reason="cross-site origin refused")
+    if not _same_origin(websocket.headers, runtime):
+        await websocket.close(code=WS_POLICY_VIOLATION, reason="cross-site origin refused")
         return
-    token = websocket.query_params.get("token")
-    authorization = websocket.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
-        token = authorization[7:]
     try:
-        principal = await runtime.auth.authenticate(token)
-        principal.require("messages:read")
-        box = await runtime.mailboxes.find(principal, address)
+        principal = await runtime.auth.authenticate(
+            _token(websocket.headers, websocket.query_params)
+        )
+        stream = await runtime.waits.follow(
+            principal, address, after=_start(websocket.query_params.get("after"))
+        ).open()
     except InboxKitError as exc:
-        await websocket.close(code=1008, reason=exc.code)
+        await websocket.close(code=WS_POLICY_VIOLATION, reason=exc.code)
         return
-    after = websocket.query_params.get("after")
-    # The starting point is fixed before the handshake completes, so mail delivered after the
-    # client sees the connection open is always sent.
-    cursor = after if after and is_id(after) else new_id()
-    await websocket.accept()
     try:
-        async for item in runtime.waits.follow(principal, box.id, after=cursor):
+        await websocket.accept()
+        await unless_disconnected(websocket.receive, _send_events(websocket, stream), None)
+    finally:
+        stream.close()
+
+
+async def _send_events(websocket: WebSocket, stream: Follow) -> None:
+    address = stream.mailbox.address
+    try:
+        async for item in stream:
             if item is None:
                 await websocket.send_json({"event": "ping"})
             else:
-                await websocket.send_json(_event("message.received", box.address, item))
+                await websocket.send_json(_event("message.received", address, item))
     except StreamEnd as end:
-        await websocket.send_json(_event(end.event, box.address))
-        await websocket.close(code=1000)
-    except WebSocketDisconnect:
-        return
+        if end.event == SHUTDOWN:
+            await websocket.close(code=WS_SERVICE_RESTART, reason="server restarting")
+        else:
+            await websocket.send_json(_event(end.event, address))
+            await websocket.close(code=1000)
+    except (WebSocketDisconnect, OSError, RuntimeError):
+        return  # the client went away while we were sending
+
+
+# -- Server-Sent Events -----------------------------------------------------------------------
+
+
+class _EventStream(StreamingResponse):
+    """A streaming response that closes its stream however the response ends, even if the
+    client left before the first byte was sent."""
+
+    def __init__(self, stream: Follow, content: AsyncIterator[str]):
+        super().__init__(
+            content,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self._stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._stream.close()
+
+
+def _sse(event: str, data: dict[str, Any], event_id: str | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+async def _sse_lines(stream: Follow) -> AsyncIterator[str]:
+    address = stream.mailbox.address
+    yield ": connected\n\n"
+    try:
+        async for item in stream:
+            if item is None:
+                yield _sse("ping", {"event": "ping"})
+            else:
+                yield _sse("message.received", _event("message.received", address, item), item["id"])
+    except StreamEnd as end:
+        if end.event != SHUTDOWN:  # on shutdown just end: the client reconnects with Last-Event-ID
+            yield _sse(end.event, _event(end.event, address))
 
 
 @router.get(
@@ -84,31 +170,16 @@ async def inbox_socket(websocket: WebSocket, address: str):
 )
 async def mailbox_events(
     runtime: RuntimeDep,
-    principal: PrincipalDep,
+    principal: Annotated[Principal, Depends(stream_principal)],
     mailbox: str,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    token: Annotated[
+        str | None, Query(description="The token, for clients that cannot set headers.")
+    ] = None,
 ):
-    """Server-Sent Events for one mailbox: `message.received` (id = message id, so a client
-    reconnecting with Last-Event-ID gets what it missed, replayed from the database), `ping`
-    every 30 s, and a final `mailbox.deleted` or `mailbox.expired`."""
-    principal.require("messages:read")
-    box = await runtime.mailboxes.find(principal, mailbox)
-    cursor = last_event_id if last_event_id and is_id(last_event_id) else new_id()
-
-    async def stream() -> AsyncIterator[str]:
-        yield ": connected\n\n"
-        try:
-            async for item in runtime.waits.follow(principal, box.id, after=cursor):
-                if item is None:
-                    yield f"event: ping\ndata: {json.dumps({'event': 'ping'})}\n\n"
-                else:
-                    data = json.dumps(_event("message.received", box.address, item))
-                    yield f"id: {item['id']}\nevent: message.received\ndata: {data}\n\n"
-        except StreamEnd as end:
-            yield f"event: {end.event}\ndata: {json.dumps(_event(end.event, box.address))}\n\n"
-
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    """Server-Sent Events for one mailbox: `message.received` (the event id is the message id,
+    so a client reconnecting with `Last-Event-ID` first gets what it missed, replayed from the
+    database), `ping` when quiet for 30 s, and a final `mailbox.deleted` or `mailbox.expired`.
+    The token may be given as `?token=` for clients (EventSource) that cannot set headers."""
+    stream = await runtime.waits.follow(principal, mailbox, after=_start(last_event_id)).open()
+    return _EventStream(stream, _sse_lines(stream))

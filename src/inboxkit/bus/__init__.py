@@ -1,10 +1,11 @@
 """The event bus: a wake-up signal after commits, never the source of truth.
 
-Consumers (waiters, WebSocket and SSE streams) re-read the database whenever they are woken, and
-also on a timer, so an event lost in transit costs at most one poll interval, never a message.
+Consumers (waiters, WebSocket and SSE streams, workers) re-read the database whenever they are
+woken, and a database catch-up wakes them for anything the bus missed, so an event lost in
+transit costs at most one poll interval, never a message.
 """
 
-from inboxkit.bus.base import Bus, Event, Subscription
+from inboxkit.bus.base import ALL, RESYNC, SHUTDOWN, Bus, Event, Subscription
 from inboxkit.bus.memory import MemoryBus
 
 
@@ -16,4 +17,13 @@ def create_bus(redis_url: str | None) -> Bus:
     return MemoryBus()
 
 
-__all__ = ["Bus", "Event", "Subscription", "MemoryBus", "create_bus"]
+__all__ = [
+    "ALL",
+    "RESYNC",
+    "SHUTDOWN",
+    "Bus",
+    "Event",
+    "Subscription",
+    "MemoryBus",
+    "create_bus",
+]

@@ -1,46 +1,86 @@
-"""The bus interface and the per-process fan-out both implementations share."""
+"""The bus interface and the per-process fan-out both implementations share.
+
+A process holds one upstream connection (none for the memory bus) and fans each event out to
+the local subscriptions for that event's mailbox. Subscribers treat an event as a wake-up: they
+re-read the database, so a dropped or coalesced event costs time, never a message.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Bus", "Event", "Subscription", "ALL"]
+__all__ = ["Bus", "Event", "Subscription", "ALL", "RESYNC", "SHUTDOWN"]
+
+log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 ALL = "*"
-# Subscribers only need to know *that* something happened; a full queue drops the newest
-# event, which is harmless because the consumer re-reads the database when it drains.
-QUEUE_SIZE = 256
+# Local-only events. RESYNC: something may have been missed, re-read the database.
+# SHUTDOWN: the process is stopping; long-polls answer now and streams end.
+RESYNC = "resync"
+SHUTDOWN = "shutdown"
+# A subscriber only needs to know *that* something happened. Past this many unread events the
+# oldest are dropped and replaced by one RESYNC, which costs the subscriber one database read.
+QUEUE_LIMIT = 64
+# Ids of messages whose events this process received are remembered this long, so the
+# database catch-up does not wake anyone for a message the bus already announced.
+REMEMBER_MS = 60_000
+REMEMBER_MAX = 100_000
 
 
 class Subscription:
-    """Events for one mailbox (or every mailbox, with ALL) delivered to one local consumer."""
+    """Events for one mailbox (or every mailbox, with ALL), for one local consumer."""
+
+    __slots__ = ("_bus", "key", "_events", "_ready")
 
     def __init__(self, bus: Bus, key: str):
         self._bus = bus
         self.key = key
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
+        self._events: list[Event] = []
+        self._ready = asyncio.Event()
 
     def deliver(self, event: Event) -> None:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            pass
+        if len(self._events) >= QUEUE_LIMIT:
+            self._events = [{"event": RESYNC}]
+        self._events.append(event)
+        self._ready.set()
 
-    async def next(self, timeout: float) -> Event | None:
+    async def wait(self, timeout: float | None) -> list[Event]:
+        """Every event delivered since the last call, waiting up to `timeout` seconds for the
+        first one; an empty list when the time passes quietly."""
+        await self.wait_ready(timeout)
+        return self.drain()
+
+    async def next(self, timeout: float | None) -> Event | None:
         """The next event, or None when `timeout` seconds pass without one."""
-        try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
-        except TimeoutError:
+        if not self._events:
+            await self.wait_ready(timeout)
+        if not self._events:
             return None
+        event = self._events.pop(0)
+        if not self._events:
+            self._ready.clear()
+        return event
 
     def drain(self) -> list[Event]:
-        events = []
-        while not self.queue.empty():
-            events.append(self.queue.get_nowait())
+        """Every event delivered and not yet taken, without waiting."""
+        events, self._events = self._events, []
+        self._ready.clear()
         return events
+
+    async def wait_ready(self, timeout: float | None) -> None:
+        if self._events or (timeout is not None and timeout <= 0):
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await self._ready.wait()
+        except TimeoutError:
+            pass
 
     def close(self) -> None:
         self._bus._remove(self)
@@ -57,6 +97,10 @@ class Bus(ABC):
 
     def __init__(self) -> None:
         self._subscriptions: dict[str, set[Subscription]] = {}
+        self._gap_listeners: list[Callable[[], None]] = []
+        self._announced: dict[str, int] = {}  # message id -> when its event arrived, ms
+
+    # -- local fan-out ----------------------------------------------------------------------
 
     def subscribe(self, mailbox_id: str = ALL) -> Subscription:
         subscription = Subscription(self, mailbox_id)
@@ -70,19 +114,59 @@ class Bus(ABC):
             if not group:
                 del self._subscriptions[subscription.key]
 
-    def subscriber_count(self) -> int:
-        return sum(len(group) for group in self._subscriptions.values())
+    def subscriber_count(self, mailbox_id: str | None = None) -> int:
+        """Local consumers waiting on one mailbox, or on any mailbox (ALL subscriptions, held by
+        background workers, are not counted)."""
+        if mailbox_id is not None:
+            return len(self._subscriptions.get(mailbox_id, ()))
+        return sum(len(group) for key, group in self._subscriptions.items() if key != ALL)
+
+    def watched_mailboxes(self) -> list[str]:
+        """Mailboxes that have at least one local subscriber."""
+        return [key for key in self._subscriptions if key != ALL]
+
+    def wake(self, mailbox_id: str, event: Event) -> None:
+        """Deliver a local-only event to this process's subscribers of one mailbox."""
+        for subscription in tuple(self._subscriptions.get(mailbox_id, ())):
+            subscription.deliver(event)
+
+    def wake_all(self, event: Event) -> None:
+        """Deliver a local-only event to every subscriber in this process."""
+        for group in tuple(self._subscriptions.values()):
+            for subscription in tuple(group):
+                subscription.deliver(event)
+
+    def announced(self, message_id: str) -> bool:
+        """Whether this process has received the event for that message."""
+        return message_id in self._announced
 
     def _dispatch(self, event: Event) -> None:
+        message = event.get("message")
+        if isinstance(message, dict) and isinstance(message.get("id"), str):
+            now = time.monotonic_ns() // 1_000_000
+            announced = self._announced
+            announced[message["id"]] = now
+            # Insertion order is arrival order: forget from the front.
+            while len(announced) > REMEMBER_MAX or announced[next(iter(announced))] < now - REMEMBER_MS:
+                del announced[next(iter(announced))]
         for key in (event.get("mailbox_id"), ALL):
             for subscription in tuple(self._subscriptions.get(key, ())):
                 subscription.deliver(event)
 
-    def _wake_everyone(self) -> None:
-        """After a gap in the upstream feed: every consumer re-reads the database."""
-        for group in tuple(self._subscriptions.values()):
-            for subscription in tuple(group):
-                subscription.deliver({"event": "resync"})
+    # -- gaps in the upstream feed ------------------------------------------------------------
+
+    def on_gap(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever events may have been missed (e.g. after a reconnect)."""
+        self._gap_listeners.append(listener)
+
+    def _gap(self) -> None:
+        for listener in self._gap_listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("bus gap listener failed")
+
+    # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         return None
@@ -91,7 +175,9 @@ class Bus(ABC):
         return None
 
     @abstractmethod
-    async def publish(self, event: Event) -> None: ...
+    async def publish(self, event: Event) -> None:
+        """Send `event` (a JSON-able dict with "mailbox_id") to subscribers in every process.
+        Never raises and never waits on the network: the commit it follows already happened."""
 
     @abstractmethod
     async def healthy(self) -> bool: ...

@@ -1,39 +1,99 @@
-"""Waiting for mail: the long-poll `wait` and the follow stream behind WebSocket and SSE.
+"""Waiting for mail: the long-poll `wait` and the `follow` stream behind WebSocket and SSE.
 
-Both subscribe to the bus *before* reading the database, so mail committed between the read
-and the subscription cannot slip past; both re-read the database on every wake-up and at least
-every `poll_interval`, so a lost bus event delays a consumer but never loses a message.
+The bus only wakes consumers; the database answers them. Both kinds of consumer subscribe to
+the bus *before* their first database read, so mail committed in between cannot slip past, and
+re-read the database on every wake-up.
+
+Events can still be missed (Redis restarts, a publisher dies between commit and publish), so
+each process runs one `CatchUp` task: every `wait_poll_interval` it reads the ids of recently
+stored messages (one primary-key range scan, however many consumers wait) and the state of the
+mailboxes being watched, and wakes the consumers of any mailbox with a message it has not seen,
+or that was deleted or has expired. A missed event therefore costs at most one poll interval,
+and idle consumers cost the database nothing.
+
+Ids are minted before the commit, so a message can become visible after one with a larger id
+(two SMTP processes, one slower to commit). Streams therefore remember what they pushed for
+`LOOKBACK_MS` and re-read that window when resynchronising, instead of trusting a cursor.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from inboxkit.bus import Bus
+from inboxkit.bus.base import RESYNC, SHUTDOWN, Subscription
 from inboxkit.config import Settings
-from inboxkit.errors import ValidationFailed
-from inboxkit.ids import new_id
+from inboxkit.errors import NotFound, ValidationFailed
+from inboxkit.ids import id_at, id_time_ms, new_id
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import SUMMARY_COLUMNS, MessageFilter, summary
 from inboxkit.store.db import Database
 from inboxkit.store.tables import mailboxes, messages, utcnow
 
-__all__ = ["WaitService", "MAX_WAIT_SECONDS", "StreamEnd"]
+__all__ = [
+    "WaitService",
+    "Follow",
+    "CatchUp",
+    "StreamEnd",
+    "MAX_WAIT_SECONDS",
+    "LOOKBACK_MS",
+    "TIMED_OUT",
+]
+
+log = logging.getLogger(__name__)
 
 MAX_WAIT_SECONDS = 60.0
+# How long after its id was minted a message may still become visible (parse is done before
+# the id is minted, so this only has to cover the commit). Generous on purpose.
+LOOKBACK_MS = 10_000
+T = TypeVar("T")
+PAGE = 100
+ENDED = ("mailbox.deleted", "mailbox.expired")
+TIMED_OUT: dict[str, Any] = {"message": None, "timed_out": True}
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def _shielded(call: Awaitable[T]) -> T:
+    """Await a database call that the caller's cancellation (its client hung up) must not
+    interrupt: SQLAlchemy's async drivers give up a connection cancelled mid-call, and
+    aiosqlite's can hang for good while closing it. The call finishes in the background and
+    returns its connection to the pool; the caller is cancelled at once all the same."""
+    return await asyncio.shield(asyncio.ensure_future(call))
 
 
 class StreamEnd(Exception):
-    """The followed mailbox was deleted or expired; `event` names which."""
+    """The stream is over: `event` is "mailbox.deleted", "mailbox.expired" or "shutdown"."""
 
     def __init__(self, event: str):
         super().__init__(event)
         self.event = event
+
+
+async def _mailbox_ended(conn: Any, mailbox_id: str) -> str | None:
+    """"mailbox.deleted" or "mailbox.expired" when the mailbox is no longer live."""
+    state = (
+        await conn.execute(
+            sa.select(mailboxes.c.deleted_at, mailboxes.c.expires_at).where(
+                mailboxes.c.id == mailbox_id
+            )
+        )
+    ).first()
+    if state is None or state.deleted_at is not None:
+        return "mailbox.deleted"
+    if state.expires_at is not None and state.expires_at <= utcnow():
+        return "mailbox.expired"
+    return None
 
 
 class WaitService:
@@ -42,6 +102,24 @@ class WaitService:
         self.db = db
         self.bus = bus
         self.mailboxes = mailboxes
+        self.catchup = CatchUp(db, bus, settings.wait_poll_interval)
+        self.closing = False
+
+    async def start(self) -> None:
+        self.closing = False
+        self.catchup.start()
+
+    def stop_waiting(self) -> None:
+        """The process is shutting down: answer every long-poll now and end every stream, so
+        the HTTP server can close its connections instead of waiting for their timeouts."""
+        self.closing = True
+        self.bus.wake_all({"event": SHUTDOWN})
+
+    async def close(self) -> None:
+        self.stop_waiting()
+        await self.catchup.close()
+
+    # -- long-poll --------------------------------------------------------------------------
 
     async def wait(
         self,
@@ -52,96 +130,289 @@ class WaitService:
         timeout: float = 30.0,
         mark_read: bool = True,
     ) -> dict[str, Any]:
-        """The oldest matching message, waiting up to `timeout` seconds for one to arrive.
+        """The oldest matching inbound message, waiting up to `timeout` seconds for one.
 
         Without `since`/`after`, "matching" means unread, or arrived after this call began: so
-        mail that landed before the call is found, successive waits walk the inbox in order,
-        and every waiter already waiting when a message lands gets that message.
+        mail that landed before the call is found, successive waits walk the inbox in arrival
+        order, and every waiter already waiting when a message lands gets that message. The
+        returned message is marked read unless `mark_read` is false. Raises NotFound if the
+        mailbox is deleted or expires meanwhile.
         """
         principal.require("messages:read")
         if not 0 <= timeout <= MAX_WAIT_SECONDS:
             raise ValidationFailed(f"timeout must be between 0 and {MAX_WAIT_SECONDS:g} seconds.")
-        box = await self.mailboxes.find(principal, ref)
-        started_marker = new_id()
+        box = await _shielded(self.mailboxes.find(principal, ref))
+        query = self._wait_query(box.id, flt, started=new_id())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        check_state = False
         with self.bus.subscribe(box.id) as subscription:
             while True:
-                row = await self._first_match(box.id, flt, started_marker)
+                row, ended = await _shielded(self._look(query, box.id, check_state))
+                if ended:
+                    raise NotFound("No such mailbox.")
                 if row is not None:
-                    if mark_read and not row.is_read:
-                        async with self.db.write() as conn:
-                            await conn.execute(
-                                messages.update()
-                                .where(messages.c.id == row.id)
-                                .values(is_read=True)
-                            )
-                    item = summary(row)
-                    item["is_read"] = row.is_read or mark_read
+                    item = await _shielded(self._claim(row, mark_read))
                     return {"message": item, "timed_out": False}
                 remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return {"message": None, "timed_out": True}
-                event = await subscription.next(min(remaining, self.settings.wait_poll_interval))
-                if event and event.get("event") in ("mailbox.deleted", "mailbox.expired"):
-                    return {"message": None, "timed_out": True}
+                if remaining <= 0 or self.closing:
+                    return dict(TIMED_OUT)
+                events = await subscription.wait(remaining)
+                kinds = {event.get("event") for event in events}
+                if SHUTDOWN in kinds:
+                    return dict(TIMED_OUT)
+                check_state = bool(kinds & {RESYNC, *ENDED})
 
-    async def _first_match(self, mailbox_id: str, flt: MessageFilter, marker: str) -> Any:
-        query = sa.select(*SUMMARY_COLUMNS).where(messages.c.mailbox_id == mailbox_id)
+    def _wait_query(self, mailbox_id: str, flt: MessageFilter, started: str) -> sa.Select[Any]:
+        query = sa.select(*SUMMARY_COLUMNS).where(
+            messages.c.mailbox_id == mailbox_id, messages.c.direction == "inbound"
+        )
         query = flt.apply(query)
         if flt.since is None and flt.after is None and flt.unread is None:
-            query = query.where(sa.or_(messages.c.is_read.is_(False), messages.c.id > marker))
-        query = query.order_by(messages.c.id.asc()).limit(1)
-        async with self.db.read() as conn:
-            return (await conn.execute(query)).first()
+            query = query.where(sa.or_(messages.c.is_read.is_(False), messages.c.id > started))
+        return query.order_by(messages.c.id.asc()).limit(1)
 
-    async def follow(
-        self, principal: Principal, ref: str, *, after: str | None = None
-    ) -> AsyncIterator[dict[str, Any] | None]:
-        """Yield summaries of messages as they arrive (oldest first), starting after `after`
-        (or now); yield None when `ping_interval` passes quietly; raise StreamEnd when the
-        mailbox is deleted or expires."""
-        principal.require("messages:read")
-        box = await self.mailboxes.find(principal, ref)
-        cursor = after or new_id()
-        loop = asyncio.get_running_loop()
-        with self.bus.subscribe(box.id) as subscription:
-            last_yield = loop.time()
-            while True:
-                async with self.db.read() as conn:
-                    rows = (
-                        await conn.execute(
-                            sa.select(*SUMMARY_COLUMNS)
-                            .where(messages.c.mailbox_id == box.id, messages.c.id > cursor)
-                            .order_by(messages.c.id.asc())
-                            .limit(100)
-                        )
-                    ).all()
-                    state = (
-                        await conn.execute(
-                            sa.select(mailboxes.c.deleted_at, mailboxes.c.expires_at).where(
-                                mailboxes.c.id == box.id
-                            )
-                        )
-                    ).one()
-                for row in rows:
-                    cursor = row.id
-                    yield summary(row)
-                    last_yield = loop.time()
-                if state.deleted_at is not None:
-                    raise StreamEnd("mailbox.deleted")
-                if state.expires_at is not None and state.expires_at <= utcnow():
-                    raise StreamEnd("mailbox.expired")
-                if len(rows) == 100:
-                    continue
-                quiet_for = loop.time() - last_yield
-                wait_for = min(
-                    self.settings.wait_poll_interval,
-                    max(0.0, self.settings.ping_interval - quiet_for),
+    async def _look(self, query: sa.Select[Any], mailbox_id: str, check_state: bool) -> Any:
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+            ended = None
+            if row is None and check_state:
+                ended = await _mailbox_ended(conn, mailbox_id)
+        return row, ended
+
+    async def _claim(self, row: Any, mark_read: bool) -> dict[str, Any]:
+        item = summary(row)
+        if mark_read and not row.is_read:
+            async with self.db.write() as conn:
+                await conn.execute(
+                    messages.update().where(messages.c.id == row.id).values(is_read=True)
                 )
-                event = await subscription.next(wait_for)
-                if event and event.get("event") in ("mailbox.deleted", "mailbox.expired"):
-                    raise StreamEnd(event["event"])
-                if event is None and loop.time() - last_yield >= self.settings.ping_interval:
-                    yield None
-                    last_yield = loop.time()
+            item["is_read"] = True
+        return item
+
+    # -- streams ----------------------------------------------------------------------------
+
+    def follow(self, principal: Principal, ref: str, *, after: str | None = None) -> Follow:
+        """A stream of inbound messages for WebSocket and SSE; see `Follow`."""
+        return Follow(self, principal, ref, after)
+
+
+class Follow:
+    """Inbound messages of one mailbox as they arrive.
+
+    Use as `async with service.follow(...) as stream: async for item in stream:`. Entering
+    checks access and fixes the starting point — messages already stored are not sent, unless
+    `after` names a message id, in which case everything after it is replayed first — so mail
+    delivered once the caller has told its client "connected" is never missed. Iterating yields
+    message summaries, or None when `ping_interval` passes without one, and raises StreamEnd
+    when the mailbox is deleted or expires or the process shuts down.
+    """
+
+    def __init__(self, service: WaitService, principal: Principal, ref: str, after: str | None):
+        self._service = service
+        self._principal = principal
+        self._ref = ref
+        self._after = after
+        self._subscription: Subscription | None = None
+        self._pending: deque[dict[str, Any]] = deque()
+        self._sent: dict[str, int] = {}  # pushed (or present at start) ids -> their time, ms
+        self._start = ""
+        self._cursor = ""
+        self._read_forward = False
+        self._read_window = False
+        self._exact: set[str] = set()
+        self._ping_due = 0.0
+        self.mailbox: Any = None
+
+    async def open(self) -> Follow:
+        service = self._service
+        self._principal.require("messages:read")
+        self.mailbox = await _shielded(service.mailboxes.find(self._principal, self._ref))
+        self._subscription = service.bus.subscribe(self.mailbox.id)
+        try:
+            if self._after is not None:
+                self._start = self._cursor = self._after
+                self._read_forward = True  # replay what the client missed
+            else:
+                # Remember what is already there (within the look-back window), so a message
+                # that commits later with an older id is still sent, and nothing earlier is.
+                self._start = id_at(_now_ms() - LOOKBACK_MS)
+                for message_id in await _shielded(self._recent_ids()):
+                    self._sent[message_id] = id_time_ms(message_id)
+                self._cursor = max(self._sent, default=self._start)
+        except BaseException:
+            self.close()
+            raise
+        self._ping_due = asyncio.get_running_loop().time() + service.settings.ping_interval
+        return self
+
+    async def _recent_ids(self) -> list[str]:
+        async with self._service.db.read() as conn:
+            query = sa.select(messages.c.id).where(
+                messages.c.mailbox_id == self.mailbox.id, messages.c.id > self._start
+            )
+            return list((await conn.execute(query)).scalars())
+
+    def close(self) -> None:
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
+
+    async def __aenter__(self) -> Follow:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def __aiter__(self) -> Follow:
+        return self
+
+    async def __anext__(self) -> dict[str, Any] | None:
+        assert self._subscription is not None, "open() the stream first"
+        service = self._service
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._pending:
+                self._ping_due = loop.time() + service.settings.ping_interval
+                return self._pending.popleft()
+            if service.closing:
+                raise StreamEnd(SHUTDOWN)
+            if self._read_forward or self._read_window or self._exact:
+                await self._read()
+                continue
+            quiet = self._ping_due - loop.time()
+            if quiet <= 0:
+                self._ping_due = loop.time() + service.settings.ping_interval
+                return None
+            for event in await self._subscription.wait(quiet):
+                kind = event.get("event")
+                if kind == SHUTDOWN:
+                    raise StreamEnd(SHUTDOWN)
+                if kind in ENDED:
+                    raise StreamEnd(kind)
+                if kind == RESYNC:
+                    self._read_window = True
+                    continue
+                message_id = (event.get("message") or {}).get("id")
+                if not isinstance(message_id, str) or message_id > self._cursor:
+                    self._read_forward = True
+                elif message_id not in self._sent and message_id > self._start:
+                    self._exact.add(message_id)  # committed after a newer one was sent
+
+    async def _read(self) -> None:
+        c = messages.c
+        if self._read_window:
+            lower = max(self._start, min(self._cursor, id_at(_now_ms() - LOOKBACK_MS)))
+        else:
+            lower = self._cursor
+        wanted = c.id > lower
+        if self._exact:
+            wanted = sa.or_(wanted, c.id.in_(self._exact))
+        query = (
+            sa.select(*SUMMARY_COLUMNS)
+            .where(c.mailbox_id == self.mailbox.id, c.direction == "inbound", wanted)
+            .order_by(c.id.asc())
+            .limit(PAGE)
+        )
+        rows, ended = await _shielded(self._fetch(query, check_state=self._read_window))
+        self._read_forward = len(rows) == PAGE
+        self._read_window = False
+        self._exact.clear()
+        for row in rows:
+            if row.id in self._sent:
+                continue
+            self._sent[row.id] = id_time_ms(row.id)
+            self._cursor = max(self._cursor, row.id)
+            self._pending.append(summary(row))
+        self._forget_old()
+        if ended and not self._pending:
+            raise StreamEnd(ended)
+
+    async def _fetch(self, query: sa.Select[Any], check_state: bool) -> Any:
+        async with self._service.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+            ended = await _mailbox_ended(conn, self.mailbox.id) if check_state else None
+        return rows, ended
+
+    def _forget_old(self) -> None:
+        if len(self._sent) < 256:
+            return
+        horizon = _now_ms() - 2 * LOOKBACK_MS
+        self._sent = {key: ms for key, ms in self._sent.items() if ms >= horizon}
+
+
+class CatchUp:
+    """Turns missed bus events into wake-ups by reading the database (see the module doc)."""
+
+    def __init__(self, db: Database, bus: Bus, interval: float):
+        self.db = db
+        self.bus = bus
+        self.interval = interval
+        self._seen: dict[str, int] = {}
+        self._poke = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.passes = 0
+        bus.on_gap(self.poke)
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="inboxkit-wait-catchup")
+
+    def poke(self) -> None:
+        """Run a pass now (the bus calls this after a gap in its feed)."""
+        self._poke.set()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(self.interval):
+                    await self._poke.wait()
+            except TimeoutError:
+                pass
+            self._poke.clear()
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("catch-up pass failed (%s); retrying in %.1fs", exc, self.interval)
+
+    async def run_once(self) -> int:
+        """One pass; returns how many mailboxes it woke."""
+        self.passes += 1
+        watched = self.bus.watched_mailboxes()
+        now_ms = _now_ms()
+        horizon = now_ms - LOOKBACK_MS
+        self._seen = {key: ms for key, ms in self._seen.items() if ms >= horizon - LOOKBACK_MS}
+        if not watched:
+            return 0
+        recent = sa.select(messages.c.id, messages.c.mailbox_id).where(
+            messages.c.id > id_at(horizon)
+        )
+        if len(watched) <= 200:  # narrow by mailbox when that is cheaper than a full window
+            recent = recent.where(messages.c.mailbox_id.in_(watched))
+        woken: set[str] = set()
+        async with self.db.read() as conn:
+            for row in await conn.execute(recent):
+                if row.id not in self._seen:
+                    self._seen[row.id] = id_time_ms(row.id)
+                    if not self.bus.announced(row.id):
+                        woken.add(row.mailbox_id)
+            now = utcnow()
+            for start in range(0, len(watched), 500):
+                gone = await conn.execute(
+                    sa.select(mailboxes.c.id).where(
+                        mailboxes.c.id.in_(watched[start : start + 500]),
+                        sa.or_(mailboxes.c.deleted_at.is_not(None), mailboxes.c.expires_at <= now),
+                    )
+                )
+                woken.update(gone.scalars())
+        for mailbox_id in woken:
+            self.bus.wake(mailbox_id, {"event": RESYNC})
+        return len(woken)
