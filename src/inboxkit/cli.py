@@ -235,6 +235,73 @@ def keys_revoke(key_id: str, **options: Any) -> None:
     click.echo(f"revoked {key_id}", err=True)
 
 
+@cli.command("mcp")
+@click.option(
+    "--url",
+    envvar="INBOXKIT_URL",
+    default=None,
+    help="[INBOXKIT_URL] A running inboxkit server, e.g. http://127.0.0.1:8025.",
+)
+@click.option(
+    "--api-key",
+    envvar="INBOXKIT_API_KEY",
+    default=None,
+    help="[INBOXKIT_API_KEY] An API key (ik_…) or mailbox token (ikm_…) for --url.",
+)
+@click.option(
+    "--embedded",
+    is_flag=True,
+    help="Run the SMTP receiver and storage in this process instead of using --url.",
+)
+@click.option(
+    "--data-dir", default=None, help="[INBOXKIT_DATA_DIR] --embedded: default ~/.inboxkit"
+)
+@click.option("--database-url", default=None, help="[INBOXKIT_DATABASE_URL] --embedded only")
+@click.option(
+    "--smtp-host", default=None, help="[INBOXKIT_SMTP_HOST] --embedded: default 127.0.0.1"
+)
+@click.option(
+    "--smtp-port", type=int, default=None, help="[INBOXKIT_SMTP_PORT] --embedded: default 2525"
+)
+@click.option("--domains", default=None, help="[INBOXKIT_DOMAINS] --embedded: comma list")
+def mcp_command(url: str | None, api_key: str | None, embedded: bool, **options: Any) -> None:
+    """Serve the inbox tools to an MCP client over stdio (for Claude Desktop, Cursor, …).
+
+    stdout is the protocol; logs go to stderr. Either connect to a running server (--url and
+    INBOXKIT_API_KEY) or run everything in this process (--embedded).
+    """
+    from inboxkit.mcp.stdio import embedded_settings, run_connected, run_embedded
+
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if embedded:
+        runner = run_embedded(embedded_settings(_settings(**options)))
+    elif not url:
+        raise click.UsageError(
+            "Pass --url (or set INBOXKIT_URL) to use a running server, or --embedded."
+        )
+    elif not api_key:
+        raise click.UsageError("Set INBOXKIT_API_KEY (or --api-key) to use --url.")
+    else:
+        runner = run_connected(url, api_key)
+    try:
+        asyncio.run(runner)
+    except KeyboardInterrupt:
+        pass
+
+
+def _add_client_commands() -> None:
+    from inboxkit.client.commands import register
+
+    register(cli)
+
+
+_add_client_commands()
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -1,0 +1,443 @@
+"""The client half of the `inboxkit` command: inboxes and mail on a running server, via the SDK.
+
+    inboxkit inbox create | list | delete
+    inboxkit messages ADDRESS            inboxkit read ADDRESS [ID]
+    inboxkit wait ADDRESS [--code]       inboxkit send ADDRESS --to … --subject … --text …
+
+Every command takes `--url` / `--api-key` (or INBOXKIT_URL / INBOXKIT_API_KEY) and `--token`
+(INBOXKIT_TOKEN, a mailbox token from an anonymous `inbox create`). Data goes to stdout, as
+JSON with `--json`; notes and errors go to stderr. Exit codes: 0 success, 1 error, 2 usage,
+3 a `wait` that timed out.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shlex
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+
+from inboxkit.client.errors import InboxKitError, WaitTimeout
+from inboxkit.client.models import Message, MessageSummary, Model
+from inboxkit.client.sync import InboxKit
+
+__all__ = ["register", "EXIT_TIMEOUT", "Spinner"]
+
+EXIT_TIMEOUT = 3
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# -- shared plumbing -----------------------------------------------------------------------------
+
+
+def _connection(fn: F) -> F:
+    """--url/--api-key/--token, turned into an `InboxKit` passed as `client`."""
+
+    @click.option(
+        "--url",
+        envvar="INBOXKIT_URL",
+        default=None,
+        help="[INBOXKIT_URL] The server, default http://127.0.0.1:8025.",
+    )
+    @click.option(
+        "--api-key",
+        envvar="INBOXKIT_API_KEY",
+        default=None,
+        help="[INBOXKIT_API_KEY] An API key (ik_…).",
+    )
+    @click.option(
+        "--token",
+        envvar="INBOXKIT_TOKEN",
+        default=None,
+        help="[INBOXKIT_TOKEN] A mailbox token (ikm_…) from `inbox create`; used instead of "
+        "the API key.",
+    )
+    @functools.wraps(fn)
+    def wrapper(url: str | None, api_key: str | None, token: str | None, **kwargs: Any) -> Any:
+        with InboxKit(url, token or api_key or "") as client:
+            try:
+                return fn(client=client, **kwargs)
+            except WaitTimeout as exc:
+                click.echo(str(exc), err=True)
+                raise click.exceptions.Exit(EXIT_TIMEOUT) from None
+            except InboxKitError as exc:
+                raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _print_json(value: Any) -> None:
+    if isinstance(value, Model):
+        value = value.to_json()
+    elif isinstance(value, list):
+        value = [item.to_json() if isinstance(item, Model) else item for item in value]
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "never"
+
+
+def _summary_line(message: MessageSummary) -> str:
+    codes = f"  [{', '.join(message.codes)}]" if message.codes else ""
+    unread = "" if message.is_read else "  (unread)"
+    sender = message.from_ if message.direction == "inbound" else f"to {', '.join(message.to)}"
+    return (
+        f"{message.id}  {_when(message.received_at)}  {sender}  {message.subject!r}{codes}{unread}"
+    )
+
+
+def _show_message(message: Message) -> None:
+    lines = [
+        f"From: {message.from_name + ' ' if message.from_name else ''}<{message.from_}>",
+        f"To: {', '.join(message.to)}",
+    ]
+    if message.cc:
+        lines.append(f"Cc: {', '.join(message.cc)}")
+    lines += [f"Subject: {message.subject}", f"Date: {_when(message.received_at)}"]
+    if message.codes:
+        lines.append(f"Codes: {', '.join(message.codes)}")
+    click.echo("\n".join(lines) + "\n")
+    click.echo(message.text if message.text is not None else "(no text part; try --html)")
+    if message.attachments:
+        click.echo("\nAttachments:")
+        for attachment in message.attachments:
+            click.echo(
+                f"  {attachment.id}  {attachment.filename or '(unnamed)'}  "
+                f"{attachment.content_type}  {attachment.size} bytes"
+            )
+
+
+class Spinner:
+    """Shows that a command is alive while it blocks: a spinner, what it waits for, and the
+    time so far, redrawn in place on stderr. Only on a terminal; scripts get no noise."""
+
+    FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+    PLAIN_FRAMES = "|/-\\"
+
+    def __init__(self, label: str, stream: IO[str] | None = None, interval: float = 0.1):
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.frames = self.FRAMES
+        try:
+            self.FRAMES.encode(getattr(self.stream, "encoding", None) or "ascii")
+        except (UnicodeEncodeError, LookupError):
+            self.frames = self.PLAIN_FRAMES
+
+    def __enter__(self) -> Spinner:
+        if self.stream.isatty():
+            self._thread = threading.Thread(target=self._spin, name="spinner", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self.stream.write("\r\x1b[K")  # clear the line for whatever is printed next
+            self.stream.flush()
+
+    def _spin(self) -> None:
+        started = time.monotonic()
+        index = 0
+        while True:
+            elapsed = time.monotonic() - started
+            frame = self.frames[index % len(self.frames)]
+            self.stream.write(f"\r\x1b[K{frame} {self.label} {elapsed:.0f}s")
+            self.stream.flush()
+            index += 1
+            if self._stop.wait(self.interval):
+                return
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+@click.group("inbox")
+def inbox_group() -> None:
+    """Create, list and delete inboxes on a running server."""
+
+
+@inbox_group.command("create")
+@click.option(
+    "--mode",
+    type=click.Choice(["test", "agent"]),
+    default="test",
+    show_default=True,
+    help="test: random address that expires; agent: persistent, may choose --handle.",
+)
+@click.option("--handle", default=None, help="Agent mode: the local part to claim.")
+@click.option("--domain", default=None, help="One of the server's domains.")
+@click.option("--ttl", "ttl_minutes", type=click.IntRange(min=1), default=None, help="Minutes.")
+@click.option("--name", default=None, help="A label for the inbox.")
+@click.option(
+    "--shell",
+    "as_shell",
+    is_flag=True,
+    help="Print `export INBOXKIT_ADDRESS=… INBOXKIT_TOKEN=…` for `eval`.",
+)
+@_json_option
+@_connection
+def inbox_create(client: InboxKit, as_json: bool, as_shell: bool, **options: Any) -> None:
+    """Create an inbox and print its address (the token, shown once, goes to stderr).
+
+    \b
+    ADDRESS=$(inboxkit inbox create)
+    eval "$(inboxkit inbox create --shell)"   # sets INBOXKIT_ADDRESS and INBOXKIT_TOKEN
+    """
+    if as_json and as_shell:
+        raise click.UsageError("Choose one of --json and --shell.")
+    created = client.create_mailbox(**options)
+    if as_json:
+        _print_json(created)
+        return
+    if as_shell:
+        click.echo(f"export INBOXKIT_ADDRESS={shlex.quote(created.address)}")
+        if created.token and not client.api_key:
+            click.echo(f"export INBOXKIT_TOKEN={shlex.quote(created.token)}")
+        return
+    click.echo(created.address)
+    if created.token:
+        click.echo(f"token: {created.token}  (for this inbox only; shown once)", err=True)
+    click.echo(f"expires: {_when(created.expires_at)}", err=True)
+
+
+@inbox_group.command("list")
+@_json_option
+@_connection
+def inbox_list(client: InboxKit, as_json: bool) -> None:
+    """List your live inboxes, newest first."""
+    mailboxes = []
+    cursor = None
+    while True:
+        page = client.list_mailboxes(limit=200, cursor=cursor)
+        mailboxes += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    if as_json:
+        _print_json(mailboxes)
+        return
+    for mailbox in mailboxes:
+        click.echo(
+            f"{mailbox.address}  {mailbox.message_count} messages ({mailbox.unread_count} unread)"
+            f"  expires {_when(mailbox.expires_at)}"
+        )
+    if not mailboxes:
+        click.echo("no inboxes", err=True)
+
+
+@inbox_group.command("delete")
+@click.argument("mailboxes", nargs=-1, required=True)
+@_connection
+def inbox_delete(client: InboxKit, mailboxes: tuple[str, ...]) -> None:
+    """Delete inboxes (by address or id) and everything in them."""
+    for mailbox in mailboxes:
+        client.delete_mailbox(mailbox)
+        click.echo(f"deleted {mailbox}", err=True)
+
+
+@click.command("messages")
+@click.argument("mailbox")
+@click.option("--unread", is_flag=True, help="Only unread messages.")
+@click.option("--from", "sender", default=None, help="Sender contains this.")
+@click.option("--subject", default=None, help="Subject contains this.")
+@click.option("-q", "--search", "q", default=None, help="Anywhere, body included.")
+@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+@_json_option
+@_connection
+def messages_command(
+    client: InboxKit, mailbox: str, unread: bool, as_json: bool, **filters: Any
+) -> None:
+    """List an inbox's messages, newest first."""
+    page = client.list_messages(mailbox, unread=True if unread else None, **filters)
+    if as_json:
+        _print_json(page.items)
+        return
+    for message in page:
+        click.echo(_summary_line(message))
+    if not page.items:
+        click.echo("no messages", err=True)
+
+
+@click.command("read")
+@click.argument("mailbox")
+@click.argument("message_id", required=False)
+@click.option("--html", "part", flag_value="html", help="Print the HTML part as received.")
+@click.option("--raw", "part", flag_value="raw", help="Print the exact bytes received.")
+@click.option("--keep-unread", is_flag=True, help="Do not mark the message read.")
+@_json_option
+@_connection
+def read_command(
+    client: InboxKit,
+    mailbox: str,
+    message_id: str | None,
+    part: str | None,
+    keep_unread: bool,
+    as_json: bool,
+) -> None:
+    """Print a message (default: the newest): headers and text, or --html, or --raw."""
+    if message_id is None:
+        newest = client.list_messages(mailbox, limit=1).items
+        if not newest:
+            raise click.ClickException(f"{mailbox} has no messages yet.")
+        message_id = newest[0].id
+    if part == "raw":
+        raw = client.get_raw(mailbox, message_id)
+        click.get_binary_stream("stdout").write(raw)
+        return
+    message = client.get_message(mailbox, message_id, mark_read=not keep_unread)
+    if as_json:
+        _print_json(message)
+    elif part == "html":
+        if message.html is None:
+            raise click.ClickException("This message has no HTML part.")
+        click.echo(message.html)
+    else:
+        _show_message(message)
+
+
+@click.command("wait")
+@click.argument("mailbox")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True, help="Seconds."
+)
+@click.option("--from", "sender", default=None, help="Sender contains this.")
+@click.option("--subject", default=None, help="Subject contains this.")
+@click.option("--to", default=None, help="A recipient contains this.")
+@click.option("--code", "want_code", is_flag=True, help="Print only the one-time code.")
+@click.option(
+    "--link",
+    "link_kind",
+    is_flag=False,
+    flag_value="any",
+    default=None,
+    help="Print only the URL of the best link; optionally of a kind (verify, login, reset).",
+)
+@click.option("--keep-unread", is_flag=True, help="Do not mark the message read.")
+@_json_option
+@_connection
+def wait_command(
+    client: InboxKit,
+    mailbox: str,
+    timeout: float,
+    want_code: bool,
+    link_kind: str | None,
+    keep_unread: bool,
+    as_json: bool,
+    **filters: Any,
+) -> None:
+    """Wait for the next unread message (that matches) and print it; exit 3 on timeout.
+
+    \b
+    CODE=$(inboxkit wait --code "$ADDRESS")
+    URL=$(inboxkit wait --link verify "$ADDRESS")
+    """
+    if want_code and link_kind:
+        raise click.UsageError("Choose one of --code and --link.")
+    with Spinner(f"waiting for mail at {mailbox}"):
+        if want_code:
+            result: Any = client.wait_for_code(mailbox, timeout=timeout, **filters)
+        elif link_kind:
+            kind = None if link_kind == "any" else link_kind
+            result = client.wait_for_link(mailbox, kind, timeout=timeout, **filters)
+        else:
+            result = client.wait_for_message(
+                mailbox, timeout=timeout, mark_read=not keep_unread, **filters
+            )
+    if want_code:
+        _print_json({"code": result}) if as_json else click.echo(result)
+    elif link_kind:
+        _print_json({"url": result}) if as_json else click.echo(result)
+    elif as_json:
+        _print_json(result)
+    else:
+        _show_message(result)
+
+
+@click.command("send")
+@click.argument("mailbox")
+@click.option("--to", multiple=True, required=True, help="Recipient; repeatable.")
+@click.option("--cc", multiple=True, help="Repeatable.")
+@click.option("--bcc", multiple=True, help="Repeatable.")
+@click.option("--subject", default="", help="The subject line.")
+@click.option("--text", default=None, help="Plain-text body; '-' reads it from stdin.")
+@click.option("--html", default=None, help="HTML body.")
+@click.option(
+    "--attach",
+    "attachments",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file to attach; repeatable.",
+)
+@click.option("--idempotency-key", default=None, help="Retrying with the same key sends once.")
+@_json_option
+@_connection
+def send_command(
+    client: InboxKit, mailbox: str, text: str | None, as_json: bool, **options: Any
+) -> None:
+    """Send mail from one of your inboxes (MAILBOX is its address or id)."""
+    if text == "-":
+        text = click.get_text_stream("stdin").read()
+    if text is None and options["html"] is None:
+        raise click.UsageError("Give a body with --text (or --text - for stdin) and/or --html.")
+    sent = client.send(mailbox, text=text, **options)
+    if as_json:
+        _print_json(sent)
+    else:
+        click.echo(sent.id)
+        click.echo(f"{sent.delivery_status}: {sent.subject!r} to {', '.join(sent.to)}", err=True)
+
+
+@click.command("reply")
+@click.argument("mailbox")
+@click.argument("message_id")
+@click.option("--text", default=None, help="Plain-text body; '-' reads it from stdin.")
+@click.option("--html", default=None, help="HTML body.")
+@click.option("--all", "reply_all", is_flag=True, help="Reply to every recipient too.")
+@_json_option
+@_connection
+def reply_command(
+    client: InboxKit, mailbox: str, message_id: str, text: str | None, as_json: bool, **options: Any
+) -> None:
+    """Reply to a message in one of your inboxes, threaded."""
+    if text == "-":
+        text = click.get_text_stream("stdin").read()
+    if text is None and options["html"] is None:
+        raise click.UsageError("Give a body with --text (or --text - for stdin) and/or --html.")
+    sent = client.reply(mailbox, message_id, text=text, **options)
+    if as_json:
+        _print_json(sent)
+    else:
+        click.echo(sent.id)
+        click.echo(f"{sent.delivery_status}: {sent.subject!r} to {', '.join(sent.to)}", err=True)
+
+
+COMMANDS = (
+    inbox_group,
+    messages_command,
+    read_command,
+    wait_command,
+    send_command,
+    reply_command,
+)
+
+
+def register(group: click.Group) -> None:
+    """Add the client commands to the `inboxkit` command group."""
+    for command in COMMANDS:
+        group.add_command(command)
