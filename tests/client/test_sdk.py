@@ -310,3 +310,34 @@ def test_configuration_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
         assert client.api_key == "ik_from_env"
     with InboxKit("http://other:1", api_key="ik_arg") as client:
         assert client.url == "http://other:1" and client.api_key == "ik_arg"
+
+
+async def test_stream_yields_messages_as_they_arrive_until_the_inbox_is_deleted(
+    sdk: Sdk, server: RunningServer
+) -> None:
+    inbox = await sdk.run(sdk.client().create_inbox)
+    await server.send(inbox.address, subject="before")
+    [before] = await sdk.run(inbox.messages)
+
+    async def consume() -> list[str]:
+        subjects = []
+        if sdk.kind == "sync":
+
+            def follow() -> list[str]:
+                for message in inbox.stream(after=before.id):
+                    subjects.append(message.subject)
+                    if len(subjects) == 2:
+                        inbox.delete()
+                return subjects
+
+            return await asyncio.to_thread(follow)
+        async for message in inbox.stream(after=before.id):
+            subjects.append(message.subject)
+            if len(subjects) == 2:
+                await inbox.delete()
+        return subjects
+
+    following = asyncio.ensure_future(consume())
+    await server.send(inbox.address, subject="one")
+    await server.send(inbox.address, subject="two")
+    assert await asyncio.wait_for(following, 30) == ["one", "two"]

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import httpx
 
+from inboxkit.client.errors import error_from_response
 from inboxkit.client.inbox import AsyncInbox
-from inboxkit.client.models import Mailbox
+from inboxkit.client.models import Mailbox, MessageSummary
 from inboxkit.client.operations import SERVER_MAX_WAIT, ClientOperations
 from inboxkit.client.protocol import (
     AsyncCall,
     AsyncDriver,
+    EventStream,
     Flow,
     Sleep,
     build_request,
@@ -79,6 +82,34 @@ class AsyncInboxKit(ClientOperations, AsyncDriver):
                     error = connection_failed(exc, self.url)
         except StopIteration as done:
             return done.value
+
+    async def stream(
+        self, mailbox: str, *, after: str | None = None
+    ) -> AsyncIterator[MessageSummary]:
+        """Yield each message (summary) as it arrives, oldest first, until the mailbox is
+        deleted or expires. With `after` (a message id), first the messages since that one.
+        A dropped connection is resumed where it left off."""
+        events = EventStream(mailbox, after)
+        while not events.finished:
+            request = build_request(self._http, self.api_url, events.request(), self.api_key)
+            try:
+                response = await self._http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                raise connection_failed(exc, self.url) from None
+            try:
+                if response.is_error:
+                    await response.aread()
+                    raise error_from_response(response)
+                async for line in response.aiter_lines():
+                    message = events.feed(line)
+                    if message is not None:
+                        yield self._bind(MessageSummary.model_validate(message))
+                    if events.finished:
+                        return
+            except httpx.TransportError:
+                continue  # resume from the last message seen
+            finally:
+                await response.aclose()
 
     async def aclose(self) -> None:
         if self._owns_http:

@@ -165,6 +165,11 @@ class InboxOperations:
             )
         )
 
+    def stream(self, *, after: str | None = None) -> Any:
+        """Each message as it arrives, until the inbox is deleted (`for` over it with `Inbox`,
+        `async for` with `AsyncInbox`)."""
+        return self._client.stream(self.address, after=after)
+
     @operation
     def message(self, message_id: str, *, mark_read: bool = True) -> Flow[Message]:
         """One whole message by id."""

@@ -14,6 +14,7 @@ sync object gives a plain call, from an async one an awaitable (see `BoundOperat
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +41,7 @@ __all__ = [
     "AsyncCall",
     "SyncDriver",
     "AsyncDriver",
+    "EventStream",
     "send",
     "data",
     "segment",
@@ -162,6 +164,50 @@ def connection_failed(exc: httpx.TransportError, base: str) -> ConnectionFailed:
         f"Could not reach inboxkit at {base} ({exc}). Is it running (`inboxkit serve`), and is "
         "INBOXKIT_URL right?"
     )
+
+
+class EventStream:
+    """Following a mailbox over Server-Sent Events, minus the I/O: the request to (re)open the
+    stream with, and the SSE framing (WHATWG HTML, "server-sent events") turned into messages.
+    The last message id is kept, so a dropped stream resumes where it left off."""
+
+    def __init__(self, mailbox: str, after: str | None = None):
+        self.mailbox = mailbox
+        self.last_id = after
+        self.finished = False
+        self._event = ""
+        self._data: list[str] = []
+
+    def request(self) -> Request:
+        headers = {"Accept": "text/event-stream"}
+        if self.last_id:
+            headers["Last-Event-ID"] = self.last_id
+        # Pings come every 30 s; a read that waits much longer means the connection is dead.
+        return Request(
+            "GET", f"/mailboxes/{segment(self.mailbox)}/events", None, None, headers, 90.0
+        )
+
+    def feed(self, line: str) -> dict[str, Any] | None:
+        """One line of the stream; returns a message summary (as JSON) when one is complete."""
+        if line.startswith(":"):
+            return None
+        if line:
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "event":
+                self._event = value
+            elif name == "data":
+                self._data.append(value)
+            return None
+        event, payload = self._event, "\n".join(self._data)
+        self._event, self._data = "", []
+        if event in ("mailbox.deleted", "mailbox.expired"):
+            self.finished = True
+        if event != "message.received" or not payload:
+            return None
+        message = json.loads(payload)["message"]
+        self.last_id = message["id"]
+        return message
 
 
 class SyncDriver:

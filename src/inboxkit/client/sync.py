@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import httpx
 
+from inboxkit.client.errors import error_from_response
 from inboxkit.client.inbox import Inbox
-from inboxkit.client.models import Mailbox
+from inboxkit.client.models import Mailbox, MessageSummary
 from inboxkit.client.operations import SERVER_MAX_WAIT, ClientOperations
-from inboxkit.client.protocol import Flow, Sleep, SyncDriver, build_request, connection_failed
+from inboxkit.client.protocol import (
+    EventStream,
+    Flow,
+    Sleep,
+    SyncDriver,
+    build_request,
+    connection_failed,
+)
 
 __all__ = ["InboxKit"]
 
@@ -70,6 +79,32 @@ class InboxKit(ClientOperations, SyncDriver):
                     error = connection_failed(exc, self.url)
         except StopIteration as done:
             return done.value
+
+    def stream(self, mailbox: str, *, after: str | None = None) -> Iterator[MessageSummary]:
+        """Yield each message (summary) as it arrives, oldest first, until the mailbox is
+        deleted or expires. With `after` (a message id), first the messages since that one.
+        A dropped connection is resumed where it left off."""
+        events = EventStream(mailbox, after)
+        while not events.finished:
+            request = build_request(self._http, self.api_url, events.request(), self.api_key)
+            try:
+                response = self._http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                raise connection_failed(exc, self.url) from None
+            try:
+                if response.is_error:
+                    response.read()
+                    raise error_from_response(response)
+                for line in response.iter_lines():
+                    message = events.feed(line)
+                    if message is not None:
+                        yield self._bind(MessageSummary.model_validate(message))
+                    if events.finished:
+                        return
+            except httpx.TransportError:
+                continue  # resume from the last message seen
+            finally:
+                response.close()
 
     def close(self) -> None:
         if self._owns_http:
