@@ -28,6 +28,7 @@ from inboxkit.api.stream import router as stream_router
 from inboxkit.api.stream import ws_router
 from inboxkit.api.webhooks import router as webhooks_router
 from inboxkit.config import Settings
+from inboxkit.mcp.http import MCP_PATH, McpEndpoint
 from inboxkit.runtime import Runtime
 from inboxkit.smtp.handler import InboxHandler
 from inboxkit.smtp.server import start_smtp_server
@@ -109,12 +110,14 @@ class HttpServer(uvicorn.Server):
 
 def build_app(settings: Settings, role: str = "all") -> FastAPI:
     services = Services(settings, role)
+    mcp_endpoint = McpEndpoint(services.runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.start()
         try:
-            yield
+            async with mcp_endpoint.run():
+                yield
         finally:
             await services.stop()
 
@@ -139,4 +142,6 @@ def build_app(settings: Settings, role: str = "all") -> FastAPI:
         app.include_router(router, prefix="/api/v1", responses=_ERROR_RESPONSES)
     app.include_router(ws_router)
     app.include_router(ops_router)
+    # A route, not a mount: a mount would redirect `POST /mcp` to `/mcp/`.
+    app.add_route(MCP_PATH, mcp_endpoint, include_in_schema=False)
     return app

@@ -104,13 +104,13 @@ def _advice(exc: InboxKitError) -> str:
         text = exc.message.lower()
         if "attachment" in text:
             return "Call read_message to see the message's attachment ids."
+        if "message" in text:
+            return "Call list_messages on this inbox to see its message ids."
         if "mailbox" in text:
             return (
                 "Check the address, or call list_inboxes to see the inboxes these credentials "
                 "can reach (create_inbox makes a new one)."
             )
-        if "message" in text:
-            return "Call list_messages on this inbox to see its message ids."
         return "Check the ids you passed."
     if isinstance(exc, Unauthorized):
         return (
@@ -314,9 +314,12 @@ class InboxTools:
                 while True:
                     remaining = max(0.0, deadline - loop.time())
                     round_timeout = min(remaining, backend.max_wait)
+                    round_end = loop.time() + round_timeout
                     result = await backend.wait(inbox, flt, timeout=round_timeout, mark_read=True)
                     if not result.get("timed_out") or round_timeout >= remaining:
                         return result
+                    if loop.time() < round_end - 0.5:
+                        return result  # ended early: the server is shutting down
         finally:
             reporter.cancel()
             with contextlib.suppress(asyncio.CancelledError):
