@@ -134,7 +134,9 @@ class Message(MessageSummary):
     in_reply_to: str | None
     references: list[str]
     headers: list[list[str]] = Field(description="[name, value] pairs in order.")
-    text: str | None
+    text: str | None = Field(
+        description="The plain-text part; for HTML-only mail, a text rendering of the HTML."
+    )
     html: str | None = Field(description="The HTML part as received (not safe to render).")
     html_sanitized: str | None = Field(description="The HTML part sanitised for display.")
     attachments: list[Attachment]

@@ -340,6 +340,10 @@ def _summarise(out: ParsedMessage) -> None:
     ]
     out.codes = [c.value for c in result.codes[:MAX_CODES]]
     out.links = [{"url": x.url, "kind": x.kind, "text": x.text} for x in result.links[:MAX_LINKS]]
+    # HTML-only mail gets its text rendering as `text` (after extraction, which reads the HTML
+    # itself), so reading, free-text search and previews work the same for every message.
+    if out.text is None and plain:
+        out.text = plain[:TEXT_CHARS]
 
 
 def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMessage:
