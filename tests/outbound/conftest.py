@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from inboxkit.config import Settings
 from tests.helpers import RunningServer, start_server
-from tests.outbound.relay import RelaySink
-
-FAST_RETRIES = [0, 0.2, 0.2, 0.2]
+from tests.outbound.relay import RelaySink, relay_settings
 
 
 @pytest.fixture
@@ -20,17 +17,6 @@ async def relay() -> AsyncIterator[RelaySink]:
     await sink.start()
     yield sink
     await sink.stop()
-
-
-def relay_settings(settings: Settings, relay: RelaySink | None, **extra: Any) -> Settings:
-    update: dict[str, Any] = {
-        "smtp_relay_url": relay.url if relay else None,
-        "outbox_retry_schedule": FAST_RETRIES,
-        "outbox_poll_interval": 1.0,
-        "smtp_relay_timeout": 10.0,
-        **extra,
-    }
-    return settings.model_copy(update=update)
 
 
 @pytest.fixture

@@ -11,7 +11,11 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-__all__ = ["RelaySink", "Relayed"]
+from inboxkit.config import Settings
+
+__all__ = ["FAST_RETRIES", "RelaySink", "Relayed", "relay_settings"]
+
+FAST_RETRIES = [0, 0.2, 0.2, 0.2]
 
 
 @dataclass
@@ -61,7 +65,6 @@ class RelaySink:
                 decode_data=False,
                 authenticator=self._authenticate if self.credentials else None,
                 auth_require_tls=False,
-                auth_required=self.credentials is not None,
             )
 
         self._server = await loop.create_server(protocol, "127.0.0.1", 0)
@@ -108,3 +111,15 @@ class RelaySink:
                 self._changed.wait_for(lambda: len(self.received) >= count), timeout
             )
         return list(self.received)
+
+
+def relay_settings(settings: Settings, relay: RelaySink | None, **extra: Any) -> Settings:
+    """`settings` sending through `relay` (None: no relay at all), retrying quickly."""
+    update: dict[str, Any] = {
+        "smtp_relay_url": relay.url if relay else None,
+        "outbox_retry_schedule": FAST_RETRIES,
+        "outbox_poll_interval": 1.0,
+        "smtp_relay_timeout": 10.0,
+        **extra,
+    }
+    return settings.model_copy(update=update)

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from tests.helpers import RunningServer
-from tests.outbound.relay import RelaySink
+from tests.helpers import RunningServer, start_server
+from tests.outbound.relay import RelaySink, relay_settings
 from tests.outbound.waiting import wait_for_delivery
 
 
@@ -201,9 +201,6 @@ async def test_idempotency_key_replays_the_first_result_and_sends_once(
 
 
 async def test_per_mailbox_send_rate_is_429_with_retry_after(settings, relay: RelaySink):
-    from tests.helpers import start_server
-    from tests.outbound.conftest import relay_settings
-
     limited = relay_settings(settings, relay, send_rate_limit=2, send_rate_window=3600.0)
     async with start_server(limited) as server:
         inbox = await server.create_inbox()
@@ -232,9 +229,6 @@ async def test_per_mailbox_send_rate_is_429_with_retry_after(settings, relay: Re
 
 
 async def test_message_over_the_size_limit_is_413(settings, relay: RelaySink):
-    from tests.helpers import start_server
-    from tests.outbound.conftest import relay_settings
-
     async with start_server(relay_settings(settings, relay, max_send_bytes=4096)) as server:
         inbox = await server.create_inbox()
         response = await server.http.post(

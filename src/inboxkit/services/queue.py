@@ -129,10 +129,12 @@ class Waker:
     """Sleeps a worker until there may be work: a bus event (new rows were committed, in any
     process), a local nudge (an in-flight job finished), the next retry falling due, or the
     poll interval passing, whichever comes first. The bus is only a wake-up: polling is what
-    guarantees progress when an event is lost."""
+    guarantees progress when an event is lost. Events named with an `ignore` prefix (reports
+    about attempts, which never mean new work) do not wake it."""
 
-    def __init__(self, bus: Bus):
+    def __init__(self, bus: Bus, ignore: tuple[str, ...] = ("webhook.",)):
         self.bus = bus
+        self.ignore = ignore
         self._subscription: Subscription | None = None
         self._nudged = asyncio.Event()
 
@@ -144,26 +146,39 @@ class Waker:
     def nudge(self) -> None:
         self._nudged.set()
 
+    def _wakes(self, events: list[dict[str, Any]]) -> bool:
+        return any(not str(event.get("event", "")).startswith(self.ignore) for event in events)
+
     async def wait(self, timeout: float) -> None:
         self.start()
-        assert self._subscription is not None
-        if self._subscription.drain() or self._nudged.is_set():
+        subscription = self._subscription
+        assert subscription is not None
+        if self._wakes(subscription.drain()) or self._nudged.is_set() or timeout <= 0:
             self._nudged.clear()
             return
-        if timeout <= 0:
-            return
-        event_task = asyncio.ensure_future(self._subscription.next(timeout))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         nudge_task = asyncio.ensure_future(self._nudged.wait())
+        event_task: asyncio.Future[Any] | None = None
         try:
-            await asyncio.wait(
-                (event_task, nudge_task), timeout=timeout, return_when="FIRST_COMPLETED"
-            )
+            while (remaining := deadline - loop.time()) > 0:
+                event_task = asyncio.ensure_future(subscription.next(remaining))
+                done, _ = await asyncio.wait(
+                    (event_task, nudge_task), timeout=remaining, return_when="FIRST_COMPLETED"
+                )
+                if nudge_task in done:
+                    break
+                if event_task in done:
+                    event = event_task.result()
+                    if event is None or self._wakes([event]):
+                        break
         finally:
-            for task in (event_task, nudge_task):
+            pending = [task for task in (event_task, nudge_task) if task is not None]
+            for task in pending:
                 task.cancel()
-            await asyncio.gather(event_task, nudge_task, return_exceptions=True)
+            await asyncio.gather(*pending, return_exceptions=True)
         self._nudged.clear()
-        self._subscription.drain()  # a burst of events needs one claim, not one per event
+        subscription.drain()  # a burst of events needs one claim, not one per event
 
     def close(self) -> None:
         if self._subscription is not None:

@@ -157,6 +157,7 @@ class WebhookService:
         )
         self._inflight: dict[asyncio.Task[None], tuple[str, str]] = {}
         self._last_prune = 0.0
+        self.attempts_made = 0  # by this process, since start
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -478,6 +479,7 @@ class WebhookService:
             status, error, latency_ms = None, "the endpoint is disabled", 0
         else:
             started = time.perf_counter()
+            self.attempts_made += 1
             status, error = await self._post(hook, delivery_id, body)
             latency_ms = int((time.perf_counter() - started) * 1000)
         now = utcnow()
@@ -535,6 +537,19 @@ class WebhookService:
                         lock_token=None,
                     )
                 )
+        if hook is not None:
+            # Attempt reports go to the endpoint's own bus channel (the delivery log, live).
+            await self.bus.publish(
+                {
+                    "event": "webhook.attempt",
+                    "mailbox_id": f"webhook:{hook.id}",
+                    "webhook_id": hook.id,
+                    "delivery_id": delivery_id,
+                    "status_code": status,
+                    "error": error,
+                    "final": values.get("status") in ("delivered", "failed"),
+                }
+            )
 
     async def _prune(self) -> None:
         """Forget finished deliveries older than the retention period (now and then)."""

@@ -1,0 +1,116 @@
+"""Webhook destinations: private, loopback and wrapped addresses are refused, and requests go
+to the address that was checked (no second DNS lookup)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from inboxkit.services.egress import UnsafeDestination, address_problem, vet
+from tests.helpers import RunningServer, start_server
+from tests.webhooks.receiver import Receiver, serve_receiver
+from tests.webhooks.support import attempts, hook_settings, register
+
+HOSTILE_URLS = [
+    "http://127.0.0.1/hook",
+    "http://127.1/hook",
+    "http://[::1]/hook",
+    "http://10.0.0.7/hook",
+    "http://172.16.5.4/hook",
+    "http://192.168.1.1/hook",
+    "http://100.64.0.1/hook",  # CGNAT
+    "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+    "http://0.0.0.0/hook",
+    "http://224.0.0.1/hook",  # multicast
+    "http://240.0.0.1/hook",  # reserved
+    "http://[fe80::1]/hook",
+    "http://[fd00::1]/hook",
+    "http://[::ffff:127.0.0.1]/hook",  # IPv4-mapped
+    "http://[::ffff:a9fe:a9fe]/hook",
+    "http://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 of 169.254.169.254
+    "http://[64:ff9b::7f00:1]/hook",
+    "http://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+    "http://[2002:a9fe:a9fe::1]/hook",
+    "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",  # Teredo client 127.0.0.1
+    "http://2130706433/hook",  # decimal 127.0.0.1
+    "http://0177.0.0.1/hook",  # octal
+    "http://0x7f.0.0.1/hook",  # hex
+    "http://017700000001/hook",
+    "http://localhost/hook",
+    "http://LocalHost:8080/hook",
+    "https://127.0.0.1:8443/hook",
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_URLS)
+async def test_hostile_destination_is_refused_at_check(url: str):
+    with pytest.raises(UnsafeDestination) as refused:
+        await vet(url, allow_private=False)
+    assert "Refusing" in refused.value.message
+
+
+async def test_hostile_destinations_are_refused_when_registering(server: RunningServer):
+    key = await server.create_key("tenant")
+    for url in HOSTILE_URLS:
+        response = await server.http.post("/webhooks", headers=server.auth(key), json={"url": url})
+        assert response.status_code == 422, url
+        assert response.json()["error"]["code"] == "validation_error"
+    assert (await server.http.get("/webhooks", headers=server.auth(key))).json()["data"] == []
+
+
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::808:808"]
+)
+def test_public_addresses_pass(address: str):
+    assert address_problem(ipaddress.ip_address(address)) is None
+
+
+async def test_one_private_answer_among_public_ones_is_enough_to_refuse():
+    async def resolver(host: str, port: int) -> list[str]:
+        return ["93.184.216.34", "10.0.0.1"]
+
+    with pytest.raises(UnsafeDestination):
+        await vet("https://hooks.example/x", allow_private=False, resolver=resolver)
+
+
+async def test_dns_rebinding_to_loopback_after_registration_is_refused_at_delivery(settings):
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1"])
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        return [next(answers)]
+
+    receiver = Receiver()
+    configured = hook_settings(settings, webhook_allow_private=False, webhook_retry_schedule=[0])
+    async with serve_receiver(receiver), start_server(configured) as server:
+        server.runtime.webhooks.resolver = rebinding
+        key = await server.create_key("tenant")
+        inbox = await server.create_inbox(token=key)
+        hook = await register(server, key, receiver.url(host="hooks.example"))
+        with server.runtime.bus.subscribe(f"webhook:{hook['id']}") as reports:
+            await server.send(inbox["address"])
+            (report,) = await attempts(reports, 1)
+    assert report["status_code"] is None
+    assert "loopback address 127.0.0.1" in report["error"]
+    assert receiver.hits == []
+
+
+async def test_request_goes_to_the_checked_address_with_the_original_host_header(settings):
+    lookups: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    receiver = Receiver()
+    async with serve_receiver(receiver), start_server(hook_settings(settings)) as server:
+        server.runtime.webhooks.resolver = resolver
+        key = await server.create_key("tenant")
+        hook = await register(server, key, receiver.url(host="hooks.example"))
+        response = await server.http.post(f"/webhooks/{hook['id']}/test", headers=server.auth(key))
+    assert response.json()["data"]["status"] == "delivered"
+    (hit,) = receiver.hits
+    # `hooks.example` exists in no DNS: the request reached 127.0.0.1 only because it was
+    # sent to the address the check resolved, with the name kept in the Host header.
+    assert hit.headers["host"] == f"hooks.example:{receiver.port}"
+    assert lookups == ["hooks.example", "hooks.example"]  # registration, then the attempt
