@@ -341,3 +341,20 @@ async def test_stream_yields_messages_as_they_arrive_until_the_inbox_is_deleted(
     await server.send(inbox.address, subject="one")
     await server.send(inbox.address, subject="two")
     assert await asyncio.wait_for(following, 30) == ["one", "two"]
+
+
+async def test_wait_timeout_points_out_mail_an_earlier_wait_already_read(
+    sdk: Sdk, server: RunningServer
+) -> None:
+    inbox = await sdk.run(sdk.client().create_inbox)
+    await server.send(
+        inbox.address, signup_mail(inbox.address, "482913", "https://shop.example/verify?t=1")
+    )
+    assert await sdk.run(inbox.wait_for_code, timeout=10) == "482913"
+
+    with pytest.raises(WaitTimeout) as caught:
+        await sdk.run(inbox.wait_for_link, "verify", timeout=0.2)
+
+    text = str(caught.value)
+    assert "No message with a 'verify' link arrived" in text
+    assert "links: verify  (read)" in text and "pass since= or after=" in text

@@ -126,11 +126,13 @@ class WaitTimeout(InboxKitError, TimeoutError):
         looking_for: str,
         started_at: datetime,
         recent: Sequence[MessageSummary] | None,
+        skips_read: bool = True,
     ):
         self.mailbox = mailbox
         self.timeout = timeout
         self.looking_for = looking_for
         self.started_at = started_at
+        self.skips_read = skips_read
         self.recent = list(recent) if recent is not None else None
         self.arrived = [m for m in self.recent or [] if m.received_at >= started_at]
         super().__init__(self._describe())
@@ -139,20 +141,34 @@ class WaitTimeout(InboxKitError, TimeoutError):
         lines = [f"No {self.looking_for} arrived at {self.mailbox} within {self.timeout:g}s."]
         if self.recent is None:
             lines.append("(The inbox could not be listed to show what it holds.)")
-        elif not self.recent:
+            return "\n".join(lines)
+        if not self.recent:
             lines.append("The inbox is empty: no mail reached it at all.")
-        else:
-            shown = "newest first" + (", the last 10" if len(self.recent) >= 10 else "")
-            lines.append(
-                f"It holds {len(self.recent)} message(s) ({shown}; * = arrived during the wait):"
-            )
-            for message in self.recent:
-                mark = "*" if message in self.arrived else " "
-                when = message.received_at.astimezone(UTC).strftime("%H:%M:%S")
-                codes = f"  codes: {', '.join(message.codes)}" if message.codes else ""
-                lines.append(
-                    f"  {mark} {when}Z from {message.from_ or '?'}: {message.subject!r}{codes}"
+            return "\n".join(lines)
+        shown = "newest first" + (", the last 10" if len(self.recent) >= 10 else "")
+        lines.append(
+            f"It holds {len(self.recent)} message(s) ({shown}; * = arrived during the wait):"
+        )
+        for message in self.recent:
+            mark = "*" if message in self.arrived else " "
+            when = message.received_at.astimezone(UTC).strftime("%H:%M:%S")
+            details = ""
+            if message.codes:
+                details += f"  codes: {', '.join(message.codes)}"
+            if message.links:
+                details += (
+                    f"  links: {', '.join(dict.fromkeys(link.kind for link in message.links))}"
                 )
+            if message.is_read:
+                details += "  (read)"
+            lines.append(
+                f"  {mark} {when}Z from {message.from_ or '?'}: {message.subject!r}{details}"
+            )
+        if self.skips_read and any(message.is_read for message in self.recent):
+            lines.append(
+                "Waits skip read messages (each wait marks the one it returns read); "
+                "pass since= or after= to include them."
+            )
         return "\n".join(lines)
 
 

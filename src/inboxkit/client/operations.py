@@ -199,7 +199,12 @@ class ClientOperations:
                 return None
 
     def _timed_out(
-        self, mailbox: str, timeout: float, looking_for: str, started_at: datetime
+        self,
+        mailbox: str,
+        timeout: float,
+        params: dict[str, str],
+        looking_for: str,
+        started: datetime,
     ) -> Flow[WaitTimeout]:
         """The timeout error, listing what the inbox received, for a useful failure message."""
         try:
@@ -212,8 +217,9 @@ class ClientOperations:
             mailbox=mailbox,
             timeout=timeout,
             looking_for=looking_for,
-            started_at=started_at,
+            started_at=started,
             recent=recent,
+            skips_read="since" not in params and "after" not in params,
         )
 
     # -- mailboxes -----------------------------------------------------------------------------
@@ -484,7 +490,7 @@ class ClientOperations:
         )
         found = yield from self._long_poll(mailbox, params, timeout)
         if found is None:
-            raise (yield from self._timed_out(mailbox, timeout, _describe(params), started))
+            raise (yield from self._timed_out(mailbox, timeout, params, _describe(params), started))
         return (yield from self.get_message.flow(mailbox, found.id, mark_read=False))
 
     @operation
@@ -512,7 +518,7 @@ class ClientOperations:
         )
         found = yield from self._long_poll(mailbox, params, timeout)
         if found is None or not found.codes:
-            raise (yield from self._timed_out(mailbox, timeout, _describe(params), started))
+            raise (yield from self._timed_out(mailbox, timeout, params, _describe(params), started))
         return found.codes[0]
 
     @operation
@@ -541,8 +547,9 @@ class ClientOperations:
                 mailbox, {**params, **query(after=cursor)}, remaining
             )
             if found is None:
-                looking_for = _describe({**params, **query(after=after)}, kind or "")
-                raise (yield from self._timed_out(mailbox, timeout, looking_for, started))
+                asked = {**params, **query(after=after)}
+                looking_for = _describe(asked, kind or "")
+                raise (yield from self._timed_out(mailbox, timeout, asked, looking_for, started))
             link = found.link(kind)
             if link is not None:
                 return link.url

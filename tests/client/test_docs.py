@@ -1,0 +1,174 @@
+"""Every code block in docs/sdk.md and in the README's SDK and CLI sections runs, as written.
+
+The docs use the server's default ports (HTTP 8025, SMTP 2525); here they are swapped for the
+test server's. Kinds of block:
+- python: a script, run with `python -c` against the test server; a ```text block right after
+  it is its expected output (addresses and times may differ);
+- python defining `test_…` functions: a test file, run by pytest in a fresh project (the plugin
+  then starts its embedded server);
+- sh: run by bash with the `inboxkit` command on PATH;
+- ini: a pytest configuration, checked by running a test under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import RunningServer
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[2]
+README_SECTIONS = ("Test your signup flow in 10 lines", "Script it")
+FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+@dataclass
+class Snippet:
+    where: str
+    lang: str
+    code: str
+    expected_output: str | None = None
+
+    @property
+    def is_test_file(self) -> bool:
+        return self.lang == "python" and re.search(r"^def test_", self.code, re.M) is not None
+
+
+def _snippets(where: str, text: str) -> list[Snippet]:
+    found: list[Snippet] = []
+    for match in FENCE.finditer(text):
+        lang, code = match.group(1), match.group(2)
+        line = text.count("\n", 0, match.start()) + 1
+        if lang == "text":
+            assert found and found[-1].lang == "python", f"{where}:{line}: output of what?"
+            found[-1].expected_output = code
+            continue
+        found.append(Snippet(f"{where}:{line}", lang, code))
+    return found
+
+
+def _readme_sections() -> str:
+    readme = (ROOT / "README.md").read_text()
+    parts = []
+    for title in README_SECTIONS:
+        start = readme.index(f"\n## {title}\n")
+        end = readme.find("\n## ", start + 1)
+        parts.append(readme[start : end if end != -1 else None])
+    return "\n".join(parts)
+
+
+SNIPPETS = _snippets("docs/sdk.md", (ROOT / "docs" / "sdk.md").read_text()) + _snippets(
+    "README.md", _readme_sections()
+)
+KNOWN = {"python", "sh", "ini"}
+
+
+def _of(*, test_file: bool = False, lang: str = "python") -> list[pytest.param]:
+    return [
+        pytest.param(s, id=s.where)
+        for s in SNIPPETS
+        if s.lang == lang and (lang != "python" or s.is_test_file == test_file)
+    ]
+
+
+def _localise(code: str, server: RunningServer) -> str:
+    code = code.replace("http://127.0.0.1:8025", server.base_url)
+    return re.sub(r"\b2525\b", str(server.smtp_port), code)
+
+
+def _env(server: RunningServer | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INBOXKIT_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    if server is not None:
+        env["INBOXKIT_URL"] = server.base_url
+    return env
+
+
+async def _run(*argv: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=cwd,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def _normalise(output: str) -> str:
+    output = re.sub(r"[a-z]+-[a-z]+-\d+@inboxkit\.localhost", "ADDRESS", output)
+    return re.sub(r"\d\d:\d\d:\d\dZ", "TIME", output).strip()
+
+
+def test_every_block_is_of_a_kind_the_docs_test_runs() -> None:
+    assert {s.lang for s in SNIPPETS} <= KNOWN, [s.where for s in SNIPPETS if s.lang not in KNOWN]
+    assert any(s.where.startswith("README.md") for s in SNIPPETS)
+
+
+@pytest.mark.parametrize("snippet", _of())
+async def test_python_snippet_runs(snippet: Snippet, server: RunningServer, tmp_path: Path) -> None:
+    code, out, err = await _run(
+        sys.executable, "-c", _localise(snippet.code, server), env=_env(server), cwd=tmp_path
+    )
+    assert code == 0, f"{snippet.where} failed:\n{err}"
+    if snippet.expected_output is not None:
+        assert _normalise(out) == _normalise(snippet.expected_output)
+
+
+@pytest.mark.parametrize("snippet", _of(test_file=True))
+def test_pytest_snippet_passes_with_the_embedded_server(
+    snippet: Snippet, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("INBOXKIT_URL", "INBOXKIT_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makepyfile(test_snippet=snippet.code)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) >= 1 and "failed" not in outcomes, result.stdout.str()
+
+
+@pytest.mark.parametrize("snippet", _of(lang="sh"))
+async def test_shell_snippet_runs(snippet: Snippet, server: RunningServer, tmp_path: Path) -> None:
+    code, out, err = await _run(
+        "bash",
+        "-euo",
+        "pipefail",
+        "-c",
+        _localise(snippet.code, server),
+        env=_env(server),
+        cwd=tmp_path,
+    )
+    assert code == 0, f"{snippet.where} failed:\n{out}\n{err}"
+
+
+@pytest.mark.parametrize("snippet", _of(lang="ini"))
+async def test_ini_snippet_configures_the_fixtures(
+    snippet: Snippet,
+    server: RunningServer,
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("INBOXKIT_URL", "INBOXKIT_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makeini(_localise(snippet.code, server))
+    pytester.makepyfile(
+        test_probe=f"""
+def test_the_configured_server_is_used(inboxkit, inbox):
+    assert inboxkit.url == {server.base_url!r}
+    assert inbox.address.endswith("@inboxkit.localhost")
+"""
+    )
+    result = await asyncio.to_thread(
+        pytester.runpytest_subprocess, "-p", "no:cacheprovider", timeout=120
+    )
+    result.assert_outcomes(passed=1)
