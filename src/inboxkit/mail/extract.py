@@ -38,6 +38,7 @@ an "if this wasn't you" sentence is a way out of the flow, not the flow, so it i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from inboxkit.mail.htmltext import Rendered, render_html, strip_invisible
@@ -293,37 +294,66 @@ def _phrases(block: str) -> list[str]:
     return [p.strip() for line in block.strip().splitlines() for p in line.split("|") if p.strip()]
 
 
-def _trie_pattern(words: list[str]) -> str:
-    """A regex alternation factored by common prefixes: one branch per first character
-    instead of one per word, which makes matching hundreds of phrases cheap."""
+def _trie_pattern(words: dict[str, bool]) -> str:
+    """A regex alternation of `words` factored by common prefixes: at each position the engine
+    follows one branch per character instead of trying every word. A word mapped to True must
+    end at a word boundary."""
     trie: dict = {}
-    for word in words:
+    for word, bounded in words.items():
         node = trie
         for ch in word:
             node = node.setdefault(ch, {})
-        node[""] = True
+        node[""] = node.get("", True) and bounded
 
     def emit(node: dict) -> str:
-        ends = "" in node
         branches = []
         for ch in sorted(k for k in node if k):
             piece = r"[\s\-]+" if ch in " -" else re.escape(ch)
             branches.append(piece + emit(node[ch]))
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 and not ends else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if ends else body
+        if "" in node:
+            branches.append(r"(?![^\W\d_])" if node[""] else "")
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
 
     return emit(trie)
 
 
-def _vocab(bounded: list[str], unbounded: list[str] = ()) -> re.Pattern[str]:
-    parts = []
-    if bounded:
-        parts.append(r"(?<![^\W\d_])" + _trie_pattern(bounded) + r"(?![^\W\d_])")
-    if unbounded:
-        parts.append(_trie_pattern(list(unbounded)))
-    return re.compile("|".join(parts))
+class _Vocab:
+    """A list of phrases, matched whole-word in scripts that put spaces between words and as
+    substrings in Chinese, Japanese and Arabic, which attach particles and articles to them.
+
+    The word boundary before a phrase is checked on each match rather than by a lookbehind at
+    the head of the pattern: that way the regex engine can skip every position whose first
+    character begins no phrase, which makes scanning several times faster.
+    """
+
+    __slots__ = ("_pattern", "_unbounded")
+
+    def __init__(self, bounded: list[str], unbounded: list[str] = ()) -> None:
+        words = dict.fromkeys(unbounded, False)
+        for word in bounded:
+            words.setdefault(word, True)
+        self._pattern = re.compile(_trie_pattern(words))
+        self._unbounded = frozenset(unbounded)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        for m in self._pattern.finditer(text):
+            start = m.start()
+            if start == 0 or not text[start - 1].isalpha() or self._key(m) in self._unbounded:
+                yield m
+
+    @staticmethod
+    def _key(m: re.Match[str]) -> str:
+        return m.group()
+
+    def search(self, text: str) -> re.Match[str] | None:
+        for m in self.finditer(text):
+            return m
+        return None
+
+
+_vocab = _Vocab
 
 
 def _key(phrase: str) -> str:
@@ -351,7 +381,7 @@ _LABELS = _vocab(
 )
 _V_PROMO = _vocab(_phrases(_PROMO), _phrases(_PROMO_CJK))
 _PROMO_SHAPE = re.compile(r"[A-Z]{4,}[0-9]{1,3}")
-_UNIT_AFTER = re.compile(r"^[ \t]?(?:" + _trie_pattern(_phrases(_UNITS)) + r")(?![^\W\d_])")
+_UNIT_AFTER = re.compile(r"^[ \t]?" + _trie_pattern(dict.fromkeys(_phrases(_UNITS), True)))
 
 # Words allowed between a label and its code while still reading as "label: code".
 _FILLER = frozenset(
@@ -601,13 +631,37 @@ def _gap_is_direct(gap: str, allow_unknown: int = 0) -> bool:
     return True
 
 
+_LOOK = 400  # characters looked at around a candidate for its line
+
+
+def _line_bounds(text: str, s: int, e: int) -> tuple[int, int]:
+    """Start and end of the line around text[s:e], looking at most `_LOOK` characters away
+    (so that a text without line breaks costs the same per candidate as any other)."""
+    lo = max(0, s - _LOOK)
+    start = text.rfind("\n", lo, s) + 1 or lo
+    hi = min(len(text), e + _LOOK)
+    end = text.find("\n", e, hi)
+    return start, hi if end == -1 else end
+
+
 def _score(text: str, s: int, e: int, value: str, grouped: bool, lowercase: bool) -> float:
     """How much the surroundings of text[s:e] say it is a one-time code (0 = not at all)."""
-    line_start = text.rfind("\n", 0, s) + 1
-    line_end = text.find("\n", e)
-    if line_end == -1:
-        line_end = len(text)
+    line_start, line_end = _line_bounds(text, s, e)
     standalone = not text[line_start:s].strip() and not text[e:line_end].strip()
+    digits = value.replace("-", "")
+    numeric = digits.isdigit()
+
+    # Shapes that are something else whatever the words around them say.
+    if numeric and not standalone:
+        if _STREET.match(text[e:line_end]):
+            return 0.0  # "1234 Market Street"
+        if len(digits) in (4, 5) and s >= 3 and text[s - 4 : s - 3] in (" ", ",", "", "\t"):
+            state = text[s - 3 : s - 1]
+            if state.isupper() and state.isalpha() and text[s - 1] == " ":
+                return 0.0  # "CA 94103": a state and a ZIP code
+    if numeric and len(digits) == 4 and value[:2] in ("19", "20"):
+        if _MONTHS.search(text[max(0, s - 14) : e + 14].lower()):
+            return 0.0  # "May 12, 2024"
 
     # Before: at most 160 characters and three lines; after: the rest of the line and the next.
     lo = max(0, s - 160)
@@ -619,35 +673,31 @@ def _score(text: str, s: int, e: int, value: str, grouped: bool, lowercase: bool
     if k != -1:
         lo = k + 1
     before = text[lo:s].lower()
-    after_end = text.find("\n", line_end + 1)
-    after = text[e : min(e + 80, after_end if after_end != -1 else len(text))].lower()
+    after_end = text.find("\n", line_end + 1, e + 80)
+    after = text[e : after_end if after_end != -1 else e + 80].lower()
 
-    best_pos = 0.0
-    negative = 0.0
-    weak_negative = 0.0
-    hits = _labels(before) if before.strip() else []
-    prev_end = -1
-    for hs, he, weight in hits:
+    best = 0.0
+    negative = False
+    weak_negative = False
+    negative_end = -1
+    for hs, he, weight in _labels(before) if before.strip() else ():
         gap = before[he:]
         direct = _gap_is_direct(gap)
         if weight == _NEG:
-            if direct:
-                negative = 1.0
-            prev_end = he
+            negative = negative or direct
+            negative_end = he
             continue
         if weight == _WEAK_NEG:
-            if direct:
-                weak_negative = 1.0
+            weak_negative = weak_negative or direct
             continue
-        if prev_end >= 0 and hs - prev_end <= 2:
+        if negative_end >= 0 and hs - negative_end <= 2:
             continue  # a negative word qualifies this label: "promo code", "order code"
         if weight == _VERB_WEIGHT and not direct:
             continue
         introduced = _INTRODUCED.search(gap) is not None
         if _SENTENCE_BREAK.search(gap) and not (standalone or introduced):
             continue  # a label in an earlier sentence names some other number
-        distance = len(gap.strip())
-        decay = max(0.0, 1.0 - distance / 150.0)
+        decay = max(0.0, 1.0 - len(gap.strip()) / 150.0)
         if introduced:
             decay = max(decay, 0.75)  # "Ihre TAN für ... lautet: 172838"
         elif any(ch.isdigit() for ch in gap):
@@ -655,72 +705,57 @@ def _score(text: str, s: int, e: int, value: str, grouped: bool, lowercase: bool
         strength = weight * decay
         if direct:
             strength += 0.25
-            negative = 0.0  # the label is closer than any negative word before it
-            weak_negative = 0.0
-        best_pos = max(best_pos, strength)
-        prev_end = -1
+            negative = weak_negative = False  # the label is closer than any negative word
+        best = max(best, strength)
+        negative_end = -1
     if after.strip():
         for hs, _he, weight in _labels(after[:60]):
             if weight <= 0 or weight == _VERB_WEIGHT:
                 continue
             if hs <= 36 and _gap_is_direct(after[:hs], allow_unknown=2):
-                best_pos = max(best_pos, weight + 0.1)  # "482913 is your Acme code"
+                best = max(best, weight + 0.1)  # "482913 is your Acme code"
             break
 
-    if negative or (weak_negative and best_pos < 1.0):
+    if best <= 0.0 or negative or (weak_negative and best < 1.0):
         return 0.0
-    line = text[max(line_start, s - 80) : min(line_end, e + 80)].lower()
-    if _V_PROMO.search(line):
-        return 0.0
-    if best_pos <= 0.0:
-        return 0.0
-    if lowercase and best_pos < 1.0:
-        return 0.0
-    score = best_pos
+    if lowercase and best < 1.0:
+        return 0.0  # lower-case codes only right after a strong label
+    if _V_PROMO.search(text[max(line_start, s - 80) : min(line_end, e + 80)].lower()):
+        return 0.0  # "use code SPRING25 at checkout"
+    score = best
     if _PROMO_SHAPE.fullmatch(value):
-        score -= 0.3  # "SPRING25": a word and a number read like a discount code
+        score -= 0.3  # a word and a number read like a discount code
     if standalone:
         score += 0.3
     if grouped:
         score += 0.05
-    digits = value.replace("-", "")
-    if digits.isdigit():
+    if numeric:
         if len(digits) == 6:
             score += 0.1
-        if len(digits) == 4 and value[:2] in ("19", "20"):
-            score -= 0.35  # a year, unless the label sits right before it
-            if _MONTHS.search(text[max(0, s - 14) : e + 14].lower()):
-                return 0.0
-        if len(digits) == 8 and digits[:2] in ("19", "20") and digits[4:6] <= "12":
-            score -= 0.3
-        if len(digits) in (4, 5) and not standalone and s >= 3 and text[s - 3 : s - 1].isupper():
-            if text[s - 3 : s - 1].isalpha() and text[s - 4 : s - 3] in (" ", ",", ""):
-                return 0.0  # "CA 94103", a state and a ZIP code
-        tail = text[e:line_end]
-        if _STREET.match(tail):
-            return 0.0
+        elif len(digits) == 4 and value[:2] in ("19", "20"):
+            score -= 0.35  # a year, unless its label sits right before it
+        elif len(digits) == 8 and digits[:2] in ("19", "20") and digits[4:6] <= "12":
+            score -= 0.3  # a compact date
     return score
 
 
 def _snippet(text: str, s: int, e: int) -> str:
-    line_start = text.rfind("\n", 0, s) + 1
-    line_end = text.find("\n", e)
-    if line_end == -1:
-        line_end = len(text)
+    """The line a code was found on, with the line before when the code stands alone."""
+    line_start, line_end = _line_bounds(text, s, e)
     line = text[line_start:line_end]
     if line_start > 0 and not text[line_start:s].strip():
         prev_end = line_start - 1
-        while prev_end > 0 and text[prev_end - 1] in "\n \t":
+        floor = max(0, prev_end - _LOOK)
+        while prev_end > floor and text[prev_end - 1] in "\n \t":
             prev_end -= 1
-        prev_start = text.rfind("\n", 0, prev_end) + 1
+        prev_start = text.rfind("\n", floor, prev_end) + 1 or floor
         prev = text[prev_start:prev_end].strip()
         if prev:
             line = prev + " " + line.strip()
     line = " ".join(line.split())
     if len(line) <= 160:
         return line
-    value = text[s:e]
-    at = line.find(" ".join(value.split()))
+    at = line.find(" ".join(text[s:e].split()))
     lo = max(0, at - 80)
     return line[lo : lo + 160].strip()
 
