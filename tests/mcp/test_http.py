@@ -126,7 +126,7 @@ async def test_signup_flow_create_inbox_then_smtp_then_wait_for_code(
         assert found["subject"] == "Confirm your email"
         assert found["notice"] == UNTRUSTED
         message = await call(client, "read_message", inbox=address, message_id=found["message_id"])
-        assert "482913" in message["text"] and message["text_source"] == "text"
+        assert "482913" in message["text"]
         assert message["notice"] == UNTRUSTED
 
 
@@ -249,7 +249,6 @@ async def test_html_only_mail_is_read_as_text_and_attachments_come_back_by_kind(
             "message"
         ]
         message = await call(client, "read_message", inbox=address, message_id=summary["id"])
-        assert message["text_source"] == "html"
         assert "Monthly report" in message["text"] and "<b>" not in message["text"]
         by_name = {a["filename"]: a for a in message["attachments"]}
         assert set(by_name) == {"dot.png", "data.csv", "r.pdf"}
@@ -322,3 +321,44 @@ async def test_requests_spread_over_two_api_processes_complete_the_flow(
             found = await call(client, "wait_for_code", inbox=address, timeout_seconds=30)
         assert found["code"] == "482913"
         assert set(balancer.used) == {server.http_port, second.http_port}
+
+
+async def test_send_email_and_reply_are_delivered_and_threaded(server: RunningServer):
+    key = await server.create_key()
+    async with http_client(mcp_url(server), server.auth(key)) as client:
+        alice = (await call(client, "create_inbox", mode="agent", handle="alice"))["address"]
+        bob = (await call(client, "create_inbox", mode="agent", handle="bob"))["address"]
+        sent = await call(
+            client,
+            "send_email",
+            inbox=alice,
+            to=[bob],
+            subject="Lunch?",
+            text="Noon at the usual place?",
+        )
+        assert sent["message"]["direction"] == "outbound"
+        assert sent["message"]["delivery_status"] in ("queued", "sent")
+
+        arrived = (await call(client, "wait_for_message", inbox=bob, timeout_seconds=30))["message"]
+        assert (arrived["from"], arrived["subject"]) == (alice, "Lunch?")
+        await call(client, "reply", inbox=bob, message_id=arrived["id"], text="Yes, see you there.")
+
+        answer = (await call(client, "wait_for_message", inbox=alice, timeout_seconds=30))[
+            "message"
+        ]
+        assert (answer["from"], answer["subject"]) == (bob, "Re: Lunch?")
+        read = await call(client, "read_message", inbox=alice, message_id=answer["id"])
+        assert read["in_reply_to"] is not None
+        assert "Yes, see you there." in read["text"]
+
+
+async def test_send_without_the_send_scope_is_a_tool_error(server: RunningServer):
+    reader = await server.create_key(
+        "no-send", scopes=["mailboxes:read", "mailboxes:write", "messages:read"]
+    )
+    async with http_client(mcp_url(server), server.auth(reader)) as client:
+        address = (await call(client, "create_inbox"))["address"]
+        error = await call_error(
+            client, "send_email", inbox=address, to=["x@example.com"], subject="s", text="t"
+        )
+    assert "'send'" in error and "API key" in error

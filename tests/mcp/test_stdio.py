@@ -87,3 +87,21 @@ async def test_embedded_mode_from_the_documented_config_receives_mail_itself(
     key_file = settings.data_dir / KEY_FILE
     assert key_file.read_text().startswith("ik_")
     assert key_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+
+
+async def test_connected_mode_sends_and_replies_through_the_rest_api(
+    server: RunningServer, tmp_path: Path
+):
+    key = await server.create_key()
+    entry = doc_server_config("claude-desktop", server.base_url, key)
+    async with stdio_client_for(entry, tmp_path / "stderr.log") as client:
+        alice = (await call(client, "create_inbox"))["address"]
+        bob = (await call(client, "create_inbox"))["address"]
+        sent = await call(client, "send_email", inbox=alice, to=[bob], subject="Hi", text="Ping")
+        assert sent["message"]["direction"] == "outbound"
+        arrived = (await call(client, "wait_for_message", inbox=bob, timeout_seconds=30))["message"]
+        await call(client, "reply", inbox=bob, message_id=arrived["id"], text="Pong")
+        answer = (await call(client, "wait_for_message", inbox=alice, timeout_seconds=30))[
+            "message"
+        ]
+    assert (answer["from"], answer["subject"]) == (bob, "Re: Hi")

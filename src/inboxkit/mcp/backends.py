@@ -26,18 +26,12 @@ __all__ = [
     "ServiceBackend",
     "RestBackend",
     "ServerUnreachable",
-    "SendingUnavailable",
 ]
 
 
 class ServerUnreachable(InboxKitError):
     code, status = "internal_error", 503
     default_message = "The inboxkit server could not be reached."
-
-
-class SendingUnavailable(InboxKitError):
-    code, status = "internal_error", 501
-    default_message = "This inboxkit server cannot send mail."
 
 
 class Backend(Protocol):
@@ -131,19 +125,11 @@ class ServiceBackend:
         )
         return (data if len(data) <= max_bytes else None), jsonable(meta)
 
-    def _outbound(self) -> Any:
-        outbound = getattr(self.runtime, "outbound", None)
-        if outbound is None:
-            raise SendingUnavailable(
-                "This inboxkit server has no outbound mail service, so it cannot send or reply."
-            )
-        return outbound
-
     async def send(self, inbox: str, **fields: Any) -> dict[str, Any]:
-        return jsonable(await self._outbound().send(self.principal, inbox, **fields))
+        return jsonable(await self.runtime.outbound.send(self.principal, inbox, **fields))
 
     async def reply(self, inbox: str, message_id: str, **fields: Any) -> dict[str, Any]:
-        result = await self._outbound().reply(self.principal, inbox, message_id, **fields)
+        result = await self.runtime.outbound.reply(self.principal, inbox, message_id, **fields)
         return jsonable(result)
 
     async def delete_inbox(self, inbox: str) -> None:

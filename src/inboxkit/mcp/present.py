@@ -78,21 +78,22 @@ def summary_for_model(message: dict[str, Any]) -> dict[str, Any]:
     return shaped
 
 
-def _body_text(message: dict[str, Any]) -> tuple[str, str]:
-    """The text a person would read, and where it came from ("text", "html" or "none")."""
+def _body_text(message: dict[str, Any]) -> str:
+    """The text a person would read: the text part, else the HTML rendered as text (the store
+    keeps that rendering as `text` for HTML-only mail; this covers mail stored without it)."""
     text = message.get("text")
     if text and text.strip():
-        return text, "text"
+        return text
     html = message.get("html")
     if html:
         from inboxkit.mail.htmltext import html_to_text
 
-        return html_to_text(html), "html"
-    return "", "none"
+        return html_to_text(html)
+    return ""
 
 
 def message_for_model(message: dict[str, Any]) -> dict[str, Any]:
-    body, source = _body_text(message)
+    body = _body_text(message)
     truncated = len(body) > MAX_TEXT_CHARS
     shaped = {"notice": UNTRUSTED, **summary_for_model(message)}
     shaped.pop("preview", None)
@@ -103,7 +104,6 @@ def message_for_model(message: dict[str, Any]) -> dict[str, Any]:
             "message_id": message.get("message_id"),
             "in_reply_to": message.get("in_reply_to"),
             "text": body[:MAX_TEXT_CHARS],
-            "text_source": source,
             "text_truncated": truncated,
             "attachments": [
                 {

@@ -33,7 +33,7 @@ from inboxkit.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from inboxkit.mcp.backends import Backend, SendingUnavailable, ServerUnreachable
+from inboxkit.mcp.backends import Backend, ServerUnreachable
 from inboxkit.mcp.present import (
     MAX_INLINE_BYTES,
     UNTRUSTED,
@@ -129,8 +129,6 @@ def _advice(exc: InboxKitError) -> str:
         return "Correct the arguments and call the tool again."
     if isinstance(exc, PayloadTooLarge):
         return "Send less: a shorter body or fewer recipients."
-    if isinstance(exc, SendingUnavailable):
-        return "Tell the user that sending needs an inboxkit server with outbound mail."
     if isinstance(exc, ServerUnreachable):
         return "Tell the user; the inboxes are unavailable until the server is back."
     return "Try again in a few seconds; if it keeps failing, tell the user."
