@@ -11,6 +11,9 @@ import httpx
 from tests.helpers import RunningServer
 
 PING_INTERVAL = 0.5
+# Background workers sleep in short-lived tasks running these; they come and go on their own
+# schedule and would make a task count jitter.
+_WORKER_SLEEPS = {"Event.wait", "Subscription.next"}
 
 
 async def eventually(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
@@ -21,6 +24,15 @@ async def eventually(condition: Callable[[], bool], timeout: float = 10.0, what:
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
         await asyncio.sleep(0.005)
+
+
+def task_count() -> int:
+    """Tasks in this event loop, leaving out background workers' sleeping timers."""
+    return sum(
+        1
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") not in _WORKER_SLEEPS
+    )
 
 
 async def subscribed(server: RunningServer, count: int = 1) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from inboxkit.pipeline import Envelope
 from tests.helpers import RunningServer
-from tests.realtime.support import eventually, messages, plus, subscribed, wait
+from tests.realtime.support import eventually, messages, plus, subscribed, task_count, wait
 
 
 async def test_wait_with_nothing_arriving_times_out_with_200_and_null_message(
@@ -216,10 +216,12 @@ async def _drop(event: dict) -> None:
 async def test_abandoned_waits_release_their_subscriptions_and_tasks(server: RunningServer):
     box = await server.create_inbox()
     await wait(server, box, timeout=0)  # warm up: the first request starts lazy machinery
-    baseline = len(asyncio.all_tasks())
+    baseline = task_count()
     count = 500
     limits = httpx.Limits(max_connections=count + 10, max_keepalive_connections=count + 10)
-    async with httpx.AsyncClient(base_url=server.http.base_url, limits=limits, timeout=90) as client:
+    async with httpx.AsyncClient(
+        base_url=server.http.base_url, limits=limits, timeout=90
+    ) as client:
         requests = [
             asyncio.create_task(
                 client.get(
@@ -235,7 +237,7 @@ async def test_abandoned_waits_release_their_subscriptions_and_tasks(server: Run
             request.cancel()
         await asyncio.gather(*requests, return_exceptions=True)
         await eventually(lambda: server.runtime.bus.subscriber_count() == 0, timeout=30)
-        await eventually(lambda: len(asyncio.all_tasks()) <= baseline, timeout=30, what="tasks")
+        await eventually(lambda: task_count() <= baseline, timeout=30, what="tasks to end")
     # The server still answers waits normally afterwards.
     await server.send(box["address"], subject="after the storm")
     data = (await wait(server, box)).json()["data"]

@@ -20,7 +20,9 @@ T = TypeVar("T")
 _DISCONNECTS = ("http.disconnect", "websocket.disconnect")
 
 
-async def _watch(receive: Callable[[], Awaitable[Mapping[str, Any]]], scope: anyio.CancelScope) -> None:
+async def _watch(
+    receive: Callable[[], Awaitable[Mapping[str, Any]]], scope: anyio.CancelScope
+) -> None:
     while (await receive())["type"] not in _DISCONNECTS:
         pass
     scope.cancel()

@@ -21,12 +21,12 @@ from starlette.types import Receive, Scope, Send
 
 from inboxkit.api.deps import RuntimeDep
 from inboxkit.api.disconnect import unless_disconnected
+from inboxkit.bus.base import SHUTDOWN
 from inboxkit.errors import Forbidden, InboxKitError
 from inboxkit.ids import is_id
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
 from inboxkit.services.messages import jsonable
-from inboxkit.bus.base import SHUTDOWN
 from inboxkit.services.wait import Follow, StreamEnd
 
 router = APIRouter(tags=["push"])
@@ -157,7 +157,9 @@ async def _sse_lines(stream: Follow) -> AsyncIterator[str]:
             if item is None:
                 yield _sse("ping", {"event": "ping"})
             else:
-                yield _sse("message.received", _event("message.received", address, item), item["id"])
+                yield _sse(
+                    "message.received", _event("message.received", address, item), item["id"]
+                )
     except StreamEnd as end:
         if end.event != SHUTDOWN:  # on shutdown just end: the client reconnects with Last-Event-ID
             yield _sse(end.event, _event(end.event, address))

@@ -147,7 +147,10 @@ class Bus(ABC):
             announced = self._announced
             announced[message["id"]] = now
             # Insertion order is arrival order: forget from the front.
-            while len(announced) > REMEMBER_MAX or announced[next(iter(announced))] < now - REMEMBER_MS:
+            while (
+                len(announced) > REMEMBER_MAX
+                or announced[next(iter(announced))] < now - REMEMBER_MS
+            ):
                 del announced[next(iter(announced))]
         for key in (event.get("mailbox_id"), ALL):
             for subscription in tuple(self._subscriptions.get(key, ())):

@@ -57,8 +57,9 @@ class RedisBus(Bus):
             retry=Retry(NoBackoff(), 0),
             health_check_interval=15,
         )
-        self._outbox: deque[tuple[float, str]] = deque(maxlen=OUTBOX_LIMIT)
+        self._outbox: deque[tuple[float, str]] = deque()
         self._outbox_ready = asyncio.Event()
+        self._drained = asyncio.Event()
         self._subscribed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.published = 0
@@ -79,8 +80,7 @@ class RedisBus(Bus):
         if self._outbox and self._subscribed.is_set():
             try:  # best effort: hand over what is queued before going away
                 async with asyncio.timeout(1):
-                    while self._outbox:
-                        await asyncio.sleep(0.01)
+                    await self._drained.wait()
             except TimeoutError:
                 pass
         for task in self._tasks:
@@ -93,9 +93,11 @@ class RedisBus(Bus):
         event = {**event, "origin": self.origin}
         self._dispatch(event)
         loop = asyncio.get_running_loop()
-        if len(self._outbox) == self._outbox.maxlen:
+        if len(self._outbox) >= OUTBOX_LIMIT:
+            self._outbox.popleft()
             self.dropped += 1
         self._outbox.append((loop.time(), json.dumps(event, default=str)))
+        self._drained.clear()
         self._outbox_ready.set()
 
     async def healthy(self) -> bool:
@@ -121,32 +123,41 @@ class RedisBus(Bus):
                 while self._outbox and self._outbox[0][0] < cutoff:
                     self._outbox.popleft()
                     self.dropped += 1
-                batch = [payload for _, payload in list(self._outbox)[:PIPELINE_BATCH]]
+                batch = [
+                    self._outbox.popleft() for _ in range(min(len(self._outbox), PIPELINE_BATCH))
+                ]
                 if not batch:
                     break
                 try:
                     if len(batch) == 1:
-                        await self._client.publish(CHANNEL, batch[0])
+                        await self._client.publish(CHANNEL, batch[0][1])
                     else:
                         async with self._client.pipeline(transaction=False) as pipe:
-                            for payload in batch:
+                            for _, payload in batch:
                                 pipe.publish(CHANNEL, payload)
                             await pipe.execute()
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     if not failing:
-                        log.warning("Redis publish failed (%s); waiters will catch up from the database", exc)
+                        log.warning(
+                            "Redis publish failed (%s); waiters will catch up from the database",
+                            exc,
+                        )
                     failing = True
+                    self._outbox.extendleft(reversed(batch))  # retried unless stale by then
+                    while len(self._outbox) > OUTBOX_LIMIT:
+                        self._outbox.popleft()
+                        self.dropped += 1
                     await asyncio.sleep(_backoff(delay))
                     delay = min(delay * 2, MAX_BACKOFF)
                     continue
-                for _ in batch:
-                    self._outbox.popleft()
                 self.published += len(batch)
                 if failing:
                     log.warning("Redis publish recovered")
                 failing, delay = False, MIN_BACKOFF
+            if not self._outbox:
+                self._drained.set()
 
     async def _listen(self) -> None:
         delay = MIN_BACKOFF

@@ -81,7 +81,7 @@ class StreamEnd(Exception):
 
 
 async def _mailbox_ended(conn: Any, mailbox_id: str) -> str | None:
-    """"mailbox.deleted" or "mailbox.expired" when the mailbox is no longer live."""
+    """ "mailbox.deleted" or "mailbox.expired" when the mailbox is no longer live."""
     state = (
         await conn.execute(
             sa.select(mailboxes.c.deleted_at, mailboxes.c.expires_at).where(
