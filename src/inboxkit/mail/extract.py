@@ -46,7 +46,7 @@ from inboxkit.mail.htmltext import Rendered, render_html, strip_invisible
 __all__ = ["Code", "Link", "Extraction", "extract", "SCAN_CHARS", "HTML_CHARS"]
 
 SCAN_CHARS = 200_000  # characters of each text scanned; codes and links sit near the top
-HTML_CHARS = 512_000  # characters of HTML markup rendered (Gmail clips a body at 102 KB)
+HTML_CHARS = 256_000  # characters of HTML markup rendered (Gmail clips a body at 102 KB)
 MAX_CLUSTERS = 3_000  # digit clusters examined per text
 MAX_LINKS = 300  # links examined per message
 MAX_CODES = 10
@@ -144,7 +144,7 @@ _CODE_STRONG_CJK = """
 
 _CODE_MEDIUM = """
 code|codes|pin|token|your code|this code|the code
-código|codigo|clave|senha|codice|kod|kodu|kodunuz|kodun|kodem|kodunu|şifre|şifreniz
+código|codigo|clave|senha|codice|kod|kodu|kodunuz|kodun|kodem|kodunu|kodudur|kodunuzdur|koddur|şifre|şifreniz|şifrenizdir
 код|кода|коду|кодом|пароль
 """
 
@@ -946,6 +946,7 @@ confirm your signup|activate your account|reset your password|password reset|res
 forgot your password|forgotten your password|sign in link|sign-in link|login link|magic link
 log in link|one-time link|complete your registration|finish signing up|request to sign in
 requested to sign in|sign in to your account|sign in request|login request|new sign-in
+click to verify|tap to verify|click to confirm|click to sign in|click to log in|click to reset
 verification|email verification|account verification|confirm it's you|confirm that it's you
 is this you|verificar tu correo|confirma tu correo|confirmar tu cuenta|verifica tu cuenta
 restablecer tu contraseña|restablecer contraseña|activa tu cuenta|confirme seu e-mail
@@ -1067,6 +1068,7 @@ def _trim_url(url: str) -> str:
     return url
 
 
+_CLAUSE_END = re.compile(r"[.!?。！？]\s+")
 _URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 _URL_PUNCT = frozenset("=&?/%._~-#+")
 
@@ -1095,20 +1097,16 @@ def _text_links(text: str, base: int) -> list[_Link]:
         cleaned = _clean_url(url)
         if cleaned is None:
             continue
-        line_start = text.rfind("\n", 0, s) + 1
-        label = text[line_start:s].strip().rstrip(":：-—<>([").strip()
+        line_start, line_end = _line_bounds(text, s, e)
+        # The words just before a URL name it: "Verify your email: https://...".
+        label = _CLAUSE_END.split(text[line_start:s])[-1].strip().rstrip(":：-—<>([").strip()
         context_start = line_start
-        if not label:
-            prev_end = line_start - 1
-            while prev_end > 0 and text[prev_end - 1] in "\n \t":
-                prev_end -= 1
-            context_start = text.rfind("\n", 0, prev_end) + 1
-        line_end = text.find("\n", e)
-        context = text[context_start : line_end if line_end != -1 else n]
-        context = context.replace(url, " ")
+        if not label and line_start > 0:
+            context_start = _line_bounds(text, line_start - 1, line_start - 1)[0]
+        context = text[context_start:line_end].replace(url, " ")
         links.append(
-            _Link(cleaned, label[-120:] if len(label) <= 120 else "", context[-400:], False,
-                  base + s, False)
+            _Link(cleaned, label if len(label) <= 120 else "", context[-400:], False, base + s,
+                  False)
         )  # fmt: skip
     return links
 
@@ -1200,7 +1198,11 @@ def _classify(link: _Link, intent: bool, primary: str | None) -> None:
         # sentence above it.
         kind = _kind_of(context, primary)
         link.quality = 1
-    if kind and intent and not (aux and link.quality < 3):
+    # A verify, login or reset link counts as one when the message is about that, or when its
+    # own words say so and it stands out as a button or a labelled URL in plain text; a "Log in"
+    # among a newsletter's header links does not.
+    named = link.quality == 3 and (link.alone or not link.from_anchor)
+    if kind and (intent or named) and not (aux and link.quality < 3):
         link.kind, link.tier = kind, 4
         if primary == kind:
             link.quality += 3

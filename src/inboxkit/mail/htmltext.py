@@ -171,6 +171,7 @@ def _render(html: str) -> Rendered:
         html = _CONTROLS.sub("", html)
     if "<!--" in html:
         html = _drop_comments(html)
+    html = _limit_nesting(html)
     tree = LexborHTMLParser(html.encode("utf-8", "replace"))
     tree.strip_tags(_SKIP_TAGS, recursive=True)
     root = tree.body or tree.root
@@ -209,6 +210,33 @@ def _render(html: str) -> Rendered:
     if not found:
         return Rendered(text, ())
     return _with_anchors(text, found)
+
+
+MAX_OPEN_TAGS = 3000
+_VOID_TAGS = ("br", "img", "meta", "link", "input", "hr", "wbr", "col", "area", "source")
+
+
+def _limit_nesting(html: str) -> str:
+    """Cut a document that could nest deeper than `MAX_OPEN_TAGS` elements at that many tags.
+
+    HTML5 tree building checks the stack of open elements for many start tags, so its cost
+    grows with the square of the nesting depth: 10,000 nested `<ul><li>` take lexbor seconds.
+    Unclosed tags bound the depth; ordinary mail, even large, has few once void elements are
+    discounted, and is never cut.
+    """
+    unclosed = html.count("<") - html.count("</")
+    if unclosed <= MAX_OPEN_TAGS:
+        return html
+    lowered = html.lower()
+    unclosed -= sum(lowered.count("<" + tag) for tag in _VOID_TAGS)
+    if unclosed <= MAX_OPEN_TAGS:
+        return html
+    pos = -1
+    for _ in range(MAX_OPEN_TAGS):
+        pos = html.find("<", pos + 1)
+        if pos == -1:
+            return html
+    return html[:pos]
 
 
 def _drop_comments(html: str) -> str:
