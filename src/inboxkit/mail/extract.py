@@ -47,7 +47,8 @@ __all__ = ["Code", "Link", "Extraction", "extract", "SCAN_CHARS", "HTML_CHARS"]
 
 SCAN_CHARS = 200_000  # characters of each text scanned; codes and links sit near the top
 HTML_CHARS = 256_000  # characters of HTML markup rendered (Gmail clips a body at 102 KB)
-MAX_CLUSTERS = 3_000  # digit clusters examined per text
+MAX_CLUSTERS = 2_000  # digit clusters looked at per text
+MAX_SCORED = 200  # candidates whose surrounding words are read, per text
 MAX_LINKS = 300  # links examined per message
 MAX_CODES = 10
 THRESHOLD = 0.5
@@ -761,52 +762,48 @@ def _snippet(text: str, s: int, e: int) -> str:
 
 
 def _scan_codes(raw_text: str, order_base: int) -> list[_Candidate]:
+    """The code candidates of one text (subject or body) that clear the threshold."""
     text = _normalise(raw_text[:SCAN_CHARS])
     masked = _mask(text)
     found: list[_Candidate] = []
+    for count, (s, e, value, grouped, lowercase) in enumerate(_candidate_spans(masked)):
+        if count >= MAX_SCORED:
+            break
+        score = _score(masked, s, e, value, grouped, lowercase)
+        if score >= THRESHOLD:
+            found.append(_Candidate(value, score, _snippet(text, s, e), order_base + s))
+    return found
+
+
+def _candidate_spans(text: str) -> Iterator[tuple[int, int, str, bool, bool]]:
+    """Code-shaped spans not ruled out by the characters around them:
+    (start, end, value as typed, printed in groups, lower-case)."""
     done_until = -1
-    for count, m in enumerate(_CLUSTER.finditer(masked)):
+    n = len(text)
+    for count, m in enumerate(_CLUSTER.finditer(text)):
         if count >= MAX_CLUSTERS:
             break
         s, e = m.span()
         if s < done_until:
             continue
-        raw = m.group()
-        p1 = masked[s - 1] if s else " "
-        n1 = masked[e] if e < len(masked) else " "
+        p1 = text[s - 1] if s else " "
+        n1 = text[e] if e < n else " "
         glued = (
             _is_ascii_letter(p1)
             or _is_ascii_letter(n1)
-            or (p1 == "-" and s > 1 and _is_ascii_letter(masked[s - 2]))
-            or (n1 == "-" and e + 1 < len(masked) and _is_ascii_letter(masked[e + 1]))
+            or (p1 == "-" and s > 1 and _is_ascii_letter(text[s - 2]))
+            or (n1 == "-" and e + 1 < n and _is_ascii_letter(text[e + 1]))
         )
         if glued:
-            span = _alnum_span(masked, s, e)
-            if span is None:
-                done_until = e
-                continue
-            lo, hi = span
-            done_until = hi
-            candidate = _alnum_candidate(masked, lo, hi)
-            if candidate is None:
-                continue
-            cs, ce, value, lowercase = candidate
-            if _hard_reject(masked, cs, ce):
-                continue
-            score = _score(masked, cs, ce, value, False, lowercase)
-        else:
-            if len(raw) < 4:
-                continue
-            for cs, ce, value, grouped in _digit_spans(raw, s):
-                if _hard_reject(masked, cs, ce):
-                    continue
-                score = _score(masked, cs, ce, value, grouped, False)
-                if score >= THRESHOLD:
-                    found.append(_Candidate(value, score, _snippet(text, cs, ce), order_base + cs))
-            continue
-        if score >= THRESHOLD:
-            found.append(_Candidate(value, score, _snippet(text, cs, ce), order_base + cs))
-    return found
+            span = _alnum_span(text, s, e)
+            done_until = span[1] if span else e
+            candidate = _alnum_candidate(text, *span) if span else None
+            if candidate is not None and not _hard_reject(text, candidate[0], candidate[1]):
+                yield (*candidate[:3], False, candidate[3])
+        elif e - s >= 4:
+            for cs, ce, value, grouped in _digit_spans(m.group(), s):
+                if not _hard_reject(text, cs, ce):
+                    yield cs, ce, value, grouped, False
 
 
 def _alnum_candidate(text: str, lo: int, hi: int) -> tuple[int, int, str, bool] | None:
