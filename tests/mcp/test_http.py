@@ -130,9 +130,12 @@ async def test_signup_flow_create_inbox_then_smtp_then_wait_for_code(
         assert message["notice"] == UNTRUSTED
 
 
-async def test_wait_for_code_that_times_out_is_a_result_not_an_error(server: RunningServer):
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_wait_for_code_that_times_out_is_a_result_not_an_error(
+    server: RunningServer, mode: str
+):
     key = await server.create_key()
-    async with http_client(mcp_url(server), server.auth(key)) as client:
+    async with http_client(mcp_url(server), server.auth(key), mode=mode) as client:
         address = (await call(client, "create_inbox"))["address"]
         progress: list[tuple[float, float | None, str | None]] = []
 

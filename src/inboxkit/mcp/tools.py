@@ -286,8 +286,9 @@ class InboxTools:
         flt: MessageFilter,
         timeout: float,
         what: str,
-    ) -> dict[str, Any]:
-        """Wait in rounds of at most one long-poll each, reporting progress meanwhile."""
+    ) -> tuple[dict[str, Any], float]:
+        """Wait in rounds of at most one long-poll each, reporting progress meanwhile; the
+        last round's result and the seconds waited."""
         backend = self.backend_for(ctx)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -315,9 +316,10 @@ class InboxTools:
                     round_end = loop.time() + round_timeout
                     result = await backend.wait(inbox, flt, timeout=round_timeout, mark_read=True)
                     if not result.get("timed_out") or round_timeout >= remaining:
-                        return result
+                        break
                     if loop.time() < round_end - 0.5:
-                        return result  # ended early: the server is shutting down
+                        break  # ended early: the server is shutting down
+            return result, round(loop.time() - started, 1)
         finally:
             reporter.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -353,13 +355,13 @@ class InboxTools:
             subject_contains=subject_contains,
             to_contains=to_contains,
         )
-        result = await self._wait(ctx, inbox, flt, timeout_seconds, "a message")
+        result, waited = await self._wait(ctx, inbox, flt, timeout_seconds, "a message")
         if result.get("message") is None:
             return {
                 "timed_out": True,
                 "message": None,
                 "inbox": inbox,
-                "waited_seconds": timeout_seconds,
+                "waited_seconds": waited,
                 "hint": "No matching mail arrived in time. Call wait_for_message again to keep "
                 "waiting, or check that the sender was given this exact address.",
             }
@@ -397,7 +399,7 @@ class InboxTools:
             subject_contains=subject_contains,
             has_code=True if require_code else None,
         )
-        result = await self._wait(ctx, inbox, flt, timeout_seconds, "a verification email")
+        result, waited = await self._wait(ctx, inbox, flt, timeout_seconds, "a verification email")
         message = result.get("message")
         if message is None:
             return {
@@ -408,7 +410,7 @@ class InboxTools:
                 "from": None,
                 "subject": None,
                 "inbox": inbox,
-                "waited_seconds": timeout_seconds,
+                "waited_seconds": waited,
                 "hint": "No verification email arrived in time. Call wait_for_code again to keep "
                 "waiting, or check that the website was given this exact address.",
             }
