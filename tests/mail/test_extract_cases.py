@@ -95,6 +95,20 @@ def test_lowercase_code_needs_a_label_right_before_it():
     assert codes(text="See item x7k9p2 in your cart.") == []
 
 
+@pytest.mark.parametrize("printed", ["**482913**", "[ 482913 ]", "`482913`", "→ 482913"])
+def test_decorated_code_on_its_own_line_is_found(printed: str):
+    assert first_code(text=f"Enter the following code:\n\n{printed}\n") == "482913"
+
+
+def test_letters_only_code_set_apart_under_its_label_is_found():
+    text = "Your confirmation code is below. Enter it in your browser window.\n\nKXQ-ZTP\n\nThanks"
+    assert first_code(text=text) == "KXQ-ZTP"
+
+
+def test_letters_only_words_with_a_hyphen_are_not_codes():
+    assert codes(text="USA-TODAY and NEW-YORK are places. Code review: ABC-DEF tomorrow.") == []
+
+
 # --------------------------------------------------------------------------------------------
 # Codes: the subject
 # --------------------------------------------------------------------------------------------
@@ -119,6 +133,17 @@ def test_code_in_subject_and_body_ranks_above_another_labelled_number():
         text="Your code is 482913.\nYour previous code 551029 no longer works.",
     )
     assert found[0] == "482913"
+
+
+def test_bare_code_in_the_body_counts_when_the_subject_names_a_code():
+    assert (
+        first_code(subject="Your Acme verification code", text="Hi,\n\n482913\n\nAcme") == "482913"
+    )
+
+
+def test_bare_number_in_the_body_does_not_count_under_an_ordinary_subject():
+    assert codes(subject="Your order summary", text="Hi,\n\n482913\n\nAcme") == []
+    assert codes(subject="Your Acme verification code", text="Hi,\n\n2024\n\nAcme") == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -265,8 +265,8 @@ _CURRENCY_BEFORE = re.compile(
     r"|aed|sar|us|rs|r|zł|tl|руб|€|\$|£|¥|₹|₩|₽|₺|₴|₦|₱|฿|₫|₪|¢)\.? ?$"
 )
 _CURRENCY_CHARS = "$€£¥₹₩₽₺₴₦₱฿₫₪¢"
-_REJECT_BEFORE = "#№+_@/\\=&%*^~|" + _CURRENCY_CHARS
-_REJECT_AFTER = "%°_@*^~|" + _CURRENCY_CHARS
+_REJECT_BEFORE = "#№+_@/\\=&%^~|" + _CURRENCY_CHARS
+_REJECT_AFTER = "%°_@^~|" + _CURRENCY_CHARS
 _CJK_UNITS = "年月日時时分秒点點号號元円个個件人回次万萬億亿岁歳位名枚本台階层層週周"
 
 _MONTHS = re.compile(
@@ -510,6 +510,8 @@ def _mask(text: str) -> str:
 _CLUSTER = re.compile(r"[0-9]+(?:(?:[ \t]{1,3}|[ \t]?-[ \t]?)[0-9]+)*")
 _GROUP = re.compile(r"[0-9]+")
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_LETTER_CODE = re.compile(r"[A-Z]{3,4}-[A-Z]{3,4}")
+_TOKEN_CHARS = _ALNUM | {"-", "_"}
 _UPPER_TOKEN = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*")
 _LOWER_TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -633,6 +635,8 @@ def _gap_is_direct(gap: str, allow_unknown: int = 0) -> bool:
 
 
 _LOOK = 400  # characters looked at around a candidate for its line
+# What may surround a code on its own line: "**482913**", "[ 482913 ]", "→ 482913".
+_DECOR = " \t*_`'\"“”‘’«»()[]{}<>:：.,;|•·→-–—"
 
 
 def _line_bounds(text: str, s: int, e: int) -> tuple[int, int]:
@@ -645,10 +649,16 @@ def _line_bounds(text: str, s: int, e: int) -> tuple[int, int]:
     return start, hi if end == -1 else end
 
 
-def _score(text: str, s: int, e: int, value: str, grouped: bool, lowercase: bool) -> float:
-    """How much the surroundings of text[s:e] say it is a one-time code (0 = not at all)."""
+def _score(
+    text: str, s: int, e: int, value: str, grouped: bool, lowercase: bool, titled: bool = False
+) -> float:
+    """How much the surroundings of text[s:e] say it is a one-time code (0 = not at all).
+
+    `titled` says the subject names a code ("Your Acme verification code"), which lends a
+    number standing alone on its line a little of the label it lacks.
+    """
     line_start, line_end = _line_bounds(text, s, e)
-    standalone = not text[line_start:s].strip() and not text[e:line_end].strip()
+    standalone = not text[line_start:s].strip(_DECOR) and not text[e:line_end].strip(_DECOR)
     digits = value.replace("-", "")
     numeric = digits.isdigit()
 
@@ -717,10 +727,13 @@ def _score(text: str, s: int, e: int, value: str, grouped: bool, lowercase: bool
                 best = max(best, weight + 0.1)  # "482913 is your Acme code"
             break
 
+    if best <= 0.0 and titled and standalone and not negative and not weak_negative:
+        if not (numeric and len(digits) == 4 and value[:2] in ("19", "20")):
+            best = 0.45
     if best <= 0.0 or negative or (weak_negative and best < 1.0):
         return 0.0
-    if lowercase and best < 1.0:
-        return 0.0  # lower-case codes only right after a strong label
+    if lowercase and best < 1.0 and not (standalone and best >= THRESHOLD):
+        return 0.0  # lower-case and letter codes only right after a label, or set apart
     if _V_PROMO.search(text[max(line_start, s - 80) : min(line_end, e + 80)].lower()):
         return 0.0  # "use code SPRING25 at checkout"
     score = best
@@ -761,7 +774,7 @@ def _snippet(text: str, s: int, e: int) -> str:
     return line[lo : lo + 160].strip()
 
 
-def _scan_codes(raw_text: str, order_base: int) -> list[_Candidate]:
+def _scan_codes(raw_text: str, order_base: int, titled: bool = False) -> list[_Candidate]:
     """The code candidates of one text (subject or body) that clear the threshold."""
     text = _normalise(raw_text[:SCAN_CHARS])
     masked = _mask(text)
@@ -769,7 +782,7 @@ def _scan_codes(raw_text: str, order_base: int) -> list[_Candidate]:
     for count, (s, e, value, grouped, lowercase) in enumerate(_candidate_spans(masked)):
         if count >= MAX_SCORED:
             break
-        score = _score(masked, s, e, value, grouped, lowercase)
+        score = _score(masked, s, e, value, grouped, lowercase, titled)
         if score >= THRESHOLD:
             found.append(_Candidate(value, score, _snippet(text, s, e), order_base + s))
     return found
@@ -804,6 +817,15 @@ def _candidate_spans(text: str) -> Iterator[tuple[int, int, str, bool, bool]]:
             for cs, ce, value, grouped in _digit_spans(m.group(), s):
                 if not _hard_reject(text, cs, ce):
                     yield cs, ce, value, grouped, False
+    # Codes of letters only ("KXQ-ZTP") have no digit to find them by; like lower-case codes
+    # they count only right after a strong label.
+    for count, m in enumerate(_LETTER_CODE.finditer(text)):
+        if count >= MAX_CLUSTERS:
+            break
+        s, e = m.span()
+        if (s == 0 or text[s - 1] not in _TOKEN_CHARS) and (e == n or text[e] not in _TOKEN_CHARS):
+            if not _hard_reject(text, s, e):
+                yield s, e, m.group(), False, True
 
 
 def _alnum_candidate(text: str, lo: int, hi: int) -> tuple[int, int, str, bool] | None:
@@ -828,15 +850,27 @@ def _alnum_candidate(text: str, lo: int, hi: int) -> tuple[int, int, str, bool] 
     return None
 
 
+def _names_a_code(subject: str) -> bool:
+    """Whether a subject line is about a code: it has a code label no other word qualifies."""
+    negative_end = -1
+    for start, end, weight in _labels(_normalise(subject).lower()):
+        if weight == _NEG:
+            negative_end = end
+        elif weight >= 0.85 and not (negative_end >= 0 and start - negative_end <= 2):
+            return True
+    return False
+
+
 def _collect_codes(sources: list[str]) -> list[Code]:
     """Scan the subject and the bodies; merge the candidates by value."""
     merged: dict[str, _Candidate] = {}
     in_subject: set[str] = set()
     in_body: set[str] = set()
+    titled = _names_a_code(sources[0])
     for index, source in enumerate(sources):
         if not source:
             continue
-        for cand in _scan_codes(source, index * 10_000_000):
+        for cand in _scan_codes(source, index * 10_000_000, titled and index > 0):
             (in_body if index else in_subject).add(cand.value)
             seen = merged.get(cand.value)
             if seen is None or cand.score > seen.score:
