@@ -30,13 +30,17 @@ class Sdk:
 
     def http_client(self, on_response: Callable[[httpx.Response], None]) -> Any:
         """An httpx client of this kind that reports every response to `on_response`."""
+        http: Any
         if self.kind == "sync":
-            return httpx.Client(timeout=30, event_hooks={"response": [on_response]})
+            http = httpx.Client(timeout=30, event_hooks={"response": [on_response]})
+        else:
 
-        async def hook(response: httpx.Response) -> None:
-            on_response(response)
+            async def hook(response: httpx.Response) -> None:
+                on_response(response)
 
-        return httpx.AsyncClient(timeout=30, event_hooks={"response": [hook]})
+            http = httpx.AsyncClient(timeout=30, event_hooks={"response": [hook]})
+        self.opened.append(http)  # a client does not close an http_client it was given
+        return http
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.kind == "sync":
@@ -49,7 +53,7 @@ async def sdk(request: pytest.FixtureRequest, server: RunningServer) -> AsyncIte
     helper = Sdk(request.param, server.base_url, [])
     yield helper
     for client in helper.opened:
-        if isinstance(client, InboxKit):
+        if isinstance(client, InboxKit | httpx.Client):
             client.close()
         else:
             await client.aclose()

@@ -27,7 +27,7 @@ __all__ = ["AsyncInboxKit"]
 T = TypeVar("T")
 
 
-class AsyncInboxKit(ClientOperations, AsyncDriver):
+class AsyncInboxKit(ClientOperations[AsyncInbox], AsyncDriver):
     """The inboxkit API for asyncio: the same methods as `InboxKit`, awaited.
 
     >>> async with AsyncInboxKit() as client:

@@ -298,7 +298,7 @@ def read_command(
         message_id = newest[0].id
     if part == "raw":
         raw = client.get_raw(mailbox, message_id)
-        click.get_binary_stream("stdout").write(raw)
+        click.echo(raw, nl=False)
         return
     message = client.get_message(mailbox, message_id, mark_read=not keep_unread)
     if as_json:
@@ -392,7 +392,7 @@ def send_command(
 ) -> None:
     """Send mail from one of your inboxes (MAILBOX is its address or id)."""
     if text == "-":
-        text = click.get_text_stream("stdin").read()
+        text = sys.stdin.read()
     if text is None and options["html"] is None:
         raise click.UsageError("Give a body with --text (or --text - for stdin) and/or --html.")
     sent = client.send(mailbox, text=text, **options)
@@ -416,7 +416,7 @@ def reply_command(
 ) -> None:
     """Reply to a message in one of your inboxes, threaded."""
     if text == "-":
-        text = click.get_text_stream("stdin").read()
+        text = sys.stdin.read()
     if text is None and options["html"] is None:
         raise click.UsageError("Give a body with --text (or --text - for stdin) and/or --html.")
     sent = client.reply(mailbox, message_id, text=text, **options)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -42,6 +42,7 @@ SERVER_MAX_WAIT = 60.0
 
 M = TypeVar("M", bound=MessageSummary)
 P = TypeVar("P", bound=Model)
+InboxT = TypeVar("InboxT")  # Inbox or AsyncInbox
 
 # What `send(attachments=…)` takes: a path, (filename, bytes[, content_type]) or a mapping with
 # filename, content (bytes) and optionally content_type and content_id (an inline image).
@@ -108,7 +109,7 @@ def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
     return [value] if isinstance(value, str) else list(value)
 
 
-class ClientOperations:
+class ClientOperations(Generic[InboxT]):
     """Configuration and the operations shared by `InboxKit` and `AsyncInboxKit`.
 
     `url` defaults to `INBOXKIT_URL`, then http://127.0.0.1:8025; `api_key` to
@@ -153,7 +154,7 @@ class ClientOperations:
         clone._owns_http = False
         return clone
 
-    def _inbox(self, mailbox: Mailbox, token: str | None) -> Any:
+    def _inbox(self, mailbox: Mailbox, token: str | None) -> InboxT:
         raise NotImplementedError  # sync and async clients make their own kind of Inbox
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -259,7 +260,7 @@ class ClientOperations:
         domain: str | None = None,
         ttl_minutes: int | None = None,
         name: str | None = None,
-    ) -> Flow[Any]:
+    ) -> Flow[InboxT]:
         """Create a mailbox and return it as an Inbox (`with` it to delete it afterwards)."""
         created = yield from self.create_mailbox.flow(
             mode=mode, handle=handle, domain=domain, ttl_minutes=ttl_minutes, name=name
@@ -267,7 +268,7 @@ class ClientOperations:
         return self._inbox(created, created.token)
 
     @operation
-    def get_inbox(self, mailbox: str) -> Flow[Any]:
+    def get_inbox(self, mailbox: str) -> Flow[InboxT]:
         """An Inbox for an existing mailbox (id or address), using this client's token."""
         found = yield from self.get_mailbox.flow(mailbox)
         return self._inbox(found, None)

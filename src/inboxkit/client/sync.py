@@ -26,7 +26,7 @@ __all__ = ["InboxKit"]
 T = TypeVar("T")
 
 
-class InboxKit(ClientOperations, SyncDriver):
+class InboxKit(ClientOperations[Inbox], SyncDriver):
     """The inboxkit API, blocking. Use it as a context manager, or call `close()`.
 
     >>> client = InboxKit()                  # INBOXKIT_URL / INBOXKIT_API_KEY from the environment
