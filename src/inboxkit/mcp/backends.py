@@ -45,8 +45,6 @@ class Backend(Protocol):
         self, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]: ...
 
-    async def get_inbox(self, inbox: str) -> dict[str, Any]: ...
-
     async def list_messages(
         self, inbox: str, flt: MessageFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]: ...
@@ -91,9 +89,6 @@ class ServiceBackend:
             self.principal, limit=limit, cursor=cursor
         )
         return jsonable(items), next_cursor
-
-    async def get_inbox(self, inbox: str) -> dict[str, Any]:
-        return jsonable(await self.runtime.mailboxes.get(self.principal, inbox))
 
     async def list_messages(
         self, inbox: str, flt: MessageFilter, *, limit: int, cursor: str | None
@@ -255,9 +250,6 @@ class RestBackend:
         if cursor:
             params["cursor"] = cursor
         return await self._page("/mailboxes", params)
-
-    async def get_inbox(self, inbox: str) -> dict[str, Any]:
-        return await self._data("GET", self._box(inbox))
 
     async def list_messages(
         self, inbox: str, flt: MessageFilter, *, limit: int, cursor: str | None
