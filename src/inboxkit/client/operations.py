@@ -32,7 +32,7 @@ from inboxkit.client.models import (
     WebhookCreated,
     WebhookDelivery,
 )
-from inboxkit.client.protocol import Flow, Request, data, operation, query, segment, send
+from inboxkit.client.protocol import Flow, Request, data, exchange, operation, query, segment
 
 __all__ = ["ClientOperations", "DEFAULT_URL", "SERVER_MAX_WAIT", "AttachmentInput"]
 
@@ -136,6 +136,8 @@ class ClientOperations(Generic[InboxT]):
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
+        if max_poll <= 0:
+            raise ValueError("max_poll must be more than 0 seconds")
         self.max_poll = min(max_poll, SERVER_MAX_WAIT)
         self._owns_http = True
 
@@ -171,7 +173,7 @@ class ClientOperations(Generic[InboxT]):
     ) -> Flow[httpx.Response]:
         request = Request(method, path, params, json, headers or {}, timeout)
         return (
-            yield from send(
+            yield from exchange(
                 request, max_retries=self.max_retries, max_retry_wait=self.max_retry_wait
             )
         )

@@ -42,7 +42,7 @@ __all__ = [
     "SyncDriver",
     "AsyncDriver",
     "EventStream",
-    "send",
+    "exchange",
     "data",
     "segment",
     "query",
@@ -103,7 +103,7 @@ def query(**params: Any) -> dict[str, str]:
     return out
 
 
-def send(request: Request, *, max_retries: int, max_retry_wait: float) -> Flow[httpx.Response]:
+def exchange(request: Request, *, max_retries: int, max_retry_wait: float) -> Flow[httpx.Response]:
     """Send `request`; on `429 rate_limited`, pause for `Retry-After` (or a short backoff) and
     try again, at most `max_retries` times and never for longer than `max_retry_wait` at once.
     Any other error response raises its `InboxKitError`."""
