@@ -341,20 +341,13 @@ class _Vocab:
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         for m in self._pattern.finditer(text):
             start = m.start()
-            if start == 0 or not text[start - 1].isalpha() or self._key(m) in self._unbounded:
+            if start == 0 or not text[start - 1].isalpha() or m.group() in self._unbounded:
                 yield m
-
-    @staticmethod
-    def _key(m: re.Match[str]) -> str:
-        return m.group()
 
     def search(self, text: str) -> re.Match[str] | None:
         for m in self.finditer(text):
             return m
         return None
-
-
-_vocab = _Vocab
 
 
 def _key(phrase: str) -> str:
@@ -375,18 +368,18 @@ for _block, _weight in (
         _LABEL_WEIGHT[_key(_p.lower())] = _weight
 _VERB_WEIGHT = 0.6
 
-_LABELS = _vocab(
+_LABELS = _Vocab(
     _phrases(_CODE_STRONG + _CODE_MEDIUM + _CODE_VERBS + _NEGATIVE + _WEAK_NEGATIVE),
     _phrases(_CODE_STRONG_CJK + _CODE_MEDIUM_CJK + _CODE_VERBS_CJK + _NEGATIVE_CJK)
     + _phrases(_WEAK_NEGATIVE_CJK),
 )
-_V_PROMO = _vocab(_phrases(_PROMO), _phrases(_PROMO_CJK))
+_V_PROMO = _Vocab(_phrases(_PROMO), _phrases(_PROMO_CJK))
 _PROMO_SHAPE = re.compile(r"[A-Z]{4,}[0-9]{1,3}")
 _UNIT_AFTER = re.compile(r"^[ \t]?" + _trie_pattern(dict.fromkeys(_phrases(_UNITS), True)))
 
 # Words allowed between a label and its code while still reading as "label: code".
 _FILLER = frozenset(
-    """is are was es son est sont ist lautet sind è é e o a er is: to jest wynosi dir dein
+    """is are was es son est sont ist lautet sind è é e o a er to jest wynosi dir dein
     deine ihr ihre your votre ton ta tu su sua seu o tuo tua il la le de del di van je jouw uw
     twój twoj twoja senin sizin ваш ваша твой this below here aquí aqui ci-dessous unten
     qui hieronder poniżej aşağıda ниже following next new nuevo novo nouveau neuer nuovo
@@ -399,7 +392,7 @@ _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 # number stands on its own line or the sentence introduces it with a colon or "is".
 _SENTENCE_BREAK = re.compile(r"[.!?。！？](?:\s|$)|\n[ \t]*\n")
 _INTRODUCED = re.compile(
-    r"(?:[:：=]|\b(?:is|es|est|ist|lautet|è|é|jest|wynosi|to|są|—|-|–))[ \t]*\n?[ \t]*$"
+    r"(?:[:：=—–-]|\b(?:is|es|est|ist|lautet|è|é|jest|wynosi|to|są))[ \t]*\n?[ \t]*$"
 )
 
 # --------------------------------------------------------------------------------------------
@@ -999,14 +992,14 @@ _AUTH_INTENT_CJK = """
 إعادة تعيين كلمة المرور|تفعيل حسابك|التحقق من بريدك
 """
 
-_V_VERIFY = _vocab(_phrases(_VERIFY_WORDS), _phrases(_VERIFY_CJK))
-_V_LOGIN = _vocab(_phrases(_LOGIN_WORDS), _phrases(_LOGIN_CJK))
-_V_RESET = _vocab(_phrases(_RESET_WORDS), _phrases(_RESET_CJK))
-_V_UNSUB = _vocab(_phrases(_UNSUBSCRIBE_WORDS), _phrases(_UNSUBSCRIBE_CJK))
-_V_AUX = _vocab(_phrases(_AUX_WORDS), _phrases(_AUX_CJK))
-_V_NOT_ME = _vocab(_phrases(_NOT_ME), _phrases(_NOT_ME_CJK))
-_V_INTENT = _vocab(_phrases(_AUTH_INTENT), _phrases(_AUTH_INTENT_CJK))
-_V_SUBJECT = _vocab(
+_V_VERIFY = _Vocab(_phrases(_VERIFY_WORDS), _phrases(_VERIFY_CJK))
+_V_LOGIN = _Vocab(_phrases(_LOGIN_WORDS), _phrases(_LOGIN_CJK))
+_V_RESET = _Vocab(_phrases(_RESET_WORDS), _phrases(_RESET_CJK))
+_V_UNSUB = _Vocab(_phrases(_UNSUBSCRIBE_WORDS), _phrases(_UNSUBSCRIBE_CJK))
+_V_AUX = _Vocab(_phrases(_AUX_WORDS), _phrases(_AUX_CJK))
+_V_NOT_ME = _Vocab(_phrases(_NOT_ME), _phrases(_NOT_ME_CJK))
+_V_INTENT = _Vocab(_phrases(_AUTH_INTENT), _phrases(_AUTH_INTENT_CJK))
+_V_SUBJECT = _Vocab(
     _phrases(
         _AUTH_INTENT
         + """verify|verification|confirm your|confirm email|please confirm|activate|activation
@@ -1028,7 +1021,7 @@ _V_SUBJECT = _vocab(
         ワンタイムパスワード|验证码"""
     ),
 )
-_SUBJECT_NOT_AUTH = _vocab(
+_SUBJECT_NOT_AUTH = _Vocab(
     _phrases(
         """order|receipt|invoice|shipped|shipping|delivery|delivered|booking|reservation
         purchase|subscription renewed|newsletter|webinar|sale|offer|deal|digest
@@ -1172,7 +1165,7 @@ def _unwrap(text: str, url: str, s: int, e: int, n: int) -> tuple[str, int]:
         word = inner.isalpha() and (inner.islower() or inner.istitle() or inner.isupper())
         urlish = any(ch.isdigit() or ch in "=&/%_~-+#" for ch in inner)
         mid_query = url[-1] in "=&?-_%"
-        full_line = s - (text.rfind("\n", 0, s) + 1) + len(url) >= 70
+        full_line = s - _line_bounds(text, s, s)[0] + len(url) >= 70
         if not (urlish or (mid_query and not inner.istitle()) or (full_line and not word)):
             break
         whole_line = len(token) == len(line)

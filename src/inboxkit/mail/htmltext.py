@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser
 
 __all__ = ["Anchor", "Rendered", "html_to_text", "render_html", "strip_invisible"]
 
@@ -143,9 +143,9 @@ def _strongest_mark(match: re.Match[str]) -> str:
     return _CELL + sentinels
 
 
-# Candidates for hiding; `_is_hidden` has the last word.
-_HIDDEN_SELECTOR = '[style],[hidden],[class*="preheader" i]'
-_HIDDEN_HINTS = ("none", "NONE", "None", "max-", "MAX-", "opacity", "OPACITY", "visib", "VISIB")
+# Hidden: elements flagged so, and those whose style says so (`_hidden_style` decides).
+_FLAGGED_SELECTOR = '[hidden],[class*="preheader" i]'
+_HIDDEN_SELECTOR = "[style]," + _FLAGGED_SELECTOR
 _INLINE_SELECTOR = '[style*="inline" i]'
 
 
@@ -154,14 +154,13 @@ def _is_inline(attrs: dict[str, str | None]) -> bool:
     return "display:inline" in style.replace(" ", "").lower()
 
 
-def _is_hidden(node: LexborNode) -> bool:
-    style = node.attrs.get("style")
-    if style and any(hint in style for hint in _HIDDEN_HINTS):
-        return _HIDDEN_STYLE.search(style.lower().replace(" ", "")) is not None
-    attrs = node.attributes
-    if "hidden" in attrs:
-        return True
-    return "preheader" in (attrs.get("class") or "").lower()
+def _hidden_style(style: str | None) -> bool:
+    if not style:
+        return False
+    low = style.lower()
+    if "none" in low or "max-" in low or "opacity" in low or "visib" in low or "mso-h" in low:
+        return _HIDDEN_STYLE.search(low.replace(" ", "")) is not None
+    return False
 
 
 def _render(html: str) -> Rendered:
@@ -181,7 +180,12 @@ def _render(html: str) -> Rendered:
     # elements go, anchors are fenced with sentinels, cells start with a tab mark, inline
     # elements are unwrapped and adjacent text merged. What is left between two text nodes is
     # then always a block boundary, which `text(separator=...)` marks.
-    hidden = [n for n in root.css(_HIDDEN_SELECTOR) if _is_hidden(n)]
+    flagged = {n.mem_id for n in root.css(_FLAGGED_SELECTOR)}
+    hidden = [
+        n
+        for n in root.css(_HIDDEN_SELECTOR)
+        if (flagged and n.mem_id in flagged) or _hidden_style(n.attrs.get("style"))
+    ]
     for node in reversed(hidden):  # innermost first: a removed subtree is never visited again
         node.decompose()
     found: list[tuple[str, bool, str]] = []
