@@ -218,6 +218,18 @@ def test_code_in_html_with_colours_everywhere_is_still_found():
     assert first_code(html=f"<table><tr>{html}</tr></table>") == "739104"
 
 
+@pytest.mark.parametrize(
+    "text", ["Payment verification code: 482913", "Account security code is 482913"]
+)
+def test_words_naming_a_purpose_do_not_disqualify_a_code_label(text: str):
+    assert first_code(text=text) == "482913"
+
+
+@pytest.mark.parametrize("text", ["Your order code: 4829", "Gift card code 48291375"])
+def test_words_naming_another_kind_of_code_disqualify_the_label(text: str):
+    assert codes(text=text) == []
+
+
 def test_code_label_in_an_earlier_sentence_does_not_claim_a_footer_number():
     text = "If you did not request this code, ignore this email.\nAcme, Rua Augusta 1578, Lisboa"
     assert codes(text=text) == []
@@ -291,7 +303,7 @@ LANGUAGES = {
     "en": ("Your verification code is {c}.", "{c} is your verification code"),
     "es": ("Tu código de verificación es {c}.", "{c} es tu código de verificación"),
     "pt": ("Seu código de verificação: {c}", "{c} é o seu código de acesso"),
-    "fr": ("Votre code de vérification : {c}", "{c} est votre code de connexion"),
+    "fr": ("Votre code de sécurité est : {c}.", "{c} est votre code de connexion"),
     "de": ("Ihr Bestätigungscode lautet {c}.", "{c} ist Ihr Sicherheitscode"),
     "it": ("Il tuo codice di verifica è {c}.", "{c} è il tuo codice di accesso"),
     "nl": ("Je verificatiecode is {c}.", "{c} is je inlogcode"),

@@ -183,7 +183,7 @@ post code|zip|zip code|postal code|suite|ste|apt|apartment|unit|floor|po box|p.o
 serial|serial number|model|sku|item|isbn|iban|routing|transaction|transaction id|payment
 card ending|ending in|last four|points|version|build|chapter|step|no|nr|id|user id|request id
 bill|statement|policy|claim|employee|student|patient|license|licence|plate|vat|tax|ssn
-amount|total|subtotal|price|balance|qty|quantity|copyright|since|est|year|rewards
+amount|total|subtotal|price|balance|qty|quantity|copyright|since|year|rewards
 tracking code|auth code|authorization code|authorisation code|pickup code|door code|gate code|building code|area code|country code|swift
 bic|sort code|product code|style code|color code|colour code|barcode|qr code|article
 pedido|número de pedido|numero de pedido|factura|recibo|cliente|número de cliente|seguimiento
@@ -354,13 +354,23 @@ def _key(phrase: str) -> str:
     return " ".join(phrase.replace("-", " ").split())
 
 
+# Negative words that, right before "code", name another kind of code: a "promo code", a
+# "postal code". Others ("payment", "account") do not: a "payment verification code" is one.
+_QUALIFIERS = """
+promo|promotional|coupon|voucher|discount|gift|gift card|referral|postal|post|zip|area|country
+tracking|order|booking|product|style|color|colour|bar|qr|sort|door|gate|pickup|building|auth
+authorization|authorisation|descuento|promocional|postal|rastreamento|rastreio|rabatt|gutschein
+aktions|sconto|promozionale|korting|rabatowy|promocyjny|pocztowy|indirim|promosyon|kupon|posta
+"""
+
 # Label kinds: positive weight for code labels, or a negative marker.
-_NEG, _WEAK_NEG = -1.0, -0.5
+_NEG, _WEAK_NEG, _QUALIFIER = -1.0, -0.5, -1.5
 _LABEL_WEIGHT: dict[str, float] = {}
 for _block, _weight in (
     (_CODE_VERBS + _CODE_VERBS_CJK, 0.6),
     (_WEAK_NEGATIVE + _WEAK_NEGATIVE_CJK, _WEAK_NEG),
     (_NEGATIVE + _NEGATIVE_CJK, _NEG),
+    (_QUALIFIERS, _QUALIFIER),
     (_CODE_MEDIUM + _CODE_MEDIUM_CJK, 0.85),
     (_CODE_STRONG + _CODE_STRONG_CJK, 1.0),
 ):
@@ -369,7 +379,7 @@ for _block, _weight in (
 _VERB_WEIGHT = 0.6
 
 _LABELS = _Vocab(
-    _phrases(_CODE_STRONG + _CODE_MEDIUM + _CODE_VERBS + _NEGATIVE + _WEAK_NEGATIVE),
+    _phrases(_CODE_STRONG + _CODE_MEDIUM + _CODE_VERBS + _NEGATIVE + _WEAK_NEGATIVE + _QUALIFIERS),
     _phrases(_CODE_STRONG_CJK + _CODE_MEDIUM_CJK + _CODE_VERBS_CJK + _NEGATIVE_CJK)
     + _phrases(_WEAK_NEGATIVE_CJK),
 )
@@ -687,9 +697,10 @@ def _score(
     for hs, he, weight in _labels(before) if before.strip() else ():
         gap = before[he:]
         direct = _gap_is_direct(gap)
-        if weight == _NEG:
+        if weight <= _NEG:
             negative = negative or direct
-            negative_end = he
+            if weight == _QUALIFIER:
+                negative_end = he
             continue
         if weight == _WEAK_NEG:
             weak_negative = weak_negative or direct
@@ -847,7 +858,7 @@ def _names_a_code(subject: str) -> bool:
     """Whether a subject line is about a code: it has a code label no other word qualifies."""
     negative_end = -1
     for start, end, weight in _labels(_normalise(subject).lower()):
-        if weight == _NEG:
+        if weight == _QUALIFIER:
             negative_end = end
         elif weight >= 0.85 and not (negative_end >= 0 and start - negative_end <= 2):
             return True
