@@ -1,9 +1,12 @@
 """Find the one-time codes and the links a person would act on in a message.
 
 `extract(subject, text, html)` returns ranked `codes` and `links`. It is pure, never raises, and
-its cost is bounded whatever the input: at most `SCAN_CHARS` characters of each text (the
-subject, the text/plain body, the rendering of the HTML body) and `HTML_CHARS` characters of
-HTML markup are looked at, and the number of candidates and links examined is capped.
+its cost is bounded whatever the input: it reads at most `SCAN_CHARS` (200,000) characters of
+each text (the subject, the text/plain body, the rendering of the HTML body) and renders at
+most `HTML_CHARS` (256,000) characters of HTML markup; per text it looks at no more than
+`MAX_CLUSTERS` number clusters and reads the words around at most `MAX_SCORED` of them, and it
+examines at most `MAX_LINKS` links per source. Codes and links sit near the top of real mail,
+so the caps cost nothing there.
 
 Codes. The common approach, a `\\b\\d{4,8}\\b` regex ranked by distance to a keyword, returns
 the year in the footer, the phone number of the help desk or the order number, misses "123 456"
@@ -21,8 +24,10 @@ and "A8D-291", and is confused by zero-width characters. Here:
 4. The words before and after it are matched against labels in many languages: positive ("code",
    "código", "Bestätigungscode", "验证码", "رمز التحقق"), negative, naming another kind of number
    ("order", "tracking", "promo code", "postal code"). A candidate needs a positive label close
-   by, and a negative label directly before it rejects it. Layout adds to the score: a code
-   alone on its line, set directly after its label, or repeated in the subject.
+   by, in its own sentence unless it stands alone on its line, and a negative label directly
+   before it rejects it. Layout adds to the score: a code alone on its line, set directly
+   after its label, or repeated in the subject. A subject that names a code ("Your Acme
+   verification code") lends a little weight to a bare number set apart in the body.
 
 A message that is not about verification has no code labels near its numbers, so it yields no
 codes: precision comes before recall.
