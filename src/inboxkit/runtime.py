@@ -42,7 +42,7 @@ class Runtime:
         self.messages = MessageService(settings, self.db, self.mailboxes)
         self.waits = WaitService(settings, self.db, self.bus, self.mailboxes)
         self.pipeline = Pipeline(self.mailboxes, self.parser, self.batcher, self.bus)
-        self.webhooks = WebhookService(settings, self.db, self.bus, self.mailboxes)
+        self.webhooks = WebhookService(settings, self.db, self.bus, self.mailboxes, self.batcher)
         self.pipeline.store_hooks.append(self.webhooks.on_store)
         self.mailboxes.end_hooks.append(self.webhooks.on_mailbox_end)
         self.outbound = OutboundService(

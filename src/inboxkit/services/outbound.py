@@ -634,8 +634,8 @@ class OutboundService:
     async def _settle(self, row: Any, token: str, outcomes: dict[str, tuple[str, str]]) -> None:
         """Record this attempt; reschedule what is still pending or, when nothing is (or the
         schedule is spent), finish the message as sent or failed."""
-        event = None
-        async with self.db.write() as conn:
+
+        async def write(conn: AsyncConnection) -> tuple[str, dict[str, Any]] | None:
             state = await self._apply(conn, row.id, token, outcomes)
             if state is None:
                 raise LeaseLost()
@@ -660,7 +660,8 @@ class OutboundService:
                         .where(messages.c.id == row.message_id)
                         .values(delivery_error=f"Temporary failure, retrying: {reasons}"[:2000])
                     )
-                    return
+                    return None
+                results = dict(results)
                 for address in pending:
                     reply = outcomes.get(address, ("retry", "no answer"))[1]
                     results[address] = {
@@ -691,11 +692,16 @@ class OutboundService:
                     .returning(*SUMMARY_COLUMNS)
                 )
             ).first()
-            if updated is not None:
-                item = jsonable(summary(updated))
-                event = f"message.{status}"
-                await self.webhooks.on_delivery_status(conn, event, item)
-        if event is not None:
+            if updated is None:  # the message was deleted meanwhile: nobody to tell
+                return None
+            item = jsonable(summary(updated))
+            await self.webhooks.on_delivery_status(conn, f"message.{status}", item)
+            return f"message.{status}", item
+
+        # Deliveries finishing together share one commit (and one fsync on SQLite).
+        finished = await self.pipeline.batcher.submit(write)
+        if finished is not None:
+            event, item = finished
             await self.bus.publish(
                 {
                     "event": event,

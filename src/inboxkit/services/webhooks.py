@@ -42,6 +42,7 @@ from inboxkit.services.egress import Resolver, UnsafeDestination, system_resolve
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
 from inboxkit.services.messages import jsonable
 from inboxkit.services.queue import Waker, claim, next_due, release, retry_at, until
+from inboxkit.store.batch import CommitBatcher, WriteFn
 from inboxkit.store.db import Database
 from inboxkit.store.tables import (
     mailboxes,
@@ -129,10 +130,12 @@ class WebhookService:
         db: Database,
         bus: Bus,
         mailboxes: MailboxService,
+        batcher: CommitBatcher | None = None,
         resolver: Resolver = system_resolver,
     ):
         self.settings = settings
         self.db = db
+        self.batcher = batcher
         self.bus = bus
         self.mailboxes = mailboxes
         self.resolver = resolver
@@ -158,6 +161,12 @@ class WebhookService:
         self._inflight: dict[asyncio.Task[None], tuple[str, str]] = {}
         self._last_prune = 0.0
         self.attempts_made = 0  # by this process, since start
+
+    async def _write(self, write: WriteFn) -> Any:
+        if self.batcher is not None:
+            return await self.batcher.submit(write)
+        async with self.db.write() as conn:
+            return await write(conn)
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -500,7 +509,8 @@ class WebhookService:
                 values = {**done, "status": "failed", "finished_at": now}
             else:
                 values = {**done, "next_attempt_at": retry}
-        async with self.db.write() as conn:
+
+        async def record(conn: AsyncConnection) -> None:
             if hook is not None and hook.enabled:
                 await conn.execute(
                     webhook_attempts.insert().values(
@@ -537,6 +547,9 @@ class WebhookService:
                         lock_token=None,
                     )
                 )
+
+        # Attempts finishing together share one commit (and one fsync on SQLite).
+        await self._write(record)
         if hook is not None:
             # Attempt reports go to the endpoint's own bus channel (the delivery log, live).
             await self.bus.publish(
