@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     webhook_concurrency: int = Field(default=32, ge=1)
     webhook_retention_days: float = Field(default=7.0, gt=0)
+    # PEM file of CA certificates for HTTPS endpoints (default: the public CA bundle).
+    webhook_ca_bundle: Path | None = None
 
     max_request_bytes: int = Field(default=35 * MiB, ge=1024)
     auto_migrate: bool = True

@@ -72,9 +72,16 @@ class Receiver:
 
 
 @contextlib.asynccontextmanager
-async def serve_receiver(receiver: Receiver) -> AsyncIterator[Receiver]:
+async def serve_receiver(receiver: Receiver, **tls: Any) -> AsyncIterator[Receiver]:
+    """Serve `receiver`; `ssl_certfile=…, ssl_keyfile=…` make it an HTTPS endpoint."""
     config = uvicorn.Config(
-        receiver, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False
+        receiver,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        **tls,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

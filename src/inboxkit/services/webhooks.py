@@ -23,6 +23,7 @@ import hmac
 import json
 import logging
 import secrets
+import ssl
 import time
 from datetime import timedelta
 from types import SimpleNamespace
@@ -141,8 +142,12 @@ class WebhookService:
         self.resolver = resolver
         self.waker = Waker(bus)
         timeout = httpx.Timeout(settings.webhook_timeout)
+        verify: ssl.SSLContext | bool = True
+        if settings.webhook_ca_bundle is not None:
+            verify = ssl.create_default_context(cafile=str(settings.webhook_ca_bundle))
         common: dict[str, Any] = {
             "timeout": timeout,
+            "verify": verify,
             "follow_redirects": False,
             "trust_env": False,  # a proxy from the environment would bypass the address check
             "headers": {"User-Agent": USER_AGENT},
