@@ -350,6 +350,8 @@ class _Vocab:
                 yield m
 
     def search(self, text: str) -> re.Match[str] | None:
+        if self._pattern.search(text) is None:  # the common answer, without a generator
+            return None
         for m in self.finditer(text):
             return m
         return None
@@ -1260,18 +1262,18 @@ def _classify(link: _Link, intent: bool, primary: str | None) -> None:
         link.tier = 3
 
 
-def _intent(subject: str, body: str, has_codes: bool) -> tuple[bool, str | None]:
+def _intent(subject: str, texts: list[str], has_codes: bool) -> tuple[bool, str | None]:
+    """Whether the message is about verifying, signing in or resetting, and which of them."""
     subject_l = subject.lower()
-    primary = None
     subject_auth = bool(_V_SUBJECT.search(subject_l)) and not _SUBJECT_NOT_AUTH.search(subject_l)
-    for source in (subject_l if subject_auth else "", body):
-        if source:
-            primary = _kind_of(source, None)
-            if primary:
-                break
+    primary = _kind_of(subject_l, None) if subject_auth else None
+    if primary and (has_codes or subject_auth):
+        return True, primary
+    body = _normalise("\n".join(t[:6000] for t in texts if t).lower())
+    primary = primary or _kind_of(body, None)
     if has_codes or subject_auth:
         return True, primary
-    return bool(_V_INTENT.search(body)), primary
+    return _V_INTENT.search(body) is not None, primary
 
 
 def _collect_links(
@@ -1298,8 +1300,7 @@ def _collect_links(
                 links.append(link)
     if not links:
         return []
-    body = "\n".join(t[:6000] for t in texts if t).lower()
-    intent, primary = _intent(subject, _normalise(body), has_codes)
+    intent, primary = _intent(subject, texts, has_codes)
     for link in links:
         _classify(link, intent, primary)
     links.sort(key=lambda x: (-x.tier, -x.quality, x.position))

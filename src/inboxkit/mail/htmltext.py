@@ -44,10 +44,9 @@ _SENTINELS = "\x05\x06"
 _FORGEABLE = "\x00\x01\x02\x03\x04\x05\x06"
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
-_SKIP_TAGS = [
-    "head", "title", "script", "style", "noscript", "template", "svg", "math",
-    "iframe", "object", "embed", "select", "textarea",
-]  # fmt: skip
+_SKIP_SELECTOR = (
+    "head,title,script,style,noscript,template,svg,math,iframe,object,embed,select,textarea"
+)
 
 _BLOCK_TAGS = frozenset(
     "p h1 h2 h3 h4 h5 h6 table ul ol dl blockquote pre hr address figure div tr li dt dd "
@@ -174,12 +173,21 @@ def _render(html: str) -> Rendered:
         html = _CONTROLS.sub("", html)
     if "<!--" in html:
         html = _drop_comments(html)
+    # Nothing in <head> is shown; skipping it spares parsing the often large <style> block.
+    body_at = html.find("<body")
+    if body_at == -1:
+        body_at = html.find("<BODY")
+    if body_at > 0:
+        html = html[body_at:]
     html = _limit_nesting(html)
     tree = LexborHTMLParser(html.encode("utf-8", "replace"))
-    tree.strip_tags(_SKIP_TAGS, recursive=True)
     root = tree.body or tree.root
     if root is None:
         return Rendered("", ())
+    # One selector pass for all unrendered elements; removed innermost first, so that no node
+    # is destroyed twice.
+    for node in reversed(root.css(_SKIP_SELECTOR)):
+        node.decompose()
     # The tree is rewritten so that lexbor can produce the text in one pass, in C: hidden
     # elements go, anchors are fenced with sentinels, cells start with a tab mark, inline
     # elements are unwrapped and adjacent text merged. What is left between two text nodes is
