@@ -1,17 +1,9 @@
-"""Sending and replying: compose, store as outbound, queue; the outbox worker delivers.
+"""Sending and replying: compose, store as outbound, queue (delivery: outbox.py).
 
 `send` and `reply` build the message (mail/compose.py), optionally DKIM-sign it, and store it
 through the delivery pipeline as an `outbound` message in the sender's mailbox. In that same
 transaction they queue an outbox row, check the per-mailbox send rate and record the
 Idempotency-Key, so a stored message is always queued and a queued one is always stored.
-
-The outbox worker (any number of processes, see queue.py) claims due rows and delivers:
-recipients hosted on this server straight through `Pipeline.deliver` (in the transaction that
-marks them done, so a crash cannot deliver them twice), everyone else through the SMTP relay
-in `INBOXKIT_SMTP_RELAY_URL`. A 4xx answer is retried on `outbox_retry_schedule`, a 5xx fails
-the recipient with the relay's reply. When every recipient is settled the message's
-`delivery_status` becomes `sent` or `failed`, in the transaction that also queues the
-`message.sent` / `message.failed` webhooks, and the event is published.
 """
 
 from __future__ import annotations
@@ -23,13 +15,9 @@ import hashlib
 import json
 import logging
 import math
-import time
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-import aiosmtplib
 import dkim
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -54,29 +42,21 @@ from inboxkit.mail.compose import (
     compose,
     reply_subject,
 )
-from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
+from inboxkit.pipeline import Envelope, Pipeline
 from inboxkit.services.addresses import split_address
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
-from inboxkit.services.messages import SUMMARY_COLUMNS, jsonable, summary
-from inboxkit.services.queue import Waker, claim, next_due, release, retry_at, until
+from inboxkit.services.messages import jsonable
+from inboxkit.services.outbox import IDEMPOTENCY_TTL, Outbox
 from inboxkit.services.webhooks import WebhookService
 from inboxkit.store.db import Database
-from inboxkit.store.tables import contents, idempotency_keys, mailboxes, messages, outbox, utcnow
+from inboxkit.store.tables import idempotency_keys, mailboxes, messages, outbox, utcnow
 
-__all__ = ["OutboundService", "Relay"]
+__all__ = ["OutboundService"]
 
 log = logging.getLogger(__name__)
 
-IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY_CHARS = 255
-PRUNE_EVERY_SECONDS = 600.0
-NO_RELAY = (
-    "No SMTP relay is configured (INBOXKIT_SMTP_RELAY_URL), so mail to addresses outside "
-    "this server's domains cannot be sent."
-)
-NO_SUCH_LOCAL_MAILBOX = "550 5.1.1 No such mailbox here"
-DELIVERED_LOCALLY = "250 2.0.0 Delivered to a mailbox on this server"
 # Headers the DKIM signature covers. Listing ones a message lacks is deliberate (RFC 6376
 # §5.4.2): it stops anyone on the way from adding them without breaking the signature.
 DKIM_HEADERS = [
@@ -92,49 +72,6 @@ DKIM_HEADERS = [
     b"content-type",
     b"content-transfer-encoding",
 ]
-
-
-class LeaseLost(Exception):
-    """Another worker took the outbox row over; this one must not record anything."""
-
-
-@dataclass(frozen=True, slots=True)
-class Relay:
-    """Where mail for other domains goes: `smtp://user:pass@host:port` (STARTTLS whenever
-    the relay offers it; default port 587) or `smtps://…` (implicit TLS; default 465)."""
-
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-    use_tls: bool
-
-    @classmethod
-    def from_url(cls, url: str) -> Relay:
-        parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError(
-                "INBOXKIT_SMTP_RELAY_URL must look like smtp://user:pass@host:587 or "
-                "smtps://user:pass@host:465."
-            )
-        implicit = parts.scheme == "smtps"
-        return cls(
-            host=parts.hostname,
-            port=parts.port or (465 if implicit else 587),
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            use_tls=implicit,
-        )
-
-
-def _classify(code: int, message: str) -> tuple[str, str]:
-    """An SMTP reply as an outcome: sent (2xx), retry (4xx, or anything odd) or failed (5xx)."""
-    reply = f"{code} {message}".strip()
-    if 200 <= code < 300:
-        return "sent", reply
-    if 500 <= code < 600:
-        return "failed", reply
-    return "retry", reply
 
 
 def _dedupe(addresses: list[str]) -> list[str]:
@@ -189,11 +126,9 @@ class OutboundService:
         self.mailboxes = mailboxes
         self.pipeline = pipeline
         self.webhooks = webhooks
-        self.relay = Relay.from_url(settings.smtp_relay_url) if settings.smtp_relay_url else None
         self._dkim_key = self._load_dkim_key()
-        self.waker = Waker(bus)
-        self._inflight: dict[asyncio.Task[None], tuple[str, str]] = {}
-        self._last_prune = 0.0
+        # The worker side: delivers what this side queues (run by the worker role).
+        self.outbox = Outbox(settings, db, bus, mailboxes, pipeline, webhooks)
 
     def _load_dkim_key(self) -> bytes | None:
         path, selector = self.settings.dkim_private_key_path, self.settings.dkim_selector
@@ -475,286 +410,8 @@ class OutboundService:
             raise
         return _result(stored, message_id)
 
-    # -- the outbox worker -----------------------------------------------------------------
-
-    async def work_step(self) -> int:
-        """One pass of the outbox worker: start deliveries for due rows (up to the concurrency
-        limit), or sleep until there may be some. Returns how many it started."""
-        self.waker.start()
-        await self._prune()
-        free = self.settings.outbox_concurrency - len(self._inflight)
-        taken = await claim(self.db, outbox, "queued", free, self.settings.outbox_lease_seconds)
-        for row in taken.rows:
-            task = asyncio.create_task(
-                self._process(row, taken.token), name=f"inboxkit-outbox-{row.id}"
-            )
-            self._inflight[task] = (row.id, taken.token)
-            task.add_done_callback(self._finished)
-        if taken.rows:
-            return len(taken.rows)
-        due = await next_due(self.db, outbox, "queued") if free > 0 else None
-        await self.waker.wait(until(due, self.settings.outbox_poll_interval))
-        return 0
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._inflight.pop(task, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("outbox delivery crashed", exc_info=task.exception())
-        self.waker.nudge()
-
-    async def _process(self, row: Any, token: str) -> None:
-        async with self.db.read() as conn:
-            raw = await conn.scalar(
-                sa.select(contents.c.raw)
-                .select_from(messages.join(contents, contents.c.id == messages.c.content_id))
-                .where(messages.c.id == row.message_id)
-            )
-        if raw is None:
-            await self._cancel(row, token)
-            return
-        raw = bytes(raw)
-        bcc = {r["address"].lower() for r in row.recipients if r.get("bcc")}
-        local = [a for a in row.pending if _domain(a) in self.settings.domains]
-        remote = [a for a in row.pending if a not in local]
-        outcomes: dict[str, tuple[str, str]] = {}
-        try:
-            if local:
-                outcomes.update(await self._deliver_locally(row, token, raw, local, bcc))
-            if remote:
-                outcomes.update(await self._relay(raw, row.mail_from, remote))
-            await self._settle(row, token, outcomes)
-        except LeaseLost:
-            log.info("outbox row %s was taken over by another worker", row.id)
-
-    async def _deliver_locally(
-        self, row: Any, token: str, raw: bytes, local: list[str], bcc: set[str]
-    ) -> dict[str, tuple[str, str]]:
-        """Deliver to mailboxes on this server through the pipeline. Each group is marked done
-        in the very transaction that stores it. Bcc recipients get their own delivery, so
-        nobody's envelope shows who else was blind-copied."""
-        outcomes: dict[str, tuple[str, str]] = {}
-        live = []
-        for address in local:
-            if (await self.mailboxes.resolve_recipient(address)).status == "ok":
-                live.append(address)
-            else:
-                outcomes[address] = ("failed", NO_SUCH_LOCAL_MAILBOX)
-        groups = [[a for a in live if a.lower() not in bcc]]
-        groups += [[a] for a in live if a.lower() in bcc]
-        for group in (g for g in groups if g):
-            done = {address: ("sent", DELIVERED_LOCALLY) for address in group}
-
-            async def mark_done(
-                conn: AsyncConnection, _stored: list[dict[str, Any]], done: Any = done
-            ) -> None:
-                if await self._apply(conn, row.id, token, done) is None:
-                    raise LeaseLost()
-
-            try:
-                await self.pipeline.deliver(
-                    Envelope(mail_from=row.mail_from, rcpt_tos=group), raw, also=mark_done
-                )
-            except NoRecipients:
-                outcomes.update({a: ("failed", NO_SUCH_LOCAL_MAILBOX) for a in group})
-            except LeaseLost:
-                raise
-            except Exception:
-                log.exception("local delivery of outbox row %s failed; will retry", row.id)
-                reason = "451 4.3.0 Local delivery failed; will retry"
-                outcomes.update({a: ("retry", reason) for a in group})
-        return outcomes
-
-    async def _relay(
-        self, raw: bytes, mail_from: str, recipients: list[str]
-    ) -> dict[str, tuple[str, str]]:
-        relay = self.relay
-        if relay is None:
-            return {a: ("failed", NO_RELAY) for a in recipients}
-        try:
-            refused, reply = await aiosmtplib.send(
-                raw,
-                sender=mail_from,
-                recipients=recipients,
-                hostname=relay.host,
-                port=relay.port,
-                username=relay.username,
-                password=relay.password,
-                use_tls=relay.use_tls,
-                local_hostname=self.settings.smtp_hostname,
-                timeout=self.settings.smtp_relay_timeout,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            return {r.recipient: _classify(r.code, r.message) for r in exc.recipients}
-        except aiosmtplib.SMTPResponseException as exc:
-            return {a: _classify(exc.code, exc.message) for a in recipients}
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            reason = f"The relay could not be reached ({type(exc).__name__}: {exc}); will retry"
-            return {a: ("retry", reason) for a in recipients}
-        except Exception:
-            log.exception("unexpected error talking to the relay; will retry")
-            return {
-                a: ("retry", "451 4.3.0 Unexpected error talking to the relay") for a in recipients
-            }
-        outcomes = {}
-        for address in recipients:
-            answer = refused.get(address)
-            outcomes[address] = (
-                _classify(answer.code, answer.message) if answer else ("sent", f"250 {reply}")
-            )
-        return outcomes
-
-    async def _apply(
-        self, conn: AsyncConnection, row_id: str, token: str, outcomes: dict[str, tuple[str, str]]
-    ) -> tuple[list[str], dict[str, Any]] | None:
-        """Record settled recipients on the row, if it is still ours; (pending, results)."""
-        row = (
-            await conn.execute(
-                sa.select(outbox.c.pending, outbox.c.results).where(
-                    outbox.c.id == row_id, outbox.c.lock_token == token
-                )
-            )
-        ).first()
-        if row is None:
-            return None
-        results = dict(row.results)
-        pending = []
-        for address in row.pending:
-            kind, reply = outcomes.get(address, ("retry", ""))
-            if kind == "retry":
-                pending.append(address)
-            else:
-                results[address] = {"status": kind, "reply": reply}
-        await conn.execute(
-            outbox.update()
-            .where(outbox.c.id == row_id)
-            .values(pending=pending, results=results, updated_at=utcnow())
-        )
-        return pending, results
-
-    async def _settle(self, row: Any, token: str, outcomes: dict[str, tuple[str, str]]) -> None:
-        """Record this attempt; reschedule what is still pending or, when nothing is (or the
-        schedule is spent), finish the message as sent or failed."""
-
-        async def write(conn: AsyncConnection) -> tuple[str, dict[str, Any]] | None:
-            state = await self._apply(conn, row.id, token, outcomes)
-            if state is None:
-                raise LeaseLost()
-            pending, results = state
-            now = utcnow()
-            if pending:
-                reasons = "; ".join(f"{a}: {outcomes[a][1]}" for a in pending if a in outcomes)
-                retry = retry_at(self.settings.outbox_retry_schedule, row.attempts, now)
-                if retry is not None:
-                    await conn.execute(
-                        outbox.update()
-                        .where(outbox.c.id == row.id)
-                        .values(
-                            next_attempt_at=retry,
-                            locked_until=None,
-                            lock_token=None,
-                            last_error=reasons or None,
-                        )
-                    )
-                    await conn.execute(
-                        messages.update()
-                        .where(messages.c.id == row.message_id)
-                        .values(delivery_error=f"Temporary failure, retrying: {reasons}"[:2000])
-                    )
-                    return None
-                results = dict(results)
-                for address in pending:
-                    reply = outcomes.get(address, ("retry", "no answer"))[1]
-                    results[address] = {
-                        "status": "failed",
-                        "reply": f"{reply} (gave up after {row.attempts} attempts)",
-                    }
-            failed = [f"{a}: {r['reply']}" for a, r in results.items() if r["status"] == "failed"]
-            status = "failed" if failed else "sent"
-            error = "; ".join(failed)[:2000] or None
-            await conn.execute(
-                outbox.update()
-                .where(outbox.c.id == row.id)
-                .values(
-                    status=status,
-                    pending=[],
-                    results=results,
-                    last_error=error,
-                    locked_until=None,
-                    lock_token=None,
-                    updated_at=now,
-                )
-            )
-            updated = (
-                await conn.execute(
-                    messages.update()
-                    .where(messages.c.id == row.message_id)
-                    .values(delivery_status=status, delivery_error=error)
-                    .returning(*SUMMARY_COLUMNS)
-                )
-            ).first()
-            if updated is None:  # the message was deleted meanwhile: nobody to tell
-                return None
-            item = jsonable(summary(updated))
-            await self.webhooks.on_delivery_status(conn, f"message.{status}", item)
-            return f"message.{status}", item
-
-        # Deliveries finishing together share one commit (and one fsync on SQLite).
-        finished = await self.pipeline.batcher.submit(write)
-        if finished is not None:
-            event, item = finished
-            await self.bus.publish(
-                {
-                    "event": event,
-                    "mailbox_id": row.mailbox_id,
-                    "mailbox": row.mail_from,
-                    "message": item,
-                }
-            )
-
-    async def _cancel(self, row: Any, token: str) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
-                outbox.update()
-                .where(outbox.c.id == row.id, outbox.c.lock_token == token)
-                .values(
-                    status="cancelled",
-                    last_error="The message was deleted before it was sent.",
-                    locked_until=None,
-                    lock_token=None,
-                    updated_at=utcnow(),
-                )
-            )
-
-    async def _prune(self) -> None:
-        """Forget finished outbox rows well outside the rate window, and expired keys."""
-        moment = time.monotonic()
-        if moment - self._last_prune < PRUNE_EVERY_SECONDS:
-            return
-        self._last_prune = moment
-        now = utcnow()
-        keep = max(timedelta(seconds=2 * self.settings.send_rate_window), timedelta(days=1))
-        async with self.db.write() as conn:
-            await conn.execute(
-                outbox.delete().where(outbox.c.status != "queued", outbox.c.updated_at < now - keep)
-            )
-            await conn.execute(
-                idempotency_keys.delete().where(
-                    idempotency_keys.c.created_at < now - IDEMPOTENCY_TTL
-                )
-            )
-
     async def close(self) -> None:
-        """Stop in-flight deliveries and hand their rows back for the next worker."""
-        interrupted = list(self._inflight.items())
-        for task, _ in interrupted:
-            task.cancel()
-        await asyncio.gather(*(task for task, _ in interrupted), return_exceptions=True)
-        await release(self.db, outbox, "queued", [pair for _, pair in interrupted])
-        self.waker.close()
-
-
-def _domain(address: str) -> str:
-    return address.rpartition("@")[2].lower()
+        await self.outbox.close()
 
 
 def _result(item: dict[str, Any], message_id: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The outbox sender: delivers queued outbound mail (see services/outbound.py)."""
+"""The outbox sender: delivers queued outbound mail (see services/outbox.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 async def send_outbox(runtime: Runtime) -> int:
     """Start due deliveries, or sleep until a bus event, a retry or the poll interval."""
     try:
-        return await runtime.outbound.work_step()
+        return await runtime.outbound.outbox.work_step()
     except asyncio.CancelledError:
         raise
     except Exception:
