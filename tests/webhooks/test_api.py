@@ -88,6 +88,7 @@ async def test_unknown_events_and_non_http_urls_are_422(hooks: RunningServer, re
     key = await hooks.create_key("tenant")
     for body in (
         {"url": receiver.url(), "events": ["message.exploded"]},
+        {"url": receiver.url(), "events": []},
         {"url": "ftp://example.com/hook"},
         {"url": "file:///etc/passwd"},
         {"url": "http://user:pw@example.com/hook"},

@@ -77,7 +77,7 @@ async def create_webhook(runtime: RuntimeDep, principal: PrincipalDep, body: Web
         principal,
         url=body.url,
         mailbox=body.mailbox,
-        events=list(body.events) if body.events else None,
+        events=None if body.events is None else list(body.events),
         description=body.description,
     )
     return {"data": created}

@@ -186,6 +186,8 @@ class WebhookService:
     ) -> dict[str, Any]:
         """Register an endpoint. The signing secret is in the result and never shown again."""
         principal.require("webhooks")
+        if events is not None and not events:
+            raise ValidationFailed("Choose at least one event, or leave `events` out for all.")
         chosen = list(dict.fromkeys(events or EVENTS))
         unknown = [event for event in chosen if event not in EVENTS]
         if unknown:
