@@ -289,3 +289,51 @@ async def _deliver_hostile_on(
     assert stored == smtp_wire_bytes(raw)
     assert summary["parse_error"] is expect_parse_error
     return summary, full
+
+
+def _many_parts(count: int) -> bytes:
+    """A message the stdlib parser needs many seconds for (it parses every part)."""
+    head = (
+        b"From: mallory@example.com\r\nSubject: parts galore\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+    )
+    return head + b"--B\r\nContent-Type: text/plain\r\n\r\nx\r\n" * count + b"--B--\r\n"
+
+
+@pytest.fixture
+async def bounded_server(settings: Settings) -> AsyncIterator[RunningServer]:
+    """One parser process with a parse time limit far below what the slow message needs."""
+    update = {"parse_timeout": 5.0, "parse_workers": 1}
+    async with start_server(settings.model_copy(update=update)) as running:
+        yield running
+
+
+async def test_a_parse_timeout_does_not_fail_messages_parsed_after_it(
+    bounded_server: RunningServer, monkeypatch: pytest.MonkeyPatch
+):
+    server = bounded_server
+    parser = server.runtime.parser
+    slow_started = asyncio.Event()
+    parse = parser.parse
+
+    async def watched_parse(raw: bytes) -> Any:
+        if b"parts galore" in raw[:200]:
+            slow_started.set()
+        return await parse(raw)
+
+    monkeypatch.setattr(parser, "parse", watched_parse)
+    slow_inbox = await server.create_inbox()
+    await server.send(slow_inbox["address"], subject="warm-up")  # the parser process is up
+    slow = asyncio.create_task(_send(server, slow_inbox["address"], _many_parts(50_000)))
+    await asyncio.wait_for(slow_started.wait(), 30)
+    others = [await server.create_inbox() for _ in range(3)]
+    await asyncio.gather(*(server.send(inbox["address"], subject="ordinary") for inbox in others))
+    assert (await slow).startswith("2.0.0 OK")
+    for inbox in others:
+        summary, _, _ = await _only_message(server, inbox)
+        assert summary["subject"] == "ordinary"
+        assert summary["parse_error"] is False, "an innocent message lost its parse"
+    listing = await server.http.get(
+        f"/mailboxes/{slow_inbox['id']}/messages", headers=server.auth(slow_inbox["token"])
+    )
+    assert [m["parse_error"] for m in listing.json()["data"]] == [True, False]
