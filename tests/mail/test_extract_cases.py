@@ -655,6 +655,21 @@ def test_render_html_reports_anchor_text_context_and_buttons():
     assert (terms.text, terms.alone) == ("the terms", False)
 
 
+def test_html_with_many_closed_elements_is_rendered_whole():
+    html = "<body>" + "<p><b>x</b></p>" * 6000 + "<p>end</p></body>"
+    assert html_to_text(html).endswith("x\nend")
+
+
+def test_html_nested_deeper_than_the_limit_is_rendered_up_to_the_limit():
+    html = "<p>start</p>" + "<div>" * 5000 + "<p>deep tail</p>"
+    text = html_to_text(html)
+    assert text.startswith("start") and "deep tail" not in text
+
+
+def test_text_before_a_late_body_tag_is_not_lost_when_there_is_no_head():
+    assert html_to_text("<p>Hello</p><body><p>World</p></body>").endswith("World")
+
+
 def test_deeply_nested_html_renders_without_error():
     html = "<div>" * 50_000 + "Your code is 739104" + "</div>" * 50_000
     assert isinstance(html_to_text(html), str)

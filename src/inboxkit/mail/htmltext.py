@@ -13,8 +13,8 @@ Python: that halves the cost, and no recursion depends on how deeply the mail ne
 
 Blocks and line breaks become single newlines (no blank lines between paragraphs, except in
 `<pre>`). Comments, Outlook's conditional blocks among them, are removed before parsing. The
-cost is linear in the input, with one cut: a document that could nest deeper than
-`MAX_OPEN_TAGS` elements is rendered up to that many tags (see `_limit_nesting`).
+cost is linear in the input, with one cut: a document nesting deeper than `MAX_OPEN_TAGS`
+elements is rendered up to the tag that goes deeper (see `_limit_nesting`).
 """
 
 from __future__ import annotations
@@ -222,37 +222,44 @@ def _render(html: str) -> Rendered:
     for node in root.css(_UNWRAP_SELECTOR):
         node.unwrap(delete_empty=True)
     tree.merge_text_nodes()
-    text = _finish(root.text(separator=_NL))
+    text = _finish(root.text(separator=_NL, skip_empty=True))
     if not found:
         return Rendered(text, ())
     return _with_anchors(text, found)
 
 
 MAX_OPEN_TAGS = 3000
-_VOID_TAGS = ("br", "img", "meta", "link", "input", "hr", "wbr", "col", "area", "source")
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)")
+# Elements that cannot raise the nesting depth: void ones, and those a sibling closes.
+_FLAT_TAGS = frozenset(
+    "br img meta link input hr wbr col area source base track embed param p li td th tr dt dd "
+    "option".split()
+)
 
 
 def _limit_nesting(html: str) -> str:
-    """Cut a document that could nest deeper than `MAX_OPEN_TAGS` elements at that many tags.
+    """Cut a document where it would nest deeper than `MAX_OPEN_TAGS` elements.
 
     HTML5 tree building checks the stack of open elements for many start tags, so its cost
     grows with the square of the nesting depth: 10,000 nested `<ul><li>` take lexbor seconds.
-    Unclosed tags bound the depth; ordinary mail, even large, has few once void elements are
-    discounted, and is never cut.
+    A document with fewer tags than the limit cannot reach it, which spares ordinary mail the
+    scan; otherwise the depth is tracked tag by tag, erring on the deep side.
     """
-    unclosed = html.count("<") - html.count("</")
-    if unclosed <= MAX_OPEN_TAGS:
+    if html.count("<") <= MAX_OPEN_TAGS:
         return html
-    lowered = html.lower()
-    unclosed -= sum(lowered.count("<" + tag) for tag in _VOID_TAGS)
-    if unclosed <= MAX_OPEN_TAGS:
-        return html
-    pos = -1
-    for _ in range(MAX_OPEN_TAGS):
-        pos = html.find("<", pos + 1)
-        if pos == -1:
-            return html
-    return html[:pos]
+    depth = 0
+    for m in _TAG.finditer(html):
+        name = m.group(2).lower()
+        if name in _FLAT_TAGS:
+            continue
+        if m.group(1):
+            if depth:
+                depth -= 1
+        else:
+            depth += 1
+            if depth > MAX_OPEN_TAGS:
+                return html[: m.start()]
+    return html
 
 
 def _drop_comments(html: str) -> str:
