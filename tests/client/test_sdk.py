@@ -358,3 +358,15 @@ async def test_wait_timeout_points_out_mail_an_earlier_wait_already_read(
     text = str(caught.value)
     assert "No message with a 'verify' link arrived" in text
     assert "links: verify  (read)" in text and "pass since= or after=" in text
+
+
+async def test_get_inbox_reopens_an_anonymous_inbox_with_its_token(
+    sdk: Sdk, server: RunningServer
+) -> None:
+    created = await sdk.run(sdk.client().create_inbox)
+    await server.send(created.address, make_message(created.address, "hi", "code 662200"))
+
+    reopened = await sdk.run(sdk.client().get_inbox, created.address, token=created.token)
+
+    assert reopened.id == created.id and reopened.token == created.token
+    assert await sdk.run(reopened.wait_for_code, timeout=10) == "662200"

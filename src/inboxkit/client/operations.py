@@ -270,10 +270,12 @@ class ClientOperations(Generic[InboxT]):
         return self._inbox(created, created.token)
 
     @operation
-    def get_inbox(self, mailbox: str) -> Flow[InboxT]:
-        """An Inbox for an existing mailbox (id or address), using this client's token."""
-        found = yield from self.get_mailbox.flow(mailbox)
-        return self._inbox(found, None)
+    def get_inbox(self, mailbox: str, *, token: str | None = None) -> Flow[InboxT]:
+        """An Inbox for an existing mailbox (id or address), reached with its mailbox `token`
+        if given, else with this client's API key."""
+        client = self.with_token(token) if token else self
+        found = yield from client.get_mailbox.flow(mailbox)
+        return client._inbox(found, token)
 
     @operation
     def list_mailboxes(self, *, limit: int = 50, cursor: str | None = None) -> Flow[Page[Mailbox]]:
