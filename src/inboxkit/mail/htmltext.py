@@ -169,16 +169,17 @@ def _hidden_style(style: str | None) -> bool:
 def _render(html: str) -> Rendered:
     if not html:
         return Rendered("", ())
-    if any(ch in html for ch in _FORGEABLE):
-        html = _CONTROLS.sub("", html)
-    if "<!--" in html:
-        html = _drop_comments(html)
-    # Nothing in <head> is shown; skipping it spares parsing the often large <style> block.
+    # Nothing in <head> is shown; skipping it spares parsing (and scanning) its often large
+    # <style> block.
     body_at = html.find("<body")
     if body_at == -1:
         body_at = html.find("<BODY")
     if body_at > 0:
         html = html[body_at:]
+    if any(ch in html for ch in _FORGEABLE):
+        html = _CONTROLS.sub("", html)
+    if "<!--" in html:
+        html = _drop_comments(html)
     html = _limit_nesting(html)
     tree = LexborHTMLParser(html.encode("utf-8", "replace"))
     root = tree.body or tree.root
