@@ -667,7 +667,7 @@ def test_html_nested_deeper_than_the_limit_is_rendered_up_to_the_limit():
 
 
 def test_text_before_a_late_body_tag_is_not_lost_when_there_is_no_head():
-    assert html_to_text("<p>Hello</p><body><p>World</p></body>").endswith("World")
+    assert html_to_text("<p>Hello</p><body><p>World</p></body>") == "Hello\nWorld"
 
 
 def test_deeply_nested_html_renders_without_error():

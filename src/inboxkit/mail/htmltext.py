@@ -174,7 +174,7 @@ def _render(html: str) -> Rendered:
     body_at = html.find("<body")
     if body_at == -1:
         body_at = html.find("<BODY")
-    if body_at > 0:
+    if body_at > 0 and (html.find("<head", 0, body_at) >= 0 or html.find("<HEAD", 0, body_at) >= 0):
         html = html[body_at:]
     if any(ch in html for ch in _FORGEABLE):
         html = _CONTROLS.sub("", html)
