@@ -75,7 +75,7 @@ class AsyncInboxKit(ClientOperations[AsyncInbox], AsyncDriver):
                 if isinstance(step, Sleep):
                     await asyncio.sleep(step.seconds)
                     continue
-                request = build_request(self._http, self.api_url, step, self.api_key)
+                request = build_request(self._http, self.api_url, step)
                 try:
                     reply = await self._http.send(request)
                 except httpx.TransportError as exc:
@@ -91,7 +91,7 @@ class AsyncInboxKit(ClientOperations[AsyncInbox], AsyncDriver):
         A dropped connection is resumed where it left off."""
         events = EventStream(mailbox, after)
         while not events.finished:
-            request = build_request(self._http, self.api_url, events.request(), self.api_key)
+            request = build_request(self._http, self.api_url, events.request(self.api_key))
             try:
                 response = await self._http.send(request, stream=True)
             except httpx.TransportError as exc:

@@ -171,7 +171,7 @@ class ClientOperations(Generic[InboxT]):
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> Flow[httpx.Response]:
-        request = Request(method, path, params, json, headers or {}, timeout)
+        request = Request(method, path, params, json, headers or {}, timeout, self.api_key)
         return (
             yield from exchange(
                 request, max_retries=self.max_retries, max_retry_wait=self.max_retry_wait

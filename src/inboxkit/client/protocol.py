@@ -70,6 +70,8 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     # Read timeout for this request; long polls need longer than the client default.
     timeout: float | None = None
+    # The token of the client whose operation this is (whichever client's driver sends it).
+    bearer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +140,11 @@ def data(response: httpx.Response) -> Any:
 
 
 def build_request(
-    http: httpx.Client | httpx.AsyncClient, base: str, request: Request, bearer: str | None
+    http: httpx.Client | httpx.AsyncClient, base: str, request: Request
 ) -> httpx.Request:
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **request.headers}
-    if bearer:
-        headers["Authorization"] = f"Bearer {bearer}"
+    if request.bearer:
+        headers["Authorization"] = f"Bearer {request.bearer}"
     return http.build_request(
         request.method,
         f"{base}{request.path}",
@@ -178,14 +180,13 @@ class EventStream:
         self._event = ""
         self._data: list[str] = []
 
-    def request(self) -> Request:
+    def request(self, bearer: str | None) -> Request:
         headers = {"Accept": "text/event-stream"}
         if self.last_id:
             headers["Last-Event-ID"] = self.last_id
         # Pings come every 30 s; a read that waits much longer means the connection is dead.
-        return Request(
-            "GET", f"/mailboxes/{segment(self.mailbox)}/events", None, None, headers, 90.0
-        )
+        path = f"/mailboxes/{segment(self.mailbox)}/events"
+        return Request("GET", path, headers=headers, timeout=90.0, bearer=bearer)
 
     def feed(self, line: str) -> dict[str, Any] | None:
         """One line of the stream; returns a message summary (as JSON) when one is complete."""

@@ -72,7 +72,7 @@ class InboxKit(ClientOperations[Inbox], SyncDriver):
                 if isinstance(step, Sleep):
                     time.sleep(step.seconds)
                     continue
-                request = build_request(self._http, self.api_url, step, self.api_key)
+                request = build_request(self._http, self.api_url, step)
                 try:
                     reply = self._http.send(request)
                 except httpx.TransportError as exc:
@@ -86,7 +86,7 @@ class InboxKit(ClientOperations[Inbox], SyncDriver):
         A dropped connection is resumed where it left off."""
         events = EventStream(mailbox, after)
         while not events.finished:
-            request = build_request(self._http, self.api_url, events.request(), self.api_key)
+            request = build_request(self._http, self.api_url, events.request(self.api_key))
             try:
                 response = self._http.send(request, stream=True)
             except httpx.TransportError as exc:
