@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiosmtplib
 import pytest
@@ -279,3 +280,48 @@ async def test_anonymous_creation_disabled_is_403_but_an_api_key_still_works(
     read_only = await server.create_key(scopes=["mailboxes:read"])
     response = await server.http.post("/mailboxes", json={}, headers=server.auth(read_only))
     assert response.status_code == 403
+
+
+async def test_mail_in_flight_when_its_mailbox_is_deleted_is_not_kept(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+):
+    inbox = await server.create_inbox()
+    parse = server.runtime.parser.parse
+
+    async def parse_then_delete(raw: bytes) -> Any:
+        parsed = await parse(raw)
+        # The mailbox goes away after RCPT accepted it but before the message is stored.
+        response = await server.http.delete(
+            f"/mailboxes/{inbox['id']}", headers=server.auth(inbox["token"])
+        )
+        assert response.status_code == 204
+        return parsed
+
+    monkeypatch.setattr(server.runtime.parser, "parse", parse_then_delete)
+    with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+        await server.send(inbox["address"], subject="too late")
+    assert refused.value.code == 550
+    async with server.runtime.db.read() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(messages)) == 0
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(contents)) == 0
+
+
+async def test_mail_in_flight_is_kept_for_the_recipients_still_live(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+):
+    doomed, live = await server.create_inbox(), await server.create_inbox()
+    parse = server.runtime.parser.parse
+
+    async def parse_then_delete(raw: bytes) -> Any:
+        parsed = await parse(raw)
+        await server.http.delete(f"/mailboxes/{doomed['id']}", headers=server.auth(doomed["token"]))
+        return parsed
+
+    monkeypatch.setattr(server.runtime.parser, "parse", parse_then_delete)
+    with server.runtime.bus.subscribe(doomed["id"]) as events:
+        errors, reply = await server.send([doomed["address"], live["address"]], subject="split")
+        assert errors == {} and reply.startswith("2.0.0")
+        assert all(e.get("event") != "message.received" for e in events.drain())
+    async with server.runtime.db.read() as conn:
+        rows = (await conn.execute(sa.select(messages.c.mailbox_id))).scalars().all()
+    assert rows == [live["id"]]

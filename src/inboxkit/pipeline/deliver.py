@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.bus import Bus
@@ -22,7 +23,7 @@ from inboxkit.mail.pool import ParserPool
 from inboxkit.services.mailboxes import MailboxService, Recipient
 from inboxkit.services.messages import jsonable, summary
 from inboxkit.store.batch import CommitBatcher
-from inboxkit.store.tables import contents, messages, utcnow
+from inboxkit.store.tables import contents, mailboxes, messages, utcnow
 
 __all__ = ["Envelope", "NoRecipients", "Pipeline", "StoreHook"]
 
@@ -133,9 +134,13 @@ class Pipeline:
         content_row, message_rows = _rows(envelope, raw, parsed, targets, direction, extra)
 
         async def write(conn: AsyncConnection) -> list[dict[str, Any]]:
+            live = await _lock_undeleted(conn, [row["mailbox_id"] for row in message_rows])
+            rows = [row for row in message_rows if row["mailbox_id"] in live]
+            if not rows:
+                return []  # raised below, outside the transaction others share
             await conn.execute(contents.insert().values(**content_row))
-            await conn.execute(messages.insert(), message_rows)
-            stored = [summary(_RowView(row)) for row in message_rows]
+            await conn.execute(messages.insert(), rows)
+            stored = [summary(_RowView(row)) for row in rows]
             for hook in self.store_hooks:
                 await hook(conn, stored)
             if also is not None:
@@ -143,16 +148,37 @@ class Pipeline:
             return stored
 
         stored: list[dict[str, Any]] = await self.batcher.submit(write)
-        for item, target in zip(stored, targets, strict=True):
+        if not stored:
+            raise NoRecipients()
+        addresses = {target.mailbox_id: target.address for target in targets}
+        for item in stored:
             await self.bus.publish(
                 {
                     "event": "message.received" if direction == "inbound" else "message.stored",
-                    "mailbox_id": target.mailbox_id,
-                    "mailbox": target.address,
+                    "mailbox_id": item["mailbox_id"],
+                    "mailbox": addresses[item["mailbox_id"]],
                     "message": jsonable(item),
                 }
             )
         return stored
+
+
+async def _lock_undeleted(conn: AsyncConnection, mailbox_ids: list[str]) -> set[str]:
+    """Which of the mailboxes still exist, read inside the storing transaction.
+
+    Recipients are resolved before parsing, and a mailbox may be deleted (or swept) meanwhile;
+    storing into it would leave mail that nothing ever purges. On PostgreSQL the rows are
+    share-locked (in id order) so a concurrent delete waits for this commit and then purges
+    what it stored; SQLite's write transactions are serialised already. A mailbox that merely
+    expired meanwhile is kept: the sweeper purges it with everything else.
+    """
+    query = (
+        sa.select(mailboxes.c.id)
+        .where(mailboxes.c.id.in_(mailbox_ids), mailboxes.c.deleted_at.is_(None))
+        .order_by(mailboxes.c.id)
+        .with_for_update(read=True)
+    )
+    return set((await conn.execute(query)).scalars())
 
 
 class _RowView:
