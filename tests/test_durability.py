@@ -13,13 +13,14 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 import httpx
 import pytest
 
 from tests.databases import INBOXKIT, command_env, fresh_postgres_database
-from tests.helpers import smtp_wire_bytes
+from tests.helpers import RunningServer, smtp_wire_bytes
 
 CLIENTS = 20
 MESSAGES_PER_CLIENT = 25  # 500 in all
@@ -214,3 +215,29 @@ async def test_every_acknowledged_message_survives_a_sigkill_mid_burst(database_
     assert stopped, "the server did not stop on SIGTERM:\n" + "".join(restarted.output)
     # uvicorn re-raises the signal after a clean shutdown, so the status may say SIGTERM.
     assert restarted.process.returncode in (0, -signal.SIGTERM), "".join(restarted.output)
+
+
+async def test_a_message_that_cannot_be_stored_gets_451_without_internals(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+):
+    inbox = await server.create_inbox()
+
+    async def disk_full(write: Any) -> Any:
+        raise OSError(28, "No space left on device: /var/lib/inboxkit/inboxkit.db")
+
+    monkeypatch.setattr(server.runtime.batcher, "submit", disk_full)
+    with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+        await server.send(inbox["address"], subject="not stored")
+    assert refused.value.code == 451
+    assert refused.value.message.startswith("4.3.0")
+    assert "space" not in refused.value.message and "/var" not in refused.value.message
+    monkeypatch.undo()
+    listing = await server.http.get(
+        f"/mailboxes/{inbox['id']}/messages", headers=server.auth(inbox["token"])
+    )
+    assert listing.json()["data"] == []
+    await server.send(inbox["address"], subject="stored after all")  # the sender's retry
+    listing = await server.http.get(
+        f"/mailboxes/{inbox['id']}/messages", headers=server.auth(inbox["token"])
+    )
+    assert [m["subject"] for m in listing.json()["data"]] == ["stored after all"]

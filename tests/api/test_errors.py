@@ -248,3 +248,20 @@ async def test_openapi_documents_the_error_shape_and_each_routes_error_statuses(
             assert "404" in operation["responses"], f"{method.upper()} {path} documents no 404"
             if method in ("post", "patch"):
                 assert "413" in operation["responses"], f"{method.upper()} {path}: no 413"
+
+
+async def test_an_unexpected_failure_is_500_internal_error_without_internals(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+):
+    inbox = await server.create_inbox()
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("connection to db-primary.internal:5432 failed, password=hunter2")
+
+    monkeypatch.setattr(server.runtime.mailboxes, "get", broken)
+    response = await server.http.get(
+        f"/mailboxes/{inbox['id']}", headers=server.auth(inbox["token"])
+    )
+    assert_error(response, 500, "internal_error")
+    assert "hunter2" not in response.text and "db-primary" not in response.text
+    assert "RuntimeError" not in response.text

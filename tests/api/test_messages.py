@@ -238,6 +238,8 @@ async def test_deleting_a_shared_message_in_one_mailbox_keeps_it_in_the_other(
         f"/mailboxes/{second.id}/messages/{other['id']}/raw", headers=second.headers
     )
     assert raw.status_code == 200 and b"for both" in raw.content
+    assert raw.headers["content-type"] == "message/rfc822"
+    assert raw.headers["content-disposition"].startswith("attachment;")
 
 
 async def test_attachments_download_as_exact_bytes_never_inline(server: RunningServer):
