@@ -825,7 +825,7 @@ def _candidate_spans(text: str) -> Iterator[tuple[int, int, str, bool, bool]]:
             candidate = _alnum_candidate(text, *span) if span else None
             if candidate is not None and not _hard_reject(text, candidate[0], candidate[1]):
                 yield (*candidate[:3], False, candidate[3])
-        elif e - s >= 4:
+        elif 4 <= e - s <= 200:  # longer runs are tables of numbers or noise, not codes
             for cs, ce, value, grouped in _digit_spans(m.group(), s):
                 if not _hard_reject(text, cs, ce):
                     yield cs, ce, value, grouped, False
