@@ -58,6 +58,10 @@ class Process:
         finally:
             log.close()
 
+    @property
+    def exited(self) -> bool:
+        return self.proc is not None and self.proc.returncode is not None
+
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
         if self.proc is None or self.proc.returncode is not None:
             return None if self.proc is None else self.proc.returncode
@@ -65,9 +69,16 @@ class Process:
         try:
             return await asyncio.wait_for(self.proc.wait(), timeout)
         except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-            raise AssertionError(f"{self.name} did not stop within {timeout}s") from None
+            # With PYTHONFAULTHANDLER set, SIGABRT makes a Python child log every thread's stack.
+            self.proc.send_signal(signal.SIGABRT)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+            raise AssertionError(
+                f"{self.name} did not stop within {timeout}s:\n{self.output()[-6000:]}"
+            ) from None
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -60,6 +60,9 @@ class Cluster:
         for url in self.api_urls:
 
             async def ready(url: str = url) -> bool:
+                exited = [p.name for p in self.processes if p.exited]
+                if exited:
+                    pytest.fail(f"{exited} exited during start-up:\n{self.logs()}", pytrace=False)
                 return (await self.http.get(f"{url}/readyz")).status_code == 200
 
             await until_true(ready, timeout=60, what=f"{url}/readyz")
@@ -94,6 +97,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         "INBOXKIT_DATA_DIR": str(tmp_path / "data"),
         "INBOXKIT_WAIT_POLL_INTERVAL": "1",
         "INBOXKIT_PING_INTERVAL": "5",
+        "PYTHONFAULTHANDLER": "1",
     }
     smtp_port, api_ports = free_port(), [free_port(), free_port()]
     serve = [str(INBOXKIT), "serve", "--no-migrate"]

@@ -204,3 +204,41 @@ async def _expire_now(server: RunningServer, mailbox_id: str) -> None:
             .where(mailboxes.c.id == mailbox_id)
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
+
+
+async def test_pushed_summary_matches_the_rest_summary(server: RunningServer):
+    box = await server.create_inbox()
+    async with open_socket(server, box) as ws:
+        await server.send(box["address"], subject="same everywhere", body=CODE_MAIL)
+        pushed = (await next_event(ws))["message"]
+    (listed,) = await messages(server, box)
+    assert {k: v for k, v in pushed.items() if k != "is_read"} == {
+        k: listed[k] for k in pushed if k != "is_read"
+    }
+
+
+async def test_a_message_announced_after_a_newer_one_is_still_pushed(server: RunningServer):
+    """Two deliveries commit in one order and announce in the other (as two SMTP processes
+    can): the stream sends both."""
+    box = await server.create_inbox()
+    bus = server.runtime.bus
+    publish = bus.publish
+    held: list[dict[str, Any]] = []
+
+    async def hold_older(event: dict[str, Any]) -> None:
+        if event.get("message", {}).get("subject") == "older":
+            held.append(event)
+        else:
+            await publish(event)
+
+    async with open_socket(server, box) as ws:
+        await subscribed(server)
+        bus.publish = hold_older  # type: ignore[method-assign]
+        try:
+            await server.send(box["address"], subject="older")
+            await server.send(box["address"], subject="newer")
+        finally:
+            bus.publish = publish  # type: ignore[method-assign]
+        assert (await next_event(ws))["message"]["subject"] == "newer"
+        await publish(held[0])
+        assert (await next_event(ws))["message"]["subject"] == "older"

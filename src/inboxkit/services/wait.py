@@ -1,8 +1,11 @@
 """Waiting for mail: the long-poll `wait` and the `follow` stream behind WebSocket and SSE.
 
-The bus only wakes consumers; the database answers them. Both kinds of consumer subscribe to
-the bus *before* their first database read, so mail committed in between cannot slip past, and
-re-read the database on every wake-up.
+The database is the truth; the bus is a wake-up. Both kinds of consumer subscribe to the bus
+*before* their first database read, so mail committed in between cannot slip past. A waiter
+re-reads the database on every wake-up (it needs the oldest unread match, and marks it read).
+A stream pushes the summary a `message.received` event carries — published after the commit,
+built from the stored row — and reads the database for everything else: replays, catching up
+after a gap, and messages that show up out of id order.
 
 Events can still be missed (Redis restarts, a publisher dies between commit and publish), so
 each process runs one `CatchUp` task: every `wait_poll_interval` it reads the ids of recently
@@ -28,7 +31,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from inboxkit.bus import Bus
-from inboxkit.bus.base import RESYNC, SHUTDOWN, Subscription
+from inboxkit.bus.base import RESYNC, SHUTDOWN, Event, Subscription
 from inboxkit.config import Settings
 from inboxkit.errors import NotFound, ValidationFailed
 from inboxkit.ids import id_at, id_time_ms, new_id
@@ -146,14 +149,23 @@ class WaitService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         check_state = False
+        announced: list[str] = []
         with self.bus.subscribe(box.id) as subscription:
             while True:
-                row, ended = await _shielded(self._look(query, box.id, check_state))
-                if ended:
-                    raise NotFound("No such mailbox.")
-                if row is not None:
-                    item = await _shielded(self._claim(row, mark_read))
-                    return {"message": item, "timed_out": False}
+                if announced and mark_read:
+                    # Woken by announcements alone: nothing else can have changed since the
+                    # last read, so claim the oldest announced message that matches, in one
+                    # statement (SQL still decides what matches).
+                    row = await _shielded(self._claim_announced(query, announced))
+                    if row is not None:
+                        return {"message": summary(row), "timed_out": False}
+                else:
+                    row, ended = await _shielded(self._look(query, box.id, check_state))
+                    if ended:
+                        raise NotFound("No such mailbox.")
+                    if row is not None:
+                        item = await _shielded(self._claim(row, mark_read))
+                        return {"message": item, "timed_out": False}
                 remaining = deadline - loop.time()
                 if remaining <= 0 or self.closing:
                     return dict(TIMED_OUT)
@@ -162,6 +174,7 @@ class WaitService:
                 if SHUTDOWN in kinds:
                     return dict(TIMED_OUT)
                 check_state = bool(kinds & {RESYNC, *ENDED})
+                announced = _announced_ids(events)
 
     def _wait_query(self, mailbox_id: str, flt: MessageFilter, started: str) -> sa.Select[Any]:
         query = sa.select(*SUMMARY_COLUMNS).where(
@@ -180,10 +193,33 @@ class WaitService:
                 ended = await _mailbox_ended(conn, mailbox_id)
         return row, ended
 
+    async def _mark_read_commit(self, conn: Any) -> None:
+        """The read flag is not worth waiting for a WAL flush: the update is visible to every
+        session at once either way, and after a database crash the worst case is a message
+        that shows as unread again. (PostgreSQL only; SQLite's setting is per connection.)"""
+        if not self.db.is_sqlite:
+            await conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+
+    async def _claim_announced(self, query: sa.Select[Any], ids: list[str]) -> Any:
+        async with self.db.write() as conn:
+            await self._mark_read_commit(conn)
+            for message_id in ids:
+                claimed = await conn.execute(
+                    messages.update()
+                    .where(query.whereclause, messages.c.id == message_id)  # type: ignore[arg-type]
+                    .values(is_read=True)
+                    .returning(*SUMMARY_COLUMNS)
+                )
+                row = claimed.first()
+                if row is not None:
+                    return row
+        return None
+
     async def _claim(self, row: Any, mark_read: bool) -> dict[str, Any]:
         item = summary(row)
         if mark_read and not row.is_read:
             async with self.db.write() as conn:
+                await self._mark_read_commit(conn)
                 await conn.execute(
                     messages.update().where(messages.c.id == row.id).values(is_read=True)
                 )
@@ -195,6 +231,19 @@ class WaitService:
     def follow(self, principal: Principal, ref: str, *, after: str | None = None) -> Follow:
         """A stream of inbound messages for WebSocket and SSE; see `Follow`."""
         return Follow(self, principal, ref, after)
+
+
+def _announced_ids(events: list[Event]) -> list[str]:
+    """The message ids, oldest first, when every event announces a received message; else
+    (a resync, anything unexpected) an empty list, which calls for a full read."""
+    ids = []
+    for event in events:
+        message = event.get("message")
+        message_id = message.get("id") if isinstance(message, dict) else None
+        if event.get("event") != "message.received" or not isinstance(message_id, str):
+            return []
+        ids.append(message_id)
+    return sorted(ids)
 
 
 class Follow:
@@ -293,11 +342,28 @@ class Follow:
                 if kind == RESYNC:
                     self._read_window = True
                     continue
-                message_id = (event.get("message") or {}).get("id")
-                if not isinstance(message_id, str) or message_id > self._cursor:
-                    self._read_forward = True
-                elif message_id not in self._sent and message_id > self._start:
-                    self._exact.add(message_id)  # committed after a newer one was sent
+                if kind == "message.received":
+                    self._on_received(event.get("message"))
+
+    def _on_received(self, message: Any) -> None:
+        message_id = message.get("id") if isinstance(message, dict) else None
+        if not isinstance(message_id, str):
+            self._read_forward = True
+            return
+        if message_id in self._sent or message.get("direction", "inbound") != "inbound":
+            return
+        if message_id > self._cursor:
+            if self._read_forward or self._read_window or self._exact:
+                self._read_forward = True  # a read is due anyway; keep arrival order
+                return
+            # The event was published after the commit and carries the stored summary: push
+            # it as is. Anything an earlier lost event would have announced is still found
+            # by the catch-up's window read.
+            self._sent[message_id] = id_time_ms(message_id)
+            self._cursor = message_id
+            self._pending.append(message)
+        elif message_id > self._start:
+            self._exact.add(message_id)  # committed after a newer one was sent
 
     async def _read(self) -> None:
         c = messages.c
