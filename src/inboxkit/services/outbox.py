@@ -83,6 +83,75 @@ class Relay:
         )
 
 
+class RelayConnections:
+    """Reuses SMTP sessions with the relay, so a message costs MAIL, RCPT and DATA rather
+    than a new connection, TLS handshake, EHLO and login as well.
+
+    Only a session whose last message went through is kept. One idle for more than a moment
+    is checked with NOOP before reuse and one idle for long is dropped: relays close quiet
+    sessions (RFC 5321 §4.5.3.2.7 lets them after 5 minutes), and a session found dead only
+    after DATA could leave it unclear whether the relay took the message.
+    """
+
+    CHECK_AFTER_SECONDS = 2.0
+    DROP_AFTER_SECONDS = 30.0
+
+    def __init__(self, relay: Relay, settings: Settings, size: int):
+        self.relay = relay
+        self.settings = settings
+        self.size = size
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
+
+    async def _session(self) -> aiosmtplib.SMTP:
+        while self._idle:
+            client, since = self._idle.pop()
+            idle_for = time.monotonic() - since
+            if not client.is_connected or idle_for > self.DROP_AFTER_SECONDS:
+                client.close()
+                continue
+            if idle_for > self.CHECK_AFTER_SECONDS:
+                try:
+                    await client.noop()
+                except aiosmtplib.SMTPException:
+                    client.close()
+                    continue
+            return client
+        client = aiosmtplib.SMTP(
+            hostname=self.relay.host,
+            port=self.relay.port,
+            username=self.relay.username,
+            password=self.relay.password,
+            use_tls=self.relay.use_tls,
+            local_hostname=self.settings.smtp_hostname,
+            timeout=self.settings.smtp_relay_timeout,
+        )
+        await client.connect()  # STARTTLS when offered, then AUTH when credentials are set
+        return client
+
+    async def send(
+        self, raw: bytes, sender: str, recipients: list[str]
+    ) -> tuple[dict[str, Any], str]:
+        client = await self._session()
+        try:
+            refused, reply = await client.sendmail(sender, recipients, raw)
+        except BaseException:
+            client.close()
+            raise
+        if client.is_connected and len(self._idle) < self.size:
+            self._idle.append((client, time.monotonic()))
+        else:
+            client.close()
+        return refused, reply
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for client, _since in idle:
+            try:
+                await asyncio.wait_for(client.quit(), 2)
+            except Exception:
+                client.close()
+
+
 def _classify(code: int, message: str) -> tuple[str, str]:
     """An SMTP reply as an outcome: sent (2xx), retry (4xx, or anything odd) or failed (5xx)."""
     reply = f"{code} {message}".strip()
@@ -110,7 +179,13 @@ class Outbox:
         self.pipeline = pipeline
         self.webhooks = webhooks
         self.relay = Relay.from_url(settings.smtp_relay_url) if settings.smtp_relay_url else None
-        self.waker = Waker(bus)
+        self.connections = (
+            RelayConnections(self.relay, settings, settings.outbox_concurrency)
+            if self.relay
+            else None
+        )
+        # The pipeline announces a stored outbound message as `message.stored`.
+        self.waker = Waker(bus, wake_on=frozenset({"message.stored"}))
         self._inflight: dict[asyncio.Task[None], tuple[str, str]] = {}
         self._last_prune = 0.0
 
@@ -120,18 +195,44 @@ class Outbox:
         self.waker.start()
         await self._prune()
         free = self.settings.outbox_concurrency - len(self._inflight)
-        taken = await claim(self.db, outbox, "queued", free, self.settings.outbox_lease_seconds)
+        due = await next_due(self.db, outbox, "queued")
+        if free <= 0:
+            await self.waker.wait(self.settings.outbox_poll_interval)  # until one finishes
+            return 0
+        if due is None or due > utcnow():
+            await self.waker.wait(until(due, self.settings.outbox_poll_interval))
+            return 0
+        taken = await claim(
+            self.db,
+            outbox,
+            "queued",
+            free,
+            self.settings.outbox_lease_seconds,
+            self.pipeline.batcher,
+        )
+        if not taken.rows:  # another worker was quicker
+            await self.waker.wait(min(0.05, self.settings.outbox_poll_interval))
+            return 0
+        async with self.db.read() as conn:  # one read for the whole claim
+            raws = dict(
+                (
+                    await conn.execute(
+                        sa.select(messages.c.id, contents.c.raw)
+                        .select_from(
+                            messages.join(contents, contents.c.id == messages.c.content_id)
+                        )
+                        .where(messages.c.id.in_([row.message_id for row in taken.rows]))
+                    )
+                ).all()
+            )
         for row in taken.rows:
             task = asyncio.create_task(
-                self._process(row, taken.token), name=f"inboxkit-outbox-{row.id}"
+                self._process(row, taken.token, raws.get(row.message_id)),
+                name=f"inboxkit-outbox-{row.id}",
             )
             self._inflight[task] = (row.id, taken.token)
             task.add_done_callback(self._finished)
-        if taken.rows:
-            return len(taken.rows)
-        due = await next_due(self.db, outbox, "queued") if free > 0 else None
-        await self.waker.wait(until(due, self.settings.outbox_poll_interval))
-        return 0
+        return len(taken.rows)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._inflight.pop(task, None)
@@ -139,17 +240,11 @@ class Outbox:
             log.error("outbox delivery crashed", exc_info=task.exception())
         self.waker.nudge()
 
-    async def _process(self, row: Any, token: str) -> None:
-        async with self.db.read() as conn:
-            raw = await conn.scalar(
-                sa.select(contents.c.raw)
-                .select_from(messages.join(contents, contents.c.id == messages.c.content_id))
-                .where(messages.c.id == row.message_id)
-            )
-        if raw is None:
+    async def _process(self, row: Any, token: str, stored: bytes | None) -> None:
+        if stored is None:  # the message was deleted before it went out
             await self._cancel(row, token)
             return
-        raw = bytes(raw)
+        raw = bytes(stored)
         bcc = {r["address"].lower() for r in row.recipients if r.get("bcc")}
         local = [a for a in row.pending if _domain(a) in self.settings.domains]
         remote = [a for a in row.pending if a not in local]
@@ -204,22 +299,10 @@ class Outbox:
     async def _relay(
         self, raw: bytes, mail_from: str, recipients: list[str]
     ) -> dict[str, tuple[str, str]]:
-        relay = self.relay
-        if relay is None:
+        if self.connections is None:
             return {a: ("failed", NO_RELAY) for a in recipients}
         try:
-            refused, reply = await aiosmtplib.send(
-                raw,
-                sender=mail_from,
-                recipients=recipients,
-                hostname=relay.host,
-                port=relay.port,
-                username=relay.username,
-                password=relay.password,
-                use_tls=relay.use_tls,
-                local_hostname=self.settings.smtp_hostname,
-                timeout=self.settings.smtp_relay_timeout,
-            )
+            refused, reply = await self.connections.send(raw, mail_from, recipients)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return {r.recipient: _classify(r.code, r.message) for r in exc.recipients}
         except aiosmtplib.SMTPResponseException as exc:
@@ -388,6 +471,8 @@ class Outbox:
         await asyncio.gather(*(task for task, _ in interrupted), return_exceptions=True)
         await release(self.db, outbox, "queued", [pair for _, pair in interrupted])
         self.waker.close()
+        if self.connections is not None:
+            await self.connections.close()
 
 
 def _domain(address: str) -> str:

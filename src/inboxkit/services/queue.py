@@ -23,12 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.bus import Bus
 from inboxkit.bus.base import ALL, Subscription
 from inboxkit.ids import new_id
+from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.db import Database
-from inboxkit.store.tables import utcnow
+from inboxkit.store.tables import UTCDateTime, utcnow
 
 __all__ = ["Claim", "claim", "next_due", "release", "retry_at", "Waker"]
 
@@ -46,53 +48,79 @@ class Claim:
 
 
 async def claim(
-    db: Database, table: sa.Table, status: str, limit: int, lease_seconds: float
+    db: Database,
+    table: sa.Table,
+    status: str,
+    limit: int,
+    lease_seconds: float,
+    batcher: CommitBatcher | None = None,
 ) -> Claim:
-    """Take up to `limit` due rows of `table` in `status`, leasing them for `lease_seconds`."""
+    """Take up to `limit` due rows of `table` in `status`, leasing them for `lease_seconds`.
+
+    On SQLite, pass the commit batcher: every write there queues for the one write lock, so
+    a claim riding along in the batch of concurrent deliveries saves a commit of its own.
+    """
     token = new_id()
     if limit <= 0:
         return Claim(token, [])
-    now = utcnow()
     c = table.c
-    claimable = sa.and_(
-        c.status == status,
-        c.next_attempt_at <= now,
-        sa.or_(c.locked_until.is_(None), c.locked_until < now),
-    )
-    candidates = sa.select(c.id).where(claimable).order_by(c.next_attempt_at).limit(limit)
-    if not db.is_sqlite:
-        candidates = candidates.with_for_update(skip_locked=True)
-    async with db.write() as conn:
+
+    async def take(conn: AsyncConnection) -> list[Any]:
+        now = utcnow()
+        claimable = sa.and_(
+            c.status == status,
+            c.next_attempt_at <= now,
+            sa.or_(c.locked_until.is_(None), c.locked_until < now),
+        )
+        candidates = sa.select(c.id).where(claimable).order_by(c.next_attempt_at).limit(limit)
         if not db.is_sqlite:
-            # A claim lost in a crash only means the rows get claimed again, so its commit
-            # need not wait for the WAL flush; exclusion comes from the locks, not durability.
-            await conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+            candidates = candidates.with_for_update(skip_locked=True)
         ids = list((await conn.execute(candidates)).scalars())
         if not ids:
-            return Claim(token, [])
-        rows = (
-            await conn.execute(
-                table.update()
-                .where(c.id.in_(ids), claimable)
-                .values(
-                    locked_until=now + timedelta(seconds=lease_seconds),
-                    lock_token=token,
-                    attempts=c.attempts + 1,
+            return []
+        return list(
+            (
+                await conn.execute(
+                    table.update()
+                    .where(c.id.in_(ids), claimable)
+                    .values(
+                        locked_until=now + timedelta(seconds=lease_seconds),
+                        lock_token=token,
+                        attempts=c.attempts + 1,
+                    )
+                    .returning(*table.c)
                 )
-                .returning(*table.c)
-            )
-        ).all()
+            ).all()
+        )
+
+    if db.is_sqlite and batcher is not None:
+        rows = await batcher.submit(take)
+    else:
+        async with db.write() as conn:
+            if not db.is_sqlite:
+                # A claim lost in a crash only means the rows are claimed again, so its commit
+                # need not wait for the WAL flush: exclusion comes from locks, not durability.
+                await conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+            rows = await take(conn)
     return Claim(token, sorted(rows, key=lambda row: row.next_attempt_at))
 
 
 async def next_due(db: Database, table: sa.Table, status: str) -> datetime | None:
-    """When the earliest unclaimed row in `status` falls due (None when there is none)."""
+    """When a row in `status` is next claimable: its next attempt or, for a row leased to a
+    worker, the lease running out (None when there is no such row). A read, so checking for
+    work costs no write lock."""
     c = table.c
-    now = utcnow()
+    claimable_at = sa.case(
+        (
+            sa.and_(c.locked_until.is_not(None), c.locked_until > c.next_attempt_at),
+            c.locked_until,
+        ),
+        else_=c.next_attempt_at,
+    )
     async with db.read() as conn:
         return await conn.scalar(
-            sa.select(sa.func.min(c.next_attempt_at)).where(
-                c.status == status, sa.or_(c.locked_until.is_(None), c.locked_until < now)
+            sa.select(sa.type_coerce(sa.func.min(claimable_at), UTCDateTime)).where(
+                c.status == status
             )
         )
 
@@ -133,12 +161,12 @@ class Waker:
     """Sleeps a worker until there may be work: a bus event (new rows were committed, in any
     process), a local nudge (an in-flight job finished), the next retry falling due, or the
     poll interval passing, whichever comes first. The bus is only a wake-up: polling is what
-    guarantees progress when an event is lost. Events named with an `ignore` prefix (reports
-    about attempts, which never mean new work) do not wake it."""
+    guarantees progress when an event is lost. Only events in `wake_on` (those announcing a
+    commit that may have queued rows) wake it."""
 
-    def __init__(self, bus: Bus, ignore: tuple[str, ...] = ("webhook.",)):
+    def __init__(self, bus: Bus, wake_on: frozenset[str]):
         self.bus = bus
-        self.ignore = ignore
+        self.wake_on = wake_on | {"resync"}  # resync: the bus reconnected, events may be lost
         self._subscription: Subscription | None = None
         self._nudged = asyncio.Event()
 
@@ -151,7 +179,7 @@ class Waker:
         self._nudged.set()
 
     def _wakes(self, events: list[dict[str, Any]]) -> bool:
-        return any(not str(event.get("event", "")).startswith(self.ignore) for event in events)
+        return any(event.get("event") in self.wake_on for event in events)
 
     async def wait(self, timeout: float) -> None:
         self.start()

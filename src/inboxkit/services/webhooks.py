@@ -140,7 +140,7 @@ class WebhookService:
         self.bus = bus
         self.mailboxes = mailboxes
         self.resolver = resolver
-        self.waker = Waker(bus)
+        self.waker = Waker(bus, wake_on=frozenset(EVENTS))  # the commits that queue deliveries
         timeout = httpx.Timeout(settings.webhook_timeout)
         verify: ssl.SSLContext | bool = True
         if settings.webhook_ca_bundle is not None:
@@ -414,31 +414,40 @@ class WebhookService:
         self.waker.start()
         await self._prune()
         free = self.settings.webhook_concurrency - len(self._inflight)
+        due = await next_due(self.db, webhook_deliveries, "pending")
+        if free <= 0:
+            await self.waker.wait(self.settings.webhook_poll_interval)  # until one finishes
+            return 0
+        if due is None or due > utcnow():
+            await self.waker.wait(until(due, self.settings.webhook_poll_interval))
+            return 0
         taken = await claim(
-            self.db, webhook_deliveries, "pending", free, self.settings.webhook_lease_seconds
+            self.db,
+            webhook_deliveries,
+            "pending",
+            free,
+            self.settings.webhook_lease_seconds,
+            self.batcher,
         )
-        if taken.rows:
-            async with self.db.read() as conn:
-                ids = {row.webhook_id for row in taken.rows}
-                hooks = {
-                    hook.id: hook
-                    for hook in await conn.execute(
-                        sa.select(webhooks).where(webhooks.c.id.in_(ids))
-                    )
-                }
-            for row in taken.rows:
-                task = asyncio.create_task(
-                    self._attempt(
-                        row.id, taken.token, row.attempts, row.payload, hooks.get(row.webhook_id)
-                    ),
-                    name=f"inboxkit-webhook-{row.id}",
-                )
-                self._inflight[task] = (row.id, taken.token)
-                task.add_done_callback(self._finished)
-            return len(taken.rows)
-        due = await next_due(self.db, webhook_deliveries, "pending") if free > 0 else None
-        await self.waker.wait(until(due, self.settings.webhook_poll_interval))
-        return 0
+        if not taken.rows:  # another worker was quicker
+            await self.waker.wait(min(0.05, self.settings.webhook_poll_interval))
+            return 0
+        async with self.db.read() as conn:
+            ids = {row.webhook_id for row in taken.rows}
+            hooks = {
+                hook.id: hook
+                for hook in await conn.execute(sa.select(webhooks).where(webhooks.c.id.in_(ids)))
+            }
+        for row in taken.rows:
+            task = asyncio.create_task(
+                self._attempt(
+                    row.id, taken.token, row.attempts, row.payload, hooks.get(row.webhook_id)
+                ),
+                name=f"inboxkit-webhook-{row.id}",
+            )
+            self._inflight[task] = (row.id, taken.token)
+            task.add_done_callback(self._finished)
+        return len(taken.rows)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._inflight.pop(task, None)
