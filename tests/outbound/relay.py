@@ -39,6 +39,7 @@ class RelaySink:
         self.data_replies: list[str] = []
         self.rcpt_replies: dict[str, str] = {}
         self.data_attempts = 0
+        self.sessions = 0  # EHLO greetings, one per connection (there is no STARTTLS here)
         self.credentials = credentials
         self._changed = asyncio.Condition()
         self._server: asyncio.Server | None = None
@@ -80,6 +81,13 @@ class RelaySink:
         if self.credentials:
             return f"smtp://{self.credentials[0]}:{self.credentials[1]}@127.0.0.1:{self.port}"
         return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]

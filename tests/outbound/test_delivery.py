@@ -180,6 +180,19 @@ async def test_relay_550_fails_the_message_with_the_reply_recorded(
     assert relay.received == []
 
 
+async def test_consecutive_messages_reuse_one_relay_session(mail: RunningServer, relay: RelaySink):
+    inbox = await mail.create_inbox()
+    for number in range(3):
+        response = await mail.http.post(
+            f"/mailboxes/{inbox['id']}/send",
+            headers=mail.auth(inbox["token"]),
+            json={"to": "bob@example.com", "subject": f"n{number}", "text": "x"},
+        )
+        await wait_for_delivery(mail, inbox, response.json()["data"]["id"])
+    assert len(relay.received) == 3
+    assert relay.sessions == 1
+
+
 async def test_relay_credentials_from_the_url_are_used(settings):
     relay = RelaySink(credentials=("mailer", "s3cret"))
     await relay.start()
