@@ -2,9 +2,14 @@
 
 A hostile message can make the stdlib parser spin (quadratic header folding, deep nesting), and
 a thread cannot be stopped, so parsing runs in a small process pool: the event loop keeps
-serving SMTP and HTTP, and a parse that overruns `timeout` is abandoned by terminating the pool.
-Worker processes also run with a memory ceiling so a parse cannot exhaust the machine. With
-`workers=0` parsing runs in a thread instead (no hard bound; for constrained environments).
+serving SMTP and HTTP, and a parse that overruns `timeout` is abandoned by killing the pool's
+processes. Worker processes also run with a memory ceiling so a parse cannot exhaust the
+machine. With `workers=0` parsing runs in a thread instead (no hard bound; for embedding in
+scripts that cannot be re-imported by a child process).
+
+`concurrent.futures.ProcessPoolExecutor` is used rather than `multiprocessing.Pool` because it
+notices workers that die (memory ceiling, a signal to the process group) and fails their
+futures instead of waiting forever, and its shutdown does not hang on a dead worker's locks.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import multiprocessing.pool
 import resource
-import threading
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from inboxkit.mail.parse import Limits, ParsedMessage, parse_message
 
@@ -23,9 +29,12 @@ __all__ = ["ParserPool"]
 log = logging.getLogger(__name__)
 
 WORKER_MEMORY_BYTES = 2 * 1024**3
+ATTEMPTS = 3
 
 
 def _init_worker() -> None:
+    # Ctrl-C in a terminal reaches the whole process group; the parent decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
     except (ValueError, OSError):
@@ -34,12 +43,8 @@ def _init_worker() -> None:
     import inboxkit.mail.htmltext  # noqa: F401
 
 
-def _timed_out(reason: str) -> ParsedMessage:
+def _unparsed(reason: str) -> ParsedMessage:
     return ParsedMessage(parse_error=reason)
-
-
-class _PoolReset(Exception):
-    """The pool was terminated (another parse overran) while this parse was in flight."""
 
 
 class ParserPool:
@@ -47,81 +52,55 @@ class ParserPool:
         self.workers = workers
         self.timeout = timeout
         self.limits = limits
-        self._pool: multiprocessing.pool.Pool | None = None
-        self._lock = threading.Lock()
-        self._in_flight: set[asyncio.Future[ParsedMessage]] = set()
+        self._executor: ProcessPoolExecutor | None = None
+        # Only as many parses as there are workers are submitted at once, so `timeout` measures
+        # parsing, not time spent queued behind other messages.
+        self._slots = asyncio.Semaphore(max(1, workers))
 
-    def _get_pool(self) -> multiprocessing.pool.Pool:
-        with self._lock:
-            if self._pool is None:
-                # forkserver: workers are forked from a clean server process, not from this
-                # one with its event loop and database threads.
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["inboxkit.mail.parse"])
-                self._pool = context.Pool(self.workers, initializer=_init_worker)
-            return self._pool
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # forkserver: workers are forked from a clean server process, not from this one
+            # with its event loop and database threads.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["inboxkit.mail.parse"])
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_init_worker
+            )
+        return self._executor
 
-    async def _reset(self, keep: asyncio.Future[ParsedMessage] | None = None) -> None:
-        # Parses that were sharing the terminated pool are innocent: tell them to resubmit.
-        for future in tuple(self._in_flight):
-            if future is not keep and not future.done():
-                future.set_exception(_PoolReset())
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            await asyncio.to_thread(pool.terminate)
+    def _discard(self, executor: ProcessPoolExecutor) -> None:
+        """Kill a pool's processes (one of them is stuck) and start afresh on next use."""
+        if self._executor is executor:
+            self._executor = None
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
 
     async def parse(self, raw: bytes) -> ParsedMessage:
         """Parse `raw` within `timeout` seconds; a message that overruns comes back unparsed."""
         if self.workers == 0:
             return await asyncio.to_thread(parse_message, raw, self.limits)
-        for _attempt in range(3):
-            try:
-                return await self._parse_once(raw)
-            except _PoolReset:
-                continue
-        return _timed_out("the parser was restarted repeatedly")
-
-    async def _parse_once(self, raw: bytes) -> ParsedMessage:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[ParsedMessage] = loop.create_future()
-
-        def _done(result: ParsedMessage) -> None:
-            loop.call_soon_threadsafe(_set, future, result, None)
-
-        def _failed(error: BaseException) -> None:
-            loop.call_soon_threadsafe(_set, future, None, error)
-
-        pool = self._pool or await asyncio.to_thread(self._get_pool)
-        try:
-            pool.apply_async(
-                parse_message, (raw, self.limits), callback=_done, error_callback=_failed
-            )
-        except ValueError:  # terminated between lookup and submit
-            raise _PoolReset() from None
-        self._in_flight.add(future)
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), self.timeout)
-        except TimeoutError:
-            log.warning("parse exceeded %.1fs; storing the message unparsed", self.timeout)
-            await self._reset(keep=future)
-            return _timed_out(f"parsing took longer than {self.timeout:g}s")
-        except _PoolReset:
-            raise
-        except Exception as exc:  # worker died (memory ceiling) or result not picklable
-            log.warning("parse worker failed: %s", type(exc).__name__)
-            return _timed_out(f"parser failed ({type(exc).__name__})")
-        finally:
-            self._in_flight.discard(future)
+        async with self._slots:
+            for _attempt in range(ATTEMPTS):
+                executor = self._pool()
+                try:
+                    future = asyncio.wrap_future(executor.submit(parse_message, raw, self.limits))
+                    return await asyncio.wait_for(future, self.timeout)
+                except TimeoutError:
+                    log.warning("parse exceeded %.1fs; storing the message unparsed", self.timeout)
+                    self._discard(executor)
+                    return _unparsed(f"parsing took longer than {self.timeout:g}s")
+                except (BrokenProcessPool, RuntimeError):
+                    # A worker died (another message hit the memory ceiling, or the pool was
+                    # discarded under us): this message is innocent, so it is parsed again.
+                    self._discard(executor)
+                    continue
+                except Exception as exc:  # the parser's result could not be sent back
+                    log.warning("parse failed in the worker: %s", type(exc).__name__)
+                    return _unparsed(f"parser failed ({type(exc).__name__})")
+        return _unparsed("the parser's worker process kept failing")
 
     async def close(self) -> None:
-        await self._reset()
-
-
-def _set(future: asyncio.Future[ParsedMessage], result, error) -> None:  # type: ignore[no-untyped-def]
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+        # Workers hold nothing worth keeping; a delivery still parsing gets a 451 and is retried.
+        if self._executor is not None:
+            await asyncio.to_thread(self._discard, self._executor)
