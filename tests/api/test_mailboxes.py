@@ -325,3 +325,10 @@ async def test_mail_in_flight_is_kept_for_the_recipients_still_live(
     async with server.runtime.db.read() as conn:
         rows = (await conn.execute(sa.select(messages.c.mailbox_id))).scalars().all()
     assert rows == [live["id"]]
+
+
+async def test_anonymous_agent_mailbox_expires_like_a_test_inbox(server: RunningServer):
+    created = await server.create_inbox(mode="agent", handle="lonely-bot")
+    assert created["address"] == "lonely-bot@inboxkit.localhost"
+    default_ttl = timedelta(minutes=server.settings.default_ttl_minutes)
+    assert _close_to(created["expires_at"], datetime.now(UTC) + default_ttl)

@@ -162,12 +162,16 @@ class MailboxService:
             )
         return chosen
 
-    def _expiry(self, mode: str, ttl_minutes: int | None, now: datetime) -> datetime | None:
+    def _expiry(
+        self, mode: str, ttl_minutes: int | None, now: datetime, *, owned: bool = True
+    ) -> datetime | None:
         if ttl_minutes is not None and not 1 <= ttl_minutes <= self.settings.max_ttl_minutes:
             raise ValidationFailed(
                 f"ttl_minutes must be between 1 and {self.settings.max_ttl_minutes}."
             )
-        if mode == "agent" and ttl_minutes is None:
+        # Only an account's agent mailboxes live forever: an anonymous one would let anybody
+        # squat handles for good with nobody to answer for them.
+        if mode == "agent" and ttl_minutes is None and owned:
             return None
         return now + timedelta(minutes=ttl_minutes or self.settings.default_ttl_minutes)
 
@@ -208,7 +212,7 @@ class MailboxService:
             if problem == "reserved":
                 raise HandleTaken(f"'{handle}' is a reserved role name; choose another handle.")
         now = utcnow()
-        expires_at = self._expiry(mode, ttl_minutes, now)
+        expires_at = self._expiry(mode, ttl_minutes, now, owned=principal.account_id is not None)
         token = new_token("ikm_")
         for _attempt in range(8):
             local = handle or random_local_part()
