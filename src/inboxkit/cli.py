@@ -57,6 +57,9 @@ async def _serve(settings: Settings, role: str) -> None:
             port=settings.http_port,
             log_level="warning",
             lifespan="on",
+            # Events are small JSON; compression would cost each connection ~35 KiB of zlib
+            # state (browsers always offer it) for little gain.
+            ws_per_message_deflate=False,
         )
         server = HttpServer(config, app.state.services)
 

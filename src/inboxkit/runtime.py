@@ -40,7 +40,7 @@ class Runtime:
         self.auth = AuthService(settings, self.db)
         self.mailboxes = MailboxService(settings, self.db, self.bus)
         self.messages = MessageService(settings, self.db, self.mailboxes)
-        self.waits = WaitService(settings, self.db, self.bus, self.mailboxes)
+        self.waits = WaitService(settings, self.db, self.bus, self.mailboxes, self.batcher)
         self.pipeline = Pipeline(self.mailboxes, self.parser, self.batcher, self.bus)
         self.webhooks = WebhookService(settings, self.db, self.bus, self.mailboxes, self.batcher)
         self.pipeline.store_hooks.append(self.webhooks.on_store)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from inboxkit.bus import ALL, RESYNC
 from inboxkit.config import Settings
 from tests.helpers import RunningServer, start_server
 from tests.realtime.processes import RedisServer, until_true
@@ -107,3 +108,17 @@ async def test_readyz_reports_the_bus_down_while_redis_is_down_and_up_once_it_re
             return (await api.http.get(f"{api.base_url}/readyz")).status_code == 200
 
         await until_true(reports_up, what="readyz to report the bus up again")
+
+
+async def test_after_a_redis_restart_workers_watching_every_mailbox_are_told_to_resync(
+    settings: Settings, redis_server: RedisServer
+):
+    async with two_instances(settings, redis_server, poll_interval=600) as (_receiver, api):
+        with api.runtime.bus.subscribe(ALL) as everything:
+            everything.drain()
+            await redis_server.kill()
+            await redis_server.start()
+            seen: list[str] = []
+            while RESYNC not in seen:
+                events = await asyncio.wait_for(everything.wait(None), 30)
+                seen += [event.get("event") for event in events]

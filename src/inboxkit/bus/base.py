@@ -34,21 +34,24 @@ REMEMBER_MAX = 100_000
 
 
 class Subscription:
-    """Events for one mailbox (or every mailbox, with ALL), for one local consumer."""
+    """Events for one mailbox (or every mailbox, with ALL), for one local consumer (one task
+    waits on it at a time). Kept small: a process may hold tens of thousands."""
 
-    __slots__ = ("_bus", "key", "_events", "_ready")
+    __slots__ = ("_bus", "key", "_events", "_waiter")
 
     def __init__(self, bus: Bus, key: str):
         self._bus = bus
         self.key = key
         self._events: list[Event] = []
-        self._ready = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
 
     def deliver(self, event: Event) -> None:
         if len(self._events) >= QUEUE_LIMIT:
             self._events = [{"event": RESYNC}]
         self._events.append(event)
-        self._ready.set()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def wait(self, timeout: float | None) -> list[Event]:
         """Every event delivered since the last call, waiting up to `timeout` seconds for the
@@ -58,29 +61,26 @@ class Subscription:
 
     async def next(self, timeout: float | None) -> Event | None:
         """The next event, or None when `timeout` seconds pass without one."""
-        if not self._events:
-            await self.wait_ready(timeout)
-        if not self._events:
-            return None
-        event = self._events.pop(0)
-        if not self._events:
-            self._ready.clear()
-        return event
+        await self.wait_ready(timeout)
+        return self._events.pop(0) if self._events else None
 
     def drain(self) -> list[Event]:
         """Every event delivered and not yet taken, without waiting."""
         events, self._events = self._events, []
-        self._ready.clear()
         return events
 
     async def wait_ready(self, timeout: float | None) -> None:
+        """Until an event is there to take, or `timeout` seconds."""
         if self._events or (timeout is not None and timeout <= 0):
             return
+        self._waiter = asyncio.get_running_loop().create_future()
         try:
             async with asyncio.timeout(timeout):
-                await self._ready.wait()
+                await self._waiter
         except TimeoutError:
             pass
+        finally:
+            self._waiter = None
 
     def close(self) -> None:
         self._bus._remove(self)
@@ -163,6 +163,9 @@ class Bus(ABC):
         self._gap_listeners.append(listener)
 
     def _gap(self) -> None:
+        # Workers watching every mailbox learn of it directly; per-mailbox consumers are woken
+        # by the database catch-up, only where something was actually missed.
+        self.wake(ALL, {"event": RESYNC})
         for listener in self._gap_listeners:
             try:
                 listener()

@@ -24,11 +24,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.bus import Bus
 from inboxkit.bus.base import RESYNC, SHUTDOWN, Event, Subscription
@@ -38,6 +39,7 @@ from inboxkit.ids import id_at, id_time_ms, new_id
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import SUMMARY_COLUMNS, MessageFilter, summary
+from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.db import Database
 from inboxkit.store.tables import mailboxes, messages, utcnow
 
@@ -100,11 +102,19 @@ async def _mailbox_ended(conn: Any, mailbox_id: str) -> str | None:
 
 
 class WaitService:
-    def __init__(self, settings: Settings, db: Database, bus: Bus, mailboxes: MailboxService):
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        bus: Bus,
+        mailboxes: MailboxService,
+        batcher: CommitBatcher | None = None,
+    ):
         self.settings = settings
         self.db = db
         self.bus = bus
         self.mailboxes = mailboxes
+        self.batcher = batcher
         self.catchup = CatchUp(db, bus, settings.wait_poll_interval)
         self.closing = False
 
@@ -144,13 +154,20 @@ class WaitService:
         principal.require("messages:read")
         if not 0 <= timeout <= MAX_WAIT_SECONDS:
             raise ValidationFailed(f"timeout must be between 0 and {MAX_WAIT_SECONDS:g} seconds.")
-        box = await _shielded(self.mailboxes.find(principal, ref))
-        query = self._wait_query(box.id, flt, started=new_id())
+        # Keep the id only: a Row keeps its whole result (metadata and all) alive while we wait.
+        mailbox_id: str = (await _shielded(self.mailboxes.find(principal, ref))).id
+        started = new_id()
+
+        def query() -> sa.Select[Any]:
+            # Built per read, not held: a statement pins ~7 KiB (with its cache key), which
+            # adds up over thousands of idle waits.
+            return self._wait_query(mailbox_id, flt, started)
+
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         check_state = False
         announced: list[str] = []
-        with self.bus.subscribe(box.id) as subscription:
+        with self.bus.subscribe(mailbox_id) as subscription:
             while True:
                 if announced and mark_read:
                     # Woken by announcements alone: nothing else can have changed since the
@@ -160,7 +177,7 @@ class WaitService:
                     if row is not None:
                         return {"message": summary(row), "timed_out": False}
                 else:
-                    row, ended = await _shielded(self._look(query, box.id, check_state))
+                    row, ended = await _shielded(self._look(query, mailbox_id, check_state))
                     if ended:
                         raise NotFound("No such mailbox.")
                     if row is not None:
@@ -185,44 +202,60 @@ class WaitService:
             query = query.where(sa.or_(messages.c.is_read.is_(False), messages.c.id > started))
         return query.order_by(messages.c.id.asc()).limit(1)
 
-    async def _look(self, query: sa.Select[Any], mailbox_id: str, check_state: bool) -> Any:
+    async def _look(
+        self, query: Callable[[], sa.Select[Any]], mailbox_id: str, check_state: bool
+    ) -> Any:
         async with self.db.read() as conn:
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(query())).first()
             ended = None
             if row is None and check_state:
                 ended = await _mailbox_ended(conn, mailbox_id)
         return row, ended
 
-    async def _mark_read_commit(self, conn: Any) -> None:
-        """The read flag is not worth waiting for a WAL flush: the update is visible to every
-        session at once either way, and after a database crash the worst case is a message
-        that shows as unread again. (PostgreSQL only; SQLite's setting is per connection.)"""
-        if not self.db.is_sqlite:
-            await conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+    async def _write_read_flag(self, write: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run `write` (which marks messages read) in a transaction that suits the flag.
 
-    async def _claim_announced(self, query: sa.Select[Any], ids: list[str]) -> Any:
+        The read flag is not worth a flush of its own. On SQLite, where every commit waits for
+        the disk, it joins the group commit, so a burst of waiters woken together shares one
+        fsync. On PostgreSQL it commits without waiting for the WAL flush: the update is
+        visible to every session at once either way, and after a crash the worst case is a
+        message that shows as unread again.
+        """
+        if self.db.is_sqlite and self.batcher is not None:
+            return await self.batcher.submit(write)
         async with self.db.write() as conn:
-            await self._mark_read_commit(conn)
+            if not self.db.is_sqlite:
+                await conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+            return await write(conn)
+
+    async def _claim_announced(self, query: Callable[[], sa.Select[Any]], ids: list[str]) -> Any:
+        conditions = query().whereclause
+
+        async def claim(conn: AsyncConnection) -> Any:
             for message_id in ids:
                 claimed = await conn.execute(
                     messages.update()
-                    .where(query.whereclause, messages.c.id == message_id)  # type: ignore[arg-type]
+                    .where(conditions, messages.c.id == message_id)  # type: ignore[arg-type]
                     .values(is_read=True)
                     .returning(*SUMMARY_COLUMNS)
                 )
                 row = claimed.first()
                 if row is not None:
                     return row
-        return None
+            return None
+
+        return await self._write_read_flag(claim)
 
     async def _claim(self, row: Any, mark_read: bool) -> dict[str, Any]:
         item = summary(row)
         if mark_read and not row.is_read:
-            async with self.db.write() as conn:
-                await self._mark_read_commit(conn)
+
+            async def mark(conn: AsyncConnection) -> None:
                 await conn.execute(
                     messages.update().where(messages.c.id == row.id).values(is_read=True)
                 )
+
+            await self._write_read_flag(mark)
             item["is_read"] = True
         return item
 
@@ -231,6 +264,12 @@ class WaitService:
     def follow(self, principal: Principal, ref: str, *, after: str | None = None) -> Follow:
         """A stream of inbound messages for WebSocket and SSE; see `Follow`."""
         return Follow(self, principal, ref, after)
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxRef:
+    id: str
+    address: str
 
 
 def _announced_ids(events: list[Event]) -> list[str]:
@@ -263,7 +302,7 @@ class Follow:
         self._ref = ref
         self._after = after
         self._subscription: Subscription | None = None
-        self._pending: deque[dict[str, Any]] = deque()
+        self._pending: list[dict[str, Any]] = []
         self._sent: dict[str, int] = {}  # pushed (or present at start) ids -> their time, ms
         self._start = ""
         self._cursor = ""
@@ -271,12 +310,13 @@ class Follow:
         self._read_window = False
         self._exact: set[str] = set()
         self._ping_due = 0.0
-        self.mailbox: Any = None
+        self.mailbox = MailboxRef("", "")
 
     async def open(self) -> Follow:
         service = self._service
         self._principal.require("messages:read")
-        self.mailbox = await _shielded(service.mailboxes.find(self._principal, self._ref))
+        row = await _shielded(service.mailboxes.find(self._principal, self._ref))
+        self.mailbox = MailboxRef(row.id, row.address)  # not the Row: it pins its whole result
         self._subscription = service.bus.subscribe(self.mailbox.id)
         try:
             if self._after is not None:
@@ -323,7 +363,7 @@ class Follow:
         while True:
             if self._pending:
                 self._ping_due = loop.time() + service.settings.ping_interval
-                return self._pending.popleft()
+                return self._pending.pop(0)
             if service.closing:
                 raise StreamEnd(SHUTDOWN)
             if self._read_forward or self._read_window or self._exact:
