@@ -122,9 +122,20 @@ def serve(role: str, no_migrate: bool, **options: Any) -> None:
     )
     settings = _settings(**options, auto_migrate=False if no_migrate else None)
     try:
-        asyncio.run(_serve(settings, role))
+        _run(_serve(settings, role))
     except KeyboardInterrupt:
         pass
+
+
+def _run(main: Any) -> None:
+    """Run on uvloop when it is installed (it comes with uvicorn[standard]): the event loop
+    carries SMTP, HTTP and the database for the whole process."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 @cli.command()

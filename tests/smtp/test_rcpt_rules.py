@@ -151,3 +151,17 @@ async def test_one_message_to_two_mailboxes_is_stored_once_and_listed_in_both(
     async with server.runtime.db.read() as conn:
         stored_raw_copies = await conn.scalar(sa.select(sa.func.count()).select_from(contents))
     assert stored_raw_copies == 1
+
+
+async def test_mailbox_that_just_received_mail_is_refused_at_once_after_deletion(
+    server: RunningServer,
+):
+    inbox = await server.create_inbox()
+    await server.send(inbox["address"], subject="first")  # the address is now resolved recently
+    deleted = await server.http.delete(
+        f"/mailboxes/{inbox['id']}", headers=server.auth(inbox["token"])
+    )
+    assert deleted.status_code == 204
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+        await server.send(inbox["address"], subject="second")
+    assert refused.value.recipients[0].code == 550

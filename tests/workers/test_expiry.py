@@ -24,11 +24,16 @@ from tests.helpers import RunningServer, make_message
 async def _expire(runtime: Runtime, *mailbox_ids: str) -> None:
     """Move the mailboxes' expiry into the past, as if their time had run out."""
     async with runtime.db.write() as conn:
-        await conn.execute(
+        moved = await conn.execute(
             mailboxes.update()
             .where(mailboxes.c.id.in_(mailbox_ids))
             .values(expires_at=utcnow() - timedelta(seconds=1))
+            .returning(mailboxes.c.address)
         )
+        addresses = list(moved.scalars())
+    # The service remembers each live mailbox's expiry time; changing it behind the service's
+    # back must tell it, as MailboxService.update() does.
+    runtime.mailboxes.forget(addresses)
 
 
 async def _counts(runtime: Runtime, mailbox_id: str) -> tuple[int, int]:

@@ -72,10 +72,14 @@ class Pipeline:
         self.bus = bus
         self.store_hooks: list[StoreHook] = []
 
-    async def _targets(self, rcpt_tos: list[str]) -> list[_Target]:
+    async def _targets(
+        self, rcpt_tos: list[str], resolved: list[Recipient] | None = None
+    ) -> list[_Target]:
+        """Live recipient mailboxes, one target per mailbox with every +tag it was sent to."""
+        if resolved is None:
+            resolved = [await self.mailboxes.resolve_recipient(address) for address in rcpt_tos]
         targets: dict[str, _Target] = {}
-        for address in rcpt_tos:
-            found: Recipient = await self.mailboxes.resolve_recipient(address)
+        for found in resolved:
             if found.status != "ok" or found.mailbox_id is None or found.address is None:
                 continue
             target = targets.setdefault(found.mailbox_id, _Target(found.mailbox_id, found.address))
@@ -91,15 +95,17 @@ class Pipeline:
         direction: str = "inbound",
         extra: dict[str, Any] | None = None,
         also: StoreHook | None = None,
+        resolved: list[Recipient] | None = None,
     ) -> list[dict[str, Any]]:
         """Store `raw` once and give every live recipient mailbox its own message row.
 
         Returns the stored summaries; raises NoRecipients when no recipient is live any more,
         and whatever the store raised when the commit failed (nothing is acknowledged then).
         `also` runs inside the same transaction after the store hooks; if it raises, nothing
-        is stored.
+        is stored. `resolved` passes recipients already resolved (SMTP resolves them at RCPT
+        time); the storing transaction re-checks that each mailbox still exists either way.
         """
-        targets = await self._targets(envelope.rcpt_tos)
+        targets = await self._targets(envelope.rcpt_tos, resolved)
         if not targets:
             raise NoRecipients()
         return await self._store(targets, envelope, raw, direction, extra or {}, also)

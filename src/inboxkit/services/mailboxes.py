@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +35,10 @@ __all__ = [
 # ("mailbox.deleted" / "mailbox.expired") and the rows (id, address, account_id), so whatever
 # announces it (webhooks) is queued in the same commit.
 EndHook = Callable[[AsyncConnection, str, list[Any]], Awaitable[None]]
+
+
+RECIPIENT_CACHE_SECONDS = 1.0
+RECIPIENT_CACHE_SIZE = 10_000
 
 
 def encode_cursor(last_id: str) -> str:
@@ -103,6 +108,8 @@ class MailboxService:
         self.db = db
         self.bus = bus
         self.end_hooks: list[EndHook] = []
+        # address -> (mailbox id, address, expires_at, fresh until (monotonic))
+        self._directory: dict[str, tuple[str, str, datetime | None, float]] = {}
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -137,20 +144,48 @@ class MailboxService:
         return row
 
     async def resolve_recipient(self, address: str) -> Recipient:
+        """What an SMTP RCPT address resolves to.
+
+        Live mailboxes are remembered for RECIPIENT_CACHE_SECONDS: a database round trip per
+        RCPT was the largest single cost of ingest. Only hits are cached (a new mailbox gets
+        mail at once), an entry carries its expiry time (an expired mailbox is refused at
+        once), and deletion in this process forgets the entry at once. A deletion in another
+        process can go unseen for at most the cache lifetime, and even then nothing is stored
+        for the deleted mailbox: the storing transaction checks again (pipeline/deliver.py).
+        """
         parsed = split_address(address)
         if parsed is None or parsed.domain not in self.settings.domains:
             return Recipient("foreign")
+        now = utcnow()
+        cached = self._directory.get(parsed.address)
+        if cached is not None:
+            mailbox_id, canonical, expires_at, fresh_until = cached
+            if fresh_until > time.monotonic() and (expires_at is None or expires_at > now):
+                return Recipient("ok", mailbox_id, canonical, parsed.tag)
+            del self._directory[parsed.address]
         async with self.db.read() as conn:
             row = (
                 await conn.execute(
-                    sa.select(mailboxes.c.id, mailboxes.c.address).where(
-                        mailboxes.c.address == parsed.address, self._live(utcnow())
+                    sa.select(mailboxes.c.id, mailboxes.c.address, mailboxes.c.expires_at).where(
+                        mailboxes.c.address == parsed.address, self._live(now)
                     )
                 )
             ).first()
         if row is None:
             return Recipient("unknown")
+        if len(self._directory) >= RECIPIENT_CACHE_SIZE:
+            self._directory.clear()
+        self._directory[parsed.address] = (
+            row.id,
+            row.address,
+            row.expires_at,
+            time.monotonic() + RECIPIENT_CACHE_SECONDS,
+        )
         return Recipient("ok", row.id, row.address, parsed.tag)
+
+    def forget(self, addresses: list[str]) -> None:
+        for address in addresses:
+            self._directory.pop(address, None)
 
     # -- create ----------------------------------------------------------------------------
 
@@ -328,6 +363,7 @@ class MailboxService:
                 await conn.execute(
                     mailboxes.update().where(mailboxes.c.id == row.id).values(**values)
                 )
+        self.forget([row.address])
         return await self.get(principal, row.id)
 
     async def delete(self, principal: Principal, ref: str) -> None:
@@ -342,6 +378,7 @@ class MailboxService:
             await purge_messages(conn, [row.id])
             for hook in self.end_hooks:
                 await hook(conn, "mailbox.deleted", [row])
+        self.forget([row.address])
         await self.bus.publish(
             {"event": "mailbox.deleted", "mailbox_id": row.id, "mailbox": row.address}
         )
@@ -377,6 +414,7 @@ class MailboxService:
                 await purge_messages(conn, [row.id for row in claimed])
                 for hook in self.end_hooks:
                     await hook(conn, "mailbox.expired", list(claimed))
+            self.forget([row.address for row in claimed])
             for row in claimed:
                 await self.bus.publish(
                     {"event": "mailbox.expired", "mailbox_id": row.id, "mailbox": row.address}

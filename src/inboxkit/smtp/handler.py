@@ -53,6 +53,11 @@ class InboxHandler:
             return NO_SUCH_MAILBOX
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
+        # Kept on the (per-transaction) envelope so DATA does not resolve the address again.
+        resolved = getattr(envelope, "inboxkit_resolved", None)
+        if resolved is None:
+            resolved = envelope.inboxkit_resolved = []  # type: ignore[attr-defined]
+        resolved.append(found)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SMTPEnvelope) -> str:
@@ -65,7 +70,9 @@ class InboxHandler:
             helo=session.host_name,
         )
         try:
-            stored = await self.pipeline.deliver(delivery, bytes(raw))
+            stored = await self.pipeline.deliver(
+                delivery, bytes(raw), resolved=getattr(envelope, "inboxkit_resolved", None)
+            )
         except NoRecipients:
             return "550 5.1.1 No recipient mailbox is live any more"
         except Exception:
