@@ -109,6 +109,46 @@ def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
     return [value] if isinstance(value, str) else list(value)
 
 
+def _wait_query(
+    sender: str | None,
+    subject: str | None,
+    to: str | None,
+    *,
+    has_code: bool | None = None,
+    since: datetime | None = None,
+    after: str | None = None,
+    mark_read: bool | None = None,
+) -> dict[str, str]:
+    """The wait filters in the server's spelling (unset ones left out)."""
+    return query(
+        from_contains=sender,
+        subject_contains=subject,
+        to_contains=to,
+        has_code=has_code,
+        since=since,
+        after=after,
+        mark_read=mark_read,
+    )
+
+
+def _content(
+    text: str | None, html: str | None, attachments: Iterable[AttachmentInput] | None
+) -> dict[str, Any]:
+    """The body parts of a message to send (send and reply), without the unset ones."""
+    body: dict[str, Any] = {}
+    if text is not None:
+        body["text"] = text
+    if html is not None:
+        body["html"] = html
+    if attachments:
+        body["attachments"] = [_attachment_payload(item) for item in attachments]
+    return body
+
+
+def _idempotency(key: str | None) -> dict[str, str] | None:
+    return {"Idempotency-Key": key} if key else None
+
+
 class ClientOperations(Generic[InboxT]):
     """Configuration and the operations shared by `InboxKit` and `AsyncInboxKit`.
 
@@ -456,14 +496,8 @@ class ClientOperations(Generic[InboxT]):
         """The oldest unread matching message (with `since`/`after`: the oldest matching one after
         that point), waiting up to `timeout` seconds for it; None if none came. Marks it read
         unless `mark_read=False`, so successive waits walk the inbox in order."""
-        params = query(
-            from_contains=sender,
-            subject_contains=subject,
-            to_contains=to,
-            has_code=has_code,
-            since=since,
-            after=after,
-            mark_read=mark_read,
+        params = _wait_query(
+            sender, subject, to, has_code=has_code, since=since, after=after, mark_read=mark_read
         )
         return (yield from self._long_poll(mailbox, params, timeout))
 
@@ -484,14 +518,8 @@ class ClientOperations(Generic[InboxT]):
         """Like `wait`, but returns the whole message, and raises `WaitTimeout` (listing what
         did arrive) when no matching message comes within `timeout` seconds."""
         started = datetime.now(UTC)
-        params = query(
-            from_contains=sender,
-            subject_contains=subject,
-            to_contains=to,
-            has_code=has_code,
-            since=since,
-            after=after,
-            mark_read=mark_read,
+        params = _wait_query(
+            sender, subject, to, has_code=has_code, since=since, after=after, mark_read=mark_read
         )
         found = yield from self._long_poll(mailbox, params, timeout)
         if found is None:
@@ -513,14 +541,7 @@ class ClientOperations(Generic[InboxT]):
         """The one-time code (e.g. "482913") from the next message that has one; `WaitTimeout`
         if none comes within `timeout` seconds."""
         started = datetime.now(UTC)
-        params = query(
-            from_contains=sender,
-            subject_contains=subject,
-            to_contains=to,
-            has_code=True,
-            since=since,
-            after=after,
-        )
+        params = _wait_query(sender, subject, to, has_code=True, since=since, after=after)
         found = yield from self._long_poll(mailbox, params, timeout)
         if found is None or not found.codes:
             raise (yield from self._timed_out(mailbox, timeout, params, _describe(params), started))
@@ -544,7 +565,7 @@ class ClientOperations(Generic[InboxT]):
         are passed over (and marked read). `WaitTimeout` if none comes in time."""
         started = datetime.now(UTC)
         deadline = time.monotonic() + timeout
-        params = query(from_contains=sender, subject_contains=subject, to_contains=to, since=since)
+        params = _wait_query(sender, subject, to, since=since)
         cursor = after
         while True:
             remaining = max(0.0, deadline - time.monotonic())
@@ -583,15 +604,12 @@ class ClientOperations(Generic[InboxT]):
         for key, value in (("cc", _as_list(cc)), ("bcc", _as_list(bcc))):
             if value:
                 body[key] = value
-        if text is not None:
-            body["text"] = text
-        if html is not None:
-            body["html"] = html
-        if attachments:
-            body["attachments"] = [_attachment_payload(item) for item in attachments]
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        body.update(_content(text, html, attachments))
         response = yield from self._call(
-            "POST", f"/mailboxes/{segment(mailbox)}/send", json=body, headers=headers
+            "POST",
+            f"/mailboxes/{segment(mailbox)}/send",
+            json=body,
+            headers=_idempotency(idempotency_key),
         )
         return self._bind(SentMessage.model_validate(data(response)))
 
@@ -609,19 +627,11 @@ class ClientOperations(Generic[InboxT]):
     ) -> Flow[SentMessage]:
         """Reply to a message: to its Reply-To or From (with `reply_all`, also to its other
         recipients), threaded with `In-Reply-To`, `References` and a "Re:" subject."""
-        body: dict[str, Any] = {"reply_all": reply_all}
-        if text is not None:
-            body["text"] = text
-        if html is not None:
-            body["html"] = html
-        if attachments:
-            body["attachments"] = [_attachment_payload(item) for item in attachments]
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         response = yield from self._call(
             "POST",
             f"/mailboxes/{segment(mailbox)}/messages/{segment(message_id)}/reply",
-            json=body,
-            headers=headers,
+            json={"reply_all": reply_all, **_content(text, html, attachments)},
+            headers=_idempotency(idempotency_key),
         )
         return self._bind(SentMessage.model_validate(data(response)))
 
