@@ -11,7 +11,7 @@ import httpx
 from inboxkit.client.errors import error_from_response
 from inboxkit.client.inbox import AsyncInbox
 from inboxkit.client.models import Mailbox, MessageSummary
-from inboxkit.client.operations import SERVER_MAX_WAIT, ClientOperations
+from inboxkit.client.operations import ClientOperations
 from inboxkit.client.protocol import (
     AsyncCall,
     AsyncDriver,
@@ -27,7 +27,7 @@ __all__ = ["AsyncInboxKit"]
 T = TypeVar("T")
 
 
-class AsyncInboxKit(ClientOperations[AsyncInbox], AsyncDriver):
+class AsyncInboxKit(ClientOperations[AsyncInbox, httpx.AsyncClient], AsyncDriver):
     """The inboxkit API for asyncio: the same methods as `InboxKit`, awaited.
 
     >>> async with AsyncInboxKit() as client:
@@ -37,30 +37,11 @@ class AsyncInboxKit(ClientOperations[AsyncInbox], AsyncDriver):
     Pass `http_client` to use your own `httpx.AsyncClient`; it is not closed by `aclose()`.
     """
 
-    def __init__(
-        self,
-        url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        max_retry_wait: float = 60.0,
-        max_poll: float = SERVER_MAX_WAIT,
-        http_client: httpx.AsyncClient | None = None,
-    ):
-        super().__init__(
-            url,
-            api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_wait=max_retry_wait,
-            max_poll=max_poll,
-        )
-        self._http = http_client or httpx.AsyncClient(timeout=timeout)
-        self._owns_http = http_client is None
-
     def _inbox(self, mailbox: Mailbox, token: str | None) -> AsyncInbox:
         return AsyncInbox(self, mailbox, token)
+
+    def _open_http(self, timeout: float) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=timeout)
 
     def _drive(self, flow: Flow[T]) -> AsyncCall[T]:
         return AsyncCall(self._run(flow))

@@ -43,6 +43,7 @@ SERVER_MAX_WAIT = 60.0
 M = TypeVar("M", bound=MessageSummary)
 P = TypeVar("P", bound=Model)
 InboxT = TypeVar("InboxT")  # Inbox or AsyncInbox
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 
 # What `send(attachments=…)` takes: a path, (filename, bytes[, content_type]) or a mapping with
 # filename, content (bytes) and optionally content_type and content_id (an inline image).
@@ -149,13 +150,14 @@ def _idempotency(key: str | None) -> dict[str, str] | None:
     return {"Idempotency-Key": key} if key else None
 
 
-class ClientOperations(Generic[InboxT]):
+class ClientOperations(Generic[InboxT, HttpT]):
     """Configuration and the operations shared by `InboxKit` and `AsyncInboxKit`.
 
     `url` defaults to `INBOXKIT_URL`, then http://127.0.0.1:8025; `api_key` to
     `INBOXKIT_API_KEY`. Without a key, inboxes are created anonymously and each `Inbox` uses
     its own mailbox token. `max_poll` is the longest single long-poll (the server's cap is
-    60 s); longer waits are made of several polls.
+    60 s); longer waits are made of several polls. An `http_client` passed in is used as it is
+    and not closed with the client.
     """
 
     _UNSET: Any = object()
@@ -169,6 +171,7 @@ class ClientOperations(Generic[InboxT]):
         max_retries: int = 3,
         max_retry_wait: float = 60.0,
         max_poll: float = SERVER_MAX_WAIT,
+        http_client: HttpT | None = None,
     ):
         base = (url or os.environ.get("INBOXKIT_URL") or DEFAULT_URL).strip().rstrip("/")
         self.url = base.removesuffix("/api/v1")
@@ -179,7 +182,8 @@ class ClientOperations(Generic[InboxT]):
         if max_poll <= 0:
             raise ValueError("max_poll must be more than 0 seconds")
         self.max_poll = min(max_poll, SERVER_MAX_WAIT)
-        self._owns_http = True
+        self._http: HttpT = http_client or self._open_http(timeout)
+        self._owns_http = http_client is None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
@@ -198,6 +202,9 @@ class ClientOperations(Generic[InboxT]):
 
     def _inbox(self, mailbox: Mailbox, token: str | None) -> InboxT:
         raise NotImplementedError  # sync and async clients make their own kind of Inbox
+
+    def _open_http(self, timeout: float) -> HttpT:
+        raise NotImplementedError  # sync and async clients use their own kind of httpx client
 
     # -- plumbing ------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import httpx
 from inboxkit.client.errors import error_from_response
 from inboxkit.client.inbox import Inbox
 from inboxkit.client.models import Mailbox, MessageSummary
-from inboxkit.client.operations import SERVER_MAX_WAIT, ClientOperations
+from inboxkit.client.operations import ClientOperations
 from inboxkit.client.protocol import (
     EventStream,
     Flow,
@@ -26,7 +26,7 @@ __all__ = ["InboxKit"]
 T = TypeVar("T")
 
 
-class InboxKit(ClientOperations[Inbox], SyncDriver):
+class InboxKit(ClientOperations[Inbox, httpx.Client], SyncDriver):
     """The inboxkit API, blocking. Use it as a context manager, or call `close()`.
 
     >>> client = InboxKit()                  # INBOXKIT_URL / INBOXKIT_API_KEY from the environment
@@ -37,30 +37,11 @@ class InboxKit(ClientOperations[Inbox], SyncDriver):
     closed by `close()`.
     """
 
-    def __init__(
-        self,
-        url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        max_retry_wait: float = 60.0,
-        max_poll: float = SERVER_MAX_WAIT,
-        http_client: httpx.Client | None = None,
-    ):
-        super().__init__(
-            url,
-            api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_wait=max_retry_wait,
-            max_poll=max_poll,
-        )
-        self._http = http_client or httpx.Client(timeout=timeout)
-        self._owns_http = http_client is None
-
     def _inbox(self, mailbox: Mailbox, token: str | None) -> Inbox:
         return Inbox(self, mailbox, token)
+
+    def _open_http(self, timeout: float) -> httpx.Client:
+        return httpx.Client(timeout=timeout)
 
     def _drive(self, flow: Flow[T]) -> T:
         reply: Any = None
