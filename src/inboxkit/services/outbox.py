@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from inboxkit.config import Settings
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import SUMMARY_COLUMNS, jsonable, summary
-from inboxkit.services.queue import Waker, claim, next_due, release, retry_at, until
+from inboxkit.services.queue import Dispatcher, Waker, retry_at
 from inboxkit.services.webhooks import WebhookService
 from inboxkit.store.db import Database
 from inboxkit.store.tables import contents, idempotency_keys, messages, outbox, utcnow
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 
 # How long an Idempotency-Key is remembered; the worker prunes older ones with old rows.
 IDEMPOTENCY_TTL = timedelta(hours=24)
-PRUNE_EVERY_SECONDS = 600.0
 NO_RELAY = (
     "No SMTP relay is configured (INBOXKIT_SMTP_RELAY_URL), so mail to addresses outside "
     "this server's domains cannot be sent."
@@ -184,35 +184,30 @@ class Outbox:
             if self.relay
             else None
         )
-        # The pipeline announces a stored outbound message as `message.stored`.
-        self.waker = Waker(bus, wake_on=frozenset({"message.stored"}))
-        self._inflight: dict[asyncio.Task[None], tuple[str, str]] = {}
-        self._last_prune = 0.0
+        self.dispatcher = Dispatcher(
+            db,
+            outbox,
+            "queued",
+            # The pipeline announces a stored outbound message as `message.stored`.
+            Waker(bus, wake_on=frozenset({"message.stored"})),
+            concurrency=settings.outbox_concurrency,
+            poll_interval=settings.outbox_poll_interval,
+            lease_seconds=settings.outbox_lease_seconds,
+            batcher=pipeline.batcher,
+            jobs=self._deliveries,
+            prune=self._prune,
+            name="outbox",
+            job="outbox delivery",
+        )
 
     async def work_step(self) -> int:
         """One pass of the outbox worker: start deliveries for due rows (up to the concurrency
         limit), or sleep until there may be some. Returns how many it started."""
-        self.waker.start()
-        await self._prune()
-        free = self.settings.outbox_concurrency - len(self._inflight)
-        due = await next_due(self.db, outbox, "queued")
-        if free <= 0:
-            await self.waker.wait(self.settings.outbox_poll_interval)  # until one finishes
-            return 0
-        if due is None or due > utcnow():
-            await self.waker.wait(until(due, self.settings.outbox_poll_interval))
-            return 0
-        taken = await claim(
-            self.db,
-            outbox,
-            "queued",
-            free,
-            self.settings.outbox_lease_seconds,
-            self.pipeline.batcher,
-        )
-        if not taken.rows:  # another worker was quicker
-            await self.waker.wait(min(0.05, self.settings.outbox_poll_interval))
-            return 0
+        return await self.dispatcher.step()
+
+    async def _deliveries(
+        self, rows: Sequence[Any], token: str
+    ) -> Sequence[Coroutine[Any, Any, None]]:
         async with self.db.read() as conn:  # one read for the whole claim
             raws = dict(
                 (
@@ -221,24 +216,11 @@ class Outbox:
                         .select_from(
                             messages.join(contents, contents.c.id == messages.c.content_id)
                         )
-                        .where(messages.c.id.in_([row.message_id for row in taken.rows]))
+                        .where(messages.c.id.in_([row.message_id for row in rows]))
                     )
                 ).all()
             )
-        for row in taken.rows:
-            task = asyncio.create_task(
-                self._process(row, taken.token, raws.get(row.message_id)),
-                name=f"inboxkit-outbox-{row.id}",
-            )
-            self._inflight[task] = (row.id, taken.token)
-            task.add_done_callback(self._finished)
-        return len(taken.rows)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._inflight.pop(task, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("outbox delivery crashed", exc_info=task.exception())
-        self.waker.nudge()
+        return [self._process(row, token, raws.get(row.message_id)) for row in rows]
 
     async def _process(self, row: Any, token: str, stored: bytes | None) -> None:
         if stored is None:  # the message was deleted before it went out
@@ -447,10 +429,6 @@ class Outbox:
 
     async def _prune(self) -> None:
         """Forget finished outbox rows well outside the rate window, and expired keys."""
-        moment = time.monotonic()
-        if moment - self._last_prune < PRUNE_EVERY_SECONDS:
-            return
-        self._last_prune = moment
         now = utcnow()
         keep = max(timedelta(seconds=2 * self.settings.send_rate_window), timedelta(days=1))
         async with self.db.write() as conn:
@@ -465,12 +443,7 @@ class Outbox:
 
     async def close(self) -> None:
         """Stop in-flight deliveries and hand their rows back for the next worker."""
-        interrupted = list(self._inflight.items())
-        for task, _ in interrupted:
-            task.cancel()
-        await asyncio.gather(*(task for task, _ in interrupted), return_exceptions=True)
-        await release(self.db, outbox, "queued", [pair for _, pair in interrupted])
-        self.waker.close()
+        await self.dispatcher.close()
         if self.connections is not None:
             await self.connections.close()
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,11 +33,15 @@ from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.db import Database
 from inboxkit.store.tables import UTCDateTime, utcnow
 
-__all__ = ["Claim", "claim", "next_due", "release", "retry_at", "Waker"]
+__all__ = ["Claim", "claim", "next_due", "release", "retry_at", "Waker", "Dispatcher"]
 
 log = logging.getLogger(__name__)
 
 JITTER = 0.2  # retries spread over ±20% of the delay so failures do not retry in lockstep
+PRUNE_EVERY_SECONDS = 600.0
+
+# Given the claimed rows and the claim's token: one job (a coroutine to run) per row, in order.
+Jobs = Callable[[Sequence[Any], str], Awaitable[Sequence[Coroutine[Any, Any, None]]]]
 
 
 class Claim:
@@ -223,3 +228,84 @@ def until(moment: datetime | None, cap: float) -> float:
     if moment is None:
         return cap
     return max(0.0, min(cap, (moment - utcnow()).total_seconds()))
+
+
+class Dispatcher:
+    """The worker loop of one queue (the outbox, webhook deliveries). Each `step` claims due
+    rows, up to `concurrency` in flight, or sleeps on the waker until there may be some, and
+    runs a task per claimed row; `close` stops the tasks and hands their rows back. Every
+    PRUNE_EVERY_SECONDS a step first runs `prune` (forgetting finished rows)."""
+
+    def __init__(
+        self,
+        db: Database,
+        table: sa.Table,
+        status: str,
+        waker: Waker,
+        *,
+        concurrency: int,
+        poll_interval: float,
+        lease_seconds: float,
+        batcher: CommitBatcher | None,
+        jobs: Jobs,
+        prune: Callable[[], Awaitable[None]],
+        name: str,
+        job: str,
+    ):
+        self.db = db
+        self.table = table
+        self.status = status
+        self.waker = waker
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.lease_seconds = lease_seconds
+        self.batcher = batcher
+        self.jobs = jobs
+        self.prune = prune
+        self.name = name  # in task names
+        self.job = job  # what one job is, for the crash log
+        self.inflight: dict[asyncio.Task[None], tuple[str, str]] = {}
+        self._last_prune = 0.0
+
+    async def step(self) -> int:
+        """Start jobs for due rows, or sleep until there may be some. Returns how many started."""
+        self.waker.start()
+        moment = time.monotonic()
+        if moment - self._last_prune >= PRUNE_EVERY_SECONDS:
+            self._last_prune = moment
+            await self.prune()
+        free = self.concurrency - len(self.inflight)
+        due = await next_due(self.db, self.table, self.status)
+        if free <= 0:
+            await self.waker.wait(self.poll_interval)  # until one finishes
+            return 0
+        if due is None or due > utcnow():
+            await self.waker.wait(until(due, self.poll_interval))
+            return 0
+        taken = await claim(
+            self.db, self.table, self.status, free, self.lease_seconds, self.batcher
+        )
+        if not taken.rows:  # another worker was quicker
+            await self.waker.wait(min(0.05, self.poll_interval))
+            return 0
+        jobs = await self.jobs(taken.rows, taken.token)
+        for row, job in zip(taken.rows, jobs, strict=True):
+            task = asyncio.create_task(job, name=f"inboxkit-{self.name}-{row.id}")
+            self.inflight[task] = (row.id, taken.token)
+            task.add_done_callback(self._finished)
+        return len(taken.rows)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.inflight.pop(task, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s crashed", self.job, exc_info=task.exception())
+        self.waker.nudge()
+
+    async def close(self) -> None:
+        """Stop the jobs in flight and hand their rows back, so a restart resumes them at once."""
+        interrupted = list(self.inflight.items())
+        for task, _ in interrupted:
+            task.cancel()
+        await asyncio.gather(*(task for task, _ in interrupted), return_exceptions=True)
+        await release(self.db, self.table, self.status, [pair for _, pair in interrupted])
+        self.waker.close()

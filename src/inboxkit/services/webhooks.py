@@ -25,6 +25,7 @@ import logging
 import secrets
 import ssl
 import time
+from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -42,7 +43,7 @@ from inboxkit.services.auth import Principal
 from inboxkit.services.egress import Resolver, UnsafeDestination, system_resolver, vet
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
 from inboxkit.services.messages import jsonable
-from inboxkit.services.queue import Waker, claim, next_due, release, retry_at, until
+from inboxkit.services.queue import Dispatcher, Waker, retry_at
 from inboxkit.store.batch import CommitBatcher, WriteFn
 from inboxkit.store.db import Database
 from inboxkit.store.tables import (
@@ -66,7 +67,6 @@ EVENTS = (
 )
 TEST_EVENT = "webhook.test"
 MAX_WEBHOOKS_PER_ACCOUNT = 100
-PRUNE_EVERY_SECONDS = 600.0
 USER_AGENT = f"inboxkit-webhooks/{__version__}"
 
 
@@ -140,7 +140,20 @@ class WebhookService:
         self.bus = bus
         self.mailboxes = mailboxes
         self.resolver = resolver
-        self.waker = Waker(bus, wake_on=frozenset(EVENTS))  # the commits that queue deliveries
+        self.dispatcher = Dispatcher(
+            db,
+            webhook_deliveries,
+            "pending",
+            Waker(bus, wake_on=frozenset(EVENTS)),  # the commits that queue deliveries
+            concurrency=settings.webhook_concurrency,
+            poll_interval=settings.webhook_poll_interval,
+            lease_seconds=settings.webhook_lease_seconds,
+            batcher=batcher,
+            jobs=self._attempts,
+            prune=self._prune,
+            name="webhook",
+            job="webhook attempt",
+        )
         timeout = httpx.Timeout(settings.webhook_timeout)
         verify: ssl.SSLContext | bool = True
         if settings.webhook_ca_bundle is not None:
@@ -163,8 +176,6 @@ class WebhookService:
             ),
             **common,
         )
-        self._inflight: dict[asyncio.Task[None], tuple[str, str]] = {}
-        self._last_prune = 0.0
         self.attempts_made = 0  # by this process, since start
 
     async def _write(self, write: WriteFn) -> Any:
@@ -411,49 +422,21 @@ class WebhookService:
     async def dispatch_step(self) -> int:
         """One pass of the dispatcher: start attempts for due deliveries (up to the concurrency
         limit), or sleep until there may be some. Returns how many attempts it started."""
-        self.waker.start()
-        await self._prune()
-        free = self.settings.webhook_concurrency - len(self._inflight)
-        due = await next_due(self.db, webhook_deliveries, "pending")
-        if free <= 0:
-            await self.waker.wait(self.settings.webhook_poll_interval)  # until one finishes
-            return 0
-        if due is None or due > utcnow():
-            await self.waker.wait(until(due, self.settings.webhook_poll_interval))
-            return 0
-        taken = await claim(
-            self.db,
-            webhook_deliveries,
-            "pending",
-            free,
-            self.settings.webhook_lease_seconds,
-            self.batcher,
-        )
-        if not taken.rows:  # another worker was quicker
-            await self.waker.wait(min(0.05, self.settings.webhook_poll_interval))
-            return 0
+        return await self.dispatcher.step()
+
+    async def _attempts(
+        self, rows: Sequence[Any], token: str
+    ) -> Sequence[Coroutine[Any, Any, None]]:
         async with self.db.read() as conn:
-            ids = {row.webhook_id for row in taken.rows}
+            ids = {row.webhook_id for row in rows}
             hooks = {
                 hook.id: hook
                 for hook in await conn.execute(sa.select(webhooks).where(webhooks.c.id.in_(ids)))
             }
-        for row in taken.rows:
-            task = asyncio.create_task(
-                self._attempt(
-                    row.id, taken.token, row.attempts, row.payload, hooks.get(row.webhook_id)
-                ),
-                name=f"inboxkit-webhook-{row.id}",
-            )
-            self._inflight[task] = (row.id, taken.token)
-            task.add_done_callback(self._finished)
-        return len(taken.rows)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._inflight.pop(task, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("webhook attempt crashed", exc_info=task.exception())
-        self.waker.nudge()
+        return [
+            self._attempt(row.id, token, row.attempts, row.payload, hooks.get(row.webhook_id))
+            for row in rows
+        ]
 
     async def _post(self, hook: Any, delivery_id: str, body: str) -> tuple[int | None, str | None]:
         timestamp = int(time.time())
@@ -581,11 +564,7 @@ class WebhookService:
             )
 
     async def _prune(self) -> None:
-        """Forget finished deliveries older than the retention period (now and then)."""
-        moment = time.monotonic()
-        if moment - self._last_prune < PRUNE_EVERY_SECONDS:
-            return
-        self._last_prune = moment
+        """Forget finished deliveries older than the retention period."""
         cutoff = utcnow() - timedelta(days=self.settings.webhook_retention_days)
         d = webhook_deliveries.c
         async with self.db.write() as conn:
@@ -595,11 +574,6 @@ class WebhookService:
 
     async def close(self) -> None:
         """Stop in-flight attempts and hand their rows back, so a restart resumes at once."""
-        interrupted = list(self._inflight.items())
-        for task, _ in interrupted:
-            task.cancel()
-        await asyncio.gather(*(task for task, _ in interrupted), return_exceptions=True)
-        await release(self.db, webhook_deliveries, "pending", [pair for _, pair in interrupted])
-        self.waker.close()
+        await self.dispatcher.close()
         await self._http.aclose()
         await self._https.aclose()
