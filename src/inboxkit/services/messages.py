@@ -112,7 +112,15 @@ class MessageFilter:
                 sa.func.lower(c.subject).contains(self.subject_contains.lower(), autoescape=True)
             )
         if self.to_contains:
-            query = query.where(c.search_text.contains(self.to_contains.lower(), autoescape=True))
+            # The To and Cc headers only (a body that mentions the address must not match);
+            # JSON text is compared case-insensitively on both backends.
+            needle = self.to_contains.lower()
+            query = query.where(
+                sa.or_(
+                    sa.func.lower(sa.cast(c.to_addrs, sa.Text)).contains(needle, autoescape=True),
+                    sa.func.lower(sa.cast(c.cc_addrs, sa.Text)).contains(needle, autoescape=True),
+                )
+            )
         if self.direction:
             query = query.where(c.direction == self.direction)
         if self.has_code is not None:
