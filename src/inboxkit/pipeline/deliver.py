@@ -138,22 +138,8 @@ class Pipeline:
     ) -> list[dict[str, Any]]:
         parsed = await self.parser.parse(raw)
         content_row, message_rows = _rows(envelope, raw, parsed, targets, direction, extra)
-
-        async def write(conn: AsyncConnection) -> list[dict[str, Any]]:
-            live = await _lock_undeleted(conn, [row["mailbox_id"] for row in message_rows])
-            rows = [row for row in message_rows if row["mailbox_id"] in live]
-            if not rows:
-                return []  # raised below, outside the transaction others share
-            await conn.execute(contents.insert().values(**content_row))
-            await conn.execute(messages.insert(), rows)
-            stored = [summary(_RowView(row)) for row in rows]
-            for hook in self.store_hooks:
-                await hook(conn, stored)
-            if also is not None:
-                await also(conn, stored)
-            return stored
-
-        stored: list[dict[str, Any]] = await self.batcher.submit(write)
+        delivery = _Delivery(content_row, message_rows, also)
+        stored: list[dict[str, Any]] = await self.batcher.submit(delivery, merge=self._write_many)
         if not stored:
             raise NoRecipients()
         addresses = {target.mailbox_id: target.address for target in targets}
@@ -167,6 +153,37 @@ class Pipeline:
                 }
             )
         return stored
+
+    async def _write_many(
+        self, conn: AsyncConnection, deliveries: list[_Delivery]
+    ) -> list[list[dict[str, Any]]]:
+        """Store every delivery of one group commit with set-based statements: one liveness
+        check, one insert per table and one call of each store hook for the whole batch."""
+        wanted = sorted({row["mailbox_id"] for d in deliveries for row in d.message_rows})
+        live = await _lock_undeleted(conn, wanted)
+        kept = [[row for row in d.message_rows if row["mailbox_id"] in live] for d in deliveries]
+        content_rows = [d.content_row for d, rows in zip(deliveries, kept, strict=True) if rows]
+        if content_rows:
+            await conn.execute(contents.insert(), content_rows)
+            await conn.execute(messages.insert(), [row for rows in kept for row in rows])
+        stored = [[summary(_RowView(row)) for row in rows] for rows in kept]
+        everything = [item for items in stored for item in items]
+        if everything:
+            for hook in self.store_hooks:
+                await hook(conn, everything)
+        for delivery, items in zip(deliveries, stored, strict=True):
+            if delivery.also is not None and items:
+                await delivery.also(conn, items)
+        return stored
+
+
+@dataclass(slots=True)
+class _Delivery:
+    """One parsed message waiting for a group commit."""
+
+    content_row: dict[str, Any]
+    message_rows: list[dict[str, Any]]
+    also: StoreHook | None
 
 
 async def _lock_undeleted(conn: AsyncConnection, mailbox_ids: list[str]) -> set[str]:
