@@ -169,9 +169,12 @@ class Waker:
     guarantees progress when an event is lost. Only events in `wake_on` (those announcing a
     commit that may have queued rows) wake it."""
 
-    def __init__(self, bus: Bus, wake_on: frozenset[str]):
+    def __init__(self, bus: Bus, wake_on: frozenset[str], gate: Callable[[], bool] | None = None):
         self.bus = bus
-        self.wake_on = wake_on | {"resync"}  # resync: the bus reconnected, events may be lost
+        self.wake_on = wake_on
+        # `gate` says whether those events can mean work at all right now (no webhook endpoint:
+        # no delivery can have been queued); polling still runs either way.
+        self.gate = gate
         self._subscription: Subscription | None = None
         self._nudged = asyncio.Event()
 
@@ -184,7 +187,10 @@ class Waker:
         self._nudged.set()
 
     def _wakes(self, events: list[dict[str, Any]]) -> bool:
-        return any(event.get("event") in self.wake_on for event in events)
+        names = {event.get("event") for event in events}
+        if "resync" in names:  # the bus reconnected: events may have been lost
+            return True
+        return bool(names & self.wake_on) and (self.gate is None or self.gate())
 
     async def wait(self, timeout: float) -> None:
         self.start()

@@ -140,11 +140,15 @@ class WebhookService:
         self.bus = bus
         self.mailboxes = mailboxes
         self.resolver = resolver
+        self._listening = True  # an enabled endpoint existed at the last look
+        self._looked_at = float("-inf")
         self.dispatcher = Dispatcher(
             db,
             webhook_deliveries,
             "pending",
-            Waker(bus, wake_on=frozenset(EVENTS)),  # the commits that queue deliveries
+            # Woken by the commits that queue deliveries, but only while an endpoint exists:
+            # otherwise every received message would cost the dispatcher a query for nothing.
+            Waker(bus, wake_on=frozenset(EVENTS), gate=lambda: self._listening),
             concurrency=settings.webhook_concurrency,
             poll_interval=settings.webhook_poll_interval,
             lease_seconds=settings.webhook_lease_seconds,
@@ -230,6 +234,7 @@ class WebhookService:
                     f"An account may have at most {MAX_WEBHOOKS_PER_ACCOUNT} webhooks; delete one first."
                 )
             await conn.execute(webhooks.insert().values(**row))
+        self._listening = True
         return {**_public(SimpleNamespace(**row)), "secret": row["secret"]}
 
     async def _find(self, conn: AsyncConnection, principal: Principal, webhook_id: str) -> Any:
@@ -422,7 +427,20 @@ class WebhookService:
     async def dispatch_step(self) -> int:
         """One pass of the dispatcher: start attempts for due deliveries (up to the concurrency
         limit), or sleep until there may be some. Returns how many attempts it started."""
+        await self._look_for_endpoints()
         return await self.dispatcher.step()
+
+    async def _look_for_endpoints(self) -> None:
+        """Refresh `_listening` at most once per poll interval (an endpoint created in another
+        process is noticed within one interval; until then polling delivers its events)."""
+        moment = time.monotonic()
+        if moment - self._looked_at < self.settings.webhook_poll_interval:
+            return
+        self._looked_at = moment
+        async with self.db.read() as conn:
+            self._listening = bool(
+                await conn.scalar(sa.select(sa.exists().where(webhooks.c.enabled.is_(True))))
+            )
 
     async def _attempts(
         self, rows: Sequence[Any], token: str
