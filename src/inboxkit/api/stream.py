@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
@@ -25,7 +24,7 @@ from inboxkit.bus.base import SHUTDOWN
 from inboxkit.errors import Forbidden, InboxKitError
 from inboxkit.ids import is_id
 from inboxkit.runtime import Runtime
-from inboxkit.services.auth import Principal
+from inboxkit.services.auth import Principal, same_origin
 from inboxkit.services.messages import jsonable
 from inboxkit.services.wait import Follow, StreamEnd
 
@@ -45,14 +44,7 @@ def _event(name: str, address: str, message: dict[str, Any] | None = None) -> di
 
 
 def _same_origin(headers: Mapping[str, str], runtime: Runtime) -> bool:
-    origin = headers.get("origin")
-    if not origin:
-        return True  # not a browser: only browsers send Origin
-    host = headers.get("host")
-    allowed = {host} if host else set()
-    if runtime.settings.public_url:
-        allowed.add(urlsplit(runtime.settings.public_url).netloc)
-    return urlsplit(origin).netloc in allowed
+    return same_origin(headers.get("origin"), headers.get("host"), runtime.settings.public_url)
 
 
 def _token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:

@@ -24,7 +24,6 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import (
@@ -44,7 +43,7 @@ from inboxkit.errors import Unauthorized
 from inboxkit.mcp.backends import ServiceBackend
 from inboxkit.mcp.tools import build_server
 from inboxkit.runtime import Runtime
-from inboxkit.services.auth import AuthService, Principal, digest
+from inboxkit.services.auth import AuthService, Principal, digest, same_origin
 
 __all__ = ["McpEndpoint", "PrincipalToken", "TokenVerifier", "MCP_PATH"]
 
@@ -124,13 +123,9 @@ class McpEndpoint:
 
     def _cross_site(self, scope: Scope) -> bool:
         headers = dict(scope.get("headers") or [])
-        origin = headers.get(b"origin", b"").decode("latin-1")
-        if not origin:
-            return False  # not a browser
-        allowed = {headers.get(b"host", b"").decode("latin-1")}
-        if self.runtime.settings.public_url:
-            allowed.add(urlsplit(self.runtime.settings.public_url).netloc)
-        return urlsplit(origin).netloc not in allowed
+        origin = headers.get(b"origin", b"").decode("latin-1") or None
+        host = headers.get(b"host", b"").decode("latin-1") or None
+        return not same_origin(origin, host, self.runtime.settings.public_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self._cross_site(scope):
