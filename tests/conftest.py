@@ -20,12 +20,10 @@ import pytest
 from inboxkit.config import Settings
 from inboxkit.store.db import Database
 from inboxkit.store.migrate import upgrade
-from inboxkit.store.tables import metadata
 from tests.helpers import RunningServer, start_server
 
 PG_URL = os.environ.get("INBOXKIT_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("INBOXKIT_TEST_REDIS_URL")
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
 
@@ -92,7 +90,6 @@ def pg_database() -> Iterator[str]:
 async def _truncate(url: str) -> None:
     import asyncpg
 
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     conn = await asyncpg.connect(_pg_admin_url(url), timeout=10)
     try:
         tables = await conn.fetch(
