@@ -67,7 +67,12 @@ class Services:
     async def start(self) -> None:
         await self.runtime.start()
         if self.role in ("all", "smtp"):
-            handler = InboxHandler(self.settings, self.runtime.mailboxes, self.runtime.pipeline)
+            handler = InboxHandler(
+                self.settings,
+                self.runtime.mailboxes,
+                self.runtime.pipeline,
+                self.runtime.metrics,
+            )
             self.smtp_server = await start_smtp_server(self.settings, handler)
         if self.role in ("all", "worker"):
             self.tasks = start_workers(self.runtime)

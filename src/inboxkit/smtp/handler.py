@@ -9,6 +9,7 @@ from aiosmtpd.smtp import SMTP, Session
 from aiosmtpd.smtp import Envelope as SMTPEnvelope
 
 from inboxkit.config import Settings
+from inboxkit.metrics import Metrics
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
 from inboxkit.services.mailboxes import MailboxService
 
@@ -27,10 +28,17 @@ TRY_AGAIN = "451 4.3.0 Temporary failure, please try again later"
 
 
 class InboxHandler:
-    def __init__(self, settings: Settings, mailboxes: MailboxService, pipeline: Pipeline):
+    def __init__(
+        self,
+        settings: Settings,
+        mailboxes: MailboxService,
+        pipeline: Pipeline,
+        metrics: Metrics | None = None,
+    ):
         self.settings = settings
         self.mailboxes = mailboxes
         self.pipeline = pipeline
+        self.metrics = metrics or Metrics()
 
     async def handle_RCPT(
         self,
@@ -74,8 +82,12 @@ class InboxHandler:
                 delivery, bytes(raw), resolved=getattr(envelope, "inboxkit_resolved", None)
             )
         except NoRecipients:
+            self.metrics.smtp_replies.labels("550").inc()
             return "550 5.1.1 No recipient mailbox is live any more"
         except Exception:
             log.exception("could not store a message; answering 451")
+            self.metrics.smtp_replies.labels("451").inc()
             return TRY_AGAIN
+        self.metrics.smtp_replies.labels("250").inc()
+        self.metrics.delivered.inc(len(stored))
         return f"250 2.0.0 OK: queued as {stored[0]['id']}"
