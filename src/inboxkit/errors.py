@@ -18,7 +18,6 @@ __all__ = [
     "ValidationFailed",
     "QuotaExceeded",
     "RateLimited",
-    "StorageUnavailable",
 ]
 
 
@@ -77,8 +76,3 @@ class RateLimited(InboxKitError):
     def __init__(self, message: str | None = None, *, retry_after: int = 1):
         super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
         self.retry_after = retry_after
-
-
-class StorageUnavailable(InboxKitError):
-    code, status = "internal_error", 503
-    default_message = "Storage is temporarily unavailable; retry shortly."
