@@ -152,6 +152,7 @@ async def test_nul_bytes_in_headers_and_body_are_accepted_and_kept_raw(server: R
         b"before \x00 after\r\n"
     )
     summary, full = await _deliver_hostile(server, raw)
+    assert summary["parse_error"] is False
     assert summary["subject"] == "nulhere"
     assert "\x00" not in full["text"] and full["text"].startswith("before  after")
     assert all("\x00" not in value for _, value in full["headers"])
@@ -162,6 +163,7 @@ async def test_raw_utf8_bytes_in_headers_are_read_as_utf8(server: RunningServer)
         "From: Jörg Müller <joerg@example.com>\r\nSubject: Grüße aus Köln ✓\r\n\r\nbody\r\n"
     ).encode()
     summary, _ = await _deliver_hostile(server, raw)
+    assert summary["parse_error"] is False
     assert summary["subject"] == "Grüße aus Köln ✓"
     assert summary["from"] == "joerg@example.com"
     assert summary["from_name"] == "Jörg Müller"
