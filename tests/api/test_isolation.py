@@ -136,6 +136,24 @@ def _assert_error(response: httpx.Response, status: int, code: str, route: Route
     assert SECRET_SUBJECT not in response.text and "secret" not in response.text
 
 
+async def _assert_untouched(server: RunningServer, world: World) -> None:
+    """The owner's mailbox, message and attachment are exactly as the fixture left them: the
+    refused writes (rename, mark read, deletes) had no effect."""
+    headers = server.auth(world.owner_key)
+    base = f"/mailboxes/{world.owner_mailbox['id']}"
+    mailbox = await server.http.get(base, headers=headers)
+    assert mailbox.status_code == 200, mailbox.text
+    assert mailbox.json()["data"]["name"] == world.owner_mailbox["name"] != "renamed"
+    listing = await server.http.get(f"{base}/messages", headers=headers)
+    assert [(m["id"], m["is_read"]) for m in listing.json()["data"]] == [
+        (world.message_id, False)
+    ]
+    part = await server.http.get(
+        f"{base}/messages/{world.message_id}/attachments/{world.attachment_id}", headers=headers
+    )
+    assert part.status_code == 200 and part.content == b"secret bytes"
+
+
 def _refs(world: World) -> list[str]:
     return [world.owner_mailbox["id"], world.owner_mailbox["address"]]
 
@@ -145,6 +163,7 @@ async def test_another_tenants_api_key_gets_404_on_every_route(server: RunningSe
         for ref in _refs(world):
             response = await _call(server, route, ref, world, world.other_key)
             _assert_error(response, 404, "not_found", route)
+    await _assert_untouched(server, world)
 
 
 async def test_another_mailboxs_token_gets_404_on_every_route(server: RunningServer, world: World):
@@ -152,6 +171,7 @@ async def test_another_mailboxs_token_gets_404_on_every_route(server: RunningSer
         for ref in _refs(world):
             response = await _call(server, route, ref, world, world.other_mailbox["token"])
             _assert_error(response, 404, "not_found", route)
+    await _assert_untouched(server, world)
 
 
 async def test_a_message_id_is_not_reachable_through_another_mailbox(
@@ -163,12 +183,14 @@ async def test_a_message_id_is_not_reachable_through_another_mailbox(
             continue
         response = await _call(server, route, own_ref, world, world.other_mailbox["token"])
         _assert_error(response, 404, "not_found", route)
+    await _assert_untouched(server, world)
 
 
 async def test_no_token_gets_401_on_every_route(server: RunningServer, world: World):
     for route in ROUTES:
         response = await _call(server, route, world.owner_mailbox["id"], world, None)
         _assert_error(response, 401, "unauthorized", route)
+    await _assert_untouched(server, world)
 
 
 async def test_an_invalid_token_gets_401(server: RunningServer, world: World):
@@ -188,6 +210,7 @@ async def test_an_api_key_without_the_routes_scope_gets_403(server: RunningServe
         response = await _call(server, route, world.owner_mailbox["id"], world, key["token"])
         _assert_error(response, 403, "forbidden", route)
         assert route.scope in response.json()["error"]["message"]
+    await _assert_untouched(server, world)
 
 
 async def test_the_owner_reaches_every_route_with_its_key_and_its_mailbox_token(
