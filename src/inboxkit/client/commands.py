@@ -26,7 +26,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from inboxkit.client.errors import InboxKitError, WaitTimeout
-from inboxkit.client.models import Message, MessageSummary, Model
+from inboxkit.client.models import Message, MessageSummary, Model, SentMessage
 from inboxkit.client.sync import InboxKit
 
 __all__ = ["register", "EXIT_TIMEOUT", "Spinner"]
@@ -117,6 +117,23 @@ def _show_message(message: Message) -> None:
                 f"  {attachment.id}  {attachment.filename or '(unnamed)'}  "
                 f"{attachment.content_type}  {attachment.size} bytes"
             )
+
+
+def _body_text(text: str | None, html: str | None) -> str | None:
+    """The --text body (`-` reads stdin); a usage error when neither --text nor --html is given."""
+    if text == "-":
+        text = sys.stdin.read()
+    if text is None and html is None:
+        raise click.UsageError("Give a body with --text (or --text - for stdin) and/or --html.")
+    return text
+
+
+def _show_sent(sent: SentMessage, as_json: bool) -> None:
+    if as_json:
+        _print_json(sent)
+    else:
+        click.echo(sent.id)
+        click.echo(f"{sent.delivery_status}: {sent.subject!r} to {', '.join(sent.to)}", err=True)
 
 
 class Spinner:
@@ -391,16 +408,8 @@ def send_command(
     client: InboxKit, mailbox: str, text: str | None, as_json: bool, **options: Any
 ) -> None:
     """Send mail from one of your inboxes (MAILBOX is its address or id)."""
-    if text == "-":
-        text = sys.stdin.read()
-    if text is None and options["html"] is None:
-        raise click.UsageError("Give a body with --text (or --text - for stdin) and/or --html.")
-    sent = client.send(mailbox, text=text, **options)
-    if as_json:
-        _print_json(sent)
-    else:
-        click.echo(sent.id)
-        click.echo(f"{sent.delivery_status}: {sent.subject!r} to {', '.join(sent.to)}", err=True)
+    sent = client.send(mailbox, text=_body_text(text, options["html"]), **options)
+    _show_sent(sent, as_json)
 
 
 @click.command("reply")
@@ -415,16 +424,8 @@ def reply_command(
     client: InboxKit, mailbox: str, message_id: str, text: str | None, as_json: bool, **options: Any
 ) -> None:
     """Reply to a message in one of your inboxes, threaded."""
-    if text == "-":
-        text = sys.stdin.read()
-    if text is None and options["html"] is None:
-        raise click.UsageError("Give a body with --text (or --text - for stdin) and/or --html.")
-    sent = client.reply(mailbox, message_id, text=text, **options)
-    if as_json:
-        _print_json(sent)
-    else:
-        click.echo(sent.id)
-        click.echo(f"{sent.delivery_status}: {sent.subject!r} to {', '.join(sent.to)}", err=True)
+    sent = client.reply(mailbox, message_id, text=_body_text(text, options["html"]), **options)
+    _show_sent(sent, as_json)
 
 
 COMMANDS = (
