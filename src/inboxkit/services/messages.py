@@ -25,7 +25,14 @@ from inboxkit.services.mailboxes import (
 from inboxkit.store.db import Database
 from inboxkit.store.tables import contents, messages
 
-__all__ = ["MessageFilter", "MessageService", "summary", "SUMMARY_COLUMNS", "jsonable"]
+__all__ = [
+    "MessageFilter",
+    "MessageService",
+    "summary",
+    "SUMMARY_COLUMNS",
+    "jsonable",
+    "message_in",
+]
 
 SUMMARY_COLUMNS = (
     messages.c.id,
@@ -70,6 +77,20 @@ def summary(row: Any) -> dict[str, Any]:
         "delivery_status": row.delivery_status,
         "delivery_error": row.delivery_error,
     }
+
+
+async def message_in(conn: Any, mailbox_id: str, message_id: str) -> Any:
+    """The message's row, or NotFound when it is not in that mailbox."""
+    row = (
+        await conn.execute(
+            sa.select(messages).where(
+                messages.c.id == message_id, messages.c.mailbox_id == mailbox_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such message in this mailbox.")
+    return row
 
 
 def jsonable(value: Any) -> Any:
@@ -174,16 +195,7 @@ class MessageService:
 
     async def _row(self, conn: Any, principal: Principal, ref: str, message_id: str) -> Any:
         box = await self.mailboxes.find(principal, ref, conn)
-        row = (
-            await conn.execute(
-                sa.select(messages).where(
-                    messages.c.id == message_id, messages.c.mailbox_id == box.id
-                )
-            )
-        ).first()
-        if row is None:
-            raise NotFound("No such message in this mailbox.")
-        return row
+        return await message_in(conn, box.id, message_id)
 
     async def get(
         self, principal: Principal, ref: str, message_id: str, *, mark_read: bool = True

@@ -27,7 +27,6 @@ from inboxkit.bus import Bus
 from inboxkit.config import Settings
 from inboxkit.errors import (
     Conflict,
-    NotFound,
     PayloadTooLarge,
     RateLimited,
     ValidationFailed,
@@ -46,11 +45,11 @@ from inboxkit.pipeline import Envelope, Pipeline
 from inboxkit.services.addresses import split_address
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
-from inboxkit.services.messages import jsonable
+from inboxkit.services.messages import jsonable, message_in
 from inboxkit.services.outbox import IDEMPOTENCY_TTL, Outbox
 from inboxkit.services.webhooks import WebhookService
 from inboxkit.store.db import Database
-from inboxkit.store.tables import idempotency_keys, mailboxes, messages, outbox, utcnow
+from inboxkit.store.tables import idempotency_keys, mailboxes, outbox, utcnow
 
 __all__ = ["OutboundService"]
 
@@ -220,15 +219,7 @@ class OutboundService:
         principal.require("send")
         async with self.db.read() as conn:
             box = await self.mailboxes.find(principal, ref, conn)
-            original = (
-                await conn.execute(
-                    sa.select(messages).where(
-                        messages.c.id == message_id, messages.c.mailbox_id == box.id
-                    )
-                )
-            ).first()
-        if original is None:
-            raise NotFound("No such message in this mailbox.")
+            original = await message_in(conn, box.id, message_id)
         request = {
             "text": text,
             "html": html,
