@@ -121,10 +121,8 @@ class OutboundService:
     ):
         self.settings = settings
         self.db = db
-        self.bus = bus
         self.mailboxes = mailboxes
         self.pipeline = pipeline
-        self.webhooks = webhooks
         self._dkim_key = self._load_dkim_key()
         # The worker side: delivers what this side queues (run by the worker role).
         self.outbox = Outbox(settings, db, bus, mailboxes, pipeline, webhooks)
