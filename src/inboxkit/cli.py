@@ -164,20 +164,28 @@ def keys() -> None:
     """Manage API keys directly in the database (no server needed)."""
 
 
-def _with_auth(fn: Any) -> Any:
+def _keys(options: dict[str, Any], call: Any) -> Any:
+    """`await call(auth)` with an AuthService on the migrated database; its errors become
+    command errors."""
+    from inboxkit.errors import InboxKitError
     from inboxkit.services.auth import AuthService
     from inboxkit.store.db import Database
     from inboxkit.store.migrate import upgrade
 
-    async def run(settings: Settings) -> Any:
+    settings = _settings(**options)
+
+    async def run() -> Any:
         db = Database(settings.effective_database_url)
         try:
             await upgrade(db)
-            return await fn(AuthService(settings, db))
+            return await call(AuthService(settings, db))
         finally:
             await db.close()
 
-    return run
+    try:
+        return asyncio.run(run())
+    except InboxKitError as exc:
+        raise click.ClickException(exc.message) from None
 
 
 def _emit(data: Any, as_json: bool, human: str) -> None:
@@ -200,15 +208,10 @@ def keys_create(
     name: str, scopes: tuple[str, ...], account_id: str | None, as_json: bool, **options: Any
 ) -> None:
     """Create an API key and print it (shown once)."""
-    from inboxkit.errors import InboxKitError
-
-    run = _with_auth(
-        lambda auth: auth.create_key(name=name, scopes=list(scopes) or None, account_id=account_id)
+    key = _keys(
+        options,
+        lambda auth: auth.create_key(name=name, scopes=list(scopes) or None, account_id=account_id),
     )
-    try:
-        key = asyncio.run(run(_settings(**options)))
-    except InboxKitError as exc:
-        raise click.ClickException(exc.message) from None
     _emit(key, as_json, key["token"])
     if not as_json:
         click.echo(
@@ -223,7 +226,7 @@ def keys_create(
 @click.option("--json", "as_json", is_flag=True)
 def keys_list(as_json: bool, **options: Any) -> None:
     """List API keys (never their secrets)."""
-    items = asyncio.run(_with_auth(lambda auth: auth.list_keys())(_settings(**options)))
+    items = _keys(options, lambda auth: auth.list_keys())
     human = (
         "\n".join(
             f"{k['id']}  {k['prefix']}…  {k['name']}  {'revoked' if k['revoked_at'] else 'active'}  {' '.join(k['scopes'])}"
@@ -240,12 +243,7 @@ def keys_list(as_json: bool, **options: Any) -> None:
 @click.option("--data-dir", default=None)
 def keys_revoke(key_id: str, **options: Any) -> None:
     """Revoke an API key."""
-    from inboxkit.errors import InboxKitError
-
-    try:
-        asyncio.run(_with_auth(lambda auth: auth.revoke_key(key_id))(_settings(**options)))
-    except InboxKitError as exc:
-        raise click.ClickException(exc.message) from None
+    _keys(options, lambda auth: auth.revoke_key(key_id))
     click.echo(f"revoked {key_id}", err=True)
 
 
