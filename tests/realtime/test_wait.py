@@ -4,13 +4,15 @@ in arrival order, filters, and lets go of everything when its client hangs up.""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from inboxkit.config import Settings
 from inboxkit.pipeline import Envelope
-from tests.helpers import RunningServer
+from tests.helpers import RunningServer, start_server
 from tests.realtime.support import eventually, messages, plus, subscribed, task_count, wait
 
 
@@ -32,6 +34,29 @@ async def test_mail_arriving_during_a_wait_is_returned_before_the_timeout(server
     assert data["timed_out"] is False
     assert data["message"]["subject"] == "arrives mid-wait"
     assert data["message"]["is_read"] is True
+
+
+@pytest.fixture
+async def server_without_catchup(settings: Settings) -> AsyncIterator[RunningServer]:
+    """The database catch-up would only look again after ten minutes: within a test, a wait can
+    only be woken by the bus event the delivery publishes."""
+    async with start_server(settings.model_copy(update={"wait_poll_interval": 600.0})) as running:
+        yield running
+
+
+async def test_a_waiter_is_woken_by_the_delivery_event_not_by_polling(
+    server_without_catchup: RunningServer,
+):
+    server = server_without_catchup
+    box = await server.create_inbox()
+    waiter = asyncio.create_task(wait(server, box, timeout=60))
+    await subscribed(server)
+    await server.send(box["address"], subject="announced")
+    # The wait ends at its 60 s timeout at the latest (with a last look at the database), so
+    # an answer within half of that can only come from the wake-up.
+    data = (await asyncio.wait_for(waiter, 30)).json()["data"]
+    assert data["timed_out"] is False
+    assert data["message"]["subject"] == "announced"
 
 
 async def test_mail_that_arrived_before_the_wait_is_returned_at_once(server: RunningServer):
