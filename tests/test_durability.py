@@ -210,6 +210,8 @@ async def test_every_acknowledged_message_survives_a_sigkill_mid_burst(database_
                 raw = _raw(inboxes[0]["address"], "after-restart", 0)
                 errors, _ = await smtp.sendmail("burst@example.com", [inboxes[0]["address"]], raw)
                 assert errors == {}
+            after = [m for m in await _listed(http, inboxes[0]) if m["subject"] == "after-restart"]
+            assert len(after) == 1, "mail taken after the restart is not listed exactly once"
     finally:
         stopped = await restarted.stop()
     assert stopped, "the server did not stop on SIGTERM:\n" + "".join(restarted.output)
