@@ -102,6 +102,8 @@ async def test_send_and_reply_need_the_send_scope(mail: RunningServer):
         f"/mailboxes/{inbox['id']}/send", json={"to": "bob@example.com", "text": "x"}
     )
     assert anonymous.status_code == 401
+    listing = await mail.http.get(f"/mailboxes/{inbox['id']}/messages", headers=mail.auth(reader))
+    assert listing.json()["data"] == []  # nothing was queued for sending
 
 
 async def test_another_tenants_mailbox_cannot_send_and_looks_absent(mail: RunningServer):
@@ -114,6 +116,9 @@ async def test_another_tenants_mailbox_cannot_send_and_looks_absent(mail: Runnin
         json={"to": "bob@example.com", "text": "x"},
     )
     assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    listing = await mail.http.get(f"/mailboxes/{inbox['id']}/messages", headers=mail.auth(owner))
+    assert listing.json()["data"] == []  # nothing was queued for sending
 
 
 INJECTIONS = [
