@@ -133,15 +133,18 @@ class ServiceBackend:
 
 # REST error codes back into the exceptions the services raise, so errors read the same.
 _ERRORS: dict[str, type[InboxKitError]] = {
-    "bad_request": errors.BadRequest,
-    "unauthorized": errors.Unauthorized,
-    "forbidden": errors.Forbidden,
-    "not_found": errors.NotFound,
-    "conflict": errors.Conflict,
-    "handle_taken": errors.HandleTaken,
-    "payload_too_large": errors.PayloadTooLarge,
-    "validation_error": errors.ValidationFailed,
-    "quota_exceeded": errors.QuotaExceeded,
+    cls.code: cls
+    for cls in (
+        errors.BadRequest,
+        errors.Unauthorized,
+        errors.Forbidden,
+        errors.NotFound,
+        errors.Conflict,
+        errors.HandleTaken,
+        errors.PayloadTooLarge,
+        errors.ValidationFailed,
+        errors.QuotaExceeded,
+    )
 }
 
 
