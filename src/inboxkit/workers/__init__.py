@@ -7,32 +7,65 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from inboxkit.runtime import Runtime
-from inboxkit.workers.outbox import no_pause, send_outbox
-from inboxkit.workers.webhooks import dispatch_webhooks
 
 __all__ = ["WORKERS", "start_workers"]
 
 log = logging.getLogger(__name__)
 
-# (name, one pass, seconds between passes). A pass returns how much it did; when it did
-# something the next pass starts at once, so a backlog drains without waiting.
-Worker = tuple[str, Callable[[Runtime], Awaitable[int]], Callable[[Runtime], float]]
+Pause = Callable[[Runtime], float]
+# (name, one pass, pause after a pass that did nothing, pause after a pass that failed).
+# A pass returns how much it did; when it did something the next pass starts at once, so a
+# backlog drains without waiting.
+Worker = tuple[str, Callable[[Runtime], Awaitable[int]], Pause, Pause]
 
 
 async def _sweep(runtime: Runtime) -> int:
     return await runtime.mailboxes.sweep_expired()
 
 
+async def _send_outbox(runtime: Runtime) -> int:
+    """Start due deliveries, or sleep until a bus event, a retry or the poll interval."""
+    return await runtime.outbound.outbox.work_step()
+
+
+async def _dispatch_webhooks(runtime: Runtime) -> int:
+    """Start due attempts, or sleep until a bus event, a retry or the poll interval."""
+    return await runtime.webhooks.dispatch_step()
+
+
+def _no_pause(runtime: Runtime) -> float:
+    return 0.0
+
+
 WORKERS: list[Worker] = [
-    ("expiry-sweeper", _sweep, lambda runtime: runtime.settings.sweep_interval),
-    # These two wait for work inside their pass (bus wake-up, next retry, poll interval).
-    ("outbox-sender", send_outbox, no_pause),
-    ("webhook-dispatcher", dispatch_webhooks, no_pause),
+    (
+        "expiry-sweeper",
+        _sweep,
+        lambda runtime: runtime.settings.sweep_interval,
+        lambda runtime: runtime.settings.sweep_interval,
+    ),
+    # These two wait for work inside their pass, so an idle pass needs no pause of its own.
+    (
+        "outbox-sender",
+        _send_outbox,
+        _no_pause,
+        lambda runtime: runtime.settings.outbox_poll_interval,
+    ),
+    (
+        "webhook-dispatcher",
+        _dispatch_webhooks,
+        _no_pause,
+        lambda runtime: runtime.settings.webhook_poll_interval,
+    ),
 ]
 
 
 async def _loop(
-    runtime: Runtime, name: str, step: Callable[[Runtime], Awaitable[int]], interval: float
+    runtime: Runtime,
+    name: str,
+    step: Callable[[Runtime], Awaitable[int]],
+    idle: float,
+    after_failure: float,
 ) -> None:
     while True:
         try:
@@ -40,14 +73,18 @@ async def _loop(
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("worker %s failed; retrying after its interval", name)
-            done = 0
+            log.exception("worker %s failed; retrying in %gs", name, after_failure)
+            await asyncio.sleep(after_failure)
+            continue
         if not done:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(idle)
 
 
 def start_workers(runtime: Runtime) -> list[asyncio.Task[None]]:
     return [
-        asyncio.create_task(_loop(runtime, name, step, interval(runtime)), name=f"inboxkit-{name}")
-        for name, step, interval in WORKERS
+        asyncio.create_task(
+            _loop(runtime, name, step, idle(runtime), after_failure(runtime)),
+            name=f"inboxkit-{name}",
+        )
+        for name, step, idle, after_failure in WORKERS
     ]
