@@ -4,15 +4,13 @@ in arrival order, filters, and lets go of everything when its client hangs up.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
-from inboxkit.config import Settings
 from inboxkit.pipeline import Envelope
-from tests.helpers import RunningServer, start_server
+from tests.helpers import RunningServer
 from tests.realtime.support import eventually, messages, plus, subscribed, task_count, wait
 
 
@@ -34,14 +32,6 @@ async def test_mail_arriving_during_a_wait_is_returned_before_the_timeout(server
     assert data["timed_out"] is False
     assert data["message"]["subject"] == "arrives mid-wait"
     assert data["message"]["is_read"] is True
-
-
-@pytest.fixture
-async def server_without_catchup(settings: Settings) -> AsyncIterator[RunningServer]:
-    """The database catch-up would only look again after ten minutes: within a test, a wait can
-    only be woken by the bus event the delivery publishes."""
-    async with start_server(settings.model_copy(update={"wait_poll_interval": 600.0})) as running:
-        yield running
 
 
 async def test_a_waiter_is_woken_by_the_delivery_event_not_by_polling(

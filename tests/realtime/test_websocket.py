@@ -56,6 +56,19 @@ async def test_websocket_pushes_received_mail_with_its_codes_and_links(server: R
     assert message["links"][0]["kind"] == "verify"
 
 
+async def test_websocket_push_comes_from_the_delivery_event_not_from_polling(
+    server_without_catchup: RunningServer,
+):
+    server = server_without_catchup
+    box = await server.create_inbox()
+    async with open_socket(server, box) as ws:
+        await subscribed(server)
+        await server.send(box["address"], subject="announced")
+        event = await next_event(ws)  # fails after 10 s; the catch-up would take 600 s
+    assert event["event"] == "message.received"
+    assert event["message"]["subject"] == "announced"
+
+
 async def test_websocket_does_not_push_mail_that_was_there_before_it_opened(
     server: RunningServer,
 ):
