@@ -55,6 +55,19 @@ async def test_sse_pushes_received_mail_with_the_message_id_as_event_id(server: 
     assert event.id == data["message"]["id"]
 
 
+async def test_sse_push_comes_from_the_delivery_event_not_from_polling(
+    server_without_catchup: RunningServer,
+):
+    server = server_without_catchup
+    box = await server.create_inbox()
+    async with events(server, box) as stream:
+        await subscribed(server)
+        await server.send(box["address"], subject="announced")
+        event = await next_event(stream)  # fails after 10 s; the catch-up would take 600 s
+    assert event.event == "message.received"
+    assert event.json()["message"]["subject"] == "announced"
+
+
 async def test_sse_resumes_after_last_event_id_with_what_was_missed(server: RunningServer):
     box = await server.create_inbox()
     async with events(server, box) as stream:
