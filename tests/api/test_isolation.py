@@ -145,9 +145,7 @@ async def _assert_untouched(server: RunningServer, world: World) -> None:
     assert mailbox.status_code == 200, mailbox.text
     assert mailbox.json()["data"]["name"] == world.owner_mailbox["name"] != "renamed"
     listing = await server.http.get(f"{base}/messages", headers=headers)
-    assert [(m["id"], m["is_read"]) for m in listing.json()["data"]] == [
-        (world.message_id, False)
-    ]
+    assert [(m["id"], m["is_read"]) for m in listing.json()["data"]] == [(world.message_id, False)]
     part = await server.http.get(
         f"{base}/messages/{world.message_id}/attachments/{world.attachment_id}", headers=headers
     )

@@ -261,6 +261,8 @@ async def test_abandoned_waits_release_their_subscriptions_and_tasks(server: Run
 
 async def test_wait_to_contains_ignores_a_body_that_mentions_the_address(server: RunningServer):
     box = await server.create_inbox()
-    await server.send(box["address"], subject="mentions", body="forward this to ops@partner.example")
+    await server.send(
+        box["address"], subject="mentions", body="forward this to ops@partner.example"
+    )
     response = await wait(server, box, to_contains="ops@partner.example", timeout=0)
     assert response.json()["data"] == {"message": None, "timed_out": True}

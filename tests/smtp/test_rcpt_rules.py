@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from inboxkit.store.tables import contents, messages
-
 from tests.helpers import RunningServer, make_message
 
 
