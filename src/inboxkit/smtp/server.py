@@ -107,6 +107,8 @@ class InboxSMTP(SMTP):
 
     def _close_with(self, reply: str) -> None:
         """Answer `reply` and end the session; the reply is flushed before the socket closes."""
+        if self._cut_off:
+            return  # a command already in the buffer when the session ended gets no answer
         self._cut_off = True
         if self.transport is not None:
             self.transport.write(reply.encode() + b"\r\n")
