@@ -252,6 +252,8 @@ class InboxkitTarget(Target):
             INBOXKIT_HTTP_PORT=str(self.http_port),
             INBOXKIT_SMTP_PORT=str(self.smtp_port),
             INBOXKIT_DATA_DIR=str(data_dir),
+            # The load generator is one address standing in for many senders.
+            INBOXKIT_SMTP_MAX_CONNECTIONS_PER_IP="100000",
         )
         if self.database_url:
             recreate_pg_database(self.database_url)

@@ -117,6 +117,8 @@ async def spawn(argv: list[str], env: dict[str, str], log: Path) -> asyncio.subp
 
 def base_env(**settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INBOXKIT_")}
+    # The bench's senders share one address, standing in for many senders.
+    env["INBOXKIT_SMTP_MAX_CONNECTIONS_PER_IP"] = "100000"
     env.update({f"INBOXKIT_{k.upper()}": v for k, v in settings.items()})
     return env
 

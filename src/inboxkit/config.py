@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     smtp_max_connections: int = Field(default=500, ge=1)
     smtp_hostname: str = "inboxkit.localhost"
 
+    # SMTP abuse limits: sessions one peer may hold at once (IPv6 peers counted per /64), and
+    # recipients a session may have refused before it is closed (address guessing).
+    smtp_max_connections_per_ip: int = Field(default=20, ge=1)
+    smtp_max_refused_recipients: int = Field(default=20, ge=1)
+
     # Parsing guards (DESIGN §5).
     parse_timeout: float = Field(default=10.0, gt=0)
     parse_workers: int = Field(default=1, ge=0)

@@ -56,7 +56,7 @@ async def local_principal(runtime: Runtime) -> Principal:
         except Unauthorized:
             log.warning("the key in %s is no longer valid; creating a new one", path)
     key = await runtime.auth.create_key(name="inboxkit mcp --embedded")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new data dir is private
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key["token"] + "\n")

@@ -5,10 +5,17 @@ Writers use `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes
 SQLITE_BUSY without waiting when another connection committed in between, so SQLite gets a
 separate write engine whose transactions take the write lock up front. Readers keep deferred
 transactions and never block each other. PostgreSQL uses one engine for both.
+
+The SQLite database holds every message and key, so a data directory we create is private to
+the service's user (0700) and so is the database file (0600). SQLite gives the `-wal` and `-shm`
+files it creates the database file's permissions, so creating that file first covers them too.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,9 +24,37 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-__all__ = ["Database"]
+__all__ = ["Database", "create_private_file"]
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` (and its directory, if missing) readable by this user only. An existing
+    directory is left as the operator set it; an existing file is left as it is."""
+    # Only the last folder gets the mode; parents the operator did not ask for stay ordinary.
+    path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    create_private_file(path)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        log.warning(
+            "the database %s can be read by other users (mode %o); run chmod 600 on it and "
+            "on its -wal and -shm files",
+            path,
+            mode,
+        )
 
 
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
@@ -58,7 +93,7 @@ class Database:
         if self.dialect == "sqlite":
             path = sa.engine.make_url(url).database
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _prepare_sqlite_file(Path(path))
             self.reader = _sqlite_engine(url, immediate=False, pool_size=8)
             self.writer = _sqlite_engine(url, immediate=True, pool_size=2)
         else:

@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
-from inboxkit.store.db import Database
+from inboxkit.store.db import Database, create_private_file
 
 __all__ = ["upgrade", "alembic_config"]
 
@@ -39,6 +39,7 @@ def _upgrade_sync(connection: Connection, url: str) -> None:
 
 
 def _lock_file(path: Path) -> TextIO:
+    create_private_file(path)
     handle = path.open("w")
     fcntl.flock(handle, fcntl.LOCK_EX)  # blocks while another process migrates
     return handle
