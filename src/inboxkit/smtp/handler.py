@@ -70,6 +70,13 @@ class InboxHandler:
         resolved.append(found)
         return "250 2.1.5 OK"
 
+    async def handle_exception(self, error: Exception) -> str:
+        # aiosmtpd's default answer names the exception and its text; a client must never see
+        # internals, so an unexpected failure in any command is a plain temporary failure.
+        log.error("SMTP command failed", exc_info=error)
+        self.metrics.smtp_replies.labels("451").inc()
+        return TRY_AGAIN
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SMTPEnvelope) -> str:
         raw: Any = envelope.original_content or b""
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
