@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -99,6 +100,16 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=35 * MiB, ge=1024)
     auto_migrate: bool = True
 
+    # Abuse hardening: webhook egress, browser origins. Webhooks reach ports 80 and 443 plus
+    # `webhook_allowed_ports` (INBOXKIT_WEBHOOK_ALLOW_PRIVATE, for local development, lifts the
+    # port rule with the address rule). `POST /webhooks/{id}/test` is limited per account.
+    # Browser origins allowed on WebSocket, SSE and /mcp: PUBLIC_URL's and `allowed_origins`
+    # (comma list of scheme://host[:port]); with neither, only loopback pages of this server.
+    webhook_allowed_ports: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    webhook_test_rate_limit: int = Field(default=10, ge=1)
+    webhook_test_rate_window: float = Field(default=60.0, gt=0)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     @field_validator("domains", mode="before")
     @classmethod
     def _split_domains(cls, value: object) -> object:
@@ -107,6 +118,29 @@ class Settings(BaseSettings):
         if isinstance(value, list):
             return [str(part).strip().lower().rstrip(".") for part in value if str(part).strip()]
         return value
+
+    @field_validator("webhook_allowed_ports", "allowed_origins", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_allowed_ports")
+    @classmethod
+    def _check_ports(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= port <= 65535 for port in value):
+            raise ValueError("ports are numbers from 1 to 65535")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{origin!r} is not an origin such as https://mail.example.com")
+        return [origin.rstrip("/") for origin in value]
 
     @field_validator("outbox_retry_schedule", "webhook_retry_schedule", mode="before")
     @classmethod

@@ -46,6 +46,10 @@ HOSTILE_URLS = [
     "http://localhost/hook",
     "http://LocalHost:8080/hook",
     "https://127.0.0.1:8443/hook",
+    "http://[2a00:1450::5efe:7f00:1]/hook",  # ISATAP interface id carrying 127.0.0.1
+    "http://[2a00:1450::200:5efe:a9fe:a9fe]/hook",  # ISATAP (u bit set), 169.254.169.254
+    "http://[3fff::1]/hook",  # RFC 9637 documentation range
+    "http://[3fff:fff:ffff::1]/hook",
 ]
 
 
@@ -80,6 +84,120 @@ async def test_one_private_answer_among_public_ones_is_enough_to_refuse():
         await vet("https://hooks.example/x", allow_private=False, resolver=resolver)
 
 
+@pytest.mark.parametrize(
+    ("address", "embedded"),
+    [
+        ("2a00:1450::5efe:7f00:1", "127.0.0.1"),
+        ("2a00:1450::200:5efe:7f00:1", "127.0.0.1"),
+        ("2a00:1450::5efe:a00:1", "10.0.0.1"),
+        ("2a00:1450::200:5efe:c0a8:101", "192.168.1.1"),
+    ],
+)
+def test_isatap_addresses_are_judged_by_the_ipv4_address_they_carry(address: str, embedded: str):
+    problem = address_problem(ipaddress.ip_address(address))
+    assert problem is not None and embedded in problem
+
+
+def test_isatap_address_carrying_a_public_ipv4_address_passes():
+    assert address_problem(ipaddress.ip_address("2a00:1450::200:5efe:808:808")) is None
+
+
+def test_documentation_range_3fff_is_refused():
+    assert address_problem(ipaddress.ip_address("3fff::1")) is not None
+    assert address_problem(ipaddress.ip_address("3fff:fff::1")) is not None
+    assert address_problem(ipaddress.ip_address("4000::1")) is not None  # reserved, as before
+
+
+async def _refusal(url: str, resolver, **options) -> str:
+    with pytest.raises(UnsafeDestination) as refused:
+        await vet(url, allow_private=False, resolver=resolver, **options)
+    return refused.value.message
+
+
+async def test_refusal_says_the_same_whether_the_host_does_not_resolve_or_is_private():
+    async def unresolvable(host: str, port: int) -> list[str]:
+        raise OSError("[Errno -2] Name or service not known")
+
+    async def private(host: str, port: int) -> list[str]:
+        return ["10.1.2.3"]
+
+    async def nothing(host: str, port: int) -> list[str]:
+        return []
+
+    messages = {
+        await _refusal("http://db.internal.example/x", resolver)
+        for resolver in (unresolvable, private, nothing)
+    }
+    (message,) = messages  # one message for all three: DNS answers are not disclosed
+    assert "10.1.2.3" not in message and "Errno" not in message and "private" not in message
+    assert "port 80 or 443" in message
+
+
+async def test_ports_other_than_80_443_and_configured_ones_are_refused_before_any_lookup():
+    lookups: list[str] = []
+
+    async def public(host: str, port: int) -> list[str]:
+        lookups.append(f"{host}:{port}")
+        return ["93.184.216.34"]
+
+    for port in (22, 25, 6379, 5432, 8080):
+        message = await _refusal(f"http://hooks.example:{port}/x", public)
+        assert message.startswith(f"Refusing hooks.example:{port}:")
+    assert lookups == []  # a port scan through the webhook API learns nothing, not even DNS
+    for url in ("http://hooks.example/x", "https://hooks.example/x", "http://hooks.example:443/"):
+        await vet(url, allow_private=False, resolver=public)
+    allowed = await vet(
+        "http://hooks.example:8080/x",
+        allow_private=False,
+        allowed_ports=frozenset({8080}),
+        resolver=public,
+    )
+    assert allowed.port == 8080 and allowed.address == "93.184.216.34"
+
+
+async def test_port_zero_is_refused_even_for_local_development():
+    with pytest.raises(UnsafeDestination) as refused:
+        await vet("http://127.0.0.1:0/hook", allow_private=True)
+    assert "Port 0" in refused.value.message
+
+
+async def test_registration_refuses_unlisted_ports_and_accepts_configured_ones(settings):
+    async def public(host: str, port: int) -> list[str]:
+        return ["93.184.216.34"]
+
+    configured = settings.model_copy(update={"webhook_allowed_ports": [8443]})
+    async with start_server(configured) as server:
+        server.runtime.webhooks.resolver = public
+        key = await server.create_key("tenant")
+        refused = await server.http.post(
+            "/webhooks", headers=server.auth(key), json={"url": "http://hooks.example:6379/"}
+        )
+        accepted = await server.http.post(
+            "/webhooks", headers=server.auth(key), json={"url": "https://hooks.example:8443/"}
+        )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "validation_error"
+    assert "port 80, 443 or 8443" in refused.json()["error"]["message"]
+    assert accepted.status_code == 201, accepted.text
+
+
+async def test_registration_refusal_does_not_reveal_what_the_name_resolved_to(
+    server: RunningServer,
+):
+    async def internal(host: str, port: int) -> list[str]:
+        return ["172.20.3.4"]
+
+    server.runtime.webhooks.resolver = internal
+    key = await server.create_key("tenant")
+    response = await server.http.post(
+        "/webhooks", headers=server.auth(key), json={"url": "https://grafana.corp.example/"}
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert "172.20" not in error["message"] and "private" not in error["message"]
+
+
 async def test_dns_rebinding_to_loopback_after_registration_is_refused_at_delivery(settings):
     answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1"])
 
@@ -87,17 +205,25 @@ async def test_dns_rebinding_to_loopback_after_registration_is_refused_at_delive
         return [next(answers)]
 
     receiver = Receiver()
-    configured = hook_settings(settings, webhook_allow_private=False, webhook_retry_schedule=[0])
-    async with serve_receiver(receiver), start_server(configured) as server:
-        server.runtime.webhooks.resolver = rebinding
-        key = await server.create_key("tenant")
-        inbox = await server.create_inbox(token=key)
-        hook = await register(server, key, receiver.url(host="hooks.example"))
-        with server.runtime.bus.subscribe(f"webhook:{hook['id']}") as reports:
-            await server.send(inbox["address"])
-            (report,) = await attempts(reports, 1)
+    async with serve_receiver(receiver):
+        configured = hook_settings(
+            settings,
+            webhook_allow_private=False,
+            webhook_allowed_ports=[receiver.port],
+            webhook_retry_schedule=[0],
+        )
+        async with start_server(configured) as server:
+            server.runtime.webhooks.resolver = rebinding
+            key = await server.create_key("tenant")
+            inbox = await server.create_inbox(token=key)
+            hook = await register(server, key, receiver.url(host="hooks.example"))
+            with server.runtime.bus.subscribe(f"webhook:{hook['id']}") as reports:
+                await server.send(inbox["address"])
+                (report,) = await attempts(reports, 1)
     assert report["status_code"] is None
-    assert "loopback address 127.0.0.1" in report["error"]
+    # Refused with the generic message: the delivery log does not say where the name pointed.
+    assert report["error"].startswith("Refusing hooks.example:")
+    assert "127.0.0.1" not in report["error"]
     assert receiver.hits == []
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 
 from inboxkit.api.deps import PrincipalDep, RuntimeDep
 from inboxkit.api.disconnect import unless_disconnected
+from inboxkit.api.downloads import download
 from inboxkit.api.schemas import Data, Message, MessageSummary, MessageUpdate, Page, WaitResult
 from inboxkit.services.messages import MessageFilter
 from inboxkit.services.wait import MAX_WAIT_SECONDS, TIMED_OUT
@@ -101,13 +101,11 @@ async def get_message(
     responses={200: {"content": {"message/rfc822": {}}, "description": "The bytes as received."}},
 )
 async def get_raw(runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, message_id: str):
-    """The exact bytes received over SMTP."""
+    """The exact bytes received over SMTP, as a download (`Content-Disposition: attachment`,
+    `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox`)."""
     raw = await runtime.messages.raw(principal, mailbox, message_id)
-    return Response(
-        raw,
-        media_type="message/rfc822",
-        headers={"Content-Disposition": f'attachment; filename="{message_id}.eml"'},
-    )
+    name = f"{message_id}.eml"
+    return download(raw, content_type="message/rfc822", filename=name, fallback=name)
 
 
 @router.get(
@@ -118,17 +116,17 @@ async def get_raw(runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, me
 async def get_attachment(
     runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, message_id: str, attachment_id: str
 ):
-    """An attachment's decoded bytes, always as a download (never rendered inline)."""
+    """An attachment's decoded bytes, always as a download (never rendered inline): the file
+    name is cleaned of control characters and sent RFC 6266-encoded, and types a browser
+    could execute or render (HTML, SVG, XML, JavaScript, …) are sent as
+    application/octet-stream, with `nosniff` and `Content-Security-Policy: sandbox`."""
     data, meta = await runtime.messages.attachment(principal, mailbox, message_id, attachment_id)
-    filename = meta.get("filename") or f"attachment-{attachment_id}"
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
-    return Response(
+    fallback = f"attachment-{attachment_id}"
+    return download(
         data,
-        media_type=meta.get("content_type") or "application/octet-stream",
-        headers={
-            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
-            "X-Content-Type-Options": "nosniff",
-        },
+        content_type=meta.get("content_type"),
+        filename=meta.get("filename") or fallback,
+        fallback=fallback,
     )
 
 

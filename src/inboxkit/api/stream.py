@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
+from starlette.requests import HTTPConnection
 from starlette.types import Receive, Scope, Send
 
 from inboxkit.api.deps import RuntimeDep
@@ -24,8 +25,9 @@ from inboxkit.bus.base import SHUTDOWN
 from inboxkit.errors import Forbidden, InboxKitError
 from inboxkit.ids import is_id
 from inboxkit.runtime import Runtime
-from inboxkit.services.auth import Principal, same_origin
+from inboxkit.services.auth import Principal
 from inboxkit.services.messages import jsonable
+from inboxkit.services.origins import same_origin
 from inboxkit.services.wait import Follow, StreamEnd
 
 router = APIRouter(tags=["push"])
@@ -43,8 +45,8 @@ def _event(name: str, address: str, message: dict[str, Any] | None = None) -> di
     return event
 
 
-def _same_origin(headers: Mapping[str, str], runtime: Runtime) -> bool:
-    return same_origin(headers.get("origin"), headers.get("host"), runtime.settings.public_url)
+def _same_origin(connection: HTTPConnection, runtime: Runtime) -> bool:
+    return same_origin(connection.scope, runtime.settings)
 
 
 def _token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
@@ -61,7 +63,7 @@ def _start(after: str | None) -> str | None:
 async def stream_principal(request: Request) -> Principal:
     """The caller of a push route: same-site (or non-browser), token in header or query."""
     runtime: Runtime = request.app.state.runtime
-    if not _same_origin(request.headers, runtime):
+    if not _same_origin(request, runtime):
         raise Forbidden("Cross-site requests may not open event streams.")
     return await runtime.auth.authenticate(_token(request.headers, request.query_params))
 
@@ -76,7 +78,7 @@ async def inbox_socket(websocket: WebSocket, address: str) -> None:
     or `mailbox.expired` before a normal close. `?after=<message id>` replays what came after
     that message first."""
     runtime: Runtime = websocket.app.state.runtime
-    if not _same_origin(websocket.headers, runtime):
+    if not _same_origin(websocket, runtime):
         await websocket.close(code=WS_POLICY_VIOLATION, reason="cross-site origin refused")
         return
     try:

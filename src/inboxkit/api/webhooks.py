@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from inboxkit.api.deps import PrincipalDep, RuntimeDep
-from inboxkit.api.schemas import Data, Page, Strict
+from inboxkit.api.schemas import Data, ErrorResponse, Page, Strict
 from inboxkit.services.webhooks import EVENTS
 
 router = APIRouter(tags=["webhooks"])
@@ -22,8 +22,9 @@ assert set(EventName.__args__) == set(EVENTS)  # type: ignore[attr-defined]
 
 class WebhookCreate(Strict):
     url: str = Field(
-        description="Where events are POSTed (http or https). Private, loopback and "
-        "link-local destinations are refused unless INBOXKIT_WEBHOOK_ALLOW_PRIVATE=true."
+        description="Where events are POSTed (http or https), on port 80 or 443 or one the "
+        "operator allows (INBOXKIT_WEBHOOK_ALLOWED_PORTS). Private, loopback and link-local "
+        "destinations are refused unless INBOXKIT_WEBHOOK_ALLOW_PRIVATE=true."
     )
     mailbox: str | None = Field(None, description="Only this mailbox's events (id or address).")
     events: list[EventName] | None = Field(None, description="Default: every event.")
@@ -124,8 +125,15 @@ async def list_deliveries(
     return {"data": items, "meta": {"next_cursor": next_cursor}}
 
 
-@router.post("/webhooks/{webhook_id}/test", response_model=Data[WebhookDelivery])
+@router.post(
+    "/webhooks/{webhook_id}/test",
+    response_model=Data[WebhookDelivery],
+    responses={
+        429: {"model": ErrorResponse, "description": "Too many tests (see Retry-After)"},
+    },
+)
 async def test_webhook(runtime: RuntimeDep, principal: PrincipalDep, webhook_id: str):
     """Send a signed `webhook.test` event now; the result shows the first attempt's outcome
-    (a failed test is retried like any delivery)."""
+    (a failed test is retried like any delivery). Limited per account (default 10 a minute):
+    over the limit, `429 rate_limited` with `Retry-After`."""
     return {"data": await runtime.webhooks.test(principal, webhook_id)}

@@ -7,7 +7,8 @@
 Every command takes `--url` / `--api-key` (or INBOXKIT_URL / INBOXKIT_API_KEY) and `--token`
 (INBOXKIT_TOKEN, a mailbox token from an anonymous `inbox create`). Data goes to stdout, as
 JSON with `--json`; notes and errors go to stderr. Exit codes: 0 success, 1 error, 2 usage,
-3 a `wait` that timed out.
+3 a `wait` that timed out. Mail content is printed through `terminal.printable` (or
+`terminal.json_safe`): senders' text never reaches the terminal as control sequences.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import click
 from inboxkit.client.errors import InboxKitError, WaitTimeout
 from inboxkit.client.models import Message, MessageSummary, Model, SentMessage
 from inboxkit.client.sync import InboxKit
+from inboxkit.client.terminal import json_safe, printable, printable_bytes
 
 __all__ = ["register", "EXIT_TIMEOUT", "Spinner"]
 
@@ -82,7 +84,12 @@ def _print_json(value: Any) -> None:
         value = value.to_json()
     elif isinstance(value, list):
         value = [item.to_json() if isinstance(item, Model) else item for item in value]
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    click.echo(json_safe(json.dumps(value, indent=2, ensure_ascii=False)))
+
+
+def _echo(text: str, **kwargs: Any) -> None:
+    """Print text that may come from a sender, without its terminal controls."""
+    click.echo(printable(text), **kwargs)
 
 
 def _when(moment: datetime | None) -> str:
@@ -93,9 +100,8 @@ def _summary_line(message: MessageSummary) -> str:
     codes = f"  [{', '.join(message.codes)}]" if message.codes else ""
     unread = "" if message.is_read else "  (unread)"
     sender = message.from_ if message.direction == "inbound" else f"to {', '.join(message.to)}"
-    return (
-        f"{message.id}  {_when(message.received_at)}  {sender}  {message.subject!r}{codes}{unread}"
-    )
+    line = f"{message.id}  {_when(message.received_at)}  {sender}  {message.subject!r}{codes}"
+    return printable(line + unread).replace("\n", " ")
 
 
 def _show_message(message: Message) -> None:
@@ -108,15 +114,14 @@ def _show_message(message: Message) -> None:
     lines += [f"Subject: {message.subject}", f"Date: {_when(message.received_at)}"]
     if message.codes:
         lines.append(f"Codes: {', '.join(message.codes)}")
-    click.echo("\n".join(lines) + "\n")
-    click.echo(message.text if message.text is not None else "(no text part; try --html)")
+    # Header lines are one line each, whatever line breaks a sender slipped in.
+    _echo("\n".join(line.replace("\n", " ") for line in lines) + "\n")
+    _echo(message.text if message.text is not None else "(no text part; try --html)")
     if message.attachments:
         click.echo("\nAttachments:")
         for attachment in message.attachments:
-            click.echo(
-                f"  {attachment.id}  {attachment.filename or '(unnamed)'}  "
-                f"{attachment.content_type}  {attachment.size} bytes"
-            )
+            name = (attachment.filename or "(unnamed)").replace("\n", " ")
+            _echo(f"  {attachment.id}  {name}  {attachment.content_type}  {attachment.size} bytes")
 
 
 def _body_text(text: str | None, html: str | None) -> str | None:
@@ -133,7 +138,7 @@ def _show_sent(sent: SentMessage, as_json: bool) -> None:
         _print_json(sent)
     else:
         click.echo(sent.id)
-        click.echo(f"{sent.delivery_status}: {sent.subject!r} to {', '.join(sent.to)}", err=True)
+        _echo(f"{sent.delivery_status}: {sent.subject!r} to {', '.join(sent.to)}", err=True)
 
 
 class Spinner:
@@ -250,7 +255,7 @@ def inbox_list(client: InboxKit, as_json: bool) -> None:
         _print_json(mailboxes)
         return
     for mailbox in mailboxes:
-        click.echo(
+        _echo(
             f"{mailbox.address}  {mailbox.message_count} messages ({mailbox.unread_count} unread)"
             f"  expires {_when(mailbox.expires_at)}"
         )
@@ -295,7 +300,12 @@ def messages_command(
 @click.argument("mailbox")
 @click.argument("message_id", required=False)
 @click.option("--html", "part", flag_value="html", help="Print the HTML part as received.")
-@click.option("--raw", "part", flag_value="raw", help="Print the exact bytes received.")
+@click.option(
+    "--raw",
+    "part",
+    flag_value="raw",
+    help="Print the exact bytes received (to a terminal: as text, control characters removed).",
+)
 @click.option("--keep-unread", is_flag=True, help="Do not mark the message read.")
 @_json_option
 @_connection
@@ -315,7 +325,10 @@ def read_command(
         message_id = newest[0].id
     if part == "raw":
         raw = client.get_raw(mailbox, message_id)
-        click.echo(raw, nl=False)
+        if sys.stdout.isatty():
+            _echo(printable_bytes(raw), nl=False)
+        else:
+            click.echo(raw, nl=False)  # byte-exact into a pipe or a file
         return
     message = client.get_message(mailbox, message_id, mark_read=not keep_unread)
     if as_json:
@@ -323,7 +336,7 @@ def read_command(
     elif part == "html":
         if message.html is None:
             raise click.ClickException("This message has no HTML part.")
-        click.echo(message.html)
+        _echo(message.html)
     else:
         _show_message(message)
 
@@ -377,9 +390,9 @@ def wait_command(
                 mailbox, timeout=timeout, mark_read=not keep_unread, **filters
             )
     if want_code:
-        _print_json({"code": result}) if as_json else click.echo(result)
+        _print_json({"code": result}) if as_json else _echo(result)
     elif link_kind:
-        _print_json({"url": result}) if as_json else click.echo(result)
+        _print_json({"url": result}) if as_json else _echo(result)
     elif as_json:
         _print_json(result)
     else:

@@ -95,6 +95,8 @@ class Attachment:
     size: int
     content_id: str | None
     disposition: str
+    # The decoded bytes, kept so the store can serve downloads without re-parsing.
+    data: bytes = field(default=b"", repr=False)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -127,6 +129,7 @@ class ParsedMessage:
     code_details: list[dict[str, object]] = field(default_factory=list)
     links: list[dict[str, str]] = field(default_factory=list)
     parse_error: str | None = None
+    html_sanitized: str | None = None  # filled by `mail.prepare`, in the parse worker
 
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -286,14 +289,16 @@ def _collect_bodies(msg: Message, limits: Limits, out: ParsedMessage) -> None:
             continue
         if not part.is_multipart():
             content_id = _header(part, "Content-ID").strip().strip("<>") or None
+            data = decode_payload(part)
             out.attachments.append(
                 Attachment(
                     id=path,
                     filename=filename,
                     content_type=ctype,
-                    size=len(decode_payload(part)),
+                    size=len(data),
                     content_id=content_id,
                     disposition=disposition or ("inline" if content_id else "attachment"),
+                    data=data,
                 )
             )
 

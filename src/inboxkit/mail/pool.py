@@ -22,7 +22,8 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from inboxkit.mail.parse import Limits, ParsedMessage, parse_message
+from inboxkit.mail.parse import Limits, ParsedMessage
+from inboxkit.mail.prepare import prepare_message
 
 __all__ = ["ParserPool"]
 
@@ -62,7 +63,7 @@ class ParserPool:
             # forkserver: workers are forked from a clean server process, not from this one
             # with its event loop and database threads.
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["inboxkit.mail.parse"])
+            context.set_forkserver_preload(["inboxkit.mail.prepare"])
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_init_worker
             )
@@ -77,14 +78,15 @@ class ParserPool:
         executor.shutdown(wait=False, cancel_futures=True)
 
     async def parse(self, raw: bytes) -> ParsedMessage:
-        """Parse `raw` within `timeout` seconds; a message that overruns comes back unparsed."""
+        """Parse (and prepare, see `prepare.py`) `raw` within `timeout` seconds; a message that
+        overruns comes back unparsed."""
         if self.workers == 0:
-            return await asyncio.to_thread(parse_message, raw, self.limits)
+            return await asyncio.to_thread(prepare_message, raw, self.limits)
         async with self._slots:
             for _attempt in range(ATTEMPTS):
                 executor = self._pool()
                 try:
-                    future = asyncio.wrap_future(executor.submit(parse_message, raw, self.limits))
+                    future = asyncio.wrap_future(executor.submit(prepare_message, raw, self.limits))
                     return await asyncio.wait_for(future, self.timeout)
                 except TimeoutError:
                     log.warning("parse exceeded %.1fs; storing the message unparsed", self.timeout)

@@ -4,8 +4,10 @@ The endpoint is an ASGI app registered as a route (not a mounted sub-application
 `/mcp` answers a bare `POST /mcp` with a 307 to `/mcp/`, which many MCP clients do not follow).
 Requests pass, in order:
 
-1. an Origin check (the MCP transport spec asks servers to refuse cross-site browser requests,
-   against DNS rebinding; the WebSocket route applies the same rule);
+1. a Host and an Origin check (`services/origins.py`; the MCP transport spec asks servers to
+   refuse cross-site browser requests and to guard against DNS rebinding; the WebSocket and
+   SSE routes apply the same Origin rule). They stand in for the SDK's own DNS-rebinding
+   protection, which knows only fixed host lists and answers outside our error envelope;
 2. the SDK's bearer authentication with our token verifier, which resolves API keys and mailbox
    tokens through `AuthService.authenticate`: a request without a valid token gets a 401 with a
    `WWW-Authenticate: Bearer` challenge before any MCP processing;
@@ -43,7 +45,8 @@ from inboxkit.errors import Unauthorized
 from inboxkit.mcp.backends import ServiceBackend
 from inboxkit.mcp.tools import build_server
 from inboxkit.runtime import Runtime
-from inboxkit.services.auth import AuthService, Principal, digest, same_origin
+from inboxkit.services.auth import AuthService, Principal, digest
+from inboxkit.services.origins import host_allowed, same_origin, scope_header
 
 __all__ = ["McpEndpoint", "PrincipalToken", "TokenVerifier", "MCP_PATH"]
 
@@ -103,8 +106,8 @@ class McpEndpoint:
             stateless_http=True,
             json_response=False,
             max_request_body_size=runtime.settings.max_request_bytes,
-            # Host-header checks would break behind a proxy; the Origin check below and the
-            # mandatory bearer token cover what they protect against.
+            # Host and Origin are checked before the SDK sees the request (`_refusal`), against
+            # the configured public URL and allowed origins, with our error envelope.
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
         self.sessions: StreamableHTTPSessionManager = self.server.session_manager
@@ -121,22 +124,22 @@ class McpEndpoint:
         async with self.sessions.run():
             yield
 
-    def _cross_site(self, scope: Scope) -> bool:
-        headers = dict(scope.get("headers") or [])
-        origin = headers.get(b"origin", b"").decode("latin-1") or None
-        host = headers.get(b"host", b"").decode("latin-1") or None
-        return not same_origin(origin, host, self.runtime.settings.public_url)
+    def _refusal(self, scope: Scope) -> str | None:
+        """Why this request is refused before any MCP processing, or None."""
+        settings = self.runtime.settings
+        if not host_allowed(scope_header(scope, b"host"), settings):
+            return (
+                "This server does not answer /mcp under that host name; use its public URL "
+                "(its operator sets INBOXKIT_PUBLIC_URL or INBOXKIT_ALLOWED_ORIGINS)."
+            )
+        if not same_origin(scope, settings):
+            return "Cross-site requests to /mcp are refused."
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self._cross_site(scope):
-            body = json.dumps(
-                {
-                    "error": {
-                        "code": "forbidden",
-                        "message": "Cross-site requests to /mcp are refused.",
-                    }
-                }
-            ).encode()
+        refusal = self._refusal(scope) if scope["type"] == "http" else None
+        if refusal is not None:
+            body = json.dumps({"error": {"code": "forbidden", "message": refusal}}).encode()
             await send(
                 {
                     "type": "http.response.start",

@@ -232,6 +232,11 @@ def _rows(
         "code_details": parsed.code_details,
         "parse_error": parsed.parse_error,
         "created_at": now,
+        # Prepared in the parse worker so reads neither sanitise nor re-parse (tables.py).
+        "html_sanitized": parsed.html_sanitized,
+        "attachment_data": (
+            b"".join(a.data for a in parsed.attachments) if parsed.attachments else None
+        ),
     }
     search_text = " ".join(
         [

@@ -12,7 +12,6 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -29,7 +28,6 @@ __all__ = [
     "AuthService",
     "digest",
     "new_token",
-    "same_origin",
 ]
 
 SCOPES = (
@@ -45,18 +43,6 @@ MAILBOX_TOKEN_SCOPES = frozenset(
     {"mailboxes:read", "mailboxes:write", "messages:read", "messages:write", "send"}
 )
 ADMIN_ACCOUNT_ID = "0" * 26
-
-
-def same_origin(origin: str | None, host: str | None, public_url: str | None) -> bool:
-    """Whether a request's Origin is this server itself. Only browsers send Origin, and
-    refusing cross-site ones is what stops a page a user visits from driving their inboxes
-    with the credentials their browser holds (cross-site WebSocket hijacking and the like)."""
-    if not origin:
-        return True
-    allowed = {host} if host else set()
-    if public_url:
-        allowed.add(urlsplit(public_url).netloc)
-    return urlsplit(origin).netloc in allowed
 
 
 def new_token(prefix: str) -> str:

@@ -10,12 +10,19 @@ the certificate is verified against it.
 
 Numeric host spellings (`2130706433`, `0177.0.0.1`, `0x7f.1`) need no special parsing: the
 resolver turns them into the address they mean and that address is what gets checked.
+
+Only ports 80 and 443 (and those the operator lists) are reachable, so a public host cannot be
+used to probe or talk to other services on it. Every refusal after parsing (no answer from DNS,
+a private address, a port outside the list) gets the same message: telling the caller what a
+name resolved to would make this a look-up service for the server's internal DNS. The reason
+is logged for the operator.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +31,7 @@ from urllib.parse import urlsplit
 from inboxkit.errors import ValidationFailed
 
 __all__ = [
+    "DEFAULT_PORTS",
     "Destination",
     "Resolver",
     "UnsafeDestination",
@@ -32,6 +40,8 @@ __all__ = [
     "system_resolver",
     "vet",
 ]
+
+log = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -45,6 +55,21 @@ _NAT64 = (
     ipaddress.IPv6Network("64:ff9b:1::/48"),  # RFC 8215 local-use translation prefix
 )
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")  # RFC 6598 shared address space
+# Special-purpose ranges newer than some Python releases' tables, refused whatever they say.
+_NOT_GLOBAL = (
+    ipaddress.IPv6Network("3fff::/20"),  # RFC 9637 documentation
+    ipaddress.IPv6Network("5f00::/16"),  # RFC 9602 SRv6 SIDs
+    ipaddress.IPv6Network("2001:db8::/32"),  # RFC 3849 documentation
+    ipaddress.IPv6Network("100::/64"),  # RFC 6666 discard-only
+    ipaddress.IPv4Network("192.0.0.0/24"),  # RFC 6890 IETF protocol assignments
+    ipaddress.IPv4Network("198.18.0.0/15"),  # RFC 2544 benchmarking
+)
+# ISATAP (RFC 5214): an interface id of 0000:5efe or 0200:5efe (the u/l and group bits may be
+# set) followed by an IPv4 address, which an ISATAP host tunnels to directly.
+_ISATAP_MASK = 0xFCFF_FFFF
+_ISATAP_ID = 0x0000_5EFE
+
+DEFAULT_PORTS = frozenset({80, 443})
 
 
 class UnsafeDestination(ValidationFailed):
@@ -93,6 +118,8 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
         found.extend(ip.teredo)
     if any(ip in net for net in _NAT64):
         found.append(ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF))
+    if (int(ip) >> 32) & _ISATAP_MASK == _ISATAP_ID:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF))
     # IPv4-compatible (deprecated ::a.b.c.d) still reaches IPv4 on some stacks.
     if int(ip) >> 32 == 0 and int(ip) > 0xFFFF:
         found.append(ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF))
@@ -119,6 +146,7 @@ def address_problem(ip: IPAddress) -> str | None:
         ("shared (CGNAT)", isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT),
         ("reserved", ip.is_reserved),
         ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),
+        ("special-purpose", any(ip in net for net in _NOT_GLOBAL if net.version == ip.version)),
         ("not globally routable", not ip.is_global),
     )
     for name, hit in checks:
@@ -151,6 +179,8 @@ def parse_url(url: str) -> _Parsed:
         raise UnsafeDestination("Webhook URLs must start with http:// or https://.")
     if not host:
         raise UnsafeDestination("The URL has no host.")
+    if port == 0:
+        raise UnsafeDestination("Port 0 cannot be connected to; give the port the receiver uses.")
     if parts.username is not None or parts.password is not None:
         raise UnsafeDestination(
             "Credentials in the URL are not supported; verify requests by their signature."
@@ -178,21 +208,38 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def _refused(parsed: _Parsed, allowed_ports: frozenset[int], reason: str) -> UnsafeDestination:
+    """The one refusal a caller sees, whatever the reason (which only the log gets)."""
+    log.info("webhook destination %s:%s refused: %s", parsed.host, parsed.port, reason)
+    ports = sorted(DEFAULT_PORTS | allowed_ports)
+    listed = ", ".join(str(port) for port in ports[:-1]) + f" or {ports[-1]}"
+    return UnsafeDestination(
+        f"Refusing {parsed.host}:{parsed.port}: webhooks can only reach a host name that "
+        f"resolves to public addresses, on port {listed}. Check the URL's host and port "
+        "(operators: INBOXKIT_WEBHOOK_ALLOWED_PORTS, INBOXKIT_WEBHOOK_ALLOW_PRIVATE)."
+    )
+
+
 async def vet(
-    url: str, *, allow_private: bool, resolver: Resolver = system_resolver
+    url: str,
+    *,
+    allow_private: bool,
+    allowed_ports: frozenset[int] = frozenset(),
+    resolver: Resolver = system_resolver,
 ) -> Destination:
     """Resolve `url`'s host once and check every address; the Destination to connect to.
 
-    With `allow_private` (local development and tests) private addresses are accepted, but
-    the request still goes to the resolved address.
+    The port must be 80, 443 or in `allowed_ports`. With `allow_private` (local development
+    and tests) private addresses and any port are accepted, but the request still goes to the
+    resolved address.
     """
     parsed = parse_url(url)
+    if not allow_private and parsed.port not in DEFAULT_PORTS | allowed_ports:
+        raise _refused(parsed, allowed_ports, "port not allowed")
     try:
         answers = await resolver(parsed.host, parsed.port)
     except (OSError, TimeoutError, UnicodeError) as exc:
-        raise UnsafeDestination(
-            f"The host {parsed.host!r} could not be resolved ({exc})."
-        ) from None
+        raise _refused(parsed, allowed_ports, f"not resolved ({exc})") from None
     addresses: list[IPAddress] = []
     for answer in answers:
         try:
@@ -200,14 +247,10 @@ async def vet(
         except ValueError:
             continue
     if not addresses:
-        raise UnsafeDestination(f"The host {parsed.host!r} did not resolve to any address.")
+        raise _refused(parsed, allowed_ports, "no address")
     if not allow_private:
         for ip in addresses:
             problem = address_problem(ip)
             if problem:
-                raise UnsafeDestination(
-                    f"Refusing {parsed.host!r}: it resolves to a {problem}. Webhooks must "
-                    "reach a public address (INBOXKIT_WEBHOOK_ALLOW_PRIVATE=true lifts this "
-                    "for local development)."
-                )
+                raise _refused(parsed, allowed_ports, problem)
     return Destination(parsed.scheme, parsed.host, parsed.port, parsed.target, str(addresses[0]))

@@ -1,4 +1,10 @@
-"""Messages: list, read, raw bytes, attachments, mark read, delete."""
+"""Messages: list, read, raw bytes, attachments, mark read, delete.
+
+Reads serve what the parse worker prepared at delivery (sanitised HTML, decoded attachment
+bytes; see `mail/prepare.py` and `store/tables.py`), so a read costs database I/O only. Rows
+stored before those columns existed are served the old way, by sanitising or re-parsing in a
+worker thread.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import nh3
 import sqlalchemy as sa
 from pydantic_core import to_jsonable_python
 
 from inboxkit.config import Settings
 from inboxkit.errors import NotFound
 from inboxkit.mail.parse import POLICY, Limits, decode_payload, find_part
+from inboxkit.mail.prepare import sanitize_html
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import (
     MailboxService,
@@ -212,9 +218,13 @@ class MessageService:
                         contents.c.attachments,
                         contents.c.code_details,
                         contents.c.parse_error,
+                        contents.c.html_sanitized,
                     ).where(contents.c.id == row.content_id)
                 )
             ).one()
+        html_sanitized = body.html_sanitized
+        if body.html and html_sanitized is None:  # stored before sanitising at parse time
+            html_sanitized = await asyncio.to_thread(sanitize_html, body.html)
         if mark_read and not row.is_read:
             async with self.db.write() as conn:
                 await conn.execute(
@@ -232,7 +242,7 @@ class MessageService:
                 "headers": body.headers,
                 "text": body.text,
                 "html": body.html,
-                "html_sanitized": nh3.clean(body.html) if body.html else None,
+                "html_sanitized": html_sanitized if body.html else None,
                 "attachments": body.attachments,
                 "envelope": row.envelope,
                 "code_candidates": body.code_details,
@@ -252,26 +262,44 @@ class MessageService:
     async def attachment(
         self, principal: Principal, ref: str, message_id: str, attachment_id: str
     ) -> tuple[bytes, dict[str, Any]]:
-        """The decoded bytes of one attachment and its metadata, decoded from the raw message."""
+        """The decoded bytes of one attachment and its metadata.
+
+        Only that attachment's slice of the stored bytes is read; a row stored before those
+        existed (or whose stored bytes do not add up) is re-parsed from its raw message."""
         principal.require("messages:read")
+        c = contents.c
         async with self.db.read() as conn:
             row = await self._row(conn, principal, ref, message_id)
             content = (
                 await conn.execute(
-                    sa.select(contents.c.raw, contents.c.attachments).where(
-                        contents.c.id == row.content_id
-                    )
+                    sa.select(
+                        c.attachments,
+                        sa.func.length(c.attachment_data).label("stored_bytes"),
+                    ).where(c.id == row.content_id)
                 )
             ).one()
-        meta = next((a for a in content.attachments if a["id"] == attachment_id), None)
-        if meta is None:
+            index = next(
+                (i for i, a in enumerate(content.attachments) if a["id"] == attachment_id), None
+            )
+            if index is None:
+                raise NotFound("No such attachment on this message.")
+            meta = content.attachments[index]
+            sizes = [int(a["size"]) for a in content.attachments]
+            if content.stored_bytes is not None and content.stored_bytes == sum(sizes):
+                offset = sum(sizes[:index])
+                data = await conn.scalar(
+                    sa.select(
+                        sa.func.substr(
+                            c.attachment_data, offset + 1, sizes[index], type_=sa.LargeBinary
+                        )
+                    ).where(c.id == row.content_id)
+                )
+                return bytes(data or b""), meta
+            raw = bytes(await conn.scalar(sa.select(c.raw).where(c.id == row.content_id)))
+        found = await asyncio.to_thread(_attachment_bytes, raw, attachment_id, self.limits)
+        if found is None:
             raise NotFound("No such attachment on this message.")
-        data = await asyncio.to_thread(
-            _attachment_bytes, bytes(content.raw), attachment_id, self.limits
-        )
-        if data is None:
-            raise NotFound("No such attachment on this message.")
-        return data, meta
+        return found, meta
 
     async def set_read(
         self, principal: Principal, ref: str, message_id: str, is_read: bool

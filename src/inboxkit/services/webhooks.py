@@ -40,10 +40,17 @@ from inboxkit.config import Settings
 from inboxkit.errors import NotFound, QuotaExceeded, ValidationFailed
 from inboxkit.ids import new_id
 from inboxkit.services.auth import Principal
-from inboxkit.services.egress import Resolver, UnsafeDestination, system_resolver, vet
+from inboxkit.services.egress import (
+    Destination,
+    Resolver,
+    UnsafeDestination,
+    system_resolver,
+    vet,
+)
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
 from inboxkit.services.messages import jsonable
 from inboxkit.services.queue import Dispatcher, Waker, retry_at
+from inboxkit.services.ratelimit import SlidingWindow
 from inboxkit.store.batch import CommitBatcher, WriteFn
 from inboxkit.store.db import Database
 from inboxkit.store.tables import (
@@ -181,12 +188,27 @@ class WebhookService:
             **common,
         )
         self.attempts_made = 0  # by this process, since start
+        self.test_limit = SlidingWindow(
+            db,
+            limit=settings.webhook_test_rate_limit,
+            window=settings.webhook_test_rate_window,
+            what="webhook tests",
+            per="account",
+        )
 
     async def _write(self, write: WriteFn) -> Any:
         if self.batcher is not None:
             return await self.batcher.submit(write)
         async with self.db.write() as conn:
             return await write(conn)
+
+    async def _vet(self, url: str) -> Destination:
+        return await vet(
+            url,
+            allow_private=self.settings.webhook_allow_private,
+            allowed_ports=frozenset(self.settings.webhook_allowed_ports),
+            resolver=self.resolver,
+        )
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -210,7 +232,7 @@ class WebhookService:
                 f"Unknown event(s): {', '.join(unknown)}. Choose from: {', '.join(EVENTS)}."
             )
         mailbox_id = (await self.mailboxes.find(principal, mailbox)).id if mailbox else None
-        await vet(url, allow_private=self.settings.webhook_allow_private, resolver=self.resolver)
+        await self._vet(url)
         row = {
             "id": new_id(),
             "account_id": principal.account_id,
@@ -328,6 +350,9 @@ class WebhookService:
         delivery_id = new_id()
         async with self.db.write() as conn:
             hook = await self._find(conn, principal, webhook_id)
+            # Each test is an outbound request on demand: limited per account, in the database
+            # so the limit holds however many API processes there are.
+            await self.test_limit.take(conn, f"webhook-test:{hook.account_id}")
             body = _body(
                 TEST_EVENT,
                 {"webhook_id": hook.id, "message": "A test event sent from inboxkit."},
@@ -466,11 +491,7 @@ class WebhookService:
         }
         try:
             async with asyncio.timeout(self.settings.webhook_timeout):
-                dest = await vet(
-                    hook.url,
-                    allow_private=self.settings.webhook_allow_private,
-                    resolver=self.resolver,
-                )
+                dest = await self._vet(hook.url)
                 headers["host"] = dest.host_header
                 extensions: dict[str, Any] = {}
                 if dest.scheme == "https" and dest.sni_hostname:

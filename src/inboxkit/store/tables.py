@@ -23,6 +23,7 @@ __all__ = [
     "webhooks",
     "webhook_deliveries",
     "webhook_attempts",
+    "rate_events",
     "utcnow",
 ]
 
@@ -119,6 +120,12 @@ contents = sa.Table(
     sa.Column("code_details", sa.JSON, nullable=False),
     sa.Column("parse_error", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Prepared at parse time (in the parse worker) so reads do no parsing or sanitising:
+    # the HTML as nh3 sanitised it, and every attachment's decoded bytes concatenated in the
+    # order of `attachments` (each one's offset is the sum of the sizes before it). NULL on
+    # rows stored before these existed: those are served by re-parsing `raw`.
+    sa.Column("html_sanitized", sa.Text, nullable=True),
+    sa.Column("attachment_data", sa.LargeBinary, nullable=True),
 )
 
 messages = sa.Table(
@@ -253,4 +260,17 @@ webhook_attempts = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("latency_ms", sa.Integer, nullable=False),
     sa.Index("ix_webhook_attempts_delivery_id", "delivery_id", "id"),
+)
+
+# -- rate limits -------------------------------------------------------------------------------
+
+# One row per counted action inside a sliding window (`services/ratelimit.py`); rows older than
+# the window are deleted as the bucket is next used. In the database so every process counts.
+rate_events = sa.Table(
+    "rate_events",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("bucket", sa.String(100), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_rate_events_bucket_created", "bucket", "created_at"),
 )
