@@ -7,6 +7,7 @@ import base64
 import pytest
 
 from tests.helpers import RunningServer, start_server
+from tests.outbound.inboxes import sending_inbox
 from tests.outbound.relay import RelaySink, relay_settings
 from tests.outbound.waiting import wait_for_delivery
 
@@ -14,7 +15,7 @@ from tests.outbound.waiting import wait_for_delivery
 async def test_send_reaches_the_relay_with_our_headers_bodies_and_attachments(
     mail: RunningServer, relay: RelaySink
 ):
-    inbox = await mail.create_inbox()
+    inbox = await sending_inbox(mail)
     pdf = b"%PDF-1.4 fake \x00\x01\x02 bytes"
     response = await mail.http.post(
         f"/mailboxes/{inbox['id']}/send",
@@ -73,7 +74,7 @@ async def test_send_reaches_the_relay_with_our_headers_bodies_and_attachments(
 async def test_html_only_message_gets_a_generated_text_alternative(
     mail: RunningServer, relay: RelaySink
 ):
-    inbox = await mail.create_inbox()
+    inbox = await sending_inbox(mail)
     response = await mail.http.post(
         f"/mailboxes/{inbox['id']}/send",
         headers=mail.auth(inbox["token"]),
@@ -159,7 +160,7 @@ INJECTIONS = [
 async def test_header_injection_and_malformed_fields_are_refused_422(
     mail: RunningServer, relay: RelaySink, body: dict
 ):
-    inbox = await mail.create_inbox()
+    inbox = await sending_inbox(mail)
     headers = mail.auth(inbox["token"])
     response = await mail.http.post(f"/mailboxes/{inbox['id']}/send", headers=headers, json=body)
     assert response.status_code == 422, response.text
@@ -170,7 +171,7 @@ async def test_header_injection_and_malformed_fields_are_refused_422(
 
 
 async def test_too_many_recipients_is_422(mail: RunningServer):
-    inbox = await mail.create_inbox()
+    inbox = await sending_inbox(mail)
     limit = mail.settings.max_send_recipients
     response = await mail.http.post(
         f"/mailboxes/{inbox['id']}/send",
@@ -184,7 +185,7 @@ async def test_too_many_recipients_is_422(mail: RunningServer):
 async def test_idempotency_key_replays_the_first_result_and_sends_once(
     mail: RunningServer, relay: RelaySink
 ):
-    inbox = await mail.create_inbox()
+    inbox = await sending_inbox(mail)
     headers = {**mail.auth(inbox["token"]), "Idempotency-Key": "order-42-receipt"}
     body = {"to": "bob@example.com", "subject": "receipt", "text": "thanks"}
     first = await mail.http.post(f"/mailboxes/{inbox['id']}/send", headers=headers, json=body)
@@ -208,8 +209,8 @@ async def test_idempotency_key_replays_the_first_result_and_sends_once(
 async def test_per_mailbox_send_rate_is_429_with_retry_after(settings, relay: RelaySink):
     limited = relay_settings(settings, relay, send_rate_limit=2, send_rate_window=3600.0)
     async with start_server(limited) as server:
-        inbox = await server.create_inbox()
-        other = await server.create_inbox()
+        inbox = await sending_inbox(server)
+        other = await sending_inbox(server)
         for _ in range(2):
             ok = await server.http.post(
                 f"/mailboxes/{inbox['id']}/send",
@@ -235,7 +236,7 @@ async def test_per_mailbox_send_rate_is_429_with_retry_after(settings, relay: Re
 
 async def test_message_over_the_size_limit_is_413(settings, relay: RelaySink):
     async with start_server(relay_settings(settings, relay, max_send_bytes=4096)) as server:
-        inbox = await server.create_inbox()
+        inbox = await sending_inbox(server)
         response = await server.http.post(
             f"/mailboxes/{inbox['id']}/send",
             headers=server.auth(inbox["token"]),
