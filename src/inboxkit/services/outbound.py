@@ -363,8 +363,9 @@ class OutboundService:
             # already does), or N processes could each see room for the last message. One
             # advisory lock rather than a lock on the mailbox row: the pipeline has already
             # share-locked that row, and upgrading a share lock is how two processes sending
-            # from one mailbox deadlock. Nothing else takes this lock, and nothing is locked
-            # after it, so it cannot be part of a deadlock.
+            # from one mailbox deadlock. Only this code takes it, and what a sender writes
+            # after taking it (new outbox and idempotency rows) waits on nobody who could be
+            # waiting for it, so it cannot close a deadlock cycle.
             await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SEND_BUDGET_LOCK)))
         window = self.settings.send_rate_window
         count, oldest = await self._sent_recently(conn, mailbox_id)
