@@ -332,6 +332,7 @@ async def main(args: argparse.Namespace) -> None:
         "INBOXKIT_WEBHOOK_ALLOW_PRIVATE": "true",
         "INBOXKIT_SMTP_RELAY_URL": f"smtp://127.0.0.1:{relay_port}",
         "INBOXKIT_SEND_RATE_LIMIT": "1000000",
+        "INBOXKIT_SEND_RATE_LIMIT_GLOBAL": "1000000",
     }
     pg_url = None
     if args.postgres:

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
 
     # Outbound mail (DESIGN §3 Sending). The relay URL is smtp://user:pass@host:port (STARTTLS
-    # when offered) or smtps://… (implicit TLS). Retry schedules are comma-separated seconds:
+    # when offered, and required when the URL has credentials) or smtps://… (implicit TLS). Retry schedules are comma-separated seconds:
     # the first number is the delay before the first attempt, each next one the wait after a
     # temporary failure; when they run out the message fails.
     max_send_bytes: int = Field(default=10 * MiB, ge=1024)
@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=300.0, gt=0)
     dkim_selector: str | None = None
     dkim_private_key_path: Path | None = None
+
+    # Sending abuse limits. A server-wide budget of messages per `send_rate_window`, counted
+    # from the outbox (so it holds across processes) on top of the per-mailbox limit. A relay
+    # URL with credentials is used only over TLS (smtps:// or STARTTLS); this PEM file of CA
+    # certificates verifies the relay (default: the system's CAs).
+    send_rate_limit_global: int = Field(default=600, ge=1)
+    smtp_relay_ca_bundle: Path | None = None
 
     # Webhook delivery: Standard Webhooks signatures, retried with backoff over about a day.
     webhook_timeout: float = Field(default=15.0, gt=0)

@@ -44,8 +44,8 @@ async def run(server: RunningServer, *args: str, stdin: bytes | None = None, **e
     return Result(process.returncode, out.decode(), err.decode(), out)
 
 
-async def create_inbox(server: RunningServer) -> tuple[str, str]:
-    result = await run(server, "inbox", "create", "--json")
+async def create_inbox(server: RunningServer, *options: str) -> tuple[str, str]:
+    result = await run(server, "inbox", "create", "--json", *options)
     assert result.code == 0, result.stderr
     data = json.loads(result.stdout)
     return data["address"], data["token"]
@@ -199,8 +199,10 @@ async def test_inbox_list_and_delete_with_an_api_key(server: RunningServer) -> N
 
 
 async def test_send_and_reply_from_the_command_line(server: RunningServer, tmp_path: Path) -> None:
-    alice, alice_token = await create_inbox(server)
-    bob, bob_token = await create_inbox(server)
+    # Inboxes of an account (only those may send), then used with their own tokens.
+    key = await server.create_key()
+    alice, alice_token = await create_inbox(server, "--api-key", key)
+    bob, bob_token = await create_inbox(server, "--api-key", key)
     report = tmp_path / "report.csv"
     report.write_text("q,revenue\n1,100\n")
 
@@ -234,6 +236,15 @@ async def test_send_and_reply_from_the_command_line(server: RunningServer, tmp_p
         server, "wait", alice, "--subject", "Re: Report", "--timeout", "20", "--token", alice_token
     )
     assert answer.code == 0 and "Thanks!" in answer.stdout
+
+
+async def test_send_from_an_anonymous_inbox_is_refused_with_advice(server: RunningServer) -> None:
+    address, token = await create_inbox(server)
+    sent = await run(
+        server, "send", address, "--to", "bob@example.com", "--text", "x", "--token", token
+    )
+    assert sent.code == 1
+    assert "cannot send" in sent.stderr and "API key" in sent.stderr
 
 
 async def test_usage_errors_exit_2(server: RunningServer) -> None:

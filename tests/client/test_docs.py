@@ -117,8 +117,11 @@ def test_every_block_is_of_a_kind_the_docs_test_runs() -> None:
 
 @pytest.mark.parametrize("snippet", _of())
 async def test_python_snippet_runs(snippet: Snippet, server: RunningServer, tmp_path: Path) -> None:
+    env = _env(server)
+    if "INBOXKIT_API_KEY" in snippet.code:  # it needs an account (sending does): give it a key
+        env["INBOXKIT_API_KEY"] = await server.create_key("docs")
     code, out, err = await _run(
-        sys.executable, "-c", _localise(snippet.code, server), env=_env(server), cwd=tmp_path
+        sys.executable, "-c", _localise(snippet.code, server), env=env, cwd=tmp_path
     )
     assert code == 0, f"{snippet.where} failed:\n{err}"
     if snippet.expected_output is not None:

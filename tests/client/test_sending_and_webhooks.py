@@ -19,8 +19,8 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"webhook_allow_private": True, "admin_key": ADMIN_KEY})
 
 
-async def test_send_and_reply_between_two_inboxes(sdk: Sdk) -> None:
-    client = sdk.client()
+async def test_send_and_reply_between_two_inboxes(sdk: Sdk, server: RunningServer) -> None:
+    client = sdk.client(await server.create_key())  # only an account's inboxes may send
     alice = await sdk.run(client.create_inbox)
     bob = await sdk.run(client.create_inbox)
 
@@ -44,8 +44,8 @@ async def test_send_and_reply_between_two_inboxes(sdk: Sdk) -> None:
     assert "Thanks, looks good." in (answer.text or "")
 
 
-async def test_send_is_idempotent_with_the_same_key(sdk: Sdk) -> None:
-    client = sdk.client()
+async def test_send_is_idempotent_with_the_same_key(sdk: Sdk, server: RunningServer) -> None:
+    client = sdk.client(await server.create_key())
     alice = await sdk.run(client.create_inbox)
     bob = await sdk.run(client.create_inbox)
     first = await sdk.run(alice.send, bob.address, "Once", "only once", idempotency_key="k-1")
@@ -53,6 +53,14 @@ async def test_send_is_idempotent_with_the_same_key(sdk: Sdk) -> None:
     assert again.id == first.id
     outbound = await sdk.run(alice.messages, direction="outbound")
     assert [m.id for m in outbound] == [first.id]
+
+
+async def test_anonymous_inbox_cannot_send(sdk: Sdk) -> None:
+    inbox = await sdk.run(sdk.client().create_inbox)
+    with pytest.raises(Forbidden) as refused:
+        await sdk.run(inbox.send, "bob@example.com", "Hi", "Hello.")
+    assert refused.value.code == "forbidden" and "API key" in str(refused.value)
+    assert await sdk.run(inbox.messages, direction="outbound") == []
 
 
 async def test_webhooks_create_list_test_and_delete(sdk: Sdk, server: RunningServer) -> None:

@@ -365,3 +365,27 @@ async def test_send_without_the_send_scope_is_a_tool_error(server: RunningServer
             client, "send_email", inbox=address, to=["x@example.com"], subject="s", text="t"
         )
     assert "'send'" in error and "API key" in error
+
+
+async def test_anonymous_inbox_token_cannot_send_email_or_reply(server: RunningServer):
+    inbox = await server.create_inbox()  # anonymous: its token is the only credential
+    await server.send(inbox["address"], subject="Hello", mail_from="alice@example.com")
+    async with http_client(mcp_url(server), server.auth(inbox["token"])) as client:
+        (received,) = (await call(client, "list_messages", inbox=inbox["address"]))["messages"]
+        refusals = [
+            await call_error(
+                client,
+                "send_email",
+                inbox=inbox["address"],
+                to=["x@example.com"],
+                subject="s",
+                text="t",
+            ),
+            await call_error(
+                client, "reply", inbox=inbox["address"], message_id=received["id"], text="t"
+            ),
+        ]
+        outbound = await call(client, "list_messages", inbox=inbox["address"], direction="outbound")
+    for error in refusals:
+        assert "cannot send" in error and "API key" in error
+    assert outbound["messages"] == []

@@ -4,16 +4,24 @@ that records what it receives and answers as the test scripts it to."""
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
+import ssl
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from inboxkit.config import Settings
 
-__all__ = ["FAST_RETRIES", "RelaySink", "Relayed", "relay_settings"]
+__all__ = ["FAST_RETRIES", "RelaySink", "Relayed", "relay_settings", "relay_tls"]
 
 FAST_RETRIES = [0, 0.2, 0.2, 0.2]
 
@@ -30,17 +38,62 @@ class Relayed:
         return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
 
 
+def relay_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A self-signed certificate for 127.0.0.1: the relay's server TLS context, and the PEM
+    file a client trusts it with (INBOXKIT_SMTP_RELAY_CA_BUNDLE)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "relay.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "relay-cert.pem", directory / "relay-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context, cert_path
+
+
 class RelaySink:
     """Records every accepted message. `data_replies` are answered to DATA in order (then
-    250); `rcpt_replies` maps a recipient to the answer its RCPT gets."""
+    250); `rcpt_replies` maps a recipient to the answer its RCPT gets. With `credentials` it
+    offers AUTH (in clear, as a careless or hostile relay would, unless `tls` is given); with
+    `tls` (a server context) it offers STARTTLS and takes AUTH only after it."""
 
-    def __init__(self, *, credentials: tuple[str, str] | None = None):
+    def __init__(
+        self,
+        *,
+        credentials: tuple[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+    ):
         self.received: list[Relayed] = []
         self.data_replies: list[str] = []
         self.rcpt_replies: dict[str, str] = {}
         self.data_attempts = 0
-        self.sessions = 0  # EHLO greetings, one per connection (there is no STARTTLS here)
+        self.sessions = 0  # EHLO greetings: one per connection, two with STARTTLS
+        self.auth_attempts = 0  # credentials received, accepted or not
         self.credentials = credentials
+        self.tls = tls
         self._changed = asyncio.Condition()
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -48,6 +101,7 @@ class RelaySink:
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
     ) -> AuthResult:
+        self.auth_attempts += 1
         if (
             isinstance(data, LoginPassword)
             and self.credentials is not None
@@ -65,7 +119,8 @@ class RelaySink:
                 hostname="relay.test",
                 decode_data=False,
                 authenticator=self._authenticate if self.credentials else None,
-                auth_require_tls=False,
+                auth_require_tls=self.tls is not None,
+                tls_context=self.tls,
             )
 
         self._server = await loop.create_server(protocol, "127.0.0.1", 0)

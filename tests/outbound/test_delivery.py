@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from inboxkit.services.queue import claim
 from inboxkit.store.tables import outbox
 from tests.helpers import RunningServer, start_server
-from tests.outbound.relay import RelaySink, relay_settings
+from tests.outbound.inboxes import sending_inbox
+from tests.outbound.relay import RelaySink, relay_settings, relay_tls
 from tests.outbound.waiting import wait_for_delivery
 
 
@@ -45,7 +46,7 @@ def _original(to: str, **headers: str) -> EmailMessage:
 async def test_reply_is_threaded_with_in_reply_to_references_and_a_single_re(
     mail: RunningServer, relay: RelaySink
 ):
-    inbox = await mail.create_inbox()
+    inbox = await sending_inbox(mail)
     original = await _receive(mail, inbox, _original(inbox["address"]))
     response = await mail.http.post(
         f"/mailboxes/{inbox['id']}/messages/{original['id']}/reply",
@@ -69,7 +70,7 @@ async def test_reply_is_threaded_with_in_reply_to_references_and_a_single_re(
 async def test_reply_goes_to_reply_to_and_reply_all_copies_the_others_but_not_us(
     mail: RunningServer, relay: RelaySink
 ):
-    inbox = await mail.create_inbox()
+    inbox = await sending_inbox(mail)
     original = await _receive(
         mail,
         inbox,
@@ -94,7 +95,7 @@ async def test_reply_goes_to_reply_to_and_reply_all_copies_the_others_but_not_us
 
 
 async def test_reply_to_a_message_of_another_mailbox_is_404(mail: RunningServer):
-    first, second = await mail.create_inbox(), await mail.create_inbox()
+    first, second = await sending_inbox(mail), await sending_inbox(mail)
     original = await _receive(mail, first, _original(first["address"]))
     response = await mail.http.post(
         f"/mailboxes/{second['id']}/messages/{original['id']}/reply",
@@ -121,7 +122,7 @@ async def test_dkim_signature_verifies_with_the_published_key(settings, relay: R
         settings, relay, dkim_selector="mail2024", dkim_private_key_path=key_path
     )
     async with start_server(configured) as server:
-        inbox = await server.create_inbox()
+        inbox = await sending_inbox(server)
         response = await server.http.post(
             f"/mailboxes/{inbox['id']}/send",
             headers=server.auth(inbox["token"]),
@@ -144,7 +145,7 @@ async def test_dkim_signature_verifies_with_the_published_key(settings, relay: R
 
 async def test_relay_451_is_retried_and_then_sent(mail: RunningServer, relay: RelaySink):
     relay.data_replies = ["451 4.3.0 Greylisted, try again later"]
-    inbox = await mail.create_inbox()
+    inbox = await sending_inbox(mail)
     response = await mail.http.post(
         f"/mailboxes/{inbox['id']}/send",
         headers=mail.auth(inbox["token"]),
@@ -161,7 +162,7 @@ async def test_relay_550_fails_the_message_with_the_reply_recorded(
     mail: RunningServer, relay: RelaySink
 ):
     relay.rcpt_replies["nobody@example.com"] = "550 5.1.1 <nobody@example.com>: user unknown"
-    inbox = await mail.create_inbox()
+    inbox = await sending_inbox(mail)
     with mail.runtime.bus.subscribe(inbox["id"]) as events:
         response = await mail.http.post(
             f"/mailboxes/{inbox['id']}/send",
@@ -181,7 +182,7 @@ async def test_relay_550_fails_the_message_with_the_reply_recorded(
 
 
 async def test_consecutive_messages_reuse_one_relay_session(mail: RunningServer, relay: RelaySink):
-    inbox = await mail.create_inbox()
+    inbox = await sending_inbox(mail)
     for number in range(3):
         response = await mail.http.post(
             f"/mailboxes/{inbox['id']}/send",
@@ -193,26 +194,56 @@ async def test_consecutive_messages_reuse_one_relay_session(mail: RunningServer,
     assert relay.sessions == 1
 
 
-async def test_relay_credentials_from_the_url_are_used(settings):
-    relay = RelaySink(credentials=("mailer", "s3cret"))
+async def test_relay_credentials_are_sent_only_after_starttls(settings, tmp_path):
+    tls, ca_bundle = relay_tls(tmp_path)
+    relay = RelaySink(credentials=("mailer", "s3cret"), tls=tls)
     await relay.start()
     try:
-        async with start_server(relay_settings(settings, relay)) as server:
-            inbox = await server.create_inbox()
-            await server.http.post(
+        configured = relay_settings(settings, relay, smtp_relay_ca_bundle=ca_bundle)
+        async with start_server(configured) as server:
+            inbox = await sending_inbox(server)
+            response = await server.http.post(
                 f"/mailboxes/{inbox['id']}/send",
                 headers=server.auth(inbox["token"]),
                 json={"to": "bob@example.com", "text": "authenticated"},
             )
             (relayed,) = await relay.wait_for(1)
+            sent = await wait_for_delivery(server, inbox, response.json()["data"]["id"])
+        # The relay takes AUTH only over TLS (aiosmtpd's auth_require_tls), so a login
+        # recorded on the message means STARTTLS came first.
         assert relayed.login == "mailer"
+        assert relay.auth_attempts == 1
+        assert sent["delivery_status"] == "sent"
+    finally:
+        await relay.stop()
+
+
+async def test_relay_without_starttls_never_receives_the_credentials(settings):
+    # A relay (or a man in the middle) that offers AUTH but no STARTTLS.
+    relay = RelaySink(credentials=("mailer", "s3cret"))
+    await relay.start()
+    try:
+        async with start_server(relay_settings(settings, relay)) as server:
+            inbox = await sending_inbox(server)
+            response = await server.http.post(
+                f"/mailboxes/{inbox['id']}/send",
+                headers=server.auth(inbox["token"]),
+                json={"to": "bob@example.com", "text": "must not go out"},
+            )
+            failed = await wait_for_delivery(server, inbox, response.json()["data"]["id"])
+        assert failed["delivery_status"] == "failed"
+        assert "did not offer TLS" in failed["delivery_error"]
+        assert "never sent in clear" in failed["delivery_error"]
+        assert "s3cret" not in failed["delivery_error"]
+        assert relay.auth_attempts == 0
+        assert relay.received == [] and relay.data_attempts == 0
     finally:
         await relay.stop()
 
 
 async def test_two_mailboxes_on_one_server_converse_without_a_relay(settings):
     async with start_server(relay_settings(settings, None)) as server:
-        ada, bob = await server.create_inbox(), await server.create_inbox()
+        ada, bob = await sending_inbox(server), await sending_inbox(server)
         sent = await server.http.post(
             f"/mailboxes/{ada['id']}/send",
             headers=server.auth(ada["token"]),
@@ -252,7 +283,7 @@ async def test_two_mailboxes_on_one_server_converse_without_a_relay(settings):
 
 async def test_bcc_recipient_on_this_server_is_not_revealed_to_the_others(settings):
     async with start_server(relay_settings(settings, None)) as server:
-        ada, bob, eve = [await server.create_inbox() for _ in range(3)]
+        ada, bob, eve = [await sending_inbox(server) for _ in range(3)]
         await server.http.post(
             f"/mailboxes/{ada['id']}/send",
             headers=server.auth(ada["token"]),
@@ -277,7 +308,7 @@ async def test_bcc_recipient_on_this_server_is_not_revealed_to_the_others(settin
 
 async def test_external_recipient_without_a_relay_fails_with_a_clear_reason(settings):
     async with start_server(relay_settings(settings, None)) as server:
-        inbox = await server.create_inbox()
+        inbox = await sending_inbox(server)
         response = await server.http.post(
             f"/mailboxes/{inbox['id']}/send",
             headers=server.auth(inbox["token"]),
@@ -290,7 +321,7 @@ async def test_external_recipient_without_a_relay_fails_with_a_clear_reason(sett
 
 async def test_unknown_local_recipient_fails_550_and_live_ones_still_get_it(settings):
     async with start_server(relay_settings(settings, None)) as server:
-        ada, bob = await server.create_inbox(), await server.create_inbox()
+        ada, bob = await sending_inbox(server), await sending_inbox(server)
         domain = bob["address"].split("@")[1]
         response = await server.http.post(
             f"/mailboxes/{ada['id']}/send",
@@ -311,7 +342,7 @@ async def test_mail_queued_while_no_worker_runs_is_sent_once_a_worker_starts(
 ):
     configured = relay_settings(settings, relay)
     async with start_server(configured, role="api") as api:
-        inbox = await api.create_inbox()
+        inbox = await sending_inbox(api)
         response = await api.http.post(
             f"/mailboxes/{inbox['id']}/send",
             headers=api.auth(inbox["token"]),
@@ -331,7 +362,7 @@ async def test_a_claim_whose_worker_died_is_sent_once_after_its_lease_runs_out(
 ):
     configured = relay_settings(settings, relay, outbox_lease_seconds=1.0)
     async with start_server(configured, role="api") as api:
-        inbox = await api.create_inbox()
+        inbox = await sending_inbox(api)
         response = await api.http.post(
             f"/mailboxes/{inbox['id']}/send",
             headers=api.auth(inbox["token"]),

@@ -9,6 +9,12 @@ from pydantic import Field
 
 from inboxkit.api.deps import PrincipalDep, RuntimeDep
 from inboxkit.api.schemas import Data, ErrorResponse, MessageSummary, Strict
+from inboxkit.services.outbound import (
+    MAX_ADDRESS_CHARS,
+    MAX_ATTACHMENTS,
+    MAX_LISTED_ADDRESSES,
+    MAX_SUBJECT_CHARS,
+)
 
 router = APIRouter(tags=["sending"])
 
@@ -22,37 +28,58 @@ IdempotencyKey = Annotated[
 ]
 
 _RESPONSES = {
+    403: {"model": ErrorResponse, "description": "No `send` scope, or the inbox has no account"},
     409: {"model": ErrorResponse, "description": "Idempotency-Key reused with another body"},
     413: {"model": ErrorResponse, "description": "The composed message is over the size limit"},
     429: {"model": ErrorResponse, "description": "Send rate exceeded (see Retry-After)"},
 }
 
 
+Address = Annotated[str, Field(max_length=MAX_ADDRESS_CHARS)]
+Addresses = Annotated[
+    list[Address],
+    Field(
+        max_length=MAX_LISTED_ADDRESSES,
+        description=f"Plain addresses, at most {MAX_LISTED_ADDRESSES}; repeats are sent once.",
+    ),
+]
+
+
 class AttachmentIn(Strict):
     filename: str = Field(min_length=1, max_length=255)
-    content_type: str = Field("application/octet-stream", description="e.g. application/pdf")
+    content_type: str = Field(
+        "application/octet-stream", max_length=255, description="e.g. application/pdf"
+    )
     content: str = Field(description="The file's bytes, base64-encoded.")
     content_id: str | None = Field(
-        None, description="Makes it an inline part the HTML can show as <img src='cid:…'>."
+        None,
+        max_length=252,
+        description="Makes it an inline part the HTML can show as <img src='cid:…'>.",
     )
 
 
+Attachments = Annotated[
+    list[AttachmentIn],
+    Field(max_length=MAX_ATTACHMENTS, description=f"At most {MAX_ATTACHMENTS} files."),
+]
+
+
 class SendRequest(Strict):
-    to: list[str] | str = Field(description="One address or a list (plain addresses only).")
-    cc: list[str] = []
-    bcc: list[str] = Field([], description="Receive the message without appearing in it.")
-    subject: str = ""
+    to: Addresses | Address = Field(description="One address or a list (plain addresses only).")
+    cc: Addresses = []
+    bcc: Addresses = Field([], description="Receive the message without appearing in it.")
+    subject: str = Field("", max_length=MAX_SUBJECT_CHARS)
     text: str | None = Field(None, description="Plain-text body.")
     html: str | None = Field(
         None, description="HTML body; without `text`, a text version is generated from it."
     )
-    attachments: list[AttachmentIn] = []
+    attachments: Attachments = []
 
 
 class ReplyRequest(Strict):
     text: str | None = None
     html: str | None = None
-    attachments: list[AttachmentIn] = []
+    attachments: Attachments = []
     reply_all: bool = Field(
         False, description="Also copy everyone else the original was addressed to."
     )
@@ -75,7 +102,8 @@ async def send_message(
     body: SendRequest,
     idempotency_key: IdempotencyKey = None,
 ):
-    """Send from the mailbox's own address (needs the `send` scope). The message is stored in
+    """Send from the mailbox's own address (needs the `send` scope, and an inbox that belongs
+    to an account: an anonymous inbox's token cannot send). The message is stored in
     the mailbox as `outbound` with `delivery_status: "queued"`, which becomes `sent` or
     `failed` (with the reason in `delivery_error`) once delivered; `message.sent` /
     `message.failed` events and webhooks follow."""

@@ -3,8 +3,11 @@
 Everything that ends up in a header is checked first: addresses must be plain addr-specs
 (RFC 5321 §4.1.2 / RFC 5322 §3.4.1 dot-atoms, no display names, no comments, no quoting), and
 no field may hold CR, LF or NUL, so no caller can add a header or a recipient of their own
-(header injection). Values that come from received mail, such as a Message-ID we thread a
-reply onto, are filtered the same way before they are reused.
+(header injection). Nor may it hold anything else Python treats as a line break
+(`str.splitlines`: VT, FF, FS, GS, RS, NEL, U+2028, U+2029), which the email package refuses
+in a header, or a lone surrogate, which cannot be encoded at all. Values that come from
+received mail, such as a Message-ID we thread a reply onto, are filtered the same way before
+they are reused.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ __all__ = [
     "OutgoingAttachment",
     "ComposeError",
     "check_address",
+    "check_body",
     "check_line",
     "clean_line",
+    "unique_addresses",
     "message_id_ok",
     "reply_subject",
     "compose",
@@ -36,7 +41,10 @@ MAX_REFERENCES = 20
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LOCAL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # C0 controls (tab allowed) and DEL
+# C0 controls (tab allowed), DEL, C1 controls (NEL is U+0085), the Unicode line and paragraph
+# separators, and lone surrogates: everything str.splitlines breaks on, or UTF-8 cannot encode.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 _MSG_ID = re.compile(r"^<[!-;=?-~]{1,250}>$")  # visible ASCII without '<' and '>'
 _CONTENT_TYPE = re.compile(
@@ -55,9 +63,24 @@ def check_line(name: str, value: str, max_chars: int = SUBJECT_CHARS) -> str:
     if _FORBIDDEN.search(value):
         raise ComposeError(f"{name} must not contain CR, LF or NUL characters.")
     if _CONTROL.search(value):
-        raise ComposeError(f"{name} must not contain control characters.")
+        raise ComposeError(
+            f"{name} must not contain control characters, line separators (such as U+2028 "
+            "or U+0085) or unpaired surrogates."
+        )
     if len(value) > max_chars:
         raise ComposeError(f"{name} is longer than {max_chars} characters.")
+    return value
+
+
+def check_body(name: str, value: str | None) -> str | None:
+    """A message body: any text but NUL (no SMTP server takes it) and unpaired surrogates
+    (they have no UTF-8 encoding)."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        raise ComposeError(f"{name} must not contain NUL characters.")
+    if _SURROGATE.search(value):
+        raise ComposeError(f"{name} must not contain unpaired surrogates (invalid Unicode).")
     return value
 
 
@@ -93,6 +116,20 @@ def check_address(value: str, field_name: str = "address") -> str:
     if len(address) > 254:  # RFC 5321 §4.5.3.1.3 path limit, less the angle brackets
         raise ComposeError(f"{field_name} {value!r} is longer than 254 characters.")
     return address
+
+
+def unique_addresses(addresses: list[str], already: set[str] | None = None) -> list[str]:
+    """`addresses` in order without repeats, compared case-insensitively, leaving out those
+    in `already` (lower-cased), which it extends. Linear: a header listing one address 50,000
+    times must cost no more than listing it once."""
+    seen = already if already is not None else set()
+    unique = []
+    for address in addresses:
+        key = address.lower()
+        if key not in seen:
+            seen.add(key)
+            unique.append(address)
+    return unique
 
 
 def message_id_ok(value: str | None) -> bool:

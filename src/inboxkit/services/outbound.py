@@ -2,8 +2,13 @@
 
 `send` and `reply` build the message (mail/compose.py), optionally DKIM-sign it, and store it
 through the delivery pipeline as an `outbound` message in the sender's mailbox. In that same
-transaction they queue an outbox row, check the per-mailbox send rate and record the
-Idempotency-Key, so a stored message is always queued and a queued one is always stored.
+transaction they queue an outbox row, check the send rates (per mailbox and server-wide) and
+record the Idempotency-Key, so a stored message is always queued and a queued one is always
+stored.
+
+Who may send: only mailboxes that belong to an account. An anonymous mailbox's token is
+refused whatever the surface (REST, MCP, SDK, CLI all come through here), so that anybody who
+can create an inbox cannot also use this server as an open sender.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import hashlib
 import json
 import logging
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import dkim
@@ -27,19 +32,23 @@ from inboxkit.bus import Bus
 from inboxkit.config import Settings
 from inboxkit.errors import (
     Conflict,
+    Forbidden,
     PayloadTooLarge,
     RateLimited,
     ValidationFailed,
 )
-from inboxkit.ids import new_id
+from inboxkit.ids import id_at, new_id
 from inboxkit.mail.compose import (
+    SUBJECT_CHARS,
     ComposeError,
     Draft,
     OutgoingAttachment,
     check_address,
+    check_body,
     check_line,
     compose,
     reply_subject,
+    unique_addresses,
 )
 from inboxkit.pipeline import Envelope, Pipeline
 from inboxkit.services.addresses import split_address
@@ -49,13 +58,29 @@ from inboxkit.services.messages import jsonable, message_in
 from inboxkit.services.outbox import IDEMPOTENCY_TTL, Outbox
 from inboxkit.services.webhooks import WebhookService
 from inboxkit.store.db import Database
-from inboxkit.store.tables import idempotency_keys, mailboxes, outbox, utcnow
+from inboxkit.store.tables import idempotency_keys, outbox, utcnow
 
-__all__ = ["OutboundService"]
+__all__ = [
+    "MAX_ADDRESS_CHARS",
+    "MAX_ATTACHMENTS",
+    "MAX_LISTED_ADDRESSES",
+    "MAX_SUBJECT_CHARS",
+    "OutboundService",
+]
 
 log = logging.getLogger(__name__)
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255
+# Hard bounds on a request, checked before any work (the request schemas declare the same).
+# The recipient limit proper (INBOXKIT_MAX_SEND_RECIPIENTS) counts distinct addresses; these
+# bound what is read at all, duplicates included.
+MAX_LISTED_ADDRESSES = 1000  # per field: to, cc, bcc
+MAX_ADDRESS_CHARS = 254  # RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its brackets
+MAX_SUBJECT_CHARS = SUBJECT_CHARS
+MAX_ATTACHMENTS = 100
+# Key of the PostgreSQL advisory lock that serialises the send-rate check and the outbox
+# insert across processes (the ASCII of "inboxsnd"; any constant no other code uses).
+SEND_BUDGET_LOCK = 0x696E626F78736E64
 # Headers the DKIM signature covers. Listing ones a message lacks is deliberate (RFC 6376
 # §5.4.2): it stops anyone on the way from adding them without breaking the signature.
 DKIM_HEADERS = [
@@ -73,14 +98,32 @@ DKIM_HEADERS = [
 ]
 
 
-def _dedupe(addresses: list[str]) -> list[str]:
-    seen: set[str] = set()
-    unique = []
-    for address in addresses:
-        if address.lower() not in seen:
-            seen.add(address.lower())
-            unique.append(address)
-    return unique
+def _may_send(box: Any) -> None:
+    """Sending policy: a mailbox without an account (created anonymously) cannot send."""
+    if box.account_id is None:
+        raise Forbidden(
+            "Inboxes created without an account cannot send; create the inbox with an "
+            "account's API key and send with that key or the new inbox's token."
+        )
+
+
+def _bounded(**fields: list[Any]) -> None:
+    """Refuse over-long lists before looking at their items."""
+    for name, items in fields.items():
+        limit = MAX_ATTACHMENTS if name == "attachments" else MAX_LISTED_ADDRESSES
+        if len(items) > limit:
+            raise ValidationFailed(f"`{name}` may list at most {limit} items; it has {len(items)}.")
+
+
+def _addresses(values: list[str], field_name: str) -> list[str]:
+    checked = []
+    for value in values:
+        if isinstance(value, str) and len(value) > MAX_ADDRESS_CHARS:
+            raise ValidationFailed(
+                f"{field_name} has an address longer than {MAX_ADDRESS_CHARS} characters."
+            )
+        checked.append(check_address(value, field_name))
+    return checked
 
 
 def _fingerprint(operation: str, request: dict[str, Any]) -> str:
@@ -172,6 +215,8 @@ class OutboundService:
         `delivery_status: "queued"` and its `message_id`."""
         principal.require("send")
         box = await self.mailboxes.find(principal, ref)
+        _may_send(box)
+        _bounded(to=to, cc=cc or [], bcc=bcc or [], attachments=attachments or [])
         request = {
             "to": to,
             "cc": cc or [],
@@ -185,15 +230,18 @@ class OutboundService:
         if replayed is not None:
             return replayed
         try:
+            # Each address once, in the first field that names it: a recipient listed in
+            # both `to` and `bcc` is not blind-copied, and repeats cost nothing later.
+            seen: set[str] = set()
             draft = Draft(
                 from_address=box.address,
                 from_name=box.name,
-                to=[check_address(a, "to") for a in to],
-                cc=[check_address(a, "cc") for a in cc or []],
-                bcc=[check_address(a, "bcc") for a in bcc or []],
+                to=unique_addresses(_addresses(to, "to"), seen),
+                cc=unique_addresses(_addresses(cc or [], "cc"), seen),
+                bcc=unique_addresses(_addresses(bcc or [], "bcc"), seen),
                 subject=check_line("subject", subject),
-                text=text,
-                html=html,
+                text=check_body("text", text),
+                html=check_body("html", html),
             )
         except ComposeError as exc:
             raise ValidationFailed(str(exc)) from None
@@ -217,7 +265,9 @@ class OutboundService:
         principal.require("send")
         async with self.db.read() as conn:
             box = await self.mailboxes.find(principal, ref, conn)
+            _may_send(box)
             original = await message_in(conn, box.id, message_id)
+        _bounded(attachments=attachments or [])
         request = {
             "text": text,
             "html": html,
@@ -229,6 +279,10 @@ class OutboundService:
         if replayed is not None:
             return replayed
         to, cc = _reply_recipients(original, box.address, reply_all)
+        try:
+            text, html = check_body("text", text), check_body("html", html)
+        except ComposeError as exc:
+            raise ValidationFailed(str(exc)) from None
         draft = Draft(
             from_address=box.address,
             from_name=box.name,
@@ -276,39 +330,60 @@ class OutboundService:
             )
         return dict(row.response)
 
-    async def _sent_recently(self, conn: AsyncConnection, mailbox_id: str) -> tuple[int, Any]:
+    async def _sent_recently(
+        self, conn: AsyncConnection, mailbox_id: str | None
+    ) -> tuple[int, datetime | None]:
+        """Outbox rows queued within the rate window (by this mailbox, or by anyone), and the
+        oldest one's time. The outbox rows are the count, so every process sees the same."""
         window_start = utcnow() - timedelta(seconds=self.settings.send_rate_window)
-        row = (
-            await conn.execute(
-                sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(
-                    outbox.c.mailbox_id == mailbox_id, outbox.c.created_at > window_start
-                )
-            )
-        ).one()
+        query = sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(
+            outbox.c.created_at > window_start
+        )
+        if mailbox_id is not None:
+            query = query.where(outbox.c.mailbox_id == mailbox_id)
+        else:
+            # Ids are time-ordered and minted no earlier than `created_at`: bounding the id
+            # as well makes the server-wide count a range scan of the primary key.
+            floor = id_at(int(window_start.timestamp() * 1000))
+            query = query.where(outbox.c.id >= floor)
+        row = (await conn.execute(query)).one()
         return int(row[0]), row[1]
 
-    def _rate_error(self, oldest: Any) -> RateLimited:
+    def _retry_after(self, oldest: datetime | None) -> int:
+        """Seconds until the oldest counted message leaves the window (and frees a place)."""
         window = self.settings.send_rate_window
         wait = (oldest + timedelta(seconds=window) - utcnow()).total_seconds() if oldest else window
-        return RateLimited(
-            f"This mailbox may send {self.settings.send_rate_limit} messages per {window:g} "
-            f"seconds; retry in {math.ceil(max(wait, 1))} s.",
-            retry_after=math.ceil(max(wait, 1)),
-        )
+        return math.ceil(max(wait, 1))
 
     async def _check_rate(self, conn: AsyncConnection, mailbox_id: str, *, lock: bool) -> None:
-        """A sliding window over the outbox rows themselves, so it holds across processes."""
+        """Sliding windows over the outbox rows themselves, so they hold across processes: the
+        mailbox's own limit, then the server-wide budget."""
         if lock and not self.db.is_sqlite:
-            # Serialise senders of one mailbox (SQLite's write lock already does). NO KEY
-            # UPDATE leaves inbound deliveries, which only reference the row, unblocked.
-            await conn.execute(
-                sa.select(mailboxes.c.id)
-                .where(mailboxes.c.id == mailbox_id)
-                .with_for_update(key_share=True)
-            )
+            # Serialise every sender's check-and-insert until commit (SQLite's write lock
+            # already does), or N processes could each see room for the last message. One
+            # advisory lock rather than a lock on the mailbox row: the pipeline has already
+            # share-locked that row, and upgrading a share lock is how two processes sending
+            # from one mailbox deadlock. Only this code takes it, and what a sender writes
+            # after taking it (new outbox and idempotency rows) waits on nobody who could be
+            # waiting for it, so it cannot close a deadlock cycle.
+            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SEND_BUDGET_LOCK)))
+        window = self.settings.send_rate_window
         count, oldest = await self._sent_recently(conn, mailbox_id)
         if count >= self.settings.send_rate_limit:
-            raise self._rate_error(oldest)
+            wait = self._retry_after(oldest)
+            raise RateLimited(
+                f"This mailbox may send {self.settings.send_rate_limit} messages per "
+                f"{window:g} seconds; retry in {wait} s.",
+                retry_after=wait,
+            )
+        count, oldest = await self._sent_recently(conn, None)
+        if count >= self.settings.send_rate_limit_global:
+            wait = self._retry_after(oldest)
+            raise RateLimited(
+                f"This server sends at most {self.settings.send_rate_limit_global} messages "
+                f"per {window:g} seconds from all its mailboxes together; retry in {wait} s.",
+                retry_after=wait,
+            )
 
     async def _submit(
         self,
@@ -320,9 +395,8 @@ class OutboundService:
     ) -> dict[str, Any]:
         if draft.text is None and draft.html is None:
             raise ValidationFailed("Give the message a body: `text`, `html` or both.")
-        if any("\x00" in body for body in (draft.text or "", draft.html or "")):
-            raise ValidationFailed("text and html must not contain NUL characters.")
-        recipients = _dedupe(draft.to + draft.cc + draft.bcc)
+        # The drafts' lists are already free of repeats, within and across the fields.
+        recipients = draft.to + draft.cc + draft.bcc
         if not draft.to:
             raise ValidationFailed("Give at least one recipient in `to`.")
         if len(recipients) > self.settings.max_send_recipients:
@@ -413,6 +487,9 @@ def _reply_recipients(
     """Who a reply goes to. Addresses come from received mail, so each is checked like user
     input and unusable ones are left out; our own address never receives the reply."""
 
+    # Received headers can list thousands of addresses: one shared set keeps this linear.
+    seen: set[str] = set()
+
     def usable(addresses: list[str]) -> list[str]:
         found = []
         for address in addresses:
@@ -423,7 +500,7 @@ def _reply_recipients(
             parsed = split_address(checked)
             if parsed is not None and parsed.address != own_address:
                 found.append(checked)
-        return _dedupe(found)
+        return unique_addresses(found, seen)
 
     if original.direction == "outbound":  # replying to our own message: same audience again
         to = usable(list(original.to_addrs))
@@ -431,7 +508,6 @@ def _reply_recipients(
     else:
         to = usable(list(original.reply_to) or [original.from_addr])
         cc = usable(list(original.to_addrs) + list(original.cc_addrs)) if reply_all else []
-    cc = [a for a in cc if a.lower() not in {t.lower() for t in to}]
     if not to:
         raise ValidationFailed(
             "The original message has no address a reply can go to (its sender is missing "

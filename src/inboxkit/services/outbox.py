@@ -5,7 +5,8 @@ delivered straight through `Pipeline.deliver`, in the transaction that marks the
 crash cannot deliver them twice and two mailboxes here converse with nothing external.
 Everyone else goes through the SMTP relay in `INBOXKIT_SMTP_RELAY_URL`: a 4xx answer (or no
 answer) is retried on `outbox_retry_schedule`, a 5xx fails the recipient with the relay's
-reply. When every recipient is settled the message's `delivery_status` becomes `sent` or
+reply. Credentials in the relay URL are only ever sent over TLS: a relay that does not offer
+STARTTLS (or a man in the middle who strips it) fails the message instead. When every recipient is settled the message's `delivery_status` becomes `sent` or
 `failed` in the transaction that also queues the `message.sent` / `message.failed`
 webhooks, and the event is published. A relay that accepted a message just before a crash
 may see it again (nothing else can know it arrived); nothing queued is ever lost.
@@ -48,16 +49,25 @@ NO_RELAY = (
 )
 NO_SUCH_LOCAL_MAILBOX = "550 5.1.1 No such mailbox here"
 DELIVERED_LOCALLY = "250 2.0.0 Delivered to a mailbox on this server"
+RELAY_WITHOUT_TLS = (
+    "The SMTP relay did not offer TLS (STARTTLS), and the relay credentials are never sent "
+    "in clear, so the message was not sent. Use a relay that offers STARTTLS, or smtps://."
+)
 
 
 class LeaseLost(Exception):
     """Another worker took the outbox row over; this one must not record anything."""
 
 
+class RelayWithoutTls(Exception):
+    """The relay offered no STARTTLS, and we hold credentials we must not send in clear."""
+
+
 @dataclass(frozen=True, slots=True)
 class Relay:
     """Where mail for other domains goes: `smtp://user:pass@host:port` (STARTTLS whenever
-    the relay offers it; default port 587) or `smtps://…` (implicit TLS; default 465)."""
+    the relay offers it, and required when there are credentials; default port 587) or
+    `smtps://…` (implicit TLS; default 465)."""
 
     host: str
     port: int
@@ -116,17 +126,37 @@ class RelayConnections:
                     client.close()
                     continue
             return client
+        relay = self.relay
+        ca_bundle = self.settings.smtp_relay_ca_bundle
         client = aiosmtplib.SMTP(
-            hostname=self.relay.host,
-            port=self.relay.port,
-            username=self.relay.username,
-            password=self.relay.password,
-            use_tls=self.relay.use_tls,
+            hostname=relay.host,
+            port=relay.port,
+            use_tls=relay.use_tls,
+            # Without credentials STARTTLS is opportunistic (aiosmtplib's default); with them
+            # we upgrade and log in ourselves below, so the client never logs in unprotected.
+            start_tls=False if relay.username is not None else None,
+            cert_bundle=str(ca_bundle) if ca_bundle else None,
             local_hostname=self.settings.smtp_hostname,
             timeout=self.settings.smtp_relay_timeout,
         )
-        await client.connect()  # STARTTLS when offered, then AUTH when credentials are set
+        await client.connect()
+        if relay.username is not None:
+            try:
+                await self._login(client)
+            except BaseException:
+                client.close()
+                raise
         return client
+
+    async def _login(self, client: aiosmtplib.SMTP) -> None:
+        """AUTH only over TLS: implicit (smtps://) or STARTTLS, which must then be offered."""
+        assert self.relay.username is not None
+        if not self.relay.use_tls:
+            await client.ehlo()
+            if not client.supports_extension("starttls"):
+                raise RelayWithoutTls()
+            await client.starttls()
+        await client.login(self.relay.username, self.relay.password or "")
 
     async def send(
         self, raw: bytes, sender: str, recipients: list[str]
@@ -285,6 +315,11 @@ class Outbox:
             return {a: ("failed", NO_RELAY) for a in recipients}
         try:
             refused, reply = await self.connections.send(raw, mail_from, recipients)
+        except RelayWithoutTls:
+            # Not retried: a relay that stops offering TLS is misconfigured or being
+            # tampered with, and either way the message must not wait for it.
+            log.warning("the SMTP relay offered no STARTTLS; not sending its credentials")
+            return {a: ("failed", RELAY_WITHOUT_TLS) for a in recipients}
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return {r.recipient: _classify(r.code, r.message) for r in exc.recipients}
         except aiosmtplib.SMTPResponseException as exc:
