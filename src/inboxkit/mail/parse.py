@@ -130,7 +130,7 @@ class ParsedMessage:
 
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_WS = re.compile(r"\s+")
+_WS = re.compile(r"\s{1,4000}")  # collapses the <= 4000 characters a preview is made from
 
 
 def _header_section_size(raw: bytes, cap: int) -> int:
