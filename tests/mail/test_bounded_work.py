@@ -239,3 +239,34 @@ def test_message_ids_are_read_from_capped_raw_values():
     assert out.message_id == "<m1@example.com>"
     assert out.references[:2] == ["<id0@example.com>", "<id1@example.com>"]
     assert len(out.references) == 100
+
+
+# --------------------------------------------------------------------------------------------
+# HTML rendering: bounded markup and anchors per message
+# --------------------------------------------------------------------------------------------
+
+
+def test_rendering_collects_at_most_max_anchors_and_keeps_the_rest_as_text():
+    html = "".join(f'<p><a href="https://x.example/{i}">link {i}</a></p>' for i in range(5_000))
+    rendered = htmltext_module.render_html(html)
+    assert len(rendered.anchors) == htmltext_module.MAX_ANCHORS
+    assert rendered.anchors[0].href == "https://x.example/0" and rendered.anchors[0].alone
+    assert "link 4999" in rendered.text
+
+
+def test_html_only_mail_renders_a_bounded_slice_of_markup(monkeypatch: pytest.MonkeyPatch):
+    lengths: list[int] = []
+    render = htmltext_module._render
+
+    def recording_render(html: str) -> object:
+        lengths.append(len(html))
+        return render(html)
+
+    monkeypatch.setattr(htmltext_module, "_render", recording_render)
+    htmltext_module.render_html.cache_clear()
+    body = b"<p>Your code is 482913</p>" + b'<a href="x"></a><br>' * 150_000
+    raw = b"Subject: code\r\nContent-Type: text/html\r\n\r\n" + body
+    out = parse_message(raw)
+    assert out.codes == ["482913"]
+    assert out.text.startswith("Your code is 482913")
+    assert lengths and max(lengths) <= parse_module.HTML_TEXT_CHARS

@@ -205,7 +205,9 @@ def _render(html: str) -> Rendered:
     for node in reversed(hidden):  # innermost first: a removed subtree is never visited again
         node.decompose()
     found: list[tuple[str, bool, str]] = []
-    for anchor in root.css("a[href]"):
+    # Only the first MAX_ANCHORS are collected (the extractor looks at no more links than
+    # that); the rest render as text, which keeps the Python work per document bounded.
+    for anchor in root.css("a[href]")[:MAX_ANCHORS]:
         attrs = anchor.attributes
         image = anchor.css_first("img")
         alt = (image.attributes.get("alt") or "") if image is not None else ""
@@ -233,6 +235,7 @@ def _render(html: str) -> Rendered:
 
 
 MAX_OPEN_TAGS = 3000
+MAX_ANCHORS = 300
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]{0,63})")  # no tag we know is longer
 # Elements that cannot raise the nesting depth: void ones, and those a sibling closes.
 _FLAT_TAGS = frozenset(

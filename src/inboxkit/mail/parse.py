@@ -35,6 +35,9 @@ PREVIEW_CHARS = 200
 SUBJECT_CHARS = 1000
 HEADER_VALUE_CHARS = 16_384
 TEXT_CHARS = 5_000_000
+# HTML-only mail gets a text rendering of its first megabyte of markup (rendering is linear,
+# but 25 MB of anchors would take seconds; the raw message keeps the rest).
+HTML_TEXT_CHARS = 1_000_000
 MAX_LINKS = 50
 MAX_CODES = 5
 
@@ -422,7 +425,7 @@ def _summarise(out: ParsedMessage) -> None:
 
     plain = out.text
     if plain is None and out.html is not None:
-        plain = html_to_text(out.html)
+        plain = html_to_text(out.html[:HTML_TEXT_CHARS])
     out.preview = _WS.sub(" ", (plain or "")[:4000]).strip()[:PREVIEW_CHARS]
     result = extract(out.subject, out.text, out.html)
     out.code_details = [
