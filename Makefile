@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test lint bench clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
+
+# Coverage-guided fuzzing of the parser, the extractor and the HTML renderer (bench/fuzz.py);
+# findings land in bench/.tools/fuzz/. FUZZ_MINUTES is the total, shared by the targets.
+FUZZ_MINUTES ?= 3
+fuzz: $(VENV)/.installed-dev
+	$(BIN)/python bench/fuzz.py --minutes $(FUZZ_MINUTES)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
