@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: serve test lint bench clean lock
+.PHONY: serve test lint bench clean lock fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ lock:
 	.lock-venv/bin/pip install --quiet '.[dev]'
 	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^inboxkit' > constraints.txt
 	rm -rf .lock-venv
+
+# Coverage-guided fuzzing of the parser, the extractor and the HTML renderer (bench/fuzz.py);
+# findings land in bench/.tools/fuzz/. FUZZ_MINUTES is the total, shared by the targets.
+FUZZ_MINUTES ?= 3
+fuzz: $(VENV)/.installed-dev
+	$(BIN)/python bench/fuzz.py --minutes $(FUZZ_MINUTES)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -120,17 +120,25 @@ def _missing_libs(binary: Path, env: dict[str, str]) -> list[str]:
 
 
 def _installed(pkg: str) -> bool:
-    proc = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True
-    )
+    proc = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
     return proc.returncode == 0 and "install ok installed" in proc.stdout
 
 
 def _library_deps(pkg: str) -> list[str]:
     proc = subprocess.run(
-        ["apt-cache", "depends", "--no-recommends", "--no-suggests", "--no-conflicts",
-         "--no-breaks", "--no-replaces", "--no-enhances", pkg],
-        capture_output=True, text=True,
+        [
+            "apt-cache",
+            "depends",
+            "--no-recommends",
+            "--no-suggests",
+            "--no-conflicts",
+            "--no-breaks",
+            "--no-replaces",
+            "--no-enhances",
+            pkg,
+        ],
+        capture_output=True,
+        text=True,
     )
     names = []
     for line in proc.stdout.splitlines():
@@ -215,8 +223,14 @@ def ensure_maildev(log: Log = _default_log) -> Program:
             # Own manifest so npm does not walk up and treat the repository as the project.
             manifest.write_text(json.dumps({"name": "inboxkit-bench-tools", "private": True}))
         _run(
-            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error",
-             f"maildev@{MAILDEV_VERSION}"],
+            [
+                npm,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                f"maildev@{MAILDEV_VERSION}",
+            ],
             log,
             cwd=MAILDEV_DIR,
         )

@@ -83,7 +83,9 @@ async def main() -> None:
     args = parser.parse_args()
 
     backends = ["sqlite"] + (["postgres"] if args.postgres else [])
-    print(f"{args.messages} deliveries of ~4 KB, {args.concurrency} concurrent, {args.rounds} rounds")
+    print(
+        f"{args.messages} deliveries of ~4 KB, {args.concurrency} concurrent, {args.rounds} rounds"
+    )
     for backend in backends:
         results: dict[str, list[float]] = {"grouped": [], "one per commit": []}
         for _ in range(args.rounds):
@@ -98,7 +100,9 @@ async def main() -> None:
         print(f"\n[{backend}]")
         for mode, rates in results.items():
             rounds = "  ".join(f"{r:7.0f}" for r in rates)
-            print(f"  {mode:15s} msgs/s per round: {rounds}   median {statistics.median(rates):7.0f}")
+            print(
+                f"  {mode:15s} msgs/s per round: {rounds}   median {statistics.median(rates):7.0f}"
+            )
         print(f"  group commit speed-up: {grouped / single:.2f}x")
 
 

@@ -138,8 +138,9 @@ def wait_http_ok(url: str, proc: subprocess.Popen, logfile: Path, timeout: float
     last = ""
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"exited with {proc.returncode} before {url} answered:\n"
-                               + tail(logfile))
+            raise RuntimeError(
+                f"exited with {proc.returncode} before {url} answered:\n" + tail(logfile)
+            )
         try:
             r = httpx.get(url, timeout=2)
             if r.status_code == 200:
@@ -207,8 +208,13 @@ class Target:
         self.logfile = self.workdir / "server.log"
         fh = open(self.logfile, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
-            argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, cwd=self.workdir, start_new_session=True,
+            argv,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=self.workdir,
+            start_new_session=True,
         )
         fh.close()
 
@@ -216,8 +222,16 @@ class Target:
 class BaselineTarget(Target):
     def start(self, args: argparse.Namespace) -> None:
         self.smtp_port = free_port()
-        self._spawn([sys.executable, str(BENCH / "baseline_smtp.py"),
-                     "--port", str(self.smtp_port), "--loop", args.baseline_loop])
+        self._spawn(
+            [
+                sys.executable,
+                str(BENCH / "baseline_smtp.py"),
+                "--port",
+                str(self.smtp_port),
+                "--loop",
+                args.baseline_loop,
+            ]
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if "READY" in tail(self.logfile, 5):
@@ -260,18 +274,32 @@ class InboxkitTarget(Target):
             env["INBOXKIT_DATABASE_URL"] = self.database_url
         else:
             env.pop("INBOXKIT_DATABASE_URL", None)
-        self._spawn([args.inboxkit, "serve", "--http-port", str(self.http_port),
-                     "--smtp-port", str(self.smtp_port), "--data-dir", str(data_dir)], env)
+        self._spawn(
+            [
+                args.inboxkit,
+                "serve",
+                "--http-port",
+                str(self.http_port),
+                "--smtp-port",
+                str(self.smtp_port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            env,
+        )
         wait_http_ok(self.api("/healthz"), self.proc, self.logfile, args.start_timeout)
         handle = self.recipient.split("@", 1)[0]
-        r = httpx.post(self.api("/api/v1/mailboxes"),
-                       json={"mode": "agent", "handle": handle}, timeout=30)
+        r = httpx.post(
+            self.api("/api/v1/mailboxes"), json={"mode": "agent", "handle": handle}, timeout=30
+        )
         if r.status_code != 201:
             raise RuntimeError(f"creating mailbox {handle!r}: HTTP {r.status_code} {r.text[:300]}")
         data = r.json()["data"]
         self.recipient, self.token = data["address"], data["token"]
-        log(f"  {self.name}: http {self.http_port} smtp {self.smtp_port} "
-            f"mailbox {self.recipient} (pid {self.proc.pid})")
+        log(
+            f"  {self.name}: http {self.http_port} smtp {self.smtp_port} "
+            f"mailbox {self.recipient} (pid {self.proc.pid})"
+        )
 
     def api(self, path: str) -> str:
         return f"http://127.0.0.1:{self.http_port}{path}"
@@ -280,8 +308,11 @@ class InboxkitTarget(Target):
         return "/api/v1/mailboxes/" + urllib.parse.quote(self.recipient, safe="")
 
     def stored(self) -> int:
-        r = httpx.get(self.api(self.mailbox_path()), timeout=60,
-                      headers={"Authorization": f"Bearer {self.token}"})
+        r = httpx.get(
+            self.api(self.mailbox_path()),
+            timeout=60,
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
         r.raise_for_status()
         return int(r.json()["data"]["message_count"])
 
@@ -297,18 +328,35 @@ class MailDevTarget(Target):
         prog = _tools.ensure_maildev()
         self.smtp_port, self.http_port = free_port(), free_port()
         maildir = self.workdir / "mail"
-        self._spawn([*prog.argv, "--smtp", str(self.smtp_port), "--web", str(self.http_port),
-                     "--ip", "127.0.0.1", "--mail-directory", str(maildir), "--silent"],
-                    prog.environ())
-        wait_http_ok(f"http://127.0.0.1:{self.http_port}/healthz", self.proc, self.logfile,
-                     args.start_timeout)
+        self._spawn(
+            [
+                *prog.argv,
+                "--smtp",
+                str(self.smtp_port),
+                "--web",
+                str(self.http_port),
+                "--ip",
+                "127.0.0.1",
+                "--mail-directory",
+                str(maildir),
+                "--silent",
+            ],
+            prog.environ(),
+        )
+        wait_http_ok(
+            f"http://127.0.0.1:{self.http_port}/healthz",
+            self.proc,
+            self.logfile,
+            args.start_timeout,
+        )
         log(f"  maildev: web {self.http_port} smtp {self.smtp_port} (pid {self.proc.pid})")
 
     def _count_at_least(self, n: int) -> bool:
         if n <= 0:
             return True
-        r = httpx.get(f"http://127.0.0.1:{self.http_port}/email", params={"skip": n - 1},
-                      timeout=120)
+        r = httpx.get(
+            f"http://127.0.0.1:{self.http_port}/email", params={"skip": n - 1}, timeout=120
+        )
         r.raise_for_status()
         return len(r.json()) > 0
 
@@ -389,17 +437,39 @@ class RoundResult:
         return self.error is None and self.stored_delta in (None, self.sent)
 
 
-def run_smtp_source(prog: _tools.Program, port: int, rcpt: str, count: int, size: int,
-                    sessions: int, reuse: bool, timeout: float) -> tuple[float, str | None]:
+def run_smtp_source(
+    prog: _tools.Program,
+    port: int,
+    rcpt: str,
+    count: int,
+    size: int,
+    sessions: int,
+    reuse: bool,
+    timeout: float,
+) -> tuple[float, str | None]:
     """Run smtp-source once; (elapsed seconds, error or None). It aborts on any rejection."""
-    argv = [*prog.argv, "-s", str(sessions), "-l", str(size), "-m", str(count),
-            "-M", HELO, "-f", SENDER, "-t", rcpt]
+    argv = [
+        *prog.argv,
+        "-s",
+        str(sessions),
+        "-l",
+        str(size),
+        "-m",
+        str(count),
+        "-M",
+        HELO,
+        "-f",
+        SENDER,
+        "-t",
+        rcpt,
+    ]
     if reuse:
         argv.append("-d")
     argv.append(f"127.0.0.1:{port}")
     t0 = time.monotonic()
-    proc = subprocess.Popen(argv, env=prog.environ(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, env=prog.environ(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -433,31 +503,46 @@ def build_big_message(target_bytes: int, rcpt: str) -> bytes:
     msg["To"] = rcpt
     msg["Subject"] = "Quarterly report with attachments (1 MiB benchmark message)"
     msg["Message-ID"] = "<big-bench@bench.localhost>"
-    text = ("Hello,\n\nPlease find the quarterly figures attached. Your verification code is "
-            "482913.\n\nConfirm here: https://example.test/verify?token=abc123\n\n") * 10
+    text = (
+        "Hello,\n\nPlease find the quarterly figures attached. Your verification code is "
+        "482913.\n\nConfirm here: https://example.test/verify?token=abc123\n\n"
+    ) * 10
     msg.set_content(text)
-    html = "<html><body>" + "".join(
-        f"<p>Paragraph {i}: the figures are attached. Code <b>482913</b>. "
-        f'<a href="https://example.test/verify?token=abc123">Verify</a></p>'
-        for i in range(40)
-    ) + "</body></html>"
+    html = (
+        "<html><body>"
+        + "".join(
+            f"<p>Paragraph {i}: the figures are attached. Code <b>482913</b>. "
+            f'<a href="https://example.test/verify?token=abc123">Verify</a></p>'
+            for i in range(40)
+        )
+        + "</body></html>"
+    )
     msg.add_alternative(html, subtype="html")
     rng = __import__("random").Random(1234)
-    for name, ctype in (("figures.bin", ("application", "octet-stream")),
-                        ("scan.png", ("image", "png"))):
+    for name, ctype in (
+        ("figures.bin", ("application", "octet-stream")),
+        ("scan.png", ("image", "png")),
+    ):
         payload = rng.randbytes(attach_raw)
         msg.add_attachment(payload, maintype=ctype[0], subtype=ctype[1], filename=name)
     return msg.as_bytes()
 
 
-async def _send_big_async(port: int, rcpt: str, raw: bytes, count: int, clients: int,
-                          timeout: float) -> str | None:
+async def _send_big_async(
+    port: int, rcpt: str, raw: bytes, count: int, clients: int, timeout: float
+) -> str | None:
     remaining = [count]
     errors: list[str] = []
 
     async def client() -> None:
-        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname=HELO,
-                               timeout=timeout, start_tls=False, use_tls=False)
+        smtp = aiosmtplib.SMTP(
+            hostname="127.0.0.1",
+            port=port,
+            local_hostname=HELO,
+            timeout=timeout,
+            start_tls=False,
+            use_tls=False,
+        )
         await smtp.connect()
         try:
             while remaining[0] > 0 and not errors:
@@ -474,19 +559,22 @@ async def _send_big_async(port: int, rcpt: str, raw: bytes, count: int, clients:
     return errors[0] if errors else None
 
 
-def send_big(port: int, rcpt: str, raw: bytes, count: int, clients: int,
-             timeout: float) -> tuple[float, str | None]:
+def send_big(
+    port: int, rcpt: str, raw: bytes, count: int, clients: int, timeout: float
+) -> tuple[float, str | None]:
     t0 = time.monotonic()
     try:
-        err = asyncio.run(asyncio.wait_for(
-            _send_big_async(port, rcpt, raw, count, clients, 120), timeout))
+        err = asyncio.run(
+            asyncio.wait_for(_send_big_async(port, rcpt, raw, count, clients, 120), timeout)
+        )
     except TimeoutError:
         err = f"timed out after {timeout:.0f}s"
     return time.monotonic() - t0, err
 
 
-def measure_round(target: Target, workload: str, args: argparse.Namespace,
-                  smtp_source: _tools.Program, big: bytes) -> RoundResult:
+def measure_round(
+    target: Target, workload: str, args: argparse.Namespace, smtp_source: _tools.Program, big: bytes
+) -> RoundResult:
     if not target.alive():
         return RoundResult(0, 0, 0, 0, None, error="server not running")
     before = target.stored()
@@ -494,15 +582,23 @@ def measure_round(target: Target, workload: str, args: argparse.Namespace,
     if workload == "big":
         count = args.big_count
         t0cpu = time.process_time()
-        seconds, error = send_big(target.smtp_port, target.recipient, big, count,
-                                  args.big_clients, args.round_timeout)
+        seconds, error = send_big(
+            target.smtp_port, target.recipient, big, count, args.big_clients, args.round_timeout
+        )
         client_cpu = time.process_time() - t0cpu
         nbytes = len(big) * count
     else:
         count = args.messages
         seconds, error = run_smtp_source(
-            smtp_source, target.smtp_port, target.recipient, count, args.size,
-            args.sessions, workload == "small-reuse", args.round_timeout)
+            smtp_source,
+            target.smtp_port,
+            target.recipient,
+            count,
+            args.size,
+            args.sessions,
+            workload == "small-reuse",
+            args.round_timeout,
+        )
         client_cpu = children_cpu() - ccpu0
         nbytes = 0
     server_cpu = target.cpu() - cpu0
@@ -534,8 +630,7 @@ def print_table(title: str, results: dict[str, list[RoundResult]], big: bool) ->
         rates = [r.rate for r in rs if r.ok]
         med = median(rates)
         row = [LABELS.get(name, name)]
-        row += [fmt_rate(r.rate) if r.ok else ("LOST" if r.error is None else "ERROR")
-                for r in rs]
+        row += [fmt_rate(r.rate) if r.ok else ("LOST" if r.error is None else "ERROR") for r in rs]
         row += [""] * (rounds - len(rs))
         row.append(fmt_rate(med) if rates else "-")
         if big:
@@ -553,20 +648,28 @@ def print_table(title: str, results: dict[str, list[RoundResult]], big: bool) ->
     widths = [max(len(str(c)) for c in col) for col in zip(head, *rows, strict=False)]
     log("")
     log(title)
-    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w)
-                     for i, (h, w) in enumerate(zip(head, widths, strict=True)))
+    line = "  ".join(
+        h.ljust(w) if i == 0 else h.rjust(w)
+        for i, (h, w) in enumerate(zip(head, widths, strict=True))
+    )
     log(line)
     log("-" * len(line))
     for row in rows:
-        log("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
-                      for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        log(
+            "  ".join(
+                str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
     for name, rs in results.items():
         for i, r in enumerate(rs):
             if r.error:
                 log(f"  ! {LABELS.get(name, name)} round {i + 1}: {r.error}")
             elif r.stored_delta is not None and r.stored_delta != r.sent:
-                log(f"  ! {LABELS.get(name, name)} round {i + 1}: sent {r.sent} "
-                    f"(all accepted) but {r.stored_delta} stored")
+                log(
+                    f"  ! {LABELS.get(name, name)} round {i + 1}: sent {r.sent} "
+                    f"(all accepted) but {r.stored_delta} stored"
+                )
 
 
 # --------------------------------------------------------------------------- large mailbox
@@ -585,8 +688,10 @@ def run_large(args: argparse.Namespace, smtp_source: _tools.Program, workroot: P
     import smtplib
 
     log("")
-    log(f"== large mailbox: fill one SQLite mailbox with {args.large_count:,} messages, "
-        f"then time GET .../messages ==")
+    log(
+        f"== large mailbox: fill one SQLite mailbox with {args.large_count:,} messages, "
+        f"then time GET .../messages =="
+    )
     target = InboxkitTarget("sqlite", workroot / "large")
     target.recipient = "large@inboxkit.localhost"
     try:
@@ -596,17 +701,29 @@ def run_large(args: argparse.Namespace, smtp_source: _tools.Program, workroot: P
         needles = 20
         with smtplib.SMTP("127.0.0.1", target.smtp_port, timeout=30) as s:
             for i in range(needles):
-                s.sendmail("needle@sender.test", [target.recipient],
-                           (f"From: Needle <needle@sender.test>\r\nTo: {target.recipient}\r\n"
-                            f"Subject: needle invoice {i}\r\nMessage-ID: <needle{i}@sender.test>"
-                            f"\r\n\r\nThe needle body number {i}.\r\n").encode())
+                s.sendmail(
+                    "needle@sender.test",
+                    [target.recipient],
+                    (
+                        f"From: Needle <needle@sender.test>\r\nTo: {target.recipient}\r\n"
+                        f"Subject: needle invoice {i}\r\nMessage-ID: <needle{i}@sender.test>"
+                        f"\r\n\r\nThe needle body number {i}.\r\n"
+                    ).encode(),
+                )
         chunk = min(args.large_chunk, args.large_count)
         sent, t_start = 0, time.monotonic()
         while sent < args.large_count:
             n = min(chunk, args.large_count - sent)
-            secs, err = run_smtp_source(smtp_source, target.smtp_port, target.recipient, n,
-                                           args.large_size, args.sessions, True,
-                                           args.round_timeout * 4)
+            secs, err = run_smtp_source(
+                smtp_source,
+                target.smtp_port,
+                target.recipient,
+                n,
+                args.large_size,
+                args.sessions,
+                True,
+                args.round_timeout * 4,
+            )
             if err:
                 log(f"  fill failed after {sent} messages: {err}")
                 return
@@ -615,13 +732,18 @@ def run_large(args: argparse.Namespace, smtp_source: _tools.Program, workroot: P
         fill_secs = time.monotonic() - t_start
         stored = target.stored()
         expect = args.large_count + needles
-        log(f"  fill: {sent:,} msgs of {args.large_size} B in {fill_secs:.0f}s = "
+        log(
+            f"  fill: {sent:,} msgs of {args.large_size} B in {fill_secs:.0f}s = "
             f"{sent / fill_secs:,.0f} msg/s; mailbox holds {stored:,}"
-            + ("" if stored == expect else f" — MISMATCH, expected {expect:,}"))
+            + ("" if stored == expect else f" — MISMATCH, expected {expect:,}")
+        )
 
         path = target.mailbox_path() + "/messages"
-        client = httpx.Client(base_url=f"http://127.0.0.1:{target.http_port}", timeout=60,
-                              headers={"Authorization": f"Bearer {target.token}"})
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{target.http_port}",
+            timeout=60,
+            headers={"Authorization": f"Bearer {target.token}"},
+        )
         timings: dict[str, list[float]] = {}
         notes: dict[str, str] = {}
 
@@ -642,8 +764,9 @@ def run_large(args: argparse.Namespace, smtp_source: _tools.Program, workroot: P
             get("first page (limit=50)", {"limit": 50})
         cursor, pages = None, 0
         for _ in range(100):
-            body = get("next pages via cursor", {"limit": 50, **({"cursor": cursor} if cursor
-                                                                   else {})})
+            body = get(
+                "next pages via cursor", {"limit": 50, **({"cursor": cursor} if cursor else {})}
+            )
             cursor = (body or {}).get("meta", {}).get("next_cursor")
             pages += 1
             if not cursor:
@@ -666,8 +789,10 @@ def run_large(args: argparse.Namespace, smtp_source: _tools.Program, workroot: P
         log(f"GET {path}?... on a mailbox of {stored:,} messages (sequential, keep-alive)")
         log(f"{'query'.ljust(w)}  {'n':>4}  {'p50 ms':>8}  {'p99 ms':>8}  {'max ms':>8}  result")
         for k, v in rows:
-            log(f"{k.ljust(w)}  {len(v):>4}  {percentile(v, 50):>8.1f}  {percentile(v, 99):>8.1f}"
-                f"  {max(v):>8.1f}  {notes.get(k, '')}")
+            log(
+                f"{k.ljust(w)}  {len(v):>4}  {percentile(v, 50):>8.1f}  {percentile(v, 99):>8.1f}"
+                f"  {max(v):>8.1f}  {notes.get(k, '')}"
+            )
     except Exception as exc:  # report and go on: the other workloads already printed
         log(f"  large-mailbox workload failed: {exc}")
     finally:
@@ -681,19 +806,31 @@ def describe_environment(args: argparse.Namespace) -> None:
     import aiosmtpd
 
     try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True).stdout.strip() or "no commit"
+        commit = (
+            subprocess.run(
+                ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            or "no commit"
+        )
     except OSError:
         commit = "?"
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     log(f"inboxkit ingest benchmark — {dt.datetime.now().isoformat(timespec='seconds')}")
-    log(f"  host: {platform.platform()}, {os.cpu_count()} CPUs, load avg "
-        f"{' '.join(f'{x:.2f}' for x in load)}")
-    log(f"  python {platform.python_version()}, aiosmtpd {aiosmtpd.__version__}, "
+    log(
+        f"  host: {platform.platform()}, {os.cpu_count()} CPUs, load avg "
+        f"{' '.join(f'{x:.2f}' for x in load)}"
+    )
+    log(
+        f"  python {platform.python_version()}, aiosmtpd {aiosmtpd.__version__}, "
         f"node {shutil.which('node') and subprocess.run(['node', '--version'], capture_output=True, text=True).stdout.strip()}, "  # noqa: E501
-        f"repo commit {commit}")
-    log(f"  rounds {args.rounds} (interleaved), targets {','.join(args.targets)}, "
-        f"workloads {','.join(args.workloads)}")
+        f"repo commit {commit}"
+    )
+    log(
+        f"  rounds {args.rounds} (interleaved), targets {','.join(args.targets)}, "
+        f"workloads {','.join(args.workloads)}"
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -705,25 +842,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--messages", type=int, default=5000, help="messages per small round")
     ap.add_argument("--size", type=int, default=4096, help="smtp-source message size (-l)")
     ap.add_argument("--sessions", type=int, default=20, help="smtp-source sessions (-s)")
-    ap.add_argument("--targets", default=",".join(ALL_TARGETS),
-                    help=f"comma list of {','.join(ALL_TARGETS)}")
-    ap.add_argument("--workloads", default=",".join(ALL_WORKLOADS),
-                    help=f"comma list of {','.join(ALL_WORKLOADS)}")
+    ap.add_argument(
+        "--targets", default=",".join(ALL_TARGETS), help=f"comma list of {','.join(ALL_TARGETS)}"
+    )
+    ap.add_argument(
+        "--workloads",
+        default=",".join(ALL_WORKLOADS),
+        help=f"comma list of {','.join(ALL_WORKLOADS)}",
+    )
     ap.add_argument("--big-count", type=int, default=100, help="1 MiB messages per round")
     ap.add_argument("--big-clients", type=int, default=4, help="concurrent big-message senders")
     ap.add_argument("--big-bytes", type=int, default=1 << 20, help="size of the big message")
-    ap.add_argument("--skip-large", action="store_true",
-                    help="skip the 100k-message mailbox / API latency workload")
+    ap.add_argument(
+        "--skip-large",
+        action="store_true",
+        help="skip the 100k-message mailbox / API latency workload",
+    )
     ap.add_argument("--large-count", type=int, default=100_000)
     ap.add_argument("--large-size", type=int, default=1024, help="message size for the fill")
     ap.add_argument("--large-chunk", type=int, default=10_000, help="fill progress step")
-    ap.add_argument("--pg-url", default=os.environ.get(
-        "INBOXKIT_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/inboxkit_bench"),
-        help="PostgreSQL URL; its database is dropped and created afresh")
-    ap.add_argument("--inboxkit", default=str(REPO / ".venv/bin/inboxkit"),
-                    help="inboxkit executable")
-    ap.add_argument("--baseline-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
-                    help="event loop of the baseline ('auto' = uvloop if installed, as uvicorn)")
+    ap.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "INBOXKIT_BENCH_DATABASE_URL",
+            "postgresql+asyncpg://postgres@127.0.0.1:5432/inboxkit_bench",
+        ),
+        help="PostgreSQL URL; its database is dropped and created afresh",
+    )
+    ap.add_argument(
+        "--inboxkit", default=str(REPO / ".venv/bin/inboxkit"), help="inboxkit executable"
+    )
+    ap.add_argument(
+        "--baseline-loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="event loop of the baseline ('auto' = uvloop if installed, as uvicorn)",
+    )
     ap.add_argument("--round-timeout", type=float, default=300.0)
     ap.add_argument("--start-timeout", type=float, default=60.0)
     ap.add_argument("--keep-data", action="store_true", help="keep the temporary data dirs")
@@ -776,13 +930,13 @@ def main(argv: list[str] | None = None) -> int:
         big = build_big_message(args.big_bytes, "bench@inboxkit.localhost")
         titles = {
             "small": f"== {args.size} B messages, {args.sessions} sessions, new connection per "
-                     f"message (smtp-source -l {args.size} -s {args.sessions} -m "
-                     f"{args.messages}) ==",
+            f"message (smtp-source -l {args.size} -s {args.sessions} -m "
+            f"{args.messages}) ==",
             "small-reuse": f"== {args.size} B messages, {args.sessions} sessions reusing their "
-                           f"connection (smtp-source -d -l {args.size} -s {args.sessions} -m "
-                           f"{args.messages}) ==",
+            f"connection (smtp-source -d -l {args.size} -s {args.sessions} -m "
+            f"{args.messages}) ==",
             "big": f"== {len(big):,} B MIME message (text+html+2 binary attachments), "
-                   f"{args.big_count} per round from {args.big_clients} aiosmtplib clients ==",
+            f"{args.big_count} per round from {args.big_clients} aiosmtplib clients ==",
         }
         for workload in args.workloads:
             log("")
@@ -797,14 +951,20 @@ def main(argv: list[str] | None = None) -> int:
                     results[t.name].append(r)
                     if not r.ok:
                         failures += 1
-                    status = ("ok" if r.ok else
-                              f"ERROR {r.error}" if r.error else
-                              f"MISMATCH stored {r.stored_delta} of {r.sent}")
+                    status = (
+                        "ok"
+                        if r.ok
+                        else f"ERROR {r.error}"
+                        if r.error
+                        else f"MISMATCH stored {r.stored_delta} of {r.sent}"
+                    )
                     extra = f", {r.nbytes / r.seconds / 1e6:.1f} MB/s" if r.nbytes and r.ok else ""
-                    log(f"  round {rnd + 1}/{args.rounds} {t.label:<22} {r.sent:>6} msgs "
+                    log(
+                        f"  round {rnd + 1}/{args.rounds} {t.label:<22} {r.sent:>6} msgs "
                         f"{r.seconds:7.2f}s {fmt_rate(r.rate):>7} msg/s{extra}  "
                         f"srv {r.server_cpu:6.1f} cpu-s  loadgen {r.client_cpu:5.1f} cpu-s  "
-                        f"stored +{r.stored_delta}  {status}")
+                        f"stored +{r.stored_delta}  {status}"
+                    )
             print_table(titles[workload].strip("= "), results, workload == "big")
         for t in targets:
             errs = t.log_errors()

@@ -305,7 +305,7 @@ def _many_parts(count: int) -> bytes:
 @pytest.fixture
 async def bounded_server(settings: Settings) -> AsyncIterator[RunningServer]:
     """One parser process with a parse time limit far below what the slow message needs."""
-    update = {"parse_timeout": 5.0, "parse_workers": 1}
+    update = {"parse_timeout": 1.0, "parse_workers": 1}
     async with start_server(settings.model_copy(update=update)) as running:
         yield running
 
@@ -326,7 +326,7 @@ async def test_a_parse_timeout_does_not_fail_messages_parsed_after_it(
     monkeypatch.setattr(parser, "parse", watched_parse)
     slow_inbox = await server.create_inbox()
     await server.send(slow_inbox["address"], subject="warm-up")  # the parser process is up
-    slow = asyncio.create_task(_send(server, slow_inbox["address"], _many_parts(50_000)))
+    slow = asyncio.create_task(_send(server, slow_inbox["address"], _many_parts(200_000)))
     await asyncio.wait_for(slow_started.wait(), 30)
     others = [await server.create_inbox() for _ in range(3)]
     await asyncio.gather(*(server.send(inbox["address"], subject="ordinary") for inbox in others))

@@ -55,6 +55,7 @@ HTML_CHARS = 256_000  # characters of HTML markup rendered (Gmail clips a body a
 MAX_CLUSTERS = 2_000  # digit clusters looked at per text
 MAX_SCORED = 200  # candidates whose surrounding words are read, per text
 MAX_LINKS = 300  # links examined per message
+MAX_URL_CHARS = 8192  # longer URLs are not links anyone clicks; they are never returned
 MAX_CODES = 10
 THRESHOLD = 0.5
 
@@ -289,7 +290,7 @@ _MONTHS = re.compile(
     r"|декабря)\.?(?![^\W\d_])"
 )
 _STREET = re.compile(
-    r"^ ?(?:[A-Z][\w'.-]* ){0,3}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive"
+    r"^ ?(?:[A-Z][\w'.-]{0,40} ){0,3}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive"
     r"|dr|way|plaza|square|sq|court|ct|place|pl|parkway|pkwy|highway|hwy|terrace|circle|row"
     r"|building|bldg|tower|floor|fl|park)\b\.?",
     re.IGNORECASE,
@@ -314,7 +315,9 @@ def _trie_pattern(words: dict[str, bool]) -> str:
     def emit(node: dict) -> str:
         branches = []
         for ch in sorted(k for k in node if k):
-            piece = r"[\s\-]+" if ch in " -" else re.escape(ch)
+            # Bounded, like every repetition in this module: each match attempt then reads
+            # a bounded number of characters, so a scan costs at most that times the text.
+            piece = r"[\s\-]{1,16}" if ch in " -" else re.escape(ch)
             branches.append(piece + emit(node[ch]))
         if "" in node:
             branches.append(r"(?![^\W\d_])" if node[""] else "")
@@ -391,7 +394,7 @@ _LABELS = _Vocab(
     + _phrases(_WEAK_NEGATIVE_CJK),
 )
 _V_PROMO = _Vocab(_phrases(_PROMO), _phrases(_PROMO_CJK))
-_PROMO_SHAPE = re.compile(r"[A-Z]{4,}[0-9]{1,3}")
+_PROMO_SHAPE = re.compile(r"[A-Z]{4,12}[0-9]{1,3}")  # codes have at most 12 characters
 _UNIT_AFTER = re.compile(r"^[ \t]?" + _trie_pattern(dict.fromkeys(_phrases(_UNITS), True)))
 
 # Words allowed between a label and its code while still reading as "label: code".
@@ -404,12 +407,13 @@ _FILLER = frozenset(
     الخاص بك لك""".split()
 )
 _FILLER_CJK = "はがを是为為：:、。,，'\"「」『』【】()（）[]"
-_WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
+_WORD = re.compile(r"[^\W\d_]{1,40}|\d{1,40}", re.UNICODE)  # read in gaps of <= 40 chars
 # A sentence ends between a label and a number: the label is about something else, unless the
 # number stands on its own line or the sentence introduces it with a colon or "is".
-_SENTENCE_BREAK = re.compile(r"[.!?。！？](?:\s|$)|\n[ \t]*\n")
+# Both are searched in the <= 160 characters between a label and its code.
+_SENTENCE_BREAK = re.compile(r"[.!?。！？](?:\s|$)|\n[ \t]{0,160}\n")
 _INTRODUCED = re.compile(
-    r"(?:[:：=—–-]|\b(?:is|es|est|ist|lautet|è|é|jest|wynosi|to|są))[ \t]*\n?[ \t]*$"
+    r"(?:[:：=—–-]|\b(?:is|es|est|ist|lautet|è|é|jest|wynosi|to|są))[ \t]{0,160}\n?[ \t]{0,160}$"
 )
 
 # --------------------------------------------------------------------------------------------
@@ -450,7 +454,7 @@ def _build_fold() -> dict[int, str]:
 
 
 _FOLD = _build_fold()
-_NEEDS_FOLD = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]+")
+_NEEDS_FOLD = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]{1,4096}")
 
 
 def _fold(match: re.Match[str]) -> str:
@@ -469,7 +473,11 @@ def _normalise(text: str) -> str:
     return text.replace("\xa0", " ").replace("\xb4", "'")
 
 
-_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[^\s<>\"]*|[Ww][Ww][Ww]\.[^\s<>\"]+")
+# One character more than a URL may have, so that an over-long URL is seen to be one.
+_URL = re.compile(
+    rf"[Hh][Tt][Tt][Pp][Ss]?://[^\s<>\"]{{0,{MAX_URL_CHARS + 1}}}"
+    rf"|[Ww][Ww][Ww]\.[^\s<>\"]{{1,{MAX_URL_CHARS + 1}}}"
+)
 _LOCAL_PART = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 _DOMAIN_PART = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
 
@@ -516,15 +524,23 @@ def _mask(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 # Digit groups joined by up to three spaces or tabs, or a hyphen. Each repetition must start
-# with a separator and end with a digit, so matching never backtracks.
-_CLUSTER = re.compile(r"[0-9]+(?:(?:[ \t]{1,3}|[ \t]?-[ \t]?)[0-9]+)*")
-_GROUP = re.compile(r"[0-9]+")
+# with a separator and end with a digit, so matching never backtracks. A cluster longer than
+# CLUSTER_CHARS is no code; the bounds are such that a match cut short by them is longer than
+# that, and what follows it is skipped as the rest of the same run (see `_candidate_spans`).
+CLUSTER_CHARS = 200
+_JOIN = r"(?:[ \t]{1,3}|[ \t]?-[ \t]?)"
+_CLUSTER = re.compile(
+    rf"[0-9]{{1,{CLUSTER_CHARS + 1}}}(?:{_JOIN}[0-9]{{1,{CLUSTER_CHARS + 1}}}){{0,{CLUSTER_CHARS // 2}}}"
+)
+_CLUSTER_JOIN = re.compile(_JOIN + "?")
+_GROUP = re.compile(rf"[0-9]{{1,{CLUSTER_CHARS}}}")
 _DIGIT = re.compile(r"[0-9]")
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _LETTER_CODE = re.compile(r"[A-Z]{3,4}-[A-Z]{3,4}")
 _TOKEN_CHARS = _ALNUM | {"-", "_"}
-_UPPER_TOKEN = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*")
-_LOWER_TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# Tried only on tokens of at most four groups of one to eight characters.
+_UPPER_TOKEN = re.compile(r"[A-Z0-9]{1,8}(?:-[A-Z0-9]{1,8}){0,3}")
+_LOWER_TOKEN = re.compile(r"[a-z0-9]{1,8}(?:-[a-z0-9]{1,8}){0,3}")
 
 
 @dataclass(slots=True)
@@ -804,11 +820,16 @@ def _candidate_spans(text: str) -> Iterator[tuple[int, int, str, bool, bool]]:
     """Code-shaped spans not ruled out by the characters around them:
     (start, end, value as typed, printed in groups, lower-case)."""
     done_until = -1
+    long_until = -1
     n = len(text)
     for count, m in enumerate(_CLUSTER.finditer(text)):
         if count >= MAX_CLUSTERS:
             break
         s, e = m.span()
+        if long_until >= 0 and s - long_until <= 3 and _CLUSTER_JOIN.fullmatch(text, long_until, s):
+            long_until = e  # the rest of a run too long to be a code, cut by _CLUSTER's bounds
+            continue
+        long_until = e if e - s > CLUSTER_CHARS else -1
         if s < done_until:
             continue
         p1 = text[s - 1] if s else " "
@@ -825,7 +846,7 @@ def _candidate_spans(text: str) -> Iterator[tuple[int, int, str, bool, bool]]:
             candidate = _alnum_candidate(text, *span) if span else None
             if candidate is not None and not _hard_reject(text, candidate[0], candidate[1]):
                 yield (*candidate[:3], False, candidate[3])
-        elif 4 <= e - s <= 200:  # longer runs are tables of numbers or noise, not codes
+        elif 4 <= e - s <= CLUSTER_CHARS:  # longer runs are tables of numbers or noise
             for cs, ce, value, grouped in _digit_spans(m.group(), s):
                 if not _hard_reject(text, cs, ce):
                     yield cs, ce, value, grouped, False
@@ -1057,13 +1078,13 @@ _URL_PATH_KIND = (
     ("verify", re.compile(r"verif|confirm|activat|validat|/auth/", re.I)),
 )
 _SOCIAL_HOSTS = re.compile(
-    r"^https?://(?:[\w-]+\.)*(?:facebook\.com|fb\.com|twitter\.com|x\.com|instagram\.com"
+    r"^https?://(?:[\w-]{1,63}\.){0,16}(?:facebook\.com|fb\.com|twitter\.com|x\.com|instagram\.com"
     r"|linkedin\.com|youtube\.com|youtu\.be|tiktok\.com|pinterest\.com|threads\.net"
     r"|apps\.apple\.com|itunes\.apple\.com|play\.google\.com|t\.me|discord\.gg|github\.com"
     r"|wa\.me)(?:[/:?#]|$)",
     re.I,
 )
-_TOKENISH = re.compile(r"[A-Za-z0-9_\-]{16,}")
+_TOKENISH = re.compile(r"[A-Za-z0-9_\-]{16}")  # searched: 16 in a row say as much as more
 _GENERIC_TEXT = re.compile(
     r"^(?:click here|here|click|this link|link|tap here|press here|this|follow this link"
     r"|the link below|haz clic aquí|aquí|aqui|clique aqui|cliquez ici|ici|hier klicken|hier"
@@ -1090,7 +1111,7 @@ def _clean_url(href: str) -> str | None:
     url = "".join(href.split())
     if url[:1] in "<\"'":
         url = url.strip("<>\"'")
-    if len(url) > 8192 or not url[:8].lower().startswith(("http://", "https://")):
+    if len(url) > MAX_URL_CHARS or not url[:8].lower().startswith(("http://", "https://")):
         return None
     if len(url) <= len("https://"):
         return None
@@ -1100,19 +1121,29 @@ def _clean_url(href: str) -> str | None:
 _TRAILING = ".,;:!?*'\"»”’>"
 
 
+_TRIMMED = frozenset(_TRAILING + ")]}")
+
+
 def _trim_url(url: str) -> str:
-    while url and url[-1] in _TRAILING + ")]}":
-        last = url[-1]
-        if last == ")" and url.count("(") >= url.count(")"):
-            break
-        if last == "]" and url.count("[") >= url.count("]"):
-            break
-        url = url[:-1]
-    return url
+    """Drop the punctuation that ends the sentence around a URL, in one pass from the end.
+
+    A closing bracket stays when it closes one opened in the URL ("/wiki/Foo_(bar)").
+    """
+    opened = {")": url.count("("), "]": url.count("[")}
+    closed = {")": url.count(")"), "]": url.count("]")}
+    end = len(url)
+    while end and url[end - 1] in _TRIMMED:
+        last = url[end - 1]
+        if last in closed:
+            if opened[last] >= closed[last]:
+                break
+            closed[last] -= 1
+        end -= 1
+    return url[:end]
 
 
-_CLAUSE_END = re.compile(r"[.!?。！？]\s+")
-_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+_CLAUSE_END = re.compile(rf"[.!?。！？]\s{{1,{_LOOK}}}")  # split within one line (<= _LOOK)
+_URL_CHARS = re.compile(rf"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]{{1,{MAX_URL_CHARS}}}")
 _URL_PUNCT = frozenset("=&?/%._~-#+")
 
 
@@ -1136,6 +1167,8 @@ def _text_links(text: str, base: int) -> list[_Link]:
                 e = close
         else:
             url, e = _unwrap(text, url, s, e, n)
+        if len(url) > MAX_URL_CHARS:
+            continue  # never a link (see _clean_url); trimming it would only cost time
         url = _trim_url(url)
         cleaned = _clean_url(url)
         if cleaned is None:
@@ -1169,9 +1202,11 @@ def _unwrap(text: str, url: str, s: int, e: int, n: int) -> tuple[str, int]:
         nxt = e + 1
         if text[e] == "\r" and nxt < n and text[nxt] == "\n":
             nxt += 1
-        line_end = text.find("\n", nxt)
+        # Only as much of the next line as a URL can take is read.
+        window = min(n, nxt + MAX_URL_CHARS)
+        line_end = text.find("\n", nxt, window)
         if line_end == -1:
-            line_end = n
+            line_end = window
         line = text[nxt:line_end].rstrip("\r")
         if not line or line[0].isspace():
             break
@@ -1192,7 +1227,7 @@ def _unwrap(text: str, url: str, s: int, e: int, n: int) -> tuple[str, int]:
             break
         url += token
         e = nxt + len(token)
-        if not whole_line or url[-1] in ".,;:!?)]'\"":
+        if not whole_line or url[-1] in ".,;:!?)]'\"" or len(url) > MAX_URL_CHARS:
             break
     return url, e
 

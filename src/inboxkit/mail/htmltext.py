@@ -34,9 +34,12 @@ _CELL = "\x01"  # table cell boundary
 _NL = "\x02"  # block boundary
 _BR = "\x03"  # <br>
 _PARA = "\x04"  # paragraph boundary (blank line)
-_MARK_PAIR = re.compile("[\x01-\x04][ \x05\x06]*[\x01-\x04]")
+# Every repetition in this module is bounded, so one match attempt reads a bounded number of
+# characters whatever the input. Here a run longer than the bounds is merged in pieces, which
+# only costs an extra line break in mail no one writes.
+_MARK_PAIR = re.compile("[\x01-\x04][ \x05\x06]{0,32}[\x01-\x04]")
 # A run of marks, with any empty anchors (their sentinels) inside it.
-_MARK_RUN = re.compile("[\x01-\x04](?:[ \x05\x06]*[\x01-\x04])+")
+_MARK_RUN = re.compile("[\x01-\x04](?:[ \x05\x06]{0,32}[\x01-\x04]){1,1024}")
 _MARK_TEXT = ((_CELL, "\t"), (_NL, "\n"), (_BR, "\n"), (_PARA, "\n\n"))
 _A_OPEN = "\x05"  # start of an anchor's text
 _A_CLOSE = "\x06"  # end of an anchor's text
@@ -60,12 +63,12 @@ _BLOCK_TAGS = frozenset(
 _INVISIBLE = re.compile(
     "[\x00\x07\x08\x0e-\x1b\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
     "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
-    "\ufff9-\ufffb]+"
+    "\ufff9-\ufffb]{1,4096}"
 )
 # Preheaders and other text the reader never sees. Matched on the lower-cased style with
 # spaces removed; "max-height:0" and "opacity:0" but not "opacity:0.9".
 _HIDDEN_STYLE = re.compile(
-    r"display:none|visibility:hidden|mso-hide:all|(?:max-height|max-width|opacity):0(?![.0-9]*[1-9])"
+    r"display:none|visibility:hidden|mso-hide:all|(?:max-height|max-width|opacity):0(?![.0-9]{0,32}[1-9])"
 )
 
 
@@ -202,7 +205,9 @@ def _render(html: str) -> Rendered:
     for node in reversed(hidden):  # innermost first: a removed subtree is never visited again
         node.decompose()
     found: list[tuple[str, bool, str]] = []
-    for anchor in root.css("a[href]"):
+    # Only the first MAX_ANCHORS are collected (the extractor looks at no more links than
+    # that); the rest render as text, which keeps the Python work per document bounded.
+    for anchor in root.css("a[href]")[:MAX_ANCHORS]:
         attrs = anchor.attributes
         image = anchor.css_first("img")
         alt = (image.attributes.get("alt") or "") if image is not None else ""
@@ -230,7 +235,8 @@ def _render(html: str) -> Rendered:
 
 
 MAX_OPEN_TAGS = 3000
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)")
+MAX_ANCHORS = 300
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]{0,63})")  # no tag we know is longer
 # Elements that cannot raise the nesting depth: void ones, and those a sibling closes.
 _FLAT_TAGS = frozenset(
     "br img meta link input hr wbr col area source base track embed param p li td th tr dt dd "

@@ -9,11 +9,13 @@ caller (see `pool.py`), which runs this in a separate process it can kill.
 
 from __future__ import annotations
 
+import base64
 import email
-import email.header
 import email.utils
+import quopri
 import re
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -33,6 +35,9 @@ PREVIEW_CHARS = 200
 SUBJECT_CHARS = 1000
 HEADER_VALUE_CHARS = 16_384
 TEXT_CHARS = 5_000_000
+# HTML-only mail gets a text rendering of its first megabyte of markup (rendering is linear,
+# but 25 MB of anchors would take seconds; the raw message keeps the rest).
+HTML_TEXT_CHARS = 1_000_000
 MAX_LINKS = 50
 MAX_CODES = 5
 
@@ -40,6 +45,59 @@ MAX_CODES = 5
 # The stdlib's header parser is quadratic in a value's length (a 400 KB encoded-word subject
 # takes seconds), and nothing past HEADER_VALUE_CHARS is ever shown, so longer values are cut.
 HEADER_SOURCE_CHARS = 2 * HEADER_VALUE_CHARS
+
+# Even cut, the structured header parser costs about 4 µs per character of an address list,
+# and a 1 MB header section can hold 30 such values, each parsed more than once (1,800
+# addresses in each of 30 `To:` headers took 11 s). So what it is given is bounded:
+# - the fields the API shows are read from at most these many characters (addresses beyond
+#   them are past the MAX_ADDRESSES kept anyway; the raw message always has them all);
+SUBJECT_SOURCE_CHARS = HEADER_VALUE_CHARS  # room for SUBJECT_CHARS of any encoded text
+ADDRESS_SOURCE_CHARS = 8192  # of each address field (all its headers together)
+ID_SOURCE_CHARS = HEADER_VALUE_CHARS
+MAX_ADDRESSES = 200
+# - every other header access (the header list, each MIME part's headers, the stdlib parser's
+#   own look-ups) shares a budget of characters per phase of a parse; past it, a value is
+#   used as it arrived, unfolded, which the stdlib's MIME helpers read alike, and the header
+#   list decodes its encoded words with the linear `_decode_words`.
+HEADER_PARSE_BUDGET = 32 * 1024
+HEADER_PARSE_VALUE_CHARS = 4096  # a longer value takes the plain route straight away
+_budget: ContextVar[list[int] | None] = ContextVar("inboxkit_header_budget", default=None)
+
+
+def _unfold(value: str) -> str:
+    return value.replace("\r", "").replace("\n", "")
+
+
+# An RFC 2047 encoded word, with the whitespace after it when another one follows (that
+# whitespace is not part of the text). Bounded: a word is at most 75 characters by the RFC.
+_ENCODED_WORD = re.compile(
+    r"=\?([^?\s]{1,40})\?([bBqQ])\?([^?\s]{0,1000})\?=(?:[ \t]{1,64}(?==\?[^?\s]{1,40}\?[bBqQ]\?))?"
+)
+
+
+def _decode_word(match: re.Match[str]) -> str:
+    charset, encoding, text = match.group(1).partition("*")[0], match.group(2), match.group(3)
+    try:
+        if encoding in "bB":
+            data = base64.b64decode(text + "=" * (-len(text) % 4))
+        else:
+            data = quopri.decodestring(text.replace("_", " ").encode("ascii"), header=True)
+        return data.decode(charset, "replace")
+    except Exception:  # unknown charset, broken base64: leave the word as it came
+        return match.group()
+
+
+def _decode_words(value: str) -> str:
+    """Decode the encoded words of an unstructured value in one pass (linear in its length)."""
+    return _ENCODED_WORD.sub(_decode_word, _unfold(value)) if "=?" in value else _unfold(value)
+
+
+def _cut(value: str, limit: int, separator: str = ",") -> str:
+    """`value` cut to at most `limit` characters, at the last `separator` before the cut."""
+    if len(value) <= limit:
+        return value
+    at = value.rfind(separator, 0, limit)
+    return value[: at if at > 0 else limit]
 
 
 def _repair_8bit(value: str) -> str:
@@ -74,6 +132,22 @@ class _LenientPolicy(EmailPolicy):
             cut = max(value.rfind(" ", 0, HEADER_SOURCE_CHARS), HEADER_SOURCE_CHARS // 2)
             value = value[:cut].rstrip()
         return name, _repair_8bit(value)
+
+    def header_fetch_parse(self, name: str, value: str) -> object:
+        """The parsed header while this parse phase's budget lasts, the plain value after."""
+        budget = _budget.get()
+        if budget is not None and not hasattr(value, "name"):
+            if len(value) > min(budget[0], HEADER_PARSE_VALUE_CHARS):
+                return _unfold(value)
+            budget[0] -= len(value)
+        return super().header_fetch_parse(name, value)
+
+    def parse_field(self, name: str, value: str) -> str:
+        """A header the API shows, parsed outside the budget (callers cap its length)."""
+        try:
+            return str(super().header_fetch_parse(name, value))
+        except Exception:
+            return _unfold(value)
 
 
 # Used for every parse of stored mail (attachment downloads too, so part ids always agree).
@@ -133,7 +207,7 @@ class ParsedMessage:
 
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_WS = re.compile(r"\s+")
+_WS = re.compile(r"\s{1,4000}")  # collapses the <= 4000 characters a preview is made from
 
 
 def _header_section_size(raw: bytes, cap: int) -> int:
@@ -150,30 +224,46 @@ def _safe_str(value: object, limit: int = HEADER_VALUE_CHARS) -> str:
     return text[:limit]
 
 
-def _header(msg: Message, name: str) -> str:
-    """A header's decoded value, falling back to raw decoding when the policy parser fails."""
+def _raw_values(msg: Message, name: str) -> Iterator[str]:
+    """The values of the headers called `name`, as read from the source (not yet parsed)."""
+    lowered = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == lowered:
+            yield value if isinstance(value, str) else _safe_str(value)
+
+
+def _header(msg: Message, name: str, limit: int = HEADER_VALUE_CHARS) -> str:
+    """The first `name` header's decoded value, read from at most `limit` characters."""
     try:
-        value = msg.get(name)
+        for value in _raw_values(msg, name):
+            return _safe_str(POLICY.parse_field(name, _cut(value, limit, " ")))
     except Exception:
-        value = None
-        for key, raw_value in msg.raw_items() if hasattr(msg, "raw_items") else []:
-            if key.lower() == name.lower():
-                try:
-                    parts = email.header.decode_header(raw_value)
-                    value = str(email.header.make_header(parts))
-                except Exception:
-                    value = raw_value
-                break
-    return "" if value is None else _safe_str(value)
+        pass
+    return ""
 
 
 def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
+    """(name, address) pairs of the `name` headers, read from ADDRESS_SOURCE_CHARS at most."""
+    values: list[str] = []
+    room = ADDRESS_SOURCE_CHARS
     try:
-        values = msg.get_all(name) or []
-        pairs = email.utils.getaddresses([_safe_str(v) for v in values])
+        for value in _raw_values(msg, name):
+            if room <= 0:
+                break
+            piece = _cut(value, room)
+            room -= len(piece) + 1
+            values.append(_safe_str(POLICY.parse_field(name, piece)))
+        pairs = email.utils.getaddresses(values)
     except Exception:
         return []
-    return [(n.strip(), a.strip()) for n, a in pairs if a and "@" in a][:200]
+    return [(n.strip(), a.strip()) for n, a in pairs if a and "@" in a][:MAX_ADDRESSES]
+
+
+def _ids(msg: Message, name: str) -> list[str]:
+    """Message ids of the first `name` header; ids are ASCII, so its raw value serves."""
+    for value in _raw_values(msg, name):
+        return _message_ids(_unfold(value[:ID_SOURCE_CHARS]))
+    return []
 
 
 def _message_ids(value: str) -> list[str]:
@@ -262,6 +352,8 @@ def _filename(part: Message) -> str | None:
                 name = email.utils.collapse_rfc2231_value(name)
         except Exception:
             name = None
+    if name and "=?" in name:  # encoded words in a parameter: common, if not standard
+        name = _decode_words(str(name))
     return _safe_str(name, 255) if name else None
 
 
@@ -304,25 +396,27 @@ def _collect_bodies(msg: Message, limits: Limits, out: ParsedMessage) -> None:
 
 
 def _fill_headers(msg: Message, out: ParsedMessage) -> None:
-    out.subject = _header(msg, "Subject")[:SUBJECT_CHARS].replace("\r", "").replace("\n", " ")
+    subject = _header(msg, "Subject", SUBJECT_SOURCE_CHARS)
+    out.subject = subject[:SUBJECT_CHARS].replace("\r", "").replace("\n", " ")
     senders = _addresses(msg, "From")
     if senders:
         out.from_name, out.from_addr = senders[0]
     else:
-        out.from_addr = _header(msg, "From")[:320]
+        out.from_addr = _header(msg, "From", ADDRESS_SOURCE_CHARS)[:320]
     out.to = [addr for _, addr in _addresses(msg, "To")]
     out.cc = [addr for _, addr in _addresses(msg, "Cc")]
     out.reply_to = [addr for _, addr in _addresses(msg, "Reply-To")]
-    out.message_id = (_message_ids(_header(msg, "Message-ID")) or [None])[0]
-    out.in_reply_to = (_message_ids(_header(msg, "In-Reply-To")) or [None])[0]
-    out.references = _message_ids(_header(msg, "References"))
+    out.message_id = (_ids(msg, "Message-ID") or [None])[0]
+    out.in_reply_to = (_ids(msg, "In-Reply-To") or [None])[0]
+    out.references = _ids(msg, "References")
     headers: list[list[str]] = []
     budget = 1024 * 1024
-    for name, value in msg.raw_items() if hasattr(msg, "raw_items") else msg.items():
+    for name, value in msg.raw_items():
         try:
-            rendered = _safe_str(msg.policy.header_fetch_parse(name, value))
+            parsed = msg.policy.header_fetch_parse(name, value)
+            rendered = _safe_str(_decode_words(parsed) if type(parsed) is str else parsed)
         except Exception:
-            rendered = _safe_str(value)
+            rendered = _safe_str(_unfold(value))
         budget -= len(name) + len(rendered)
         if budget < 0:
             break
@@ -336,7 +430,7 @@ def _summarise(out: ParsedMessage) -> None:
 
     plain = out.text
     if plain is None and out.html is not None:
-        plain = html_to_text(out.html)
+        plain = html_to_text(out.html[:HTML_TEXT_CHARS])
     out.preview = _WS.sub(" ", (plain or "")[:4000]).strip()[:PREVIEW_CHARS]
     result = extract(out.subject, out.text, out.html)
     out.code_details = [
@@ -351,13 +445,27 @@ def _summarise(out: ParsedMessage) -> None:
         out.text = plain[:TEXT_CHARS]
 
 
+def _phase() -> None:
+    """Start a parse phase: a fresh budget for the structured header parser."""
+    _budget.set([HEADER_PARSE_BUDGET])
+
+
 def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMessage:
     """Parse `raw` into what the store and API need. Never raises."""
+    token = _budget.set(None)
+    try:
+        return _parse(raw, limits)
+    finally:
+        _budget.reset(token)
+
+
+def _parse(raw: bytes, limits: Limits) -> ParsedMessage:
     out = ParsedMessage()
     header_size = _header_section_size(raw, limits.max_header_bytes)
     if header_size > limits.max_header_bytes:
         out.parse_error = "header section larger than the parse limit"
         return out
+    _phase()
     try:
         msg = email.message_from_bytes(raw, policy=POLICY)
     except Exception as exc:  # RecursionError (deep nesting), MemoryError, parser bugs
@@ -365,15 +473,18 @@ def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMessage:
         # The body defeated the parser, but the header section alone is usually readable:
         # keep subject and sender so the message is still recognisable in a listing.
         try:
+            _phase()
             _fill_headers(BytesHeaderParser(policy=POLICY).parsebytes(raw), out)
         except Exception:
             pass
         return out
     try:
+        _phase()
         _fill_headers(msg, out)
     except Exception as exc:
         out.parse_error = out.parse_error or f"headers unreadable ({type(exc).__name__})"
     try:
+        _phase()
         _collect_bodies(msg, limits, out)
     except Exception as exc:
         out.parse_error = out.parse_error or f"body unreadable ({type(exc).__name__})"

@@ -1,9 +1,9 @@
 """Run parsing off the event loop, in worker processes, with a hard time bound.
 
 A hostile message can make the stdlib parser spin (quadratic header folding, deep nesting), and
-a thread cannot be stopped, so parsing runs in a small process pool: the event loop keeps
-serving SMTP and HTTP, and a parse that overruns `timeout` is abandoned by killing the pool's
-processes. Worker processes also run with a memory ceiling so a parse cannot exhaust the
+a thread cannot be stopped, so parsing runs in worker processes: the event loop keeps serving
+SMTP and HTTP, and a parse that overruns `timeout` is abandoned by killing the process parsing
+it. Worker processes also run with a memory ceiling so a parse cannot exhaust the
 machine. With `workers=0` parsing runs in a thread instead (no hard bound; for embedding in
 scripts that cannot be re-imported by a child process).
 
@@ -30,7 +30,7 @@ __all__ = ["ParserPool"]
 log = logging.getLogger(__name__)
 
 WORKER_MEMORY_BYTES = 2 * 1024**3
-ATTEMPTS = 3
+ATTEMPTS = 2  # a message whose worker dies twice is stored unparsed (it may be the cause)
 
 
 def _init_worker() -> None:
@@ -48,61 +48,82 @@ def _unparsed(reason: str) -> ParsedMessage:
     return ParsedMessage(parse_error=reason)
 
 
-class ParserPool:
-    def __init__(self, workers: int, timeout: float, limits: Limits):
-        self.workers = workers
-        self.timeout = timeout
-        self.limits = limits
-        self._executor: ProcessPoolExecutor | None = None
-        # Only as many parses as there are workers are submitted at once, so `timeout` measures
-        # parsing, not time spent queued behind other messages.
-        self._slots = asyncio.Semaphore(max(1, workers))
+class _Slot:
+    """One worker process of its own, so a stuck parse is killed without touching the others."""
 
-    def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
+    def __init__(self) -> None:
+        self.executor: ProcessPoolExecutor | None = None
+
+    def executor_for_use(self) -> ProcessPoolExecutor:
+        if self.executor is None:
             # forkserver: workers are forked from a clean server process, not from this one
             # with its event loop and database threads.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["inboxkit.mail.prepare"])
-            self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_init_worker
-            )
-        return self._executor
+            self.executor = ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker)
+        return self.executor
 
-    def _discard(self, executor: ProcessPoolExecutor) -> None:
-        """Kill a pool's processes (one of them is stuck) and start afresh on next use."""
-        if self._executor is executor:
-            self._executor = None
+    def discard(self) -> None:
+        """Kill this slot's process (it is stuck or dead) and start afresh on next use."""
+        executor, self.executor = self.executor, None
+        if executor is None:
+            return
         for process in list(getattr(executor, "_processes", {}).values()):
             process.kill()
         executor.shutdown(wait=False, cancel_futures=True)
+
+
+class ParserPool:
+    """`workers` parser processes, each parsing one message at a time within `timeout`.
+
+    Each worker is a single-process executor of its own: a parse that overruns kills only its
+    own process, so the messages other workers are parsing at that moment are unaffected (a
+    shared pool would have to be killed whole, failing every parse in flight).
+    """
+
+    def __init__(self, workers: int, timeout: float, limits: Limits):
+        self.workers = workers
+        self.timeout = timeout
+        self.limits = limits
+        # A message waits for a free worker before its clock starts, so `timeout` measures
+        # parsing, not time spent queued behind other messages.
+        self._free: asyncio.Queue[_Slot] = asyncio.Queue()
+        self._slots = [_Slot() for _ in range(workers)]
+        for slot in self._slots:
+            self._free.put_nowait(slot)
 
     async def parse(self, raw: bytes) -> ParsedMessage:
         """Parse (and prepare, see `prepare.py`) `raw` within `timeout` seconds; a message that
         overruns comes back unparsed."""
         if self.workers == 0:
             return await asyncio.to_thread(prepare_message, raw, self.limits)
-        async with self._slots:
-            for _attempt in range(ATTEMPTS):
-                executor = self._pool()
-                try:
-                    future = asyncio.wrap_future(executor.submit(prepare_message, raw, self.limits))
-                    return await asyncio.wait_for(future, self.timeout)
-                except TimeoutError:
-                    log.warning("parse exceeded %.1fs; storing the message unparsed", self.timeout)
-                    self._discard(executor)
-                    return _unparsed(f"parsing took longer than {self.timeout:g}s")
-                except (BrokenProcessPool, RuntimeError):
-                    # A worker died (another message hit the memory ceiling, or the pool was
-                    # discarded under us): this message is innocent, so it is parsed again.
-                    self._discard(executor)
-                    continue
-                except Exception as exc:  # the parser's result could not be sent back
-                    log.warning("parse failed in the worker: %s", type(exc).__name__)
-                    return _unparsed(f"parser failed ({type(exc).__name__})")
+        slot = await self._free.get()
+        try:
+            return await self._parse_in(slot, raw)
+        finally:
+            self._free.put_nowait(slot)
+
+    async def _parse_in(self, slot: _Slot, raw: bytes) -> ParsedMessage:
+        for _attempt in range(ATTEMPTS):
+            try:
+                executor = slot.executor_for_use()
+                future = asyncio.wrap_future(executor.submit(prepare_message, raw, self.limits))
+                return await asyncio.wait_for(future, self.timeout)
+            except TimeoutError:
+                log.warning("parse exceeded %.1fs; storing the message unparsed", self.timeout)
+                slot.discard()
+                return _unparsed(f"parsing took longer than {self.timeout:g}s")
+            except (BrokenProcessPool, RuntimeError):
+                # The worker died under this message: the memory ceiling, a signal from outside,
+                # or the pool closing. Tried again on a fresh process, a bounded number of times.
+                slot.discard()
+                continue
+            except Exception as exc:  # the parser's result could not be sent back
+                log.warning("parse failed in the worker: %s", type(exc).__name__)
+                return _unparsed(f"parser failed ({type(exc).__name__})")
         return _unparsed("the parser's worker process kept failing")
 
     async def close(self) -> None:
         # Workers hold nothing worth keeping; a delivery still parsing gets a 451 and is retried.
-        if self._executor is not None:
-            await asyncio.to_thread(self._discard, self._executor)
+        for slot in self._slots:
+            await asyncio.to_thread(slot.discard)
