@@ -11,11 +11,13 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from inboxkit import __version__
+from inboxkit.api.connections import guarded_http_protocol
 from inboxkit.api.errors import install_error_handlers
 from inboxkit.api.keys import router as keys_router
 from inboxkit.api.limits import BodySizeLimit
@@ -34,7 +36,7 @@ from inboxkit.smtp.handler import InboxHandler
 from inboxkit.smtp.server import start_smtp_server
 from inboxkit.workers import start_workers
 
-__all__ = ["build_app", "Services", "HttpServer", "ROLES"]
+__all__ = ["build_app", "http_config", "Services", "HttpServer", "ROLES"]
 
 log = logging.getLogger(__name__)
 ROLES = ("all", "api", "smtp", "worker")
@@ -111,6 +113,23 @@ class HttpServer(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.services.runtime.waits.stop_waiting()
         await super().shutdown(sockets)
+
+
+def http_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.Config:
+    """The uvicorn configuration every HTTP server of ours runs with (`inboxkit serve`, the
+    test servers): the request-head deadline and connection cap of `api/connections.py`.
+    `overrides` are passed to `uvicorn.Config` (host, port, ws, ...)."""
+    options: dict[str, Any] = {
+        "host": settings.http_host,
+        "port": settings.http_port,
+        "log_level": "warning",
+        "lifespan": "on",
+        "http": guarded_http_protocol(settings.http_header_timeout, settings.http_max_connections),
+        # Events are small JSON; compression would cost each connection ~35 KiB of zlib
+        # state (browsers always offer it) for little gain.
+        "ws_per_message_deflate": False,
+    }
+    return uvicorn.Config(app, **(options | overrides))
 
 
 def build_app(settings: Settings, role: str = "all") -> FastAPI:

@@ -75,6 +75,8 @@ async def delete_mailbox(runtime: RuntimeDep, principal: PrincipalDep, mailbox: 
 
 
 @router.get("/handles/{handle}", response_model=Data[HandleAvailability])
-async def handle_availability(runtime: RuntimeDep, handle: str, domain: str | None = None):
-    """Whether an agent-mode handle can still be claimed, and if not, why."""
-    return {"data": await runtime.mailboxes.handle_availability(handle, domain)}
+async def handle_availability(
+    runtime: RuntimeDep, principal: PrincipalDep, handle: str, domain: str | None = None
+):
+    """Whether an agent-mode handle can still be claimed, and if not, why (needs a token)."""
+    return {"data": await runtime.mailboxes.handle_availability(principal, handle, domain)}

@@ -225,6 +225,13 @@ class MailboxService:
                 raise Forbidden(
                     "Anonymous inbox creation is disabled here; send an API key with 'mailboxes:write'."
                 )
+            # An agent inbox is a persistent identity whose handle is never reissued: without
+            # an account to answer for it, anybody could claim (and so burn) any handle.
+            if mode == "agent":
+                raise Forbidden(
+                    "Agent inboxes need an account: send an API key with 'mailboxes:write'. "
+                    "Without a token only test inboxes can be created."
+                )
         elif principal.kind == "mailbox":
             raise Forbidden("A mailbox token cannot create mailboxes; use an API key.")
         else:
@@ -283,7 +290,12 @@ class MailboxService:
             }
         raise HandleTaken("Could not find a free random address; try again.")
 
-    async def handle_availability(self, handle: str, domain: str | None) -> dict[str, Any]:
+    async def handle_availability(
+        self, principal: Principal, handle: str, domain: str | None
+    ) -> dict[str, Any]:
+        """Whether a handle can be claimed. Asked with a token only: answering anybody would
+        make the server an oracle for which addresses exist."""
+        principal.require("mailboxes:read")
         chosen_domain = self._check_domain(domain)
         handle = handle.strip().lower()
         address = f"{handle}@{chosen_domain}"
