@@ -6,8 +6,10 @@ byte at a time holds each of them for ever (slowloris). These protocol classes w
 own (httptools when installed, h11 otherwise) and
 
 - close a connection whose request line and headers are not complete within `header_timeout`
-  seconds of it being ready for them (when it opens, and after each response), answering
-  `408` first so an honest but slow client learns why;
+  seconds of it being ready for them (when it opens, and after each response). If part of a
+  head came, `408` is answered first so an honest but slow client learns why; a connection
+  that sent nothing is closed silently, as an idle keep-alive one is (a 408 there could be
+  read by a client as the answer to the request it is just sending);
 - refuse a connection beyond `max_connections` open ones (WebSockets included) with `429
   rate_limited` before reading anything from it, instead of letting the process run out of
   file descriptors.
@@ -62,6 +64,7 @@ class _Guarded:
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         self._head_deadline: asyncio.TimerHandle | None = None
+        self._received_since_armed = False
         if len(self.connections) > self.max_connections:
             transport.write(
                 _raw_error(
@@ -76,6 +79,10 @@ class _Guarded:
             return
         self._arm_head_deadline()
 
+    def data_received(self, data: bytes) -> None:
+        self._received_since_armed = True
+        super().data_received(data)  # type: ignore[misc]
+
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
         if not self.transport.is_closing():
@@ -87,6 +94,7 @@ class _Guarded:
 
     def _arm_head_deadline(self) -> None:
         self._cancel_head_deadline()
+        self._received_since_armed = False
         self._head_deadline = self.loop.call_later(
             self.header_timeout, self._head_overdue, self.cycle
         )
@@ -106,6 +114,9 @@ class _Guarded:
             return  # a head arrived; its response re-arms the deadline
         if self.cycle is not None and not self.cycle.response_complete:
             return  # the last request is still being answered
+        if not self._received_since_armed:
+            transport.close()  # idle: nothing to explain
+            return
         transport.write(
             _raw_error(
                 408,
