@@ -23,6 +23,7 @@ from inboxkit.api.keys import router as keys_router
 from inboxkit.api.limits import BodySizeLimit
 from inboxkit.api.mailboxes import router as mailboxes_router
 from inboxkit.api.messages import router as messages_router
+from inboxkit.api.openapi import document_settings
 from inboxkit.api.ops import router as ops_router
 from inboxkit.api.outbound import router as outbound_router
 from inboxkit.api.schemas import ErrorResponse
@@ -154,6 +155,7 @@ def build_app(settings: Settings, role: str = "all") -> FastAPI:
     app.state.services = services
     app.state.runtime = services.runtime
     install_error_handlers(app)
+    document_settings(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     for router in (
         mailboxes_router,

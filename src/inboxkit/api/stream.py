@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from inboxkit.api.deps import RuntimeDep
 from inboxkit.api.disconnect import unless_disconnected
 from inboxkit.api.errors import error_response
+from inboxkit.api.schemas import STREAMS_EXCEEDED, ErrorResponse
 from inboxkit.bus.base import SHUTDOWN
 from inboxkit.errors import Forbidden, InboxKitError, RateLimited
 from inboxkit.ids import is_id
@@ -176,7 +177,10 @@ async def _sse_lines(stream: Follow) -> AsyncIterator[str]:
 @router.get(
     "/mailboxes/{mailbox}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream."}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "An SSE stream."},
+        429: {"model": ErrorResponse, "description": STREAMS_EXCEEDED},
+    },
 )
 async def mailbox_events(
     runtime: RuntimeDep,
