@@ -19,6 +19,7 @@ from inboxkit.mail.compose import SUBJECT_CHARS
 
 __all__ = ["document_settings"]
 
+NO_NUL_PATTERN = r"^[^\x00]*$"
 SUBJECT_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f]*$"  # one line: no control characters but tab
 
 
@@ -41,6 +42,8 @@ def _patch(document: dict[str, Any], settings: Settings) -> None:
     # Sends are checked when the message is composed (services/outbound.py, mail/compose.py):
     # a body is required, and recipients must be plain addresses. Say so here.
     for name in ("SendRequest", "ReplyRequest"):
+        for field in ("text", "html"):
+            _nullable(schemas[name]["properties"][field], pattern=NO_NUL_PATTERN)
         schemas[name]["anyOf"] = [
             {"required": [field], "properties": {field: {"type": "string"}}}
             for field in ("text", "html")

@@ -38,15 +38,21 @@ EMAIL_PATTERN = (
     rf"^{_ATOM}{{1,32}}(?:\.{_ATOM}{{1,15}}){{0,2}}@(?:{_LABEL}\.){{1,3}}[A-Za-z]{{2,24}}$"
 )
 
-# An http(s) URL as services/egress.py can parse it: a host of DNS labels, an optional port
-# and path (whether the host may be reached is only known once it is resolved).
+# An http(s) URL as services/egress.py can parse it: a host of DNS labels or an IPv6 literal,
+# an optional port (0-65535) and path. (Whether the host may be reached is only known once it
+# is resolved.)
+_HEX = "[0-9A-Fa-f]{1,4}"
+_IPV6 = rf"\[(?:{_HEX}(?::{_HEX}){{7}}|(?:{_HEX}:){{1,3}}(?::{_HEX}){{1,3}}|::(?:{_HEX})?)\]"
+_PORT = "(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
 URL_PATTERN = (
-    rf"^[Hh][Tt][Tt][Pp][Ss]?://(?:{_LABEL}\.){{0,4}}{_LABEL}(?::[0-9]{{1,4}})?(?:/[!-~]*)?$"
+    rf"^[Hh][Tt][Tt][Pp][Ss]?://(?:(?:{_LABEL}\.){{0,4}}{_LABEL}|{_IPV6})"
+    rf"(?::{_PORT})?(?:/[!-~]*)?$"
 )
 
 # services/addresses.py's handle rule (checked after lower-casing): letters, digits, ".", "-",
 # "_", starting and ending with a letter or digit, no "..", at most 64 characters.
-HANDLE_PATTERN = r"^[A-Za-z0-9](?:(?:\.?[A-Za-z0-9_-])*\.?[A-Za-z0-9])?$"
+# Surrounding spaces are ignored.
+HANDLE_PATTERN = r"^ *[A-Za-z0-9](?:(?:\.?[A-Za-z0-9_-])*\.?[A-Za-z0-9])? *$"
 
 Scope = Literal[
     "mailboxes:read",
