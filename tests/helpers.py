@@ -11,9 +11,8 @@ from typing import Any
 
 import aiosmtplib
 import httpx
-import uvicorn
 
-from inboxkit.app import HttpServer, build_app
+from inboxkit.app import HttpServer, build_app, http_config
 from inboxkit.config import Settings
 from inboxkit.runtime import Runtime
 
@@ -86,9 +85,7 @@ def smtp_wire_bytes(raw: bytes) -> bytes:
 @contextlib.asynccontextmanager
 async def start_server(settings: Settings, role: str = "all") -> AsyncIterator[RunningServer]:
     app = build_app(settings, role)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets-sansio"
-    )
+    config = http_config(app, settings, host="127.0.0.1", port=0, ws="websockets-sansio")
     server = HttpServer(config, app.state.services)
     task = asyncio.create_task(server.serve())
     while not server.started:

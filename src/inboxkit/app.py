@@ -11,16 +11,19 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from inboxkit import __version__
+from inboxkit.api.connections import guarded_http_protocol
 from inboxkit.api.errors import install_error_handlers
 from inboxkit.api.keys import router as keys_router
 from inboxkit.api.limits import BodySizeLimit
 from inboxkit.api.mailboxes import router as mailboxes_router
 from inboxkit.api.messages import router as messages_router
+from inboxkit.api.openapi import document_settings
 from inboxkit.api.ops import router as ops_router
 from inboxkit.api.outbound import router as outbound_router
 from inboxkit.api.schemas import ErrorResponse
@@ -34,7 +37,7 @@ from inboxkit.smtp.handler import InboxHandler
 from inboxkit.smtp.server import start_smtp_server
 from inboxkit.workers import start_workers
 
-__all__ = ["build_app", "Services", "HttpServer", "ROLES"]
+__all__ = ["build_app", "http_config", "Services", "HttpServer", "ROLES"]
 
 log = logging.getLogger(__name__)
 ROLES = ("all", "api", "smtp", "worker")
@@ -113,6 +116,23 @@ class HttpServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def http_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.Config:
+    """The uvicorn configuration every HTTP server of ours runs with (`inboxkit serve`, the
+    test servers): the request-head deadline and connection cap of `api/connections.py`.
+    `overrides` are passed to `uvicorn.Config` (host, port, ws, ...)."""
+    options: dict[str, Any] = {
+        "host": settings.http_host,
+        "port": settings.http_port,
+        "log_level": "warning",
+        "lifespan": "on",
+        "http": guarded_http_protocol(settings.http_header_timeout, settings.http_max_connections),
+        # Events are small JSON; compression would cost each connection ~35 KiB of zlib
+        # state (browsers always offer it) for little gain.
+        "ws_per_message_deflate": False,
+    }
+    return uvicorn.Config(app, **(options | overrides))
+
+
 def build_app(settings: Settings, role: str = "all") -> FastAPI:
     services = Services(settings, role)
     mcp_endpoint = McpEndpoint(services.runtime)
@@ -135,6 +155,7 @@ def build_app(settings: Settings, role: str = "all") -> FastAPI:
     app.state.services = services
     app.state.runtime = services.runtime
     install_error_handlers(app)
+    document_settings(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     for router in (
         mailboxes_router,

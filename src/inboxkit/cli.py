@@ -45,22 +45,11 @@ def _banner(settings: Settings, role: str) -> str:
 
 
 async def _serve(settings: Settings, role: str) -> None:
-    import uvicorn
-
-    from inboxkit.app import HttpServer, Services, build_app
+    from inboxkit.app import HttpServer, Services, build_app, http_config
 
     if role in ("all", "api"):
         app = build_app(settings, role)
-        config = uvicorn.Config(
-            app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_level="warning",
-            lifespan="on",
-            # Events are small JSON; compression would cost each connection ~35 KiB of zlib
-            # state (browsers always offer it) for little gain.
-            ws_per_message_deflate=False,
-        )
+        config = http_config(app, settings)
         server = HttpServer(config, app.state.services)
 
         async def announce() -> None:

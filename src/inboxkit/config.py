@@ -111,6 +111,15 @@ class Settings(BaseSettings):
     webhook_ca_bundle: Path | None = None
 
     max_request_bytes: int = Field(default=35 * MiB, ge=1024)
+
+    # HTTP connection and stream guards. Open long-polls, WebSockets and SSE streams are counted
+    # per token (API key or mailbox token) across every API process when Redis is configured,
+    # per process otherwise. A request head (request line and headers) must arrive within
+    # HTTP_HEADER_TIMEOUT seconds of the connection being ready for it, and one API process
+    # holds at most HTTP_MAX_CONNECTIONS connections (WebSockets included).
+    max_streams_per_token: int = Field(default=20, ge=1)
+    http_header_timeout: float = Field(default=10.0, gt=0)
+    http_max_connections: int = Field(default=10_000, ge=1)
     auto_migrate: bool = True
 
     # Abuse hardening: webhook egress, browser origins. Webhooks reach ports 80 and 443 plus

@@ -169,12 +169,41 @@ async def test_unknown_ids_are_404_not_found(server: RunningServer):
         assert_error(response, 404, "not_found")
 
 
-async def test_a_tampered_cursor_is_400_bad_request(server: RunningServer):
+async def test_a_tampered_cursor_is_422_validation_error(server: RunningServer):
     inbox = await server.create_inbox()
     headers = server.auth(inbox["token"])
     for path in ("/mailboxes", f"/mailboxes/{inbox['id']}/messages"):
         response = await server.http.get(path, params={"cursor": "bm90LWFuLWlk"}, headers=headers)
-        assert_error(response, 400, "bad_request")
+        assert_error(response, 422, "validation_error")
+
+
+async def test_since_must_be_a_date_time_with_a_zone(server: RunningServer):
+    inbox = await server.create_inbox()
+    headers = server.auth(inbox["token"])
+    for path in (f"/mailboxes/{inbox['id']}/messages", f"/mailboxes/{inbox['id']}/wait"):
+        for since in ("0.5", "1700000000", "2025-01-31", "2025-01-31T09:30:00"):
+            response = await server.http.get(
+                path, params={"since": since, "timeout": 0}, headers=headers
+            )
+            assert_error(response, 422, "validation_error")
+        response = await server.http.get(
+            path, params={"since": "2025-01-31T09:30:00Z", "timeout": 0}, headers=headers
+        )
+        assert response.status_code == 200
+
+
+async def test_a_405_allows_every_method_served_at_the_path(server: RunningServer):
+    key = await server.create_key(scopes=["mailboxes:read", "mailboxes:write", "webhooks"])
+    inbox = await server.create_inbox(key)
+    for path, allowed in (
+        ("/mailboxes", "GET, POST"),
+        (f"/mailboxes/{inbox['id']}", "DELETE, GET, PATCH"),
+        ("/webhooks", "GET, POST"),
+        ("/keys", "GET, POST"),
+    ):
+        response = await server.http.request("PUT", path, headers=server.auth(key))
+        assert_error(response, 405, "method_not_allowed")
+        assert response.headers["allow"] == allowed, path
 
 
 async def test_errors_from_the_ops_and_key_routes_use_the_same_envelope(server: RunningServer):

@@ -70,19 +70,27 @@ async def test_a_handle_in_test_mode_is_refused_422(server: RunningServer):
     "handle", ["", "Bad Handle", "-alice", "alice-", "a..b", "x" * 65, "émile", "a@b", "a+b"]
 )
 async def test_an_invalid_handle_is_refused_422(server: RunningServer, handle: str):
-    response = await server.http.post("/mailboxes", json={"mode": "agent", "handle": handle})
+    key = await server.create_key()
+    response = await server.http.post(
+        "/mailboxes", json={"mode": "agent", "handle": handle}, headers=server.auth(key)
+    )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "validation_error"
 
 
 async def test_reserved_and_taken_handles_are_refused_409_handle_taken(server: RunningServer):
+    key = await server.create_key()
     for reserved in ("postmaster", "Abuse", "admin", "mailer-daemon"):
-        response = await server.http.post("/mailboxes", json={"mode": "agent", "handle": reserved})
+        response = await server.http.post(
+            "/mailboxes", json={"mode": "agent", "handle": reserved}, headers=server.auth(key)
+        )
         assert response.status_code == 409
         assert response.json()["error"]["code"] == "handle_taken"
-    await server.create_inbox(mode="agent", handle="alice")
+    await server.create_inbox(key, mode="agent", handle="alice")
     for again in ("alice", "ALICE", " alice "):
-        response = await server.http.post("/mailboxes", json={"mode": "agent", "handle": again})
+        response = await server.http.post(
+            "/mailboxes", json={"mode": "agent", "handle": again}, headers=server.auth(key)
+        )
         assert response.status_code == 409
         assert response.json()["error"]["code"] == "handle_taken"
 
@@ -90,10 +98,13 @@ async def test_reserved_and_taken_handles_are_refused_409_handle_taken(server: R
 async def test_handle_availability_says_available_taken_reserved_or_invalid(
     server: RunningServer,
 ):
-    await server.create_inbox(mode="agent", handle="bob")
+    key = await server.create_key()
+    await server.create_inbox(key, mode="agent", handle="bob")
 
     async def check(handle: str, **params: str) -> dict:
-        response = await server.http.get(f"/handles/{handle}", params=params)
+        response = await server.http.get(
+            f"/handles/{handle}", params=params, headers=server.auth(key)
+        )
         assert response.status_code == 200, response.text
         return response.json()["data"]
 
@@ -114,9 +125,13 @@ async def test_handle_availability_says_available_taken_reserved_or_invalid(
 
 
 async def test_handle_availability_agrees_with_creation(server: RunningServer):
+    headers = server.auth(await server.create_key())
     for handle in ("dave", "postmaster", "bad handle", "x" * 65):
-        availability = (await server.http.get(f"/handles/{handle}")).json()["data"]
-        created = await server.http.post("/mailboxes", json={"mode": "agent", "handle": handle})
+        availability = (await server.http.get(f"/handles/{handle}", headers=headers)).json()
+        availability = availability["data"]
+        created = await server.http.post(
+            "/mailboxes", json={"mode": "agent", "handle": handle}, headers=headers
+        )
         assert (created.status_code == 201) is availability["available"], handle
         expected = {"taken": 409, "reserved": 409, "invalid": 422, None: 201}
         assert created.status_code == expected[availability["reason"]]
@@ -126,7 +141,10 @@ async def test_an_unknown_domain_is_refused_422(server: RunningServer):
     response = await server.http.post("/mailboxes", json={"domain": "gmail.com"})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
-    availability = await server.http.get("/handles/alice", params={"domain": "gmail.com"})
+    key = await server.create_key()
+    availability = await server.http.get(
+        "/handles/alice", params={"domain": "gmail.com"}, headers=server.auth(key)
+    )
     assert availability.status_code == 422
 
 
@@ -139,11 +157,14 @@ async def two_domain_server(settings: Settings) -> AsyncIterator[RunningServer]:
 
 async def test_a_second_configured_domain_can_be_chosen(two_domain_server: RunningServer):
     server = two_domain_server
-    created = await server.create_inbox(mode="agent", handle="eve", domain="Agents.Example")
+    key = await server.create_key()
+    created = await server.create_inbox(key, mode="agent", handle="eve", domain="Agents.Example")
     assert created["address"] == "eve@agents.example"
-    other = await server.create_inbox(mode="agent", handle="eve")
+    other = await server.create_inbox(key, mode="agent", handle="eve")
     assert other["address"] == "eve@inboxkit.localhost"
-    availability = await server.http.get("/handles/eve", params={"domain": "agents.example"})
+    availability = await server.http.get(
+        "/handles/eve", params={"domain": "agents.example"}, headers=server.auth(key)
+    )
     assert availability.json()["data"]["reason"] == "taken"
 
 
@@ -247,7 +268,8 @@ async def test_delete_purges_contents_and_the_address_is_never_handed_out_again(
         "/mailboxes", json={"mode": "agent", "handle": "frank"}, headers=server.auth(key)
     )
     assert again.status_code == 409 and again.json()["error"]["code"] == "handle_taken"
-    assert (await server.http.get("/handles/frank")).json()["data"]["reason"] == "taken"
+    availability = await server.http.get("/handles/frank", headers=server.auth(key))
+    assert availability.json()["data"]["reason"] == "taken"
 
 
 async def test_a_mailbox_token_cannot_create_mailboxes(server: RunningServer):
@@ -327,8 +349,33 @@ async def test_mail_in_flight_is_kept_for_the_recipients_still_live(
     assert rows == [live["id"]]
 
 
-async def test_anonymous_agent_mailbox_expires_like_a_test_inbox(server: RunningServer):
-    created = await server.create_inbox(mode="agent", handle="lonely-bot")
-    assert created["address"] == "lonely-bot@inboxkit.localhost"
-    default_ttl = timedelta(minutes=server.settings.default_ttl_minutes)
-    assert _close_to(created["expires_at"], datetime.now(UTC) + default_ttl)
+async def test_anonymous_caller_cannot_create_an_agent_mailbox_403(server: RunningServer):
+    for body in ({"mode": "agent", "handle": "brand-x"}, {"mode": "agent"}):
+        response = await server.http.post("/mailboxes", json=body)
+        assert response.status_code == 403, response.text
+        error = response.json()["error"]
+        assert error["code"] == "forbidden" and "API key" in error["message"]
+    # Nothing was claimed: an account can still take the handle.
+    key = await server.create_key()
+    availability = await server.http.get("/handles/brand-x", headers=server.auth(key))
+    assert availability.json()["data"] == {
+        "available": True,
+        "address": "brand-x@inboxkit.localhost",
+        "reason": None,
+    }
+    claimed = await server.create_inbox(key, mode="agent", handle="brand-x")
+    assert claimed["address"] == "brand-x@inboxkit.localhost"
+
+
+async def test_anonymous_caller_still_creates_test_mailboxes(server: RunningServer):
+    created = await server.create_inbox()
+    assert created["mode"] == "test" and created["expires_at"] is not None
+
+
+async def test_handle_availability_needs_a_token_401(server: RunningServer):
+    response = await server.http.get("/handles/brand-x")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+    inbox = await server.create_inbox()
+    answered = await server.http.get("/handles/brand-x", headers=server.auth(inbox["token"]))
+    assert answered.status_code == 200 and answered.json()["data"]["available"] is True

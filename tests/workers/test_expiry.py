@@ -88,7 +88,7 @@ async def test_sweep_purges_expired_mailboxes_and_leaves_live_ones(server: Runni
     runtime = server.runtime
     expired = await server.create_inbox(ttl_minutes=1)
     live = await server.create_inbox(ttl_minutes=1)
-    agent = await server.create_inbox(mode="agent", handle="keeper")
+    agent = await server.create_inbox(await server.create_key(), mode="agent", handle="keeper")
     await server.send([expired["address"], live["address"]], subject="shared")
     await server.send(expired["address"], subject="expired only")
     await server.send(agent["address"], subject="agent mail")

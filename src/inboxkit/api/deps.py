@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
 
-__all__ = ["RuntimeDep", "PrincipalDep", "get_runtime"]
+__all__ = ["RuntimeDep", "PrincipalDep", "CursorQuery", "get_runtime", "ID_PATTERN"]
+
+# The alphabet of `ids.new_id` (Crockford base32), 26 characters.
+ID_PATTERN = "^[0-9A-HJKMNP-TV-Z]{26}$"
 
 _bearer = HTTPBearer(auto_error=False, description="An API key (ik_…) or a mailbox token (ikm_…).")
 
@@ -29,3 +32,10 @@ async def get_principal(
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        pattern=ID_PATTERN,
+        description="`meta.next_cursor` of the previous page, passed back unchanged.",
+    ),
+]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from inboxkit.errors import InboxKitError
 
@@ -46,6 +49,31 @@ def _describe(errors: list[Any]) -> str:
     return "; ".join(parts)
 
 
+def _routes(routes: Iterable[Any]) -> Iterator[tuple[str, set[str]]]:
+    """(path, methods) of every HTTP route. Newer FastAPI keeps included routers as nodes
+    (with `effective_route_contexts()`); older versions flatten them into routes."""
+    for route in routes:
+        if hasattr(route, "effective_route_contexts"):
+            for context in route.effective_route_contexts():
+                if context.methods:
+                    yield context.path, set(context.methods)
+        elif getattr(route, "methods", None) and getattr(route, "path", None):
+            yield route.path, set(route.methods)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. Starlette's own 405 names only the
+    methods of the first route whose path matched, and we declare one route per method."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        request.app.state, "method_table", None
+    )
+    if table is None:
+        table = [(compile_path(path)[0], methods) for path, methods in _routes(request.app.routes)]
+        request.app.state.method_table = table
+    path = request.scope.get("path", "")
+    return sorted(set().union(*(methods for regex, methods in table if regex.match(path))))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InboxKitError)
     async def _domain(_request: Request, exc: InboxKitError) -> JSONResponse:
@@ -66,9 +94,12 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if exc.status_code == 404 and message == "Not Found":
             message = "No such route; see /openapi.json."
+        headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
-            message = "That method is not allowed on this route; see /openapi.json."
-        return error_response(exc.status_code, code, message, getattr(exc, "headers", None))
+            allowed = allowed_methods(_request) or headers.get("Allow", "").split(", ")
+            headers["Allow"] = ", ".join(allowed)
+            message = f"That method is not allowed here; use {' or '.join(allowed)}."
+        return error_response(exc.status_code, code, message, headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

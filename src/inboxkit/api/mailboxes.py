@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from inboxkit.api.deps import PrincipalDep, RuntimeDep
+from inboxkit.api.deps import CursorQuery, PrincipalDep, RuntimeDep
 from inboxkit.api.schemas import (
     Data,
     ErrorResponse,
@@ -26,6 +26,9 @@ router = APIRouter(tags=["mailboxes"])
     status_code=201,
     response_model=Data[MailboxCreated],
     responses={409: {"model": ErrorResponse, "description": "Handle taken or reserved"}},
+    # A token is optional here: without one (where anonymous creation is allowed) a test
+    # inbox is created and its mailbox token returned.
+    openapi_extra={"security": [{}]},
 )
 async def create_mailbox(
     runtime: RuntimeDep, principal: PrincipalDep, body: MailboxCreate | None = None
@@ -42,7 +45,7 @@ async def list_mailboxes(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
 ):
     """The caller's live mailboxes, newest first."""
     items, next_cursor = await runtime.mailboxes.list(principal, limit=limit, cursor=cursor)
@@ -75,6 +78,13 @@ async def delete_mailbox(runtime: RuntimeDep, principal: PrincipalDep, mailbox: 
 
 
 @router.get("/handles/{handle}", response_model=Data[HandleAvailability])
-async def handle_availability(runtime: RuntimeDep, handle: str, domain: str | None = None):
-    """Whether an agent-mode handle can still be claimed, and if not, why."""
-    return {"data": await runtime.mailboxes.handle_availability(handle, domain)}
+async def handle_availability(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    handle: str,
+    domain: Annotated[
+        str | None, Query(min_length=1, description="One of the server's domains.")
+    ] = None,
+):
+    """Whether an agent-mode handle can still be claimed, and if not, why (needs a token)."""
+    return {"data": await runtime.mailboxes.handle_availability(principal, handle, domain)}

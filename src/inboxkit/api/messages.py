@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from inboxkit.api.deps import PrincipalDep, RuntimeDep
+from inboxkit.api.deps import CursorQuery, PrincipalDep, RuntimeDep
 from inboxkit.api.disconnect import unless_disconnected
 from inboxkit.api.downloads import download
-from inboxkit.api.schemas import Data, Message, MessageSummary, MessageUpdate, Page, WaitResult
+from inboxkit.api.schemas import (
+    STREAMS_EXCEEDED,
+    Data,
+    DateTime,
+    ErrorResponse,
+    Message,
+    MessageSummary,
+    MessageUpdate,
+    Page,
+    WaitResult,
+)
 from inboxkit.services.messages import MessageFilter
 from inboxkit.services.wait import MAX_WAIT_SECONDS, TIMED_OUT
 
@@ -23,9 +32,9 @@ async def list_messages(
     principal: PrincipalDep,
     mailbox: str,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     unread: bool | None = None,
-    since: datetime | None = None,
+    since: DateTime | None = None,
     from_: Annotated[str | None, Query(alias="from")] = None,
     subject: str | None = None,
     q: Annotated[
@@ -48,7 +57,11 @@ async def list_messages(
     return {"data": items, "meta": {"next_cursor": next_cursor}}
 
 
-@router.get("/mailboxes/{mailbox}/wait", response_model=Data[WaitResult])
+@router.get(
+    "/mailboxes/{mailbox}/wait",
+    response_model=Data[WaitResult],
+    responses={429: {"model": ErrorResponse, "description": STREAMS_EXCEEDED}},
+)
 async def wait_for_message(
     request: Request,
     runtime: RuntimeDep,
@@ -59,7 +72,7 @@ async def wait_for_message(
     subject_contains: str | None = None,
     to_contains: str | None = None,
     has_code: bool | None = None,
-    since: datetime | None = None,
+    since: DateTime | None = None,
     after: str | None = None,
     mark_read: bool = True,
 ):

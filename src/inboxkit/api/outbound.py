@@ -12,6 +12,7 @@ from inboxkit.api.schemas import Data, ErrorResponse, MessageSummary, Strict
 from inboxkit.services.outbound import (
     MAX_ADDRESS_CHARS,
     MAX_ATTACHMENTS,
+    MAX_IDEMPOTENCY_KEY_CHARS,
     MAX_LISTED_ADDRESSES,
     MAX_SUBJECT_CHARS,
 )
@@ -22,6 +23,8 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        max_length=MAX_IDEMPOTENCY_KEY_CHARS,
+        pattern=r"^[ -~]*[!-~][ -~]*$",
         description="Repeat a request safely: the same key and body within 24 hours return the "
         "first result (nothing is sent twice); the same key with another body is a 409.",
     ),
@@ -45,15 +48,30 @@ Addresses = Annotated[
 ]
 
 
+# What mail/compose.py and services/outbound.py accept, so the document says it too.
+# No controls (C0, DEL, C1) or Unicode line separators, and not blank.
+_FILENAME = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\x00-\x20\x7f-\x9f\u2028\u2029][^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+_CONTENT_TYPE = (  # type/subtype; never multipart/* or message/* (listed as the allowed types)
+    r"^(?:[Aa]pplication|[Aa]udio|[Ff]ont|[Ii]mage|[Mm]odel|[Tt]ext|[Vv]ideo)"
+    r"/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
+)
+_BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+_CONTENT_ID = r"^[!-;=?-~]{1,250}$"  # printable ASCII, no spaces or angle brackets
+
+
 class AttachmentIn(Strict):
-    filename: str = Field(min_length=1, max_length=255)
+    filename: str = Field(min_length=1, max_length=255, pattern=_FILENAME)
     content_type: str = Field(
-        "application/octet-stream", max_length=255, description="e.g. application/pdf"
+        "application/octet-stream",
+        max_length=255,
+        pattern=_CONTENT_TYPE,
+        description="e.g. application/pdf",
     )
-    content: str = Field(description="The file's bytes, base64-encoded.")
+    content: str = Field(pattern=_BASE64, description="The file's bytes, base64-encoded.")
     content_id: str | None = Field(
         None,
         max_length=252,
+        pattern=_CONTENT_ID,
         description="Makes it an inline part the HTML can show as <img src='cid:…'>.",
     )
 

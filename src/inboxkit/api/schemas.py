@@ -2,15 +2,90 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from inboxkit.services.auth import SCOPES
 
 T = TypeVar("T")
 
 
+_DATE_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def _date_time_text(value: object) -> object:
+    # pydantic would also take "0.5" (seconds since 1970), a bare date or a time without a
+    # zone; the documented format is an RFC 3339 date-time, so nothing else gets through.
+    if isinstance(value, str) and not _DATE_TIME.match(value):
+        raise ValueError("must be a date-time with a time zone, e.g. 2025-01-31T09:30:00Z")
+    return value
+
+
+# An RFC 3339 date-time (the `date-time` format the OpenAPI document gives it).
+DateTime = Annotated[datetime, BeforeValidator(_date_time_text)]
+
+
+# A plain address as mail/compose.py accepts it for sending (a subset: ASCII domains with a
+# letters-only top-level label, within the RFC 5321 length limits by construction).
+_ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?"
+EMAIL_PATTERN = (
+    rf"^{_ATOM}{{1,32}}(?:\.{_ATOM}{{1,15}}){{0,2}}@(?:{_LABEL}\.){{1,3}}[A-Za-z]{{2,24}}$"
+)
+
+# An http(s) URL as services/egress.py can parse it: a host of DNS labels or an IPv6 literal,
+# an optional port (0-65535) and path. (Whether the host may be reached is only known once it
+# is resolved.)
+_HEX = "[0-9A-Fa-f]{1,4}"
+_IPV6 = rf"\[(?:{_HEX}(?::{_HEX}){{7}}|(?:{_HEX}:){{1,3}}(?::{_HEX}){{1,3}}|::(?:{_HEX})?)\]"
+_PORT = "(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+URL_PATTERN = (
+    rf"^[Hh][Tt][Tt][Pp][Ss]?://(?:(?:{_LABEL}\.){{0,4}}{_LABEL}|{_IPV6})"
+    rf"(?::{_PORT})?(?:/[!-~]*)?$"
+)
+
+# services/addresses.py's handle rule (checked after lower-casing): letters, digits, ".", "-",
+# "_", starting and ending with a letter or digit, no "..", at most 64 characters.
+# Surrounding spaces are ignored.
+HANDLE_PATTERN = r"^ *[A-Za-z0-9](?:(?:\.?[A-Za-z0-9_-])*\.?[A-Za-z0-9])? *$"
+
+Scope = Literal[
+    "mailboxes:read",
+    "mailboxes:write",
+    "messages:read",
+    "messages:write",
+    "send",
+    "webhooks",
+    "admin",
+]
+assert Scope.__args__ == SCOPES  # type: ignore[attr-defined]
+
+STREAMS_EXCEEDED = "The token already holds its most open waits and event streams (see Retry-After)"
+
+
+def _json_number(value: object) -> object:
+    # pydantic would also take `true` or "5" for an integer; the document says a number.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+# A body integer: a JSON number with no fraction (5 or 5.0), never a string or a boolean.
+JsonInt = Annotated[int, BeforeValidator(_json_number)]
+# A positive number of minutes (the constraint sits inside, so the document shows `minimum`).
+Minutes = Annotated[int, Field(ge=1), BeforeValidator(_json_number)]
+# A body boolean: `true` or `false` only (not 1, "yes", "true").
+JsonBool = Annotated[bool, Field(strict=True)]
+
+
 class Strict(BaseModel):
+    """A request body: unknown fields are refused."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -39,19 +114,37 @@ class ErrorResponse(BaseModel):
 
 
 class MailboxCreate(Strict):
+    # A handle only with `"mode": "agent"` (test addresses are random).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"mode": {"const": "agent"}}, "required": ["mode"]},
+                {"properties": {"handle": {"type": "null"}}},
+            ]
+        }
+    )
+
     mode: Literal["test", "agent"] = Field(
         "test", description="test: random address that expires; agent: persistent identity."
     )
-    handle: str | None = Field(None, description="Agent mode only: the local part to claim.")
-    domain: str | None = Field(None, description="One of the server's domains (default: first).")
-    ttl_minutes: int | None = Field(None, ge=1, description="Minutes until the mailbox expires.")
+    handle: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=HANDLE_PATTERN,
+        description="Agent mode only: the local part to claim (case-insensitive).",
+    )
+    domain: str | None = Field(
+        None, min_length=1, description="One of the server's domains (default: first)."
+    )
+    ttl_minutes: Minutes | None = Field(None, description="Minutes until the mailbox expires.")
     name: str | None = Field(None, max_length=200)
 
 
 class MailboxUpdate(Strict):
     name: str | None = Field(None, max_length=200)
-    ttl_minutes: int | None = Field(
-        None, ge=1, description="Extend: expire this many minutes from now."
+    ttl_minutes: Minutes | None = Field(
+        None, description="Extend: expire this many minutes from now."
     )
 
 
@@ -146,7 +239,7 @@ class Message(MessageSummary):
 
 
 class MessageUpdate(Strict):
-    is_read: bool
+    is_read: JsonBool
 
 
 class WaitResult(BaseModel):
@@ -156,7 +249,7 @@ class WaitResult(BaseModel):
 
 class ApiKeyCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
-    scopes: list[str] | None = Field(None, description="Default: every scope except admin.")
+    scopes: list[Scope] | None = Field(None, description="Default: every scope except admin.")
     account_id: str | None = Field(None, description="Add the key to this account (default: new).")
 
 

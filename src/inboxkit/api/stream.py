@@ -21,8 +21,10 @@ from starlette.types import Receive, Scope, Send
 
 from inboxkit.api.deps import RuntimeDep
 from inboxkit.api.disconnect import unless_disconnected
+from inboxkit.api.errors import error_response
+from inboxkit.api.schemas import STREAMS_EXCEEDED, ErrorResponse
 from inboxkit.bus.base import SHUTDOWN
-from inboxkit.errors import Forbidden, InboxKitError
+from inboxkit.errors import Forbidden, InboxKitError, RateLimited
 from inboxkit.ids import is_id
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
@@ -88,6 +90,9 @@ async def inbox_socket(websocket: WebSocket, address: str) -> None:
         stream = await runtime.waits.follow(
             principal, address, after=_start(websocket.query_params.get("after"))
         ).open()
+    except RateLimited as exc:
+        await _refuse_handshake(websocket, exc)
+        return
     except InboxKitError as exc:
         await websocket.close(code=WS_POLICY_VIOLATION, reason=exc.code)
         return
@@ -96,6 +101,18 @@ async def inbox_socket(websocket: WebSocket, address: str) -> None:
         await unless_disconnected(websocket.receive, _send_events(websocket, stream), None)
     finally:
         stream.close()
+
+
+async def _refuse_handshake(websocket: WebSocket, exc: InboxKitError) -> None:
+    """Answer the handshake with a plain HTTP error (status, envelope and headers such as
+    Retry-After), so a client can tell "too many streams" from "not allowed". Servers without
+    the ASGI denial-response extension get a 1008 close instead."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(
+            error_response(exc.status, exc.code, exc.message, exc.headers)
+        )
+    else:
+        await websocket.close(code=WS_POLICY_VIOLATION, reason=exc.code)
 
 
 async def _send_events(websocket: WebSocket, stream: Follow) -> None:
@@ -162,7 +179,10 @@ async def _sse_lines(stream: Follow) -> AsyncIterator[str]:
 @router.get(
     "/mailboxes/{mailbox}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream."}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "An SSE stream."},
+        429: {"model": ErrorResponse, "description": STREAMS_EXCEEDED},
+    },
 )
 async def mailbox_events(
     runtime: RuntimeDep,

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from inboxkit.api.deps import PrincipalDep, RuntimeDep
-from inboxkit.api.schemas import Data, ErrorResponse, Page, Strict
+from inboxkit.api.deps import CursorQuery, PrincipalDep, RuntimeDep
+from inboxkit.api.schemas import URL_PATTERN, Data, ErrorResponse, Page, Strict
+from inboxkit.services.egress import MAX_URL_CHARS
 from inboxkit.services.webhooks import EVENTS
 
 router = APIRouter(tags=["webhooks"])
@@ -22,12 +23,14 @@ assert set(EventName.__args__) == set(EVENTS)  # type: ignore[attr-defined]
 
 class WebhookCreate(Strict):
     url: str = Field(
+        pattern=URL_PATTERN,
+        max_length=MAX_URL_CHARS,
         description="Where events are POSTed (http or https), on port 80 or 443 or one the "
         "operator allows (INBOXKIT_WEBHOOK_ALLOWED_PORTS). Private, loopback and link-local "
-        "destinations are refused unless INBOXKIT_WEBHOOK_ALLOW_PRIVATE=true."
+        "destinations are refused unless INBOXKIT_WEBHOOK_ALLOW_PRIVATE=true.",
     )
     mailbox: str | None = Field(None, description="Only this mailbox's events (id or address).")
-    events: list[EventName] | None = Field(None, description="Default: every event.")
+    events: list[EventName] | None = Field(None, min_length=1, description="Default: every event.")
     description: str | None = Field(None, max_length=200)
 
 
@@ -89,7 +92,7 @@ async def list_webhooks(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
 ):
     """The account's webhook endpoints, newest first (secrets are never shown again)."""
     items, next_cursor = await runtime.webhooks.list(principal, limit=limit, cursor=cursor)
@@ -115,7 +118,7 @@ async def list_deliveries(
     principal: PrincipalDep,
     webhook_id: str,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
     status: Literal["pending", "delivered", "failed"] | None = None,
 ):
     """Deliveries to this endpoint newest first, each with every attempt's status and latency."""

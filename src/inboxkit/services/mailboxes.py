@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -42,17 +41,16 @@ RECIPIENT_CACHE_SIZE = 10_000
 
 
 def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+    """A page cursor: the last id of the page. Ids are time-sortable, so the next page is
+    `id < cursor`; the format is documented (a 26-character id) so a client can tell a
+    valid cursor from a damaged one."""
+    return last_id
 
 
 def decode_cursor(cursor: str) -> str:
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        value = ""
-    if not is_id(value):
+    if not is_id(cursor):
         raise BadRequest("The cursor is not valid; pass back `meta.next_cursor` unchanged.")
-    return value
+    return cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +223,13 @@ class MailboxService:
                 raise Forbidden(
                     "Anonymous inbox creation is disabled here; send an API key with 'mailboxes:write'."
                 )
+            # An agent inbox is a persistent identity whose handle is never reissued: without
+            # an account to answer for it, anybody could claim (and so burn) any handle.
+            if mode == "agent":
+                raise Forbidden(
+                    "Agent inboxes need an account: send an API key with 'mailboxes:write'. "
+                    "Without a token only test inboxes can be created."
+                )
         elif principal.kind == "mailbox":
             raise Forbidden("A mailbox token cannot create mailboxes; use an API key.")
         else:
@@ -283,7 +288,12 @@ class MailboxService:
             }
         raise HandleTaken("Could not find a free random address; try again.")
 
-    async def handle_availability(self, handle: str, domain: str | None) -> dict[str, Any]:
+    async def handle_availability(
+        self, principal: Principal, handle: str, domain: str | None
+    ) -> dict[str, Any]:
+        """Whether a handle can be claimed. Asked with a token only: answering anybody would
+        make the server an oracle for which addresses exist."""
+        principal.require("mailboxes:read")
         chosen_domain = self._check_domain(domain)
         handle = handle.strip().lower()
         address = f"{handle}@{chosen_domain}"

@@ -39,6 +39,7 @@ from inboxkit.ids import id_at, id_time_ms, new_id
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import SUMMARY_COLUMNS, MessageFilter, summary
+from inboxkit.services.slots import Slot, StreamSlots, slot_holder
 from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.db import Database
 from inboxkit.store.tables import mailboxes, messages, utcnow
@@ -116,11 +117,14 @@ class WaitService:
         self.mailboxes = mailboxes
         self.batcher = batcher
         self.catchup = CatchUp(db, bus, settings.wait_poll_interval)
+        # Every blocking wait and every stream holds one of its token's slots (slots.py).
+        self.slots = StreamSlots(settings.max_streams_per_token, settings.redis_url)
         self.closing = False
 
     async def start(self) -> None:
         self.closing = False
         self.catchup.start()
+        await self.slots.start()
 
     def stop_waiting(self) -> None:
         """The process is shutting down: answer every long-poll now and end every stream, so
@@ -131,6 +135,7 @@ class WaitService:
     async def close(self) -> None:
         self.stop_waiting()
         await self.catchup.close()
+        await self.slots.close()
 
     # -- long-poll --------------------------------------------------------------------------
 
@@ -167,31 +172,38 @@ class WaitService:
         deadline = loop.time() + timeout
         check_state = False
         announced: list[str] = []
+        slot: Slot | None = None  # taken only once the wait has to block
         with self.bus.subscribe(mailbox_id) as subscription:
-            while True:
-                if announced and mark_read:
-                    # Woken by announcements alone: nothing else can have changed since the
-                    # last read, so claim the oldest announced message that matches, in one
-                    # statement (SQL still decides what matches).
-                    row = await _shielded(self._claim_announced(query, announced))
-                    if row is not None:
-                        return {"message": summary(row), "timed_out": False}
-                else:
-                    row, ended = await _shielded(self._look(query, mailbox_id, check_state))
-                    if ended:
-                        raise NotFound("No such mailbox.")
-                    if row is not None:
-                        item = await _shielded(self._claim(row, mark_read))
-                        return {"message": item, "timed_out": False}
-                remaining = deadline - loop.time()
-                if remaining <= 0 or self.closing:
-                    return dict(TIMED_OUT)
-                events = await subscription.wait(remaining)
-                kinds = {event.get("event") for event in events}
-                if SHUTDOWN in kinds:
-                    return dict(TIMED_OUT)
-                check_state = bool(kinds & {RESYNC, *ENDED})
-                announced = _announced_ids(events)
+            try:
+                while True:
+                    if announced and mark_read:
+                        # Woken by announcements alone: nothing else can have changed since the
+                        # last read, so claim the oldest announced message that matches, in one
+                        # statement (SQL still decides what matches).
+                        row = await _shielded(self._claim_announced(query, announced))
+                        if row is not None:
+                            return {"message": summary(row), "timed_out": False}
+                    else:
+                        row, ended = await _shielded(self._look(query, mailbox_id, check_state))
+                        if ended:
+                            raise NotFound("No such mailbox.")
+                        if row is not None:
+                            item = await _shielded(self._claim(row, mark_read))
+                            return {"message": item, "timed_out": False}
+                    remaining = deadline - loop.time()
+                    if remaining <= 0 or self.closing:
+                        return dict(TIMED_OUT)
+                    if slot is None:
+                        slot = await self.slots.acquire(slot_holder(principal))
+                    events = await subscription.wait(remaining)
+                    kinds = {event.get("event") for event in events}
+                    if SHUTDOWN in kinds:
+                        return dict(TIMED_OUT)
+                    check_state = bool(kinds & {RESYNC, *ENDED})
+                    announced = _announced_ids(events)
+            finally:
+                if slot is not None:
+                    slot.release()
 
     def _wait_query(self, mailbox_id: str, flt: MessageFilter, started: str) -> sa.Select[Any]:
         query = sa.select(*SUMMARY_COLUMNS).where(
@@ -302,6 +314,7 @@ class Follow:
         self._ref = ref
         self._after = after
         self._subscription: Subscription | None = None
+        self._slot: Slot | None = None
         self._pending: list[dict[str, Any]] = []
         self._sent: dict[str, int] = {}  # pushed (or present at start) ids -> their time, ms
         self._start = ""
@@ -317,6 +330,7 @@ class Follow:
         self._principal.require("messages:read")
         row = await _shielded(service.mailboxes.find(self._principal, self._ref))
         self.mailbox = MailboxRef(row.id, row.address)  # not the Row: it pins its whole result
+        self._slot = await service.slots.acquire(slot_holder(self._principal))
         self._subscription = service.bus.subscribe(self.mailbox.id)
         try:
             if self._after is not None:
@@ -346,6 +360,9 @@ class Follow:
         if self._subscription is not None:
             self._subscription.close()
             self._subscription = None
+        if self._slot is not None:
+            self._slot.release()
+            self._slot = None
 
     async def __aenter__(self) -> Follow:
         return await self.open()

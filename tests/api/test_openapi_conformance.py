@@ -1,0 +1,104 @@
+"""/openapi.json is the truth: schemathesis, driven only by the document, runs every check it
+has against a real server with a real admin key and finds nothing.
+
+Bounded and deterministic: `--generation-deterministic`, a fixed number of examples per
+operation, one worker. Two things are held back, both about time, not about what is checked:
+`wait` runs with `timeout=0` (a long-poll would hold each request for up to a minute), and the
+SSE stream is left out (it never ends, so no request/response tool can judge it; its errors
+share the code paths of every other route).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from inboxkit.config import Settings
+from tests.helpers import RunningServer, start_server
+
+ADMIN_KEY = "ik_openapi_conformance_admin_key_0123456789"
+EXAMPLES = 25
+# The whole run takes well under a minute here; this only bounds a run that hangs.
+RUN_LIMIT = 240.0
+CONFIG = """
+[[operations]]
+include-path = "/api/v1/mailboxes/{mailbox}/wait"
+parameters = { "timeout" = 0 }
+"""
+
+
+async def _public_address(host: str, port: int) -> list[str]:
+    """Every webhook host resolves to a loopback port nobody listens on: whether a generated
+    host name exists in DNS is not something the document can promise."""
+    return ["127.0.0.1"]
+
+
+@pytest.fixture
+async def documented_server(settings: Settings) -> AsyncIterator[RunningServer]:
+    update = {
+        "admin_key": ADMIN_KEY,
+        "webhook_allow_private": True,
+        "webhook_timeout": 2.0,
+        "smtp_relay_url": None,
+    }
+    async with start_server(settings.model_copy(update=update)) as running:
+        running.runtime.webhooks.resolver = _public_address
+        yield running
+
+
+def _schemathesis() -> list[str]:
+    executable = Path(sys.executable).with_name("schemathesis")
+    if executable.exists():
+        return [str(executable)]
+    found = shutil.which("schemathesis")
+    assert found, "schemathesis is in the dev extra: pip install -e '.[dev]'"
+    return [found]
+
+
+async def test_schemathesis_finds_no_difference_between_the_document_and_the_server(
+    documented_server: RunningServer, tmp_path: Path
+):
+    server = documented_server
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG)
+    command = [
+        *_schemathesis(),
+        "--config-file",
+        str(config),
+        "run",
+        f"{server.base_url}/openapi.json",
+        "--checks",
+        "all",
+        "--header",
+        f"Authorization: Bearer {ADMIN_KEY}",
+        "--max-examples",
+        str(EXAMPLES),
+        "--generation-deterministic",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "20",
+        "--exclude-path",
+        "/api/v1/mailboxes/{mailbox}/events",
+        "--no-color",
+    ]
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), RUN_LIMIT)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    report = output.decode(errors="replace")
+    assert process.returncode == 0, report
+    assert "No issues found" in report or " passed" in report, report
