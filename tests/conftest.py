@@ -117,6 +117,9 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
         "auto_migrate": False,
         "wait_poll_interval": 2.0,
         "parse_workers": 1,
+        # Generous: the tests that are about the time budget set their own; every other test
+        # must get the parse it asks for even on a loaded machine.
+        "parse_timeout": 15.0,
     }
     if backend == "sqlite":
         overrides["database_url"] = None  # never a developer's INBOXKIT_DATABASE_URL
