@@ -28,7 +28,7 @@ codes: precision comes before recall.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from inboxkit.mail.normalise import LOOK, SCAN_CHARS, line_bounds, mask, normalise
@@ -210,6 +210,39 @@ def _gap_is_direct(gap: str, allow_unknown: int = 0) -> bool:
 _DECOR = " \t*_`'\"“”‘’«»()[]{}<>:：.,;|•·→-–—"
 
 
+# --------------------------------------------------------------------------------------------
+# Scoring: the strength of the label that names a candidate, plus a sum of layout features.
+# Some shapes are another kind of number whatever the label, and some words outweigh it.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Around:
+    """A candidate text[s:e] with what the features read about it."""
+
+    text: str
+    s: int
+    e: int
+    value: str  # as printed
+    grouped: bool  # printed in groups ("123 456")
+    lowercase: bool  # lower-case or letters only: counts only right after a label
+    digits: str  # the value without hyphens
+    numeric: bool
+    line_start: int
+    line_end: int
+    standalone: bool  # alone on its line, give or take decoration
+
+
+def _around(text: str, s: int, e: int, value: str, grouped: bool, lowercase: bool) -> _Around:
+    line_start, line_end = line_bounds(text, s, e)
+    standalone = not text[line_start:s].strip(_DECOR) and not text[e:line_end].strip(_DECOR)
+    digits = value.replace("-", "")
+    return _Around(
+        text, s, e, value, grouped, lowercase, digits, digits.isdigit(), line_start, line_end,
+        standalone,
+    )  # fmt: skip
+
+
 def _score(
     text: str, s: int, e: int, value: str, grouped: bool, lowercase: bool, titled: bool = False
 ) -> float:
@@ -218,24 +251,86 @@ def _score(
     `titled` says the subject names a code ("Your Acme verification code"), which lends a
     number standing alone on its line a little of the label it lacks.
     """
-    line_start, line_end = line_bounds(text, s, e)
-    standalone = not text[line_start:s].strip(_DECOR) and not text[e:line_end].strip(_DECOR)
-    digits = value.replace("-", "")
-    numeric = digits.isdigit()
+    c = _around(text, s, e, value, grouped, lowercase)
+    if _street_number(c) or _state_and_zip(c) or _dated_year(c):
+        return 0.0
+    score = _near_code_label(c, titled)
+    if score <= 0.0 or _on_a_discount_line(c):
+        return 0.0
+    # Added one at a time, in this order, so that the sum is the same float whatever it adds.
+    for feature in _LAYOUT_FEATURES:
+        score += feature(c)
+    return score
 
-    # Shapes that are something else whatever the words around them say.
-    if numeric and not standalone:
-        if STREET.match(text[e:line_end]):
-            return 0.0  # "1234 Market Street"
-        if len(digits) in (4, 5) and s >= 3 and text[s - 4 : s - 3] in (" ", ",", "", "\t"):
-            state = text[s - 3 : s - 1]
-            if state.isupper() and state.isalpha() and text[s - 1] == " ":
-                return 0.0  # "CA 94103": a state and a ZIP code
-    if numeric and len(digits) == 4 and value[:2] in ("19", "20"):
-        if MONTHS.search(text[max(0, s - 14) : e + 14].lower()):
-            return 0.0  # "May 12, 2024"
 
-    # Before: at most 160 characters and three lines; after: the rest of the line and the next.
+# Shapes that are something else whatever the words around them say.
+
+
+def _looks_like_year(c: _Around) -> bool:
+    """Four digits from 1900 to 2099: as often the year of a footer or a date as a code."""
+    return c.numeric and len(c.digits) == 4 and c.value[:2] in ("19", "20")
+
+
+def _street_number(c: _Around) -> bool:
+    """A house number: "1234 Market Street"."""
+    return c.numeric and not c.standalone and STREET.match(c.text[c.e : c.line_end]) is not None
+
+
+def _state_and_zip(c: _Around) -> bool:
+    """A US state and its ZIP code in an address: "San Francisco, CA 94103"."""
+    if not c.numeric or c.standalone or len(c.digits) not in (4, 5):
+        return False
+    text, s = c.text, c.s
+    if s < 3 or text[s - 4 : s - 3] not in (" ", ",", "", "\t"):
+        return False
+    state = text[s - 3 : s - 1]
+    return state.isupper() and state.isalpha() and text[s - 1] == " "
+
+
+def _dated_year(c: _Around) -> bool:
+    """A year next to a month's name: "May 12, 2024"."""
+    if not _looks_like_year(c):
+        return False
+    return MONTHS.search(c.text[max(0, c.s - 14) : c.e + 14].lower()) is not None
+
+
+def _on_a_discount_line(c: _Around) -> bool:
+    """A labelled code among the words of a sale is a discount code: "use code SPRING25 at
+    checkout"."""
+    near = c.text[max(c.line_start, c.s - 80) : min(c.line_end, c.e + 80)]
+    return PROMO.search(near.lower()) is not None
+
+
+# The label: what the words before and after a candidate say it is.
+
+
+@dataclass(slots=True)
+class _Labels:
+    """What the labels before a candidate say: the strongest code label, and whether a word
+    naming another kind of number (or a phone) sits directly before it, closer than any label."""
+
+    best: float = 0.0
+    negative: bool = False
+    weak_negative: bool = False
+
+
+def _near_code_label(c: _Around, titled: bool) -> float:
+    """The strength of the code label that names the candidate: 0 when none does, or when a
+    word naming another kind of number outweighs it."""
+    before = _window_before(c.text, c.s)
+    found = _labels_before(before, c.standalone) if before.strip() else _Labels()
+    after = _window_after(c.text, c.e, c.line_end)
+    if after.strip():
+        found.best = max(found.best, _label_after(after))
+    if found.best <= 0.0 and titled and _subject_lends_a_label(c, found):
+        found.best = 0.45
+    if _outweighed(found) or _too_weak_for_its_shape(c, found.best):
+        return 0.0
+    return found.best
+
+
+def _window_before(text: str, s: int) -> str:
+    """At most 160 characters and three lines before the candidate, lower-cased."""
     lo = max(0, s - 160)
     k = s
     for _ in range(4):
@@ -244,75 +339,135 @@ def _score(
             break
     if k != -1:
         lo = k + 1
-    before = text[lo:s].lower()
-    after_end = text.find("\n", line_end + 1, e + 80)
-    after = text[e : after_end if after_end != -1 else e + 80].lower()
+    return text[lo:s].lower()
 
-    best = 0.0
-    negative = False
-    weak_negative = False
-    negative_end = -1
-    for hs, he, weight in code_labels(before) if before.strip() else ():
+
+def _window_after(text: str, e: int, line_end: int) -> str:
+    """The rest of the candidate's line and the next one, at most 80 characters, lower-cased."""
+    after_end = text.find("\n", line_end + 1, e + 80)
+    return text[e : after_end if after_end != -1 else e + 80].lower()
+
+
+def _labels_before(before: str, standalone: bool) -> _Labels:
+    """Read the labels in `before`, nearest last: a label closer to the candidate than a
+    negative word cancels it ("order 1234, your code: 482913")."""
+    found = _Labels()
+    qualifier_end = -1
+    for hs, he, weight in code_labels(before):
         gap = before[he:]
         direct = _gap_is_direct(gap)
         if weight <= NEG:
-            negative = negative or direct
+            found.negative = found.negative or direct
             if weight == QUALIFIER:
-                negative_end = he
-            continue
-        if weight == WEAK_NEG:
-            weak_negative = weak_negative or direct
-            continue
-        if negative_end >= 0 and hs - negative_end <= 2:
-            continue  # a negative word qualifies this label: "promo code", "order code"
-        if weight == VERB_WEIGHT and not direct:
-            continue
-        introduced = INTRODUCED.search(gap) is not None
-        if _SENTENCE_BREAK.search(gap) and not (standalone or introduced):
-            continue  # a label in an earlier sentence names some other number
-        decay = max(0.0, 1.0 - len(gap.strip()) / 150.0)
-        if introduced:
-            decay = max(decay, 0.75)  # "Ihre TAN für ... lautet: 172838"
-        elif _DIGIT.search(gap):
-            decay *= 0.6
-        strength = weight * decay
-        if direct:
-            strength += 0.25
-            negative = weak_negative = False  # the label is closer than any negative word
-        best = max(best, strength)
-        negative_end = -1
-    if after.strip():
-        for hs, _he, weight in code_labels(after[:60]):
-            if weight <= 0 or weight == VERB_WEIGHT:
-                continue
-            if hs <= 36 and _gap_is_direct(after[:hs], allow_unknown=2):
-                best = max(best, weight + 0.1)  # "482913 is your Acme code"
-            break
+                qualifier_end = he
+        elif weight == WEAK_NEG:
+            found.weak_negative = found.weak_negative or direct
+        elif qualifier_end < 0 or hs - qualifier_end > 2:  # not "promo code", "order code"
+            strength = _label_before(gap, weight, direct, standalone)
+            if strength is not None:
+                if direct:
+                    found.negative = found.weak_negative = False
+                found.best = max(found.best, strength)
+                qualifier_end = -1
+    return found
 
-    if best <= 0.0 and titled and standalone and not negative and not weak_negative:
-        if not (numeric and len(digits) == 4 and value[:2] in ("19", "20")):
-            best = 0.45
-    if best <= 0.0 or negative or (weak_negative and best < 1.0):
-        return 0.0
-    if lowercase and best < 1.0 and not (standalone and best >= THRESHOLD):
-        return 0.0  # lower-case and letter codes only right after a label, or set apart
-    if PROMO.search(text[max(line_start, s - 80) : min(line_end, e + 80)].lower()):
-        return 0.0  # "use code SPRING25 at checkout"
-    score = best
-    if _PROMO_SHAPE.fullmatch(value):
-        score -= 0.3  # a word and a number read like a discount code
-    if standalone:
-        score += 0.3
-    if grouped:
-        score += 0.05
-    if numeric:
-        if len(digits) == 6:
-            score += 0.1
-        elif len(digits) == 4 and value[:2] in ("19", "20"):
-            score -= 0.35  # a year, unless its label sits right before it
-        elif len(digits) == 8 and digits[:2] in ("19", "20") and digits[4:6] <= "12":
-            score -= 0.3  # a compact date
-    return score
+
+def _label_before(gap: str, weight: float, direct: bool, standalone: bool) -> float | None:
+    """How strongly a code label `gap` before the candidate names it; None when it names
+    something else. `direct`: only punctuation and filler words in the gap."""
+    if weight == VERB_WEIGHT and not direct:
+        return None  # "enter" names what follows it, not a number further on
+    introduced = INTRODUCED.search(gap) is not None
+    if _SENTENCE_BREAK.search(gap) and not (standalone or introduced):
+        return None  # a label in an earlier sentence names some other number
+    decay = max(0.0, 1.0 - len(gap.strip()) / 150.0)
+    if introduced:
+        decay = max(decay, 0.75)  # "Ihre TAN für ... lautet: 172838"
+    elif _DIGIT.search(gap):
+        decay *= 0.6
+    strength = weight * decay
+    if direct:
+        strength += 0.25
+    return strength
+
+
+def _label_after(after: str) -> float:
+    """A code label just after the candidate: "482913 is your Acme code". At most two other
+    words (a brand name) may sit between; 0 when there is no such label."""
+    for hs, _he, weight in code_labels(after[:60]):
+        if weight <= 0 or weight == VERB_WEIGHT:
+            continue
+        if hs <= 36 and _gap_is_direct(after[:hs], allow_unknown=2):
+            return weight + 0.1
+        break
+    return 0.0
+
+
+def _subject_lends_a_label(c: _Around, found: _Labels) -> bool:
+    """A number set apart in a mail whose subject names a code is likely that code, unless a
+    word before it names another kind of number or it is shaped like a year."""
+    return (
+        c.standalone
+        and not found.negative
+        and not found.weak_negative
+        and not (_looks_like_year(c))
+    )
+
+
+def _outweighed(found: _Labels) -> bool:
+    """No label, a negative word directly before the candidate, or a phone word that only a
+    strong label ("verification code") outweighs (a code "sent to your phone")."""
+    return found.best <= 0.0 or found.negative or (found.weak_negative and found.best < 1.0)
+
+
+def _too_weak_for_its_shape(c: _Around, best: float) -> bool:
+    """Lower-case and letter-only codes count only right after a strong label, or set apart
+    after a label: such words are everywhere in prose."""
+    return c.lowercase and best < 1.0 and not (c.standalone and best >= THRESHOLD)
+
+
+# Layout: each feature returns what it adds to the label's strength.
+
+
+def _discount_shaped(c: _Around) -> float:
+    """A word and a number ("SPRING25") read like a discount code."""
+    return -0.3 if _PROMO_SHAPE.fullmatch(c.value) else 0.0
+
+
+def _set_apart(c: _Around) -> float:
+    """Verification mail sets its code alone on a line."""
+    return 0.3 if c.standalone else 0.0
+
+
+def _printed_in_groups(c: _Around) -> float:
+    """Codes are printed in groups to be read and typed ("123 456"); other numbers seldom."""
+    return 0.05 if c.grouped else 0.0
+
+
+def _six_digits(c: _Around) -> float:
+    """Six digits: the most common length of a one-time code."""
+    return 0.1 if c.numeric and len(c.digits) == 6 else 0.0
+
+
+def _year_shaped(c: _Around) -> float:
+    """A year, unless its label sits right before it."""
+    return -0.35 if _looks_like_year(c) else 0.0
+
+
+def _compact_date(c: _Around) -> float:
+    """Eight digits that read as a date ("20240512")."""
+    d = c.digits
+    return -0.3 if c.numeric and len(d) == 8 and d[:2] in ("19", "20") and d[4:6] <= "12" else 0.0
+
+
+_LAYOUT_FEATURES: tuple[Callable[[_Around], float], ...] = (
+    _discount_shaped,
+    _set_apart,
+    _printed_in_groups,
+    _six_digits,
+    _year_shaped,
+    _compact_date,
+)
 
 
 def _snippet(text: str, s: int, e: int) -> str:
