@@ -407,10 +407,7 @@ def _subject_lends_a_label(c: _Around, found: _Labels) -> bool:
     """A number set apart in a mail whose subject names a code is likely that code, unless a
     word before it names another kind of number or it is shaped like a year."""
     return (
-        c.standalone
-        and not found.negative
-        and not found.weak_negative
-        and not (_looks_like_year(c))
+        c.standalone and not found.negative and not found.weak_negative and not _looks_like_year(c)
     )
 
 
