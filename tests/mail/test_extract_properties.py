@@ -13,8 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from inboxkit.mail import codes as codes_module
 from inboxkit.mail import extract as extract_module
 from inboxkit.mail import htmltext as htmltext_module
+from inboxkit.mail import links as links_module
+from inboxkit.mail import normalise as normalise_module
+from inboxkit.mail import vocabulary as vocabulary_module
 from inboxkit.mail.extract import Extraction, extract
 from inboxkit.mail.htmltext import html_to_text, render_html
 
@@ -218,15 +222,25 @@ def test_extract_and_html_to_text_finish_on_a_megabyte_of_hostile_html(name):
 
 
 def _patterns():
-    for module in (extract_module, htmltext_module):
+    for module in (
+        vocabulary_module,
+        normalise_module,
+        codes_module,
+        links_module,
+        extract_module,
+        htmltext_module,
+    ):
         for name, value in sorted(vars(module).items()):
             if isinstance(value, re.Pattern):
                 yield f"{module.__name__.rsplit('.', 1)[1]}.{name}", value
-            elif isinstance(value, extract_module._Vocab):
+            elif isinstance(value, vocabulary_module.Vocab):
                 yield f"{module.__name__.rsplit('.', 1)[1]}.{name}", value._pattern
 
 
-PATTERNS = dict(_patterns())
+# Each pattern once, under the module that defines it (the modules import each other's).
+PATTERNS = dict(
+    {id(pattern): (name, pattern) for name, pattern in reversed(list(_patterns()))}.values()
+)
 ADVERSARIAL = [
     "1" * 50_000,
     "1 " * 25_000,

@@ -169,9 +169,9 @@ def _hidden_style(style: str | None) -> bool:
     return False
 
 
-def _render(html: str) -> Rendered:
-    if not html:
-        return Rendered("", ())
+def _prepare_markup(html: str) -> str:
+    """The markup worth parsing: the <body> on, control characters and comments out, nesting
+    capped."""
     # Nothing in <head> is shown; skipping it spares parsing (and scanning) its often large
     # <style> block.
     body_at = html.find("<body")
@@ -183,7 +183,13 @@ def _render(html: str) -> Rendered:
         html = _CONTROLS.sub("", html)
     if "<!--" in html:
         html = _drop_comments(html)
-    html = _limit_nesting(html)
+    return _limit_nesting(html)
+
+
+def _render(html: str) -> Rendered:
+    if not html:
+        return Rendered("", ())
+    html = _prepare_markup(html)
     tree = LexborHTMLParser(html.encode("utf-8", "replace"))
     root = tree.body or tree.root
     if root is None:
