@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import httpx
 
 from inboxkit import client as sdk
+from inboxkit.client.models import Model
 from inboxkit.client.operations import SERVER_MAX_WAIT
 from inboxkit.errors import InboxKitError, NotFound, RateLimited, Resource, error_class
 from inboxkit.runtime import Runtime
@@ -154,7 +155,7 @@ def _error_from_sdk(exc: sdk.InboxKitError, url: str, resource: Resource | None)
     return cls(exc.message, resource=resource)
 
 
-def _json(model: sdk.models.Model) -> dict[str, Any]:
+def _json(model: Model) -> dict[str, Any]:
     """A model as the JSON the server sent: the fields it had (no defaults filled in)."""
     return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
@@ -166,9 +167,7 @@ class RestBackend:
 
     def __init__(self, url: str, token: str, *, transport: httpx.AsyncBaseTransport | None = None):
         self.url = url.rstrip("/")
-        self._http = httpx.AsyncClient(
-            headers={"User-Agent": "inboxkit-mcp"}, timeout=30.0, transport=transport
-        )
+        self._http = httpx.AsyncClient(timeout=30.0, transport=transport)
         # No retries on 429: the tool error tells the model how long to wait instead of the
         # call hanging for up to a minute.
         self.client = sdk.AsyncInboxKit(self.url, token, max_retries=0, http_client=self._http)
