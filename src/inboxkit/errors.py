@@ -2,11 +2,19 @@
 
 Services raise these; each surface maps them once: the REST API to `{"error": {...}}` with the
 status below, SMTP to a reply line, MCP to a tool error the model can act on.
+
+An error may name the kind of thing it is about (`resource`: the mailbox, message, attachment…
+that was not found), set where it is raised. Surfaces that advise what to do next choose by
+`code` and `resource`, never by reading the message. The REST envelope does not carry it (its
+shape is the API's contract).
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 __all__ = [
+    "Resource",
     "InboxKitError",
     "BadRequest",
     "Unauthorized",
@@ -18,17 +26,39 @@ __all__ = [
     "ValidationFailed",
     "QuotaExceeded",
     "RateLimited",
+    "error_class",
 ]
+
+
+class Resource(StrEnum):
+    """What an error is about."""
+
+    MAILBOX = "mailbox"
+    MESSAGE = "message"
+    ATTACHMENT = "attachment"
+    WEBHOOK = "webhook"
+    KEY = "key"
+    ACCOUNT = "account"
+    HANDLE = "handle"
 
 
 class InboxKitError(Exception):
     code = "internal_error"
     status = 500
     default_message = "Something went wrong on the server."
+    resource: Resource | None = None
 
-    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        resource: Resource | None = None,
+    ):
         self.message = message or self.default_message
         self.headers = headers or {}
+        if resource is not None:
+            self.resource = resource
         super().__init__(self.message)
 
 
@@ -55,6 +85,7 @@ class Conflict(InboxKitError):
 
 class HandleTaken(Conflict):
     code = "handle_taken"
+    resource = Resource.HANDLE
     default_message = "That address is taken; choose another handle."
 
 
@@ -73,6 +104,33 @@ class QuotaExceeded(InboxKitError):
 class RateLimited(InboxKitError):
     code, status, default_message = "rate_limited", 429, "Too many requests; retry later."
 
-    def __init__(self, message: str | None = None, *, retry_after: int = 1):
-        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
+    def __init__(
+        self, message: str | None = None, *, retry_after: int = 1, resource: Resource | None = None
+    ):
+        super().__init__(
+            message, headers={"Retry-After": str(max(1, int(retry_after)))}, resource=resource
+        )
         self.retry_after = retry_after
+
+
+_BY_CODE: dict[str, type[InboxKitError]] = {
+    cls.code: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        HandleTaken,
+        PayloadTooLarge,
+        ValidationFailed,
+        QuotaExceeded,
+        RateLimited,
+    )
+}
+
+
+def error_class(code: str) -> type[InboxKitError] | None:
+    """The class of this tree for a stable error code (as the REST envelope carries it), or
+    None for a code the tree has no class of its own for."""
+    return _BY_CODE.get(code)

@@ -21,26 +21,24 @@ so there is no ASGI app to answer them.
 from __future__ import annotations
 
 import asyncio
-import json
+from http import HTTPStatus
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from inboxkit.api.errors import error_response
 
 __all__ = ["guarded_http_protocol"]
 
 CONNECTION_RETRY_AFTER = 1
 
 
-def _raw_error(status: int, reason: str, code: str, message: str, **headers: str) -> bytes:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    head = [
-        f"HTTP/1.1 {status} {reason}",
-        "content-type: application/json",
-        f"content-length: {len(body)}",
-        "connection: close",
-        *(f"{name}: {value}" for name, value in headers.items()),
-    ]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+def _raw_error(status: int, code: str, message: str, **headers: str) -> bytes:
+    """The envelope response of `error_response`, serialised as HTTP/1.1 bytes."""
+    response = error_response(status, code, message, {**headers, "connection": "close"})
+    head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}".encode()]
+    head += [name + b": " + value for name, value in response.raw_headers]
+    return b"\r\n".join(head) + b"\r\n\r\n" + bytes(response.body)
 
 
 class _Guarded:
@@ -69,7 +67,6 @@ class _Guarded:
             transport.write(
                 _raw_error(
                     429,
-                    "Too Many Requests",
                     "rate_limited",
                     "The server is at its connection limit; retry in a moment.",
                     **{"retry-after": str(CONNECTION_RETRY_AFTER)},
@@ -120,7 +117,6 @@ class _Guarded:
         transport.write(
             _raw_error(
                 408,
-                "Request Timeout",
                 "bad_request",
                 f"The request line and headers did not arrive within {self.header_timeout:g} "
                 "seconds; send the whole request head at once.",

@@ -36,6 +36,9 @@ _STATUS_CODES = {
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
+    """The error envelope, built in this one place. It is an ASGI app too, so middleware that
+    answers before any route (`limits.py`, the `/mcp` endpoint) awaits it with
+    `(scope, receive, send)`, and the connection guard (`connections.py`) writes its bytes."""
     return JSONResponse(
         {"error": {"code": code, "message": message}}, status_code=status, headers=headers
     )

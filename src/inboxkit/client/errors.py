@@ -55,9 +55,14 @@ class InboxKitError(Exception):
 
 
 class ConnectionFailed(InboxKitError):
-    """The server could not be reached (refused, timed out, DNS): nothing was answered."""
+    """The server could not be reached (refused, timed out, DNS): nothing was answered.
+    `transport_error` is the httpx exception behind it, when there was one."""
 
     code = "connection_failed"
+
+    def __init__(self, message: str, *, transport_error: Exception | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.transport_error = transport_error
 
 
 class BadRequest(InboxKitError):

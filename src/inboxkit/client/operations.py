@@ -33,6 +33,7 @@ from inboxkit.client.models import (
     WebhookDelivery,
 )
 from inboxkit.client.protocol import Flow, Request, data, exchange, operation, query, segment
+from inboxkit.client.rounds import WaitRounds
 
 __all__ = ["ClientOperations", "DEFAULT_URL", "SERVER_MAX_WAIT", "AttachmentInput"]
 
@@ -233,20 +234,19 @@ class ClientOperations(Generic[InboxT, HttpT]):
         self, mailbox: str, params: dict[str, str], timeout: float
     ) -> Flow[MessageSummary | None]:
         """Wait up to `timeout` seconds in polls of at most `max_poll`, carrying on after each
-        poll the server ends at its cap. None if nothing matched in time."""
-        deadline = time.monotonic() + timeout
+        poll the server ends at its cap. None if nothing matched in time.
+
+        A poll a closing server cuts short is followed by another: behind a load balancer the
+        next one may reach a process that is not shutting down."""
         path = f"/mailboxes/{segment(mailbox)}/wait"
-        while True:
-            remaining = max(0.0, deadline - time.monotonic())
-            poll = min(remaining, self.max_poll)
+        for poll in WaitRounds(timeout, self.max_poll, stop_when_cut_short=False):
             response = yield from self._call(
                 "GET", path, params={**params, **query(timeout=poll)}, timeout=poll + self.timeout
             )
             result = WaitResult.model_validate(data(response))
             if result.message is not None:
                 return self._bind(result.message)
-            if poll >= remaining:
-                return None
+        return None
 
     def _timed_out(
         self,

@@ -161,10 +161,13 @@ def build_request(
 
 def connection_failed(exc: httpx.TransportError, base: str) -> ConnectionFailed:
     if isinstance(exc, httpx.TimeoutException):
-        return ConnectionFailed(f"inboxkit at {base} did not answer in time ({exc!r}).")
+        return ConnectionFailed(
+            f"inboxkit at {base} did not answer in time ({exc!r}).", transport_error=exc
+        )
     return ConnectionFailed(
         f"Could not reach inboxkit at {base} ({exc}). Is it running (`inboxkit serve`), and is "
-        "INBOXKIT_URL right?"
+        "INBOXKIT_URL right?",
+        transport_error=exc,
     )
 
 

@@ -2,20 +2,24 @@
 
 The tools are written once against `Backend`. `ServiceBackend` calls the services directly with
 the caller's Principal (the HTTP endpoint inside the API server, and `inboxkit mcp --embedded`);
-`RestBackend` calls the REST API of a running server with an API key (`inboxkit mcp --url`).
+`RestBackend` calls a running server with an API key (`inboxkit mcp --url`) through the SDK's
+`AsyncInboxKit`, so its requests, query encoding and error parsing are the SDK's own.
 Both return plain JSON values shaped like the REST API's `data`, and both raise the exceptions
 of `inboxkit.errors`, so a tool cannot tell them apart.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, Protocol
-from urllib.parse import quote
 
 import httpx
 
-from inboxkit import errors
-from inboxkit.errors import InboxKitError, NotFound
+from inboxkit import client as sdk
+from inboxkit.client.models import Model
+from inboxkit.client.operations import SERVER_MAX_WAIT
+from inboxkit.errors import InboxKitError, NotFound, RateLimited, Resource, error_class
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
 from inboxkit.services.messages import MessageFilter, jsonable
@@ -30,7 +34,7 @@ __all__ = [
 
 
 class ServerUnreachable(InboxKitError):
-    code, status = "internal_error", 503
+    code, status = "server_unreachable", 503
     default_message = "The inboxkit server could not be reached."
 
 
@@ -131,153 +135,107 @@ class ServiceBackend:
         await self.runtime.mailboxes.delete(self.principal, inbox)
 
 
-# REST error codes back into the exceptions the services raise, so errors read the same.
-_ERRORS: dict[str, type[InboxKitError]] = {
-    cls.code: cls
-    for cls in (
-        errors.BadRequest,
-        errors.Unauthorized,
-        errors.Forbidden,
-        errors.NotFound,
-        errors.Conflict,
-        errors.HandleTaken,
-        errors.PayloadTooLarge,
-        errors.ValidationFailed,
-        errors.QuotaExceeded,
-    )
-}
+def _error_from_sdk(exc: sdk.InboxKitError, url: str, resource: Resource | None) -> InboxKitError:
+    """The SDK's exception as the one the services would have raised, about `resource`.
 
-
-def _error_from_response(response: httpx.Response) -> InboxKitError:
-    try:
-        body = response.json()["error"]
-        code, message = str(body["code"]), str(body["message"])
-    except (ValueError, KeyError, TypeError):
-        code, message = "", f"The server answered HTTP {response.status_code}."
-    if code == "rate_limited":
-        retry_after = response.headers.get("retry-after", "1")
-        return errors.RateLimited(
-            message, retry_after=int(retry_after) if retry_after.isdigit() else 1
+    The REST envelope carries only the code and the message, so what a not-found is about is
+    the resource the operation addressed (the innermost one of its path)."""
+    if isinstance(exc, sdk.ConnectionFailed):
+        cause = type(exc.transport_error or exc).__name__
+        return ServerUnreachable(
+            f"The inboxkit server at {url} could not be reached ({cause}); "
+            "check that it is running and that the URL is right."
         )
-    if code in _ERRORS:
-        return _ERRORS[code](message)
-    if response.status_code == 404:
-        return NotFound(message)
-    return InboxKitError(message)
+    if isinstance(exc, sdk.RateLimited):
+        retry_after = int(exc.retry_after) if exc.retry_after is not None else 1
+        return RateLimited(exc.message, retry_after=retry_after, resource=resource)
+    cls = error_class(exc.code)
+    if cls is None:
+        cls = NotFound if exc.status == 404 else InboxKitError
+    return cls(exc.message, resource=resource)
 
 
-def _query(flt: MessageFilter, names: dict[str, str]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for attr, param in names.items():
-        value = getattr(flt, attr)
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        elif hasattr(value, "isoformat"):
-            value = value.isoformat()
-        params[param] = value
-    return params
-
-
-_LIST_FILTERS = {
-    "unread": "unread",
-    "since": "since",
-    "from_contains": "from",
-    "subject_contains": "subject",
-    "q": "q",
-    "direction": "direction",
-}
-_WAIT_FILTERS = {
-    "from_contains": "from_contains",
-    "subject_contains": "subject_contains",
-    "to_contains": "to_contains",
-    "has_code": "has_code",
-    "since": "since",
-    "after": "after",
-}
+def _json(model: Model) -> dict[str, Any]:
+    """A model as the JSON the server sent: the fields it had (no defaults filled in)."""
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 class RestBackend:
-    """A running inboxkit server's REST API, called with one API key or mailbox token."""
+    """A running inboxkit server, reached with one API key or mailbox token through the SDK."""
 
-    max_wait = MAX_WAIT_SECONDS
+    max_wait = SERVER_MAX_WAIT
 
     def __init__(self, url: str, token: str, *, transport: httpx.AsyncBaseTransport | None = None):
         self.url = url.rstrip("/")
-        self.client = httpx.AsyncClient(
-            base_url=f"{self.url}/api/v1",
-            headers={"Authorization": f"Bearer {token}", "User-Agent": "inboxkit-mcp"},
-            # A long-poll holds the response for up to max_wait seconds.
-            timeout=httpx.Timeout(30.0, read=self.max_wait + 30.0),
-            transport=transport,
-        )
+        self._http = httpx.AsyncClient(timeout=30.0, transport=transport)
+        # No retries on 429: the tool error tells the model how long to wait instead of the
+        # call hanging for up to a minute.
+        self.client = sdk.AsyncInboxKit(self.url, token, max_retries=0, http_client=self._http)
 
     async def __aenter__(self) -> RestBackend:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.client.aclose()
+        await self._http.aclose()
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    @contextlib.contextmanager
+    def _errors(self, resource: Resource | None) -> Iterator[None]:
         try:
-            response = await self.client.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise ServerUnreachable(
-                f"The inboxkit server at {self.url} could not be reached ({type(exc).__name__}); "
-                "check that it is running and that the URL is right."
-            ) from None
-        if response.status_code >= 400:
-            raise _error_from_response(response)
-        return response
-
-    async def _data(self, method: str, path: str, **kwargs: Any) -> Any:
-        return (await self._call(method, path, **kwargs)).json()["data"]
-
-    async def _page(self, path: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
-        body = (await self._call("GET", path, params=params)).json()
-        return body["data"], body.get("meta", {}).get("next_cursor")
-
-    @staticmethod
-    def _box(inbox: str) -> str:
-        return f"/mailboxes/{quote(inbox, safe='@')}"
+            yield
+        except sdk.InboxKitError as exc:
+            raise _error_from_sdk(exc, self.url, resource) from None
 
     async def create_inbox(self, **fields: Any) -> dict[str, Any]:
-        body = {k: v for k, v in fields.items() if v is not None}
-        return await self._data("POST", "/mailboxes", json=body)
+        with self._errors(Resource.MAILBOX):
+            return _json(await self.client.create_mailbox(**fields))
 
     async def list_inboxes(
         self, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        params: dict[str, Any] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        return await self._page("/mailboxes", params)
+        with self._errors(Resource.MAILBOX):
+            page = await self.client.list_mailboxes(limit=limit, cursor=cursor)
+        return [_json(box) for box in page], page.next_cursor
 
     async def list_messages(
         self, inbox: str, flt: MessageFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        params = {"limit": limit, **_query(flt, _LIST_FILTERS)}
-        if cursor:
-            params["cursor"] = cursor
-        return await self._page(f"{self._box(inbox)}/messages", params)
+        with self._errors(Resource.MAILBOX):
+            page = await self.client.list_messages(
+                inbox,
+                limit=limit,
+                cursor=cursor,
+                unread=flt.unread,
+                since=flt.since,
+                sender=flt.from_contains,
+                subject=flt.subject_contains,
+                q=flt.q,
+                direction=flt.direction,
+            )
+        return [_json(message) for message in page], page.next_cursor
 
     async def read_message(self, inbox: str, message_id: str, *, mark_read: bool) -> dict[str, Any]:
-        return await self._data(
-            "GET",
-            f"{self._box(inbox)}/messages/{quote(message_id, safe='')}",
-            params={"mark_read": "true" if mark_read else "false"},
-        )
+        with self._errors(Resource.MESSAGE):
+            return _json(await self.client.get_message(inbox, message_id, mark_read=mark_read))
 
     async def wait(
         self, inbox: str, flt: MessageFilter, *, timeout: float, mark_read: bool
     ) -> dict[str, Any]:
-        params = {
-            "timeout": timeout,
-            "mark_read": "true" if mark_read else "false",
-            **_query(flt, _WAIT_FILTERS),
-        }
-        return await self._data("GET", f"{self._box(inbox)}/wait", params=params)
+        # One long-poll: the tool makes the rounds (`timeout` is at most `max_wait`).
+        with self._errors(Resource.MAILBOX):
+            found = await self.client.wait(
+                inbox,
+                timeout=timeout,
+                sender=flt.from_contains,
+                subject=flt.subject_contains,
+                to=flt.to_contains,
+                has_code=flt.has_code,
+                since=flt.since,
+                after=flt.after,
+                mark_read=mark_read,
+            )
+        if found is None:
+            return {"message": None, "timed_out": True}
+        return {"message": _json(found), "timed_out": False}
 
     async def attachment(
         self, inbox: str, message_id: str, attachment_id: str, *, max_bytes: int
@@ -285,24 +243,21 @@ class RestBackend:
         message = await self.read_message(inbox, message_id, mark_read=False)
         meta = next((a for a in message["attachments"] if a["id"] == attachment_id), None)
         if meta is None:
-            raise NotFound("No such attachment on this message.")
+            raise NotFound("No such attachment on this message.", resource=Resource.ATTACHMENT)
         if (meta.get("size") or 0) > max_bytes:
             return None, meta
-        path = (
-            f"{self._box(inbox)}/messages/{quote(message_id, safe='')}"
-            f"/attachments/{quote(attachment_id, safe='')}"
-        )
-        data = (await self._call("GET", path)).content
+        with self._errors(Resource.ATTACHMENT):
+            data = await self.client.get_attachment(inbox, message_id, attachment_id)
         return (data if len(data) <= max_bytes else None), meta
 
     async def send(self, inbox: str, **fields: Any) -> dict[str, Any]:
-        body = {k: v for k, v in fields.items() if v is not None}
-        return await self._data("POST", f"{self._box(inbox)}/send", json=body)
+        with self._errors(Resource.MAILBOX):
+            return _json(await self.client.send(inbox, **fields))
 
     async def reply(self, inbox: str, message_id: str, **fields: Any) -> dict[str, Any]:
-        body = {k: v for k, v in fields.items() if v is not None}
-        path = f"{self._box(inbox)}/messages/{quote(message_id, safe='')}/reply"
-        return await self._data("POST", path, json=body)
+        with self._errors(Resource.MESSAGE):
+            return _json(await self.client.reply(inbox, message_id, **fields))
 
     async def delete_inbox(self, inbox: str) -> None:
-        await self._call("DELETE", self._box(inbox))
+        with self._errors(Resource.MAILBOX):
+            await self.client.delete_mailbox(inbox)

@@ -22,7 +22,6 @@ isolation as the REST API.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,6 +40,7 @@ from pydantic import ConfigDict, Field
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.types import Receive, Scope, Send
 
+from inboxkit.api.errors import error_response
 from inboxkit.errors import Unauthorized
 from inboxkit.mcp.backends import ServiceBackend
 from inboxkit.mcp.tools import build_server
@@ -139,17 +139,6 @@ class McpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = self._refusal(scope) if scope["type"] == "http" else None
         if refusal is not None:
-            body = json.dumps({"error": {"code": "forbidden", "message": refusal}}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 403,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await error_response(403, "forbidden", refusal)(scope, receive, send)
             return
         await self._app(scope, receive, send)

@@ -8,9 +8,7 @@ with `timed_out: true`, never an error.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -21,18 +19,8 @@ from mcp.types import EmbeddedResource, ImageContent, TextContent, ToolAnnotatio
 from pydantic import Field
 
 from inboxkit import __version__
-from inboxkit.errors import (
-    BadRequest,
-    Forbidden,
-    HandleTaken,
-    InboxKitError,
-    NotFound,
-    PayloadTooLarge,
-    QuotaExceeded,
-    RateLimited,
-    Unauthorized,
-    ValidationFailed,
-)
+from inboxkit.client.rounds import wait_in_rounds
+from inboxkit.errors import InboxKitError, RateLimited, Resource
 from inboxkit.mcp.backends import Backend, ServerUnreachable
 from inboxkit.mcp.present import (
     MAX_INLINE_BYTES,
@@ -47,7 +35,6 @@ from inboxkit.services.messages import MessageFilter
 
 __all__ = ["build_server", "BackendFor", "MAX_TOOL_WAIT_SECONDS", "PROGRESS_INTERVAL"]
 
-log = logging.getLogger(__name__)
 
 BackendFor = Callable[[Context], Backend]
 """Picks the backend for one tool call (over HTTP: the services, as the caller's Principal)."""
@@ -98,40 +85,44 @@ _SENDS = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_worl
 _DESTROYS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
 
 
+# What the model can do about an error, by its code and, where it matters, what it is about.
+_MAILBOX_UNKNOWN = (
+    "Check the address, or call list_inboxes to see the inboxes these credentials can reach "
+    "(create_inbox makes a new one)."
+)
+_ADVICE: dict[tuple[str, Resource | None], str] = {
+    ("not_found", Resource.ATTACHMENT): "Call read_message to see the message's attachment ids.",
+    ("not_found", Resource.MESSAGE): "Call list_messages on this inbox to see its message ids.",
+    ("not_found", Resource.MAILBOX): _MAILBOX_UNKNOWN,
+    ("not_found", None): "Check the ids you passed.",
+    ("unauthorized", None): (
+        "The credentials this MCP server uses were refused (missing, revoked, or for a "
+        "deleted inbox); ask the user to configure a valid inboxkit API key."
+    ),
+    ("forbidden", None): (
+        "Ask the user for an inboxkit API key that allows this; other tools may still work."
+    ),
+    ("handle_taken", None): (
+        "Leave the handle out to get a random address, or try a different handle."
+    ),
+    ("quota_exceeded", None): (
+        "Delete inboxes you no longer need with delete_inbox, or ask the user to raise the limit."
+    ),
+    ("validation_error", None): "Correct the arguments and call the tool again.",
+    ("bad_request", None): "Correct the arguments and call the tool again.",
+    ("payload_too_large", None): "Send less: a shorter body or fewer recipients.",
+    (ServerUnreachable.code, None): (
+        "Tell the user; the inboxes are unavailable until the server is back."
+    ),
+}
+_DEFAULT_ADVICE = "Try again in a few seconds; if it keeps failing, tell the user."
+
+
 def _advice(exc: InboxKitError) -> str:
     """What the model can do about an error, in one sentence."""
-    if isinstance(exc, NotFound):
-        text = exc.message.lower()
-        if "attachment" in text:
-            return "Call read_message to see the message's attachment ids."
-        if "message" in text:
-            return "Call list_messages on this inbox to see its message ids."
-        if "mailbox" in text:
-            return (
-                "Check the address, or call list_inboxes to see the inboxes these credentials "
-                "can reach (create_inbox makes a new one)."
-            )
-        return "Check the ids you passed."
-    if isinstance(exc, Unauthorized):
-        return (
-            "The credentials this MCP server uses were refused (missing, revoked, or for a "
-            "deleted inbox); ask the user to configure a valid inboxkit API key."
-        )
-    if isinstance(exc, Forbidden):
-        return "Ask the user for an inboxkit API key that allows this; other tools may still work."
-    if isinstance(exc, HandleTaken):
-        return "Leave the handle out to get a random address, or try a different handle."
-    if isinstance(exc, QuotaExceeded):
-        return "Delete inboxes you no longer need with delete_inbox, or ask the user to raise the limit."
     if isinstance(exc, RateLimited):
         return f"Wait {exc.retry_after} seconds, then try again."
-    if isinstance(exc, (ValidationFailed, BadRequest)):
-        return "Correct the arguments and call the tool again."
-    if isinstance(exc, PayloadTooLarge):
-        return "Send less: a shorter body or fewer recipients."
-    if isinstance(exc, ServerUnreachable):
-        return "Tell the user; the inboxes are unavailable until the server is back."
-    return "Try again in a few seconds; if it keeps failing, tell the user."
+    return _ADVICE.get((exc.code, exc.resource)) or _ADVICE.get((exc.code, None)) or _DEFAULT_ADVICE
 
 
 @contextlib.contextmanager
@@ -286,44 +277,27 @@ class InboxTools:
         flt: MessageFilter,
         timeout: float,
         what: str,
-    ) -> tuple[dict[str, Any], float]:
+    ) -> tuple[dict[str, Any] | None, float]:
         """Wait in rounds of at most one long-poll each, reporting progress meanwhile; the
-        last round's result and the seconds waited."""
+        message found (None if none came in time) and the seconds waited."""
         backend = self.backend_for(ctx)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        deadline = started + timeout
 
-        async def report_progress() -> None:
-            try:
-                while True:
-                    elapsed = min(loop.time() - started, timeout)
-                    await ctx.report_progress(
-                        elapsed,
-                        timeout,
-                        f"Waiting for {what} at {inbox}: {elapsed:.0f}s of {timeout:g}s",
-                    )
-                    await asyncio.sleep(PROGRESS_INTERVAL)
-            except Exception:  # a client that went away must not fail the wait
-                log.debug("progress notification failed", exc_info=True)
+        async def one_round(round_timeout: float) -> dict[str, Any] | None:
+            result = await backend.wait(inbox, flt, timeout=round_timeout, mark_read=True)
+            return result.get("message")
 
-        reporter = asyncio.create_task(report_progress())
-        try:
-            with _tool_errors():
-                while True:
-                    remaining = max(0.0, deadline - loop.time())
-                    round_timeout = min(remaining, backend.max_wait)
-                    round_end = loop.time() + round_timeout
-                    result = await backend.wait(inbox, flt, timeout=round_timeout, mark_read=True)
-                    if not result.get("timed_out") or round_timeout >= remaining:
-                        break
-                    if loop.time() < round_end - 0.5:
-                        break  # ended early: the server is shutting down
-            return result, round(loop.time() - started, 1)
-        finally:
-            reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reporter
+        async def report_progress(elapsed: float, total: float) -> None:
+            message = f"Waiting for {what} at {inbox}: {elapsed:.0f}s of {total:g}s"
+            await ctx.report_progress(elapsed, total, message)
+
+        with _tool_errors():
+            return await wait_in_rounds(
+                one_round,
+                timeout,
+                backend.max_wait,
+                on_progress=report_progress,
+                progress_interval=PROGRESS_INTERVAL,
+            )
 
     async def wait_for_message(
         self,
@@ -355,8 +329,8 @@ class InboxTools:
             subject_contains=subject_contains,
             to_contains=to_contains,
         )
-        result, waited = await self._wait(ctx, inbox, flt, timeout_seconds, "a message")
-        if result.get("message") is None:
+        message, waited = await self._wait(ctx, inbox, flt, timeout_seconds, "a message")
+        if message is None:
             return {
                 "timed_out": True,
                 "message": None,
@@ -369,7 +343,7 @@ class InboxTools:
             "notice": UNTRUSTED,
             "timed_out": False,
             "inbox": inbox,
-            "message": summary_for_model(result["message"]),
+            "message": summary_for_model(message),
         }
 
     async def wait_for_code(
@@ -399,8 +373,7 @@ class InboxTools:
             subject_contains=subject_contains,
             has_code=True if require_code else None,
         )
-        result, waited = await self._wait(ctx, inbox, flt, timeout_seconds, "a verification email")
-        message = result.get("message")
+        message, waited = await self._wait(ctx, inbox, flt, timeout_seconds, "a verification email")
         if message is None:
             return {
                 "timed_out": True,

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from inboxkit.config import Settings
-from inboxkit.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from inboxkit.errors import Forbidden, NotFound, Resource, Unauthorized, ValidationFailed
 from inboxkit.ids import new_id
 from inboxkit.store.db import Database
 from inboxkit.store.tables import accounts, api_keys, mailboxes, utcnow
@@ -157,7 +157,7 @@ class AuthService:
                 await conn.scalar(sa.select(accounts.c.id).where(accounts.c.id == account_id))
                 is None
             ):
-                raise NotFound("No such account.")
+                raise NotFound("No such account.", resource=Resource.ACCOUNT)
             await conn.execute(
                 api_keys.insert().values(
                     id=key_id,
@@ -207,4 +207,4 @@ class AuthService:
                 .values(revoked_at=utcnow())
             )
         if result.rowcount == 0:
-            raise NotFound("No such active key.")
+            raise NotFound("No such active key.", resource=Resource.KEY)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.bus import Bus
 from inboxkit.config import Settings
-from inboxkit.errors import BadRequest, Forbidden, HandleTaken, NotFound, ValidationFailed
+from inboxkit.errors import BadRequest, Forbidden, HandleTaken, NotFound, Resource, ValidationFailed
 from inboxkit.ids import is_id, new_id
 from inboxkit.services.addresses import handle_problem, random_local_part, split_address
 from inboxkit.services.auth import Principal, digest, new_token
@@ -127,7 +127,7 @@ class MailboxService:
         if "@" in ref:
             parsed = split_address(ref)
             if parsed is None:
-                raise NotFound("No such mailbox.")
+                raise NotFound("No such mailbox.", resource=Resource.MAILBOX)
             condition = mailboxes.c.address == parsed.address
         else:
             condition = mailboxes.c.id == ref
@@ -138,7 +138,7 @@ class MailboxService:
         else:
             row = (await conn.execute(query)).first()
         if row is None or not principal.owns_mailbox(row):
-            raise NotFound("No such mailbox.")
+            raise NotFound("No such mailbox.", resource=Resource.MAILBOX)
         return row
 
     async def resolve_recipient(self, address: str) -> Recipient:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from pydantic_core import to_jsonable_python
 
 from inboxkit.config import Settings
-from inboxkit.errors import NotFound
+from inboxkit.errors import NotFound, Resource
 from inboxkit.mail.parse import POLICY, Limits, decode_payload, find_part
 from inboxkit.mail.prepare import sanitize_html
 from inboxkit.services.auth import Principal
@@ -95,7 +95,7 @@ async def message_in(conn: Any, mailbox_id: str, message_id: str) -> Any:
         )
     ).first()
     if row is None:
-        raise NotFound("No such message in this mailbox.")
+        raise NotFound("No such message in this mailbox.", resource=Resource.MESSAGE)
     return row
 
 
@@ -282,7 +282,7 @@ class MessageService:
                 (i for i, a in enumerate(content.attachments) if a["id"] == attachment_id), None
             )
             if index is None:
-                raise NotFound("No such attachment on this message.")
+                raise NotFound("No such attachment on this message.", resource=Resource.ATTACHMENT)
             meta = content.attachments[index]
             sizes = [int(a["size"]) for a in content.attachments]
             if content.stored_bytes is not None and content.stored_bytes == sum(sizes):
@@ -298,7 +298,7 @@ class MessageService:
             raw = bytes(await conn.scalar(sa.select(c.raw).where(c.id == row.content_id)))
         found = await asyncio.to_thread(_attachment_bytes, raw, attachment_id, self.limits)
         if found is None:
-            raise NotFound("No such attachment on this message.")
+            raise NotFound("No such attachment on this message.", resource=Resource.ATTACHMENT)
         return found, meta
 
     async def set_read(

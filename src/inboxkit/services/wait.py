@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inboxkit.bus import Bus
 from inboxkit.bus.base import RESYNC, SHUTDOWN, Event, Subscription
 from inboxkit.config import Settings
-from inboxkit.errors import NotFound, ValidationFailed
+from inboxkit.errors import NotFound, Resource, ValidationFailed
 from inboxkit.ids import id_at, id_time_ms, new_id
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
@@ -186,7 +186,7 @@ class WaitService:
                     else:
                         row, ended = await _shielded(self._look(query, mailbox_id, check_state))
                         if ended:
-                            raise NotFound("No such mailbox.")
+                            raise NotFound("No such mailbox.", resource=Resource.MAILBOX)
                         if row is not None:
                             item = await _shielded(self._claim(row, mark_read))
                             return {"message": item, "timed_out": False}

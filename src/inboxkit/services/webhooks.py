@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inboxkit import __version__
 from inboxkit.bus import Bus
 from inboxkit.config import Settings
-from inboxkit.errors import NotFound, QuotaExceeded, ValidationFailed
+from inboxkit.errors import NotFound, QuotaExceeded, Resource, ValidationFailed
 from inboxkit.ids import new_id
 from inboxkit.services.auth import Principal
 from inboxkit.services.egress import (
@@ -269,7 +269,7 @@ class WebhookService:
             )
         ).first()
         if row is None:  # another account's endpoint is indistinguishable from none
-            raise NotFound("No such webhook.")
+            raise NotFound("No such webhook.", resource=Resource.WEBHOOK)
         return row
 
     async def get(self, principal: Principal, webhook_id: str) -> dict[str, Any]:
