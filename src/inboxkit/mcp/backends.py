@@ -16,9 +16,10 @@ import httpx
 
 from inboxkit import errors
 from inboxkit.errors import InboxKitError, NotFound
+from inboxkit.records import jsonable
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
-from inboxkit.services.messages import MessageFilter, jsonable
+from inboxkit.services.messages import MessageFilter
 from inboxkit.services.wait import MAX_WAIT_SECONDS
 
 __all__ = [

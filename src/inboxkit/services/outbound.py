@@ -38,6 +38,7 @@ from inboxkit.errors import (
     ValidationFailed,
 )
 from inboxkit.ids import id_at, new_id
+from inboxkit.mail.addresses import split_address
 from inboxkit.mail.compose import (
     SUBJECT_CHARS,
     ComposeError,
@@ -51,10 +52,10 @@ from inboxkit.mail.compose import (
     unique_addresses,
 )
 from inboxkit.pipeline import Envelope, Pipeline
-from inboxkit.services.addresses import split_address
+from inboxkit.records import jsonable
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
-from inboxkit.services.messages import jsonable, message_in
+from inboxkit.services.messages import message_in
 from inboxkit.services.outbox import IDEMPOTENCY_TTL, Outbox
 from inboxkit.services.webhooks import WebhookService
 from inboxkit.store.db import Database
