@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.store.tables import mailboxes, utcnow
 
+# A result row of any shape (SQLAlchemy types rows by their column tuple).
+Row = sa.Row[*tuple[Any, ...]]
+
 __all__ = [
     "MailboxChanges",
     "NewMailbox",
@@ -64,7 +67,7 @@ def _live(now: datetime) -> sa.ColumnElement[bool]:
 
 async def find_live(
     conn: AsyncConnection, *, mailbox_id: str | None = None, address: str | None = None
-) -> sa.Row[Any] | None:
+) -> Row | None:
     """The live mailbox with that id, or with that (normalised) address."""
     if address is not None:
         condition = mailboxes.c.address == address
@@ -74,7 +77,7 @@ async def find_live(
     return (await conn.execute(query)).first()
 
 
-async def live_recipient(conn: AsyncConnection, address: str, now: datetime) -> sa.Row[Any] | None:
+async def live_recipient(conn: AsyncConnection, address: str, now: datetime) -> Row | None:
     """Id, address and expiry of the mailbox at `address` if it is live at `now`: what an
     SMTP RCPT needs."""
     query = sa.select(mailboxes.c.id, mailboxes.c.address, mailboxes.c.expires_at).where(
@@ -101,7 +104,7 @@ async def list_live(
     mailbox_id: str | None = None,
     before: str | None,
     limit: int,
-) -> Sequence[sa.Row[Any]]:
+) -> Sequence[Row]:
     """Up to `limit` live mailboxes, newest first, older than id `before`: the one with
     `mailbox_id` if given (a mailbox token's view), else those of `account_id`."""
     query = sa.select(mailboxes).where(_live(utcnow()))
@@ -130,7 +133,7 @@ async def mark_deleted(conn: AsyncConnection, mailbox_id: str) -> None:
 
 async def claim_expired(
     conn: AsyncConnection, now: datetime, batch: int
-) -> tuple[int, Sequence[sa.Row[Any]]]:
+) -> tuple[int, Sequence[Row]]:
     """Mark up to `batch` expired mailboxes deleted; returns how many were candidates and the
     rows (id, address, account_id) this transaction claimed.
 

@@ -22,6 +22,9 @@ from inboxkit.records import summary
 from inboxkit.store.mailboxes import lock_undeleted
 from inboxkit.store.tables import contents, messages, utcnow
 
+# A result row of any shape (SQLAlchemy types rows by their column tuple).
+Row = sa.Row[*tuple[Any, ...]]
+
 __all__ = [
     "SUMMARY_COLUMNS",
     "Delivery",
@@ -276,7 +279,7 @@ async def page(
     *,
     before: str | None,
     limit: int,
-) -> Sequence[sa.Row[Any]]:
+) -> Sequence[Row]:
     """Up to `limit` summary rows of the mailbox, newest first, older than id `before`."""
     query = apply_filter(
         sa.select(*SUMMARY_COLUMNS).where(messages.c.mailbox_id == mailbox_id), flt
@@ -304,7 +307,7 @@ async def counts(conn: AsyncConnection, mailbox_id: str) -> tuple[int, int]:
 # -- one message -------------------------------------------------------------------------------
 
 
-async def find(conn: AsyncConnection, mailbox_id: str, message_id: str) -> sa.Row[Any] | None:
+async def find(conn: AsyncConnection, mailbox_id: str, message_id: str) -> Row | None:
     """The message's full row, or None when it is not in that mailbox."""
     query = sa.select(messages).where(
         messages.c.id == message_id, messages.c.mailbox_id == mailbox_id
@@ -312,7 +315,7 @@ async def find(conn: AsyncConnection, mailbox_id: str, message_id: str) -> sa.Ro
     return (await conn.execute(query)).first()
 
 
-async def body(conn: AsyncConnection, content_id: str) -> sa.Row[Any]:
+async def body(conn: AsyncConnection, content_id: str) -> Row:
     """The parsed parts of a content row a full message read shows."""
     c = contents.c
     query = sa.select(
@@ -323,10 +326,11 @@ async def body(conn: AsyncConnection, content_id: str) -> sa.Row[Any]:
 
 async def raw_bytes(conn: AsyncConnection, content_id: str) -> bytes:
     """The message exactly as received."""
-    return bytes(await conn.scalar(sa.select(contents.c.raw).where(contents.c.id == content_id)))
+    query = sa.select(contents.c.raw).where(contents.c.id == content_id)
+    return bytes((await conn.execute(query)).scalar_one())
 
 
-async def attachment_index(conn: AsyncConnection, content_id: str) -> sa.Row[Any]:
+async def attachment_index(conn: AsyncConnection, content_id: str) -> Row:
     """The attachment metadata and the length of the prepared attachment bytes (`stored_bytes`,
     NULL on rows stored before those existed)."""
     c = contents.c
