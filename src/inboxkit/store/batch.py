@@ -47,17 +47,15 @@ class CommitBatcher:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="inboxkit-commit-batcher")
 
-    async def submit(self, work: WriteFn) -> Any:
-        """Run `work` inside a shared transaction and return its result once committed."""
-        return await self._enqueue(work)
-
     async def store(self, delivery: Delivery) -> list[dict[str, Any]]:
         """Insert a parsed message in a shared transaction; returns its stored summaries
         (none when every target mailbox was deleted meanwhile) once committed."""
-        stored: list[dict[str, Any]] = await self._enqueue(delivery)
+        stored: list[dict[str, Any]] = await self.submit(delivery)
         return stored
 
-    async def _enqueue(self, work: WriteFn | Delivery) -> Any:
+    async def submit(self, work: WriteFn | Delivery) -> Any:
+        """Run `work` (a write function, or a delivery to insert) inside a shared transaction
+        and return its result once committed; every write goes through here."""
         self._ensure_running()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         await self._queue.put((work, future))
