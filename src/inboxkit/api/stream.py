@@ -26,9 +26,9 @@ from inboxkit.api.schemas import STREAMS_EXCEEDED, ErrorResponse
 from inboxkit.bus.base import SHUTDOWN
 from inboxkit.errors import Forbidden, InboxKitError, RateLimited
 from inboxkit.ids import is_id
+from inboxkit.records import jsonable
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
-from inboxkit.services.messages import jsonable
 from inboxkit.services.origins import same_origin
 from inboxkit.services.wait import Follow, StreamEnd
 

@@ -20,9 +20,10 @@ from inboxkit import client as sdk
 from inboxkit.client.models import Model
 from inboxkit.client.operations import SERVER_MAX_WAIT
 from inboxkit.errors import InboxKitError, NotFound, RateLimited, Resource, error_class
+from inboxkit.records import jsonable
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
-from inboxkit.services.messages import MessageFilter, jsonable
+from inboxkit.services.messages import MessageFilter
 from inboxkit.services.wait import MAX_WAIT_SECONDS
 
 __all__ = [

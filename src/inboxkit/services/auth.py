@@ -13,13 +13,12 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-
 from inboxkit.config import Settings
 from inboxkit.errors import Forbidden, NotFound, Resource, Unauthorized, ValidationFailed
 from inboxkit.ids import new_id
+from inboxkit.store import keys
 from inboxkit.store.db import Database
-from inboxkit.store.tables import accounts, api_keys, mailboxes, utcnow
+from inboxkit.store.tables import utcnow
 
 __all__ = [
     "SCOPES",
@@ -89,13 +88,8 @@ class AuthService:
         if not self.settings.admin_key:
             return
         async with self.db.write() as conn:
-            found = await conn.scalar(
-                sa.select(accounts.c.id).where(accounts.c.id == ADMIN_ACCOUNT_ID)
-            )
-            if found is None:
-                await conn.execute(
-                    accounts.insert().values(id=ADMIN_ACCOUNT_ID, name="admin", created_at=utcnow())
-                )
+            if not await keys.account_exists(conn, ADMIN_ACCOUNT_ID):
+                await keys.insert_account(conn, ADMIN_ACCOUNT_ID, "admin", utcnow())
 
     async def authenticate(self, token: str | None) -> Principal:
         """The principal a bearer token stands for; ANONYMOUS when there is no token."""
@@ -108,23 +102,11 @@ class AuthService:
         wanted = digest(token)
         async with self.db.read() as conn:
             if token.startswith("ikm_"):
-                row = (
-                    await conn.execute(
-                        sa.select(mailboxes.c.id, mailboxes.c.token_digest).where(
-                            mailboxes.c.token_digest == wanted, mailboxes.c.deleted_at.is_(None)
-                        )
-                    )
-                ).first()
+                row = await keys.mailbox_token(conn, wanted)
                 if row and hmac.compare_digest(row.token_digest, wanted):
                     return Principal(kind="mailbox", mailbox_id=row.id, scopes=MAILBOX_TOKEN_SCOPES)
             elif token.startswith("ik_"):
-                row = (
-                    await conn.execute(
-                        sa.select(api_keys).where(
-                            api_keys.c.digest == wanted, api_keys.c.revoked_at.is_(None)
-                        )
-                    )
-                ).first()
+                row = await keys.active_key(conn, wanted)
                 if row and hmac.compare_digest(row.digest, wanted):
                     return Principal(
                         kind="api_key",
@@ -150,16 +132,12 @@ class AuthService:
         async with self.db.write() as conn:
             if account_id is None:
                 account_id = new_id()
-                await conn.execute(
-                    accounts.insert().values(id=account_id, name=name, created_at=now)
-                )
-            elif (
-                await conn.scalar(sa.select(accounts.c.id).where(accounts.c.id == account_id))
-                is None
-            ):
+                await keys.insert_account(conn, account_id, name, now)
+            elif not await keys.account_exists(conn, account_id):
                 raise NotFound("No such account.", resource=Resource.ACCOUNT)
-            await conn.execute(
-                api_keys.insert().values(
+            await keys.insert_key(
+                conn,
+                keys.NewKey(
                     id=key_id,
                     account_id=account_id,
                     name=name,
@@ -167,7 +145,7 @@ class AuthService:
                     prefix=token[:10],
                     scopes=chosen,
                     created_at=now,
-                )
+                ),
             )
         return {
             "id": key_id,
@@ -181,11 +159,8 @@ class AuthService:
         }
 
     async def list_keys(self, account_id: str | None = None) -> list[dict[str, Any]]:
-        query = sa.select(api_keys).order_by(api_keys.c.id)
-        if account_id:
-            query = query.where(api_keys.c.account_id == account_id)
         async with self.db.read() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = await keys.list_keys(conn, account_id)
         return [
             {
                 "id": r.id,
@@ -201,10 +176,6 @@ class AuthService:
 
     async def revoke_key(self, key_id: str) -> None:
         async with self.db.write() as conn:
-            result = await conn.execute(
-                api_keys.update()
-                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            )
-        if result.rowcount == 0:
+            revoked = await keys.revoke_key(conn, key_id)
+        if not revoked:
             raise NotFound("No such active key.", resource=Resource.KEY)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,18 +14,19 @@ from inboxkit.bus import Bus
 from inboxkit.config import Settings
 from inboxkit.errors import BadRequest, Forbidden, HandleTaken, NotFound, Resource, ValidationFailed
 from inboxkit.ids import is_id, new_id
-from inboxkit.services.addresses import handle_problem, random_local_part, split_address
+from inboxkit.mail.addresses import handle_problem, random_local_part, split_address
+from inboxkit.pipeline.recipients import Recipient
 from inboxkit.services.auth import Principal, digest, new_token
+from inboxkit.store import mailboxes as rows
+from inboxkit.store import messages
 from inboxkit.store.db import Database
-from inboxkit.store.tables import contents, mailboxes, messages, utcnow
+from inboxkit.store.tables import utcnow
 
 __all__ = [
     "EndHook",
     "MailboxService",
-    "Recipient",
     "encode_cursor",
     "decode_cursor",
-    "purge_messages",
 ]
 
 # Called inside the transaction that deletes or expires mailboxes, with the event name
@@ -53,41 +52,6 @@ def decode_cursor(cursor: str) -> str:
     return cursor
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """What RCPT TO resolves to: a live mailbox (with the +tag), or why not."""
-
-    status: str  # "ok" | "unknown" | "foreign"
-    mailbox_id: str | None = None
-    address: str | None = None
-    tag: str | None = None
-
-
-async def purge_messages(conn: AsyncConnection, mailbox_ids: list[str]) -> None:
-    """Delete the mailboxes' messages and any content no other message still uses."""
-    if not mailbox_ids:
-        return
-    content_ids = sa.select(messages.c.content_id).where(messages.c.mailbox_id.in_(mailbox_ids))
-    doomed = set((await conn.execute(content_ids)).scalars())
-    await conn.execute(messages.delete().where(messages.c.mailbox_id.in_(mailbox_ids)))
-    await delete_orphan_contents(conn, doomed)
-
-
-async def delete_orphan_contents(conn: AsyncConnection, content_ids: set[str]) -> None:
-    if not content_ids:
-        return
-    still_used = set(
-        (
-            await conn.execute(
-                sa.select(messages.c.content_id).where(messages.c.content_id.in_(content_ids))
-            )
-        ).scalars()
-    )
-    orphans = content_ids - still_used
-    if orphans:
-        await conn.execute(contents.delete().where(contents.c.id.in_(orphans)))
-
-
 def _mailbox_dict(row: Any, **extra: Any) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -101,6 +65,8 @@ def _mailbox_dict(row: Any, **extra: Any) -> dict[str, Any]:
 
 
 class MailboxService:
+    """Mailbox use cases; also the pipeline's `RecipientResolver` (pipeline/recipients.py)."""
+
     def __init__(self, settings: Settings, db: Database, bus: Bus):
         self.settings = settings
         self.db = db
@@ -111,12 +77,6 @@ class MailboxService:
 
     # -- lookups -------------------------------------------------------------------------
 
-    def _live(self, now: datetime) -> sa.ColumnElement[bool]:
-        return sa.and_(
-            mailboxes.c.deleted_at.is_(None),
-            sa.or_(mailboxes.c.expires_at.is_(None), mailboxes.c.expires_at > now),
-        )
-
     async def find(
         self, principal: Principal, ref: str, conn: AsyncConnection | None = None
     ) -> Any:
@@ -124,19 +84,18 @@ class MailboxService:
         another tenant's mailbox must be indistinguishable from one that does not exist."""
         if principal.kind == "anonymous":
             principal.require("mailboxes:read")
+        address: str | None = None
         if "@" in ref:
             parsed = split_address(ref)
             if parsed is None:
                 raise NotFound("No such mailbox.", resource=Resource.MAILBOX)
-            condition = mailboxes.c.address == parsed.address
-        else:
-            condition = mailboxes.c.id == ref
-        query = sa.select(mailboxes).where(condition, self._live(utcnow()))
+            address = parsed.address
+        mailbox_id = None if address else ref
         if conn is None:
             async with self.db.read() as own:
-                row = (await own.execute(query)).first()
+                row = await rows.find_live(own, mailbox_id=mailbox_id, address=address)
         else:
-            row = (await conn.execute(query)).first()
+            row = await rows.find_live(conn, mailbox_id=mailbox_id, address=address)
         if row is None or not principal.owns_mailbox(row):
             raise NotFound("No such mailbox.", resource=Resource.MAILBOX)
         return row
@@ -149,7 +108,8 @@ class MailboxService:
         mail at once), an entry carries its expiry time (an expired mailbox is refused at
         once), and deletion in this process forgets the entry at once. A deletion in another
         process can go unseen for at most the cache lifetime, and even then nothing is stored
-        for the deleted mailbox: the storing transaction checks again (pipeline/deliver.py).
+        for the deleted mailbox: the storing transaction checks again
+        (`store.mailboxes.lock_undeleted`).
         """
         parsed = split_address(address)
         if parsed is None or parsed.domain not in self.settings.domains:
@@ -162,13 +122,7 @@ class MailboxService:
                 return Recipient("ok", mailbox_id, canonical, parsed.tag)
             del self._directory[parsed.address]
         async with self.db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(mailboxes.c.id, mailboxes.c.address, mailboxes.c.expires_at).where(
-                        mailboxes.c.address == parsed.address, self._live(now)
-                    )
-                )
-            ).first()
+            row = await rows.live_recipient(conn, parsed.address, now)
         if row is None:
             return Recipient("unknown")
         if len(self._directory) >= RECIPIENT_CACHE_SIZE:
@@ -256,28 +210,28 @@ class MailboxService:
         token = new_token("ikm_")
         for _attempt in range(8):
             local = handle or random_local_part()
-            values = {
-                "id": new_id(),
-                "account_id": principal.account_id,
-                "address": f"{local}@{chosen_domain}",
-                "local_part": local,
-                "domain": chosen_domain,
-                "mode": mode,
-                "name": name,
-                "token_digest": digest(token),
-                "created_at": now,
-                "expires_at": expires_at,
-            }
+            new = rows.NewMailbox(
+                id=new_id(),
+                account_id=principal.account_id,
+                address=f"{local}@{chosen_domain}",
+                local_part=local,
+                domain=chosen_domain,
+                mode=mode,
+                name=name,
+                token_digest=digest(token),
+                created_at=now,
+                expires_at=expires_at,
+            )
             try:
                 async with self.db.write() as conn:
-                    await conn.execute(mailboxes.insert().values(**values))
+                    await rows.insert(conn, new)
             except IntegrityError:
                 if handle:
                     raise HandleTaken() from None
                 continue
             return {
-                "id": values["id"],
-                "address": values["address"],
+                "id": new.id,
+                "address": new.address,
                 "mode": mode,
                 "name": name,
                 "created_at": now,
@@ -300,54 +254,40 @@ class MailboxService:
         problem = handle_problem(handle)
         if problem is None:
             async with self.db.read() as conn:
-                taken = await conn.scalar(
-                    sa.select(mailboxes.c.id).where(mailboxes.c.address == address)
-                )
+                taken = await rows.address_taken(conn, address)
             problem = "taken" if taken else None
         return {"available": problem is None, "address": address, "reason": problem}
 
     # -- read ------------------------------------------------------------------------------
 
-    async def _counts(self, conn: AsyncConnection, mailbox_id: str) -> tuple[int, int]:
-        row = (
-            await conn.execute(
-                sa.select(
-                    sa.func.count(),
-                    sa.func.coalesce(
-                        sa.func.sum(sa.case((messages.c.is_read.is_(False), 1), else_=0)), 0
-                    ),
-                ).where(messages.c.mailbox_id == mailbox_id)
-            )
-        ).one()
-        return int(row[0]), int(row[1])
-
     async def get(self, principal: Principal, ref: str) -> dict[str, Any]:
         principal.require("mailboxes:read")
         async with self.db.read() as conn:
             row = await self.find(principal, ref, conn)
-            total, unread = await self._counts(conn, row.id)
+            total, unread = await messages.counts(conn, row.id)
         return _mailbox_dict(row, message_count=total, unread_count=unread)
 
     async def list(
         self, principal: Principal, *, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
         principal.require("mailboxes:read")
-        query = sa.select(mailboxes).where(self._live(utcnow()))
-        if principal.kind == "mailbox":
-            query = query.where(mailboxes.c.id == principal.mailbox_id)
-        else:
-            query = query.where(mailboxes.c.account_id == principal.account_id)
-        if cursor:
-            query = query.where(mailboxes.c.id < decode_cursor(cursor))
-        query = query.order_by(mailboxes.c.id.desc()).limit(limit + 1)
+        # A mailbox token sees its own mailbox; an API key sees its account's.
+        own_box = principal.mailbox_id if principal.kind == "mailbox" else None
+        before = decode_cursor(cursor) if cursor else None
         async with self.db.read() as conn:
-            rows = (await conn.execute(query)).all()
-            page = rows[:limit]
+            found = await rows.list_live(
+                conn,
+                account_id=principal.account_id,
+                mailbox_id=own_box,
+                before=before,
+                limit=limit + 1,
+            )
+            page = found[:limit]
             items = []
             for row in page:
-                total, unread = await self._counts(conn, row.id)
+                total, unread = await messages.counts(conn, row.id)
                 items.append(_mailbox_dict(row, message_count=total, unread_count=unread))
-        next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
+        next_cursor = encode_cursor(page[-1].id) if len(found) > limit else None
         return items, next_cursor
 
     # -- change ----------------------------------------------------------------------------
@@ -364,15 +304,12 @@ class MailboxService:
         principal.require("mailboxes:write")
         async with self.db.write() as conn:
             row = await self.find(principal, ref, conn)
-            values: dict[str, Any] = {}
+            changes: rows.MailboxChanges = {}
             if "name" in fields:
-                values["name"] = name
+                changes["name"] = name
             if "ttl_minutes" in fields and ttl_minutes is not None:
-                values["expires_at"] = self._expiry(row.mode, ttl_minutes, utcnow())
-            if values:
-                await conn.execute(
-                    mailboxes.update().where(mailboxes.c.id == row.id).values(**values)
-                )
+                changes["expires_at"] = self._expiry(row.mode, ttl_minutes, utcnow())
+            await rows.update(conn, row.id, changes)
         self.forget([row.address])
         return await self.get(principal, row.id)
 
@@ -380,12 +317,8 @@ class MailboxService:
         principal.require("mailboxes:write")
         async with self.db.write() as conn:
             row = await self.find(principal, ref, conn)
-            await conn.execute(
-                mailboxes.update()
-                .where(mailboxes.c.id == row.id)
-                .values(deleted_at=utcnow(), token_digest=None)
-            )
-            await purge_messages(conn, [row.id])
+            await rows.mark_deleted(conn, row.id)
+            await messages.purge_mailboxes(conn, [row.id])
             for hook in self.end_hooks:
                 await hook(conn, "mailbox.deleted", [row])
         self.forget([row.address])
@@ -400,28 +333,10 @@ class MailboxService:
         swept = 0
         while True:
             async with self.db.write() as conn:
-                candidates = (
-                    (
-                        await conn.execute(
-                            sa.select(mailboxes.c.id)
-                            .where(mailboxes.c.deleted_at.is_(None), mailboxes.c.expires_at <= now)
-                            .limit(batch)
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
+                candidates, claimed = await rows.claim_expired(conn, now, batch)
                 if not candidates:
                     return swept
-                claimed = (
-                    await conn.execute(
-                        mailboxes.update()
-                        .where(mailboxes.c.id.in_(candidates), mailboxes.c.deleted_at.is_(None))
-                        .values(deleted_at=now, token_digest=None)
-                        .returning(mailboxes.c.id, mailboxes.c.address, mailboxes.c.account_id)
-                    )
-                ).all()
-                await purge_messages(conn, [row.id for row in claimed])
+                await messages.purge_mailboxes(conn, [row.id for row in claimed])
                 for hook in self.end_hooks:
                     await hook(conn, "mailbox.expired", list(claimed))
             self.forget([row.address for row in claimed])
@@ -430,5 +345,5 @@ class MailboxService:
                     {"event": "mailbox.expired", "mailbox_id": row.id, "mailbox": row.address}
                 )
             swept += len(claimed)
-            if len(candidates) < batch:
+            if candidates < batch:
                 return swept

@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import dkim
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,7 +36,8 @@ from inboxkit.errors import (
     RateLimited,
     ValidationFailed,
 )
-from inboxkit.ids import id_at, new_id
+from inboxkit.ids import new_id
+from inboxkit.mail.addresses import split_address
 from inboxkit.mail.compose import (
     SUBJECT_CHARS,
     ComposeError,
@@ -51,14 +51,15 @@ from inboxkit.mail.compose import (
     unique_addresses,
 )
 from inboxkit.pipeline import Envelope, Pipeline
-from inboxkit.services.addresses import split_address
+from inboxkit.records import jsonable
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
-from inboxkit.services.messages import jsonable, message_in
+from inboxkit.services.messages import message_in
 from inboxkit.services.outbox import IDEMPOTENCY_TTL, Outbox
 from inboxkit.services.webhooks import WebhookService
+from inboxkit.store import sends
 from inboxkit.store.db import Database
-from inboxkit.store.tables import idempotency_keys, outbox, utcnow
+from inboxkit.store.tables import utcnow
 
 __all__ = [
     "MAX_ADDRESS_CHARS",
@@ -78,9 +79,6 @@ MAX_LISTED_ADDRESSES = 1000  # per field: to, cc, bcc
 MAX_ADDRESS_CHARS = 254  # RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its brackets
 MAX_SUBJECT_CHARS = SUBJECT_CHARS
 MAX_ATTACHMENTS = 100
-# Key of the PostgreSQL advisory lock that serialises the send-rate check and the outbox
-# insert across processes (the ASCII of "inboxsnd"; any constant no other code uses).
-SEND_BUDGET_LOCK = 0x696E626F78736E64
 # Headers the DKIM signature covers. Listing ones a message lacks is deliberate (RFC 6376
 # §5.4.2): it stops anyone on the way from adding them without breaking the signature.
 DKIM_HEADERS = [
@@ -313,14 +311,7 @@ class OutboundService:
             return None
         key_id = self._key_id(mailbox_id, key)
         async with self.db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(idempotency_keys).where(
-                        idempotency_keys.c.id == key_id,
-                        idempotency_keys.c.created_at > utcnow() - IDEMPOTENCY_TTL,
-                    )
-                )
-            ).first()
+            row = await sends.remembered_response(conn, key_id, utcnow() - IDEMPOTENCY_TTL)
         if row is None:
             return None
         if row.request_hash != _fingerprint(operation, request):
@@ -336,18 +327,7 @@ class OutboundService:
         """Outbox rows queued within the rate window (by this mailbox, or by anyone), and the
         oldest one's time. The outbox rows are the count, so every process sees the same."""
         window_start = utcnow() - timedelta(seconds=self.settings.send_rate_window)
-        query = sa.select(sa.func.count(), sa.func.min(outbox.c.created_at)).where(
-            outbox.c.created_at > window_start
-        )
-        if mailbox_id is not None:
-            query = query.where(outbox.c.mailbox_id == mailbox_id)
-        else:
-            # Ids are time-ordered and minted no earlier than `created_at`: bounding the id
-            # as well makes the server-wide count a range scan of the primary key.
-            floor = id_at(int(window_start.timestamp() * 1000))
-            query = query.where(outbox.c.id >= floor)
-        row = (await conn.execute(query)).one()
-        return int(row[0]), row[1]
+        return await sends.sent_since(conn, window_start, mailbox_id)
 
     def _retry_after(self, oldest: datetime | None) -> int:
         """Seconds until the oldest counted message leaves the window (and frees a place)."""
@@ -358,7 +338,7 @@ class OutboundService:
     async def _check_rate(self, conn: AsyncConnection, mailbox_id: str, *, lock: bool) -> None:
         """Sliding windows over the outbox rows themselves, so they hold across processes: the
         mailbox's own limit, then the server-wide budget."""
-        if lock and not self.db.is_sqlite:
+        if lock and not self.db.is_sqlite:  # dialect: SQLite's write lock serialises already
             # Serialise every sender's check-and-insert until commit (SQLite's write lock
             # already does), or N processes could each see room for the last message. One
             # advisory lock rather than a lock on the mailbox row: the pipeline has already
@@ -366,7 +346,7 @@ class OutboundService:
             # from one mailbox deadlock. Only this code takes it, and what a sender writes
             # after taking it (new outbox and idempotency rows) waits on nobody who could be
             # waiting for it, so it cannot close a deadlock cycle.
-            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SEND_BUDGET_LOCK)))
+            await sends.lock_send_budget(conn)
         window = self.settings.send_rate_window
         count, oldest = await self._sent_recently(conn, mailbox_id)
         if count >= self.settings.send_rate_limit:
@@ -418,40 +398,30 @@ class OutboundService:
                 f"{self.settings.max_send_bytes} bytes (attachments grow by a third in base64)."
             )
 
-        bcc = {a.lower() for a in draft.bcc}
         key_id = self._key_id(box.id, idempotency_key) if idempotency_key else None
         fingerprint = _fingerprint(operation, request)
-        outbox_row = {
-            "id": new_id(),
-            "mailbox_id": box.id,
-            "mail_from": box.address,
-            "recipients": [{"address": a, "bcc": a.lower() in bcc} for a in recipients],
-            "pending": recipients,
-            "results": {},
-            "status": "queued",
-            "attempts": 0,
-            "next_attempt_at": now + timedelta(seconds=self.settings.outbox_retry_schedule[0]),
-            "created_at": now,
-            "updated_at": now,
-        }
+        send = sends.QueuedSend(
+            id=new_id(),
+            mailbox_id=box.id,
+            mail_from=box.address,
+            recipients=recipients,
+            bcc=frozenset(a.lower() for a in draft.bcc),
+            next_attempt_at=now + timedelta(seconds=self.settings.outbox_retry_schedule[0]),
+            created_at=now,
+        )
 
         async def queue(conn: AsyncConnection, stored: list[dict[str, Any]]) -> None:
             await self._check_rate(conn, box.id, lock=True)
-            await conn.execute(outbox.insert().values(**outbox_row, message_id=stored[0]["id"]))
+            await sends.queue(conn, send, stored[0]["id"])
             if key_id is not None:
-                await conn.execute(
-                    idempotency_keys.delete().where(
-                        idempotency_keys.c.id == key_id,
-                        idempotency_keys.c.created_at <= utcnow() - IDEMPOTENCY_TTL,
-                    )
-                )
-                await conn.execute(
-                    idempotency_keys.insert().values(
-                        id=key_id,
-                        request_hash=fingerprint,
-                        response=_result(stored[0], message_id),
-                        created_at=utcnow(),
-                    )
+                remembered_at = utcnow()
+                await sends.remember_response(
+                    conn,
+                    key_id,
+                    fingerprint,
+                    _result(stored[0], message_id),
+                    now=remembered_at,
+                    expired_at_or_before=remembered_at - IDEMPOTENCY_TTL,
                 )
 
         envelope = Envelope(mail_from=box.address, rcpt_tos=recipients)

@@ -30,11 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inboxkit.bus import Bus
 from inboxkit.config import Settings
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
+from inboxkit.records import jsonable, summary
 from inboxkit.services.mailboxes import MailboxService
-from inboxkit.services.messages import SUMMARY_COLUMNS, jsonable, summary
 from inboxkit.services.queue import Dispatcher, Waker, retry_at
 from inboxkit.services.webhooks import WebhookService
 from inboxkit.store.db import Database
+from inboxkit.store.messages import SUMMARY_COLUMNS
 from inboxkit.store.tables import contents, idempotency_keys, messages, outbox, utcnow
 
 __all__ = ["IDEMPOTENCY_TTL", "Outbox", "Relay"]

@@ -13,13 +13,12 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.errors import RateLimited
-from inboxkit.ids import new_id
+from inboxkit.store import ratelimit as events
 from inboxkit.store.db import Database
-from inboxkit.store.tables import rate_events, utcnow
+from inboxkit.store.tables import utcnow
 
 __all__ = ["SlidingWindow"]
 
@@ -36,18 +35,12 @@ class SlidingWindow:
 
     async def take(self, conn: AsyncConnection, bucket: str) -> None:
         """Count one action in `bucket`, or raise RateLimited when the window is full."""
-        if not self.db.is_sqlite:
-            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(bucket))))
+        if not self.db.is_sqlite:  # dialect: SQLite's single writer serialises takers already
+            await events.lock_bucket(conn, bucket)
         now = utcnow()
-        start = now - timedelta(seconds=self.window)
-        e = rate_events.c
-        await conn.execute(rate_events.delete().where(e.bucket == bucket, e.created_at <= start))
-        count, oldest = (
-            await conn.execute(
-                sa.select(sa.func.count(), sa.func.min(e.created_at)).where(e.bucket == bucket)
-            )
-        ).one()
+        count, oldest = await events.count_since(conn, bucket, now - timedelta(seconds=self.window))
         if count >= self.limit:
+            assert oldest is not None  # the limit is at least 1, so some row is counted
             wait = (oldest + timedelta(seconds=self.window) - now).total_seconds()
             retry_after = max(1, math.ceil(wait))
             raise RateLimited(
@@ -55,4 +48,4 @@ class SlidingWindow:
                 f"{self.per}; retry in {retry_after} s.",
                 retry_after=retry_after,
             )
-        await conn.execute(rate_events.insert().values(id=new_id(), bucket=bucket, created_at=now))
+        await events.record(conn, bucket, now)

@@ -36,12 +36,14 @@ from inboxkit.bus.base import RESYNC, SHUTDOWN, Event, Subscription
 from inboxkit.config import Settings
 from inboxkit.errors import NotFound, Resource, ValidationFailed
 from inboxkit.ids import id_at, id_time_ms, new_id
+from inboxkit.records import summary
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
-from inboxkit.services.messages import SUMMARY_COLUMNS, MessageFilter, summary
+from inboxkit.services.messages import MessageFilter
 from inboxkit.services.slots import Slot, StreamSlots, slot_holder
 from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.db import Database
+from inboxkit.store.messages import SUMMARY_COLUMNS
 from inboxkit.store.tables import mailboxes, messages, utcnow
 
 __all__ = [

@@ -39,6 +39,7 @@ from inboxkit.bus import Bus
 from inboxkit.config import Settings
 from inboxkit.errors import NotFound, QuotaExceeded, Resource, ValidationFailed
 from inboxkit.ids import new_id
+from inboxkit.records import jsonable
 from inboxkit.services.auth import Principal
 from inboxkit.services.egress import (
     Destination,
@@ -48,7 +49,6 @@ from inboxkit.services.egress import (
     vet,
 )
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
-from inboxkit.services.messages import jsonable
 from inboxkit.services.queue import Dispatcher, Waker, retry_at
 from inboxkit.services.ratelimit import SlidingWindow
 from inboxkit.store.batch import CommitBatcher, WriteFn

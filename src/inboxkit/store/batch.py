@@ -6,10 +6,10 @@ task runs everything queued so far in a single transaction and then wakes every 
 batch fails, its items are retried one per transaction so one bad item cannot fail the rest.
 Nobody is told "stored" before the commit that stored them has returned.
 
-Writes of the same kind can also be merged: `submit(payload, merge=fn)` queues a payload, and
-every payload in a batch that names the same `fn` is written by one `fn(conn, payloads)` call,
-so a batch of deliveries costs a handful of set-based statements instead of a handful per
-delivery (per-statement overhead, not the disk, was what limited ingest).
+Deliveries are not write functions but payloads: `store(delivery)` queues one parsed message,
+and every delivery of a batch is written by one `store.messages.insert_deliveries` call, so a
+batch of deliveries costs a handful of set-based statements instead of a handful per delivery
+(per-statement overhead, not the disk, was what limited ingest).
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.store.db import Database
+from inboxkit.store.messages import Delivery, StoreHook, insert_deliveries
 
-__all__ = ["CommitBatcher", "WriteFn", "MergeFn"]
+__all__ = ["CommitBatcher", "WriteFn"]
 
 log = logging.getLogger(__name__)
 WriteFn = Callable[[AsyncConnection], Awaitable[Any]]
-# Writes many payloads at once; returns one result per payload, in order.
-MergeFn = Callable[[AsyncConnection, list[Any]], Awaitable[list[Any]]]
-_Item = tuple[Any, "asyncio.Future[Any]", MergeFn | None]
+# A queued write (a function to run, or a delivery to insert) and the future its caller awaits.
+_Item = tuple["WriteFn | Delivery", "asyncio.Future[Any]"]
 
 
 class CommitBatcher:
@@ -40,17 +40,25 @@ class CommitBatcher:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.items = 0
+        # Run in the storing transaction with everything a batch stored (see StoreHook).
+        self.store_hooks: list[StoreHook] = []
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="inboxkit-commit-batcher")
 
-    async def submit(self, work: Any, *, merge: MergeFn | None = None) -> Any:
-        """Run `work` (a WriteFn, or a payload for `merge`) inside a shared transaction and
-        return its result once committed."""
+    async def store(self, delivery: Delivery) -> list[dict[str, Any]]:
+        """Insert a parsed message in a shared transaction; returns its stored summaries
+        (none when every target mailbox was deleted meanwhile) once committed."""
+        stored: list[dict[str, Any]] = await self.submit(delivery)
+        return stored
+
+    async def submit(self, work: WriteFn | Delivery) -> Any:
+        """Run `work` (a write function, or a delivery to insert) inside a shared transaction
+        and return its result once committed; every write goes through here."""
         self._ensure_running()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        await self._queue.put((work, future, merge))
+        await self._queue.put((work, future))
         return await future
 
     async def _run(self) -> None:
@@ -69,22 +77,24 @@ class CommitBatcher:
                     except Exception as single_exc:
                         _resolve(item[1], None, single_exc)
                 continue
-            for (_work, future, _merge), result in zip(batch, results, strict=True):
+            for (_work, future), result in zip(batch, results, strict=True):
                 _resolve(future, result, None)
 
     async def _commit(self, batch: list[_Item]) -> list[Any]:
         results: list[Any] = [None] * len(batch)
-        merged: dict[MergeFn, list[int]] = {}
+        deliveries: list[Delivery] = []
+        delivery_indexes: list[int] = []
         async with self.db.write() as conn:
-            for index, (work, _future, merge) in enumerate(batch):
-                if merge is None:
-                    results[index] = await work(conn)
+            for index, (work, _future) in enumerate(batch):
+                if isinstance(work, Delivery):
+                    deliveries.append(work)
+                    delivery_indexes.append(index)
                 else:
-                    merged.setdefault(merge, []).append(index)
-            for merge, indexes in merged.items():
-                outcomes = await merge(conn, [batch[index][0] for index in indexes])
-                for index, outcome in zip(indexes, outcomes, strict=True):
-                    results[index] = outcome
+                    results[index] = await work(conn)
+            if deliveries:
+                stored = await insert_deliveries(conn, deliveries, self.store_hooks)
+                for index, items in zip(delivery_indexes, stored, strict=True):
+                    results[index] = items
         self.batches += 1
         self.items += len(batch)
         return results
@@ -98,7 +108,7 @@ class CommitBatcher:
                 pass
             self._task = None
         while not self._queue.empty():
-            _work, future, _merge = self._queue.get_nowait()
+            _work, future = self._queue.get_nowait()
             _resolve(future, None, RuntimeError("shutting down"))
 
 

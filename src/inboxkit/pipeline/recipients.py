@@ -1,0 +1,30 @@
+"""What the pipeline needs to know about recipients, and from whom.
+
+The pipeline owns this interface and `services.mailboxes.MailboxService` implements it, so
+mail flows from `pipeline/` into `store/` without the pipeline importing the service layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["Recipient", "RecipientResolver"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What RCPT TO resolves to: a live mailbox (with the +tag), or why not."""
+
+    status: str  # "ok" | "unknown" | "foreign"
+    mailbox_id: str | None = None
+    address: str | None = None
+    tag: str | None = None
+
+
+class RecipientResolver(Protocol):
+    """Turns a recipient address into the live mailbox it reaches."""
+
+    async def resolve_recipient(self, address: str) -> Recipient:
+        """The mailbox `address` (possibly `user+tag@domain`) delivers to, or why none."""
+        ...

@@ -1,0 +1,390 @@
+"""Queries of `messages` and `contents`: the delivery insert, listing filters, reads, purges.
+
+A received message is stored as one `contents` row (raw bytes, parsed bodies, prepared
+attachment bytes) and one `messages` row per receiving mailbox (the hot summary fields).
+Deliveries are written in batches (`store/batch.py` hands every delivery of a group commit to
+`insert_deliveries` at once), so a batch costs a handful of set-based statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inboxkit.ids import new_id
+from inboxkit.mail.parse import ParsedMessage
+from inboxkit.records import summary
+from inboxkit.store.mailboxes import lock_undeleted
+from inboxkit.store.tables import contents, messages, utcnow
+
+# A result row of any shape (SQLAlchemy types rows by their column tuple).
+Row = sa.Row[*tuple[Any, ...]]
+
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "Delivery",
+    "MessageQuery",
+    "StoreHook",
+    "Target",
+    "apply_filter",
+    "attachment_index",
+    "attachment_slice",
+    "body",
+    "counts",
+    "delete",
+    "find",
+    "insert_deliveries",
+    "new_delivery",
+    "page",
+    "purge_mailboxes",
+    "raw_bytes",
+    "set_read",
+]
+
+# How much of the text body goes into the `search_text` column the `q` filter scans first.
+SEARCH_TEXT_CHARS = 4000
+
+SUMMARY_COLUMNS = (
+    messages.c.id,
+    messages.c.mailbox_id,
+    messages.c.direction,
+    messages.c.from_addr,
+    messages.c.from_name,
+    messages.c.to_addrs,
+    messages.c.subject,
+    messages.c.preview,
+    messages.c.received_at,
+    messages.c.is_read,
+    messages.c.has_attachments,
+    messages.c.size,
+    messages.c.codes,
+    messages.c.links,
+    messages.c.tags,
+    messages.c.parse_error,
+    messages.c.delivery_status,
+    messages.c.delivery_error,
+)
+
+# Called inside the delivery transaction with the stored summaries (e.g. to queue webhooks in
+# the same commit, so a crash can never store a message but lose its notification).
+StoreHook = Callable[[AsyncConnection, list[dict[str, Any]]], Awaitable[None]]
+
+
+# -- the delivery insert ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Target:
+    """One receiving mailbox of a delivery, with every +tag the message was sent to."""
+
+    mailbox_id: str
+    address: str
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One parsed message waiting for a group commit: its `contents` row, one `messages` row
+    per target mailbox, and a hook to run in the same transaction once it is stored."""
+
+    content_row: dict[str, Any]
+    message_rows: list[dict[str, Any]]
+    also: StoreHook | None = None
+
+
+def new_delivery(
+    parsed: ParsedMessage,
+    raw: bytes,
+    *,
+    envelope: dict[str, Any],
+    targets: Sequence[Target],
+    direction: str,
+    extra: dict[str, Any],
+    also: StoreHook | None = None,
+) -> Delivery:
+    """The rows that store `raw` once and give each target its own message row.
+
+    `envelope` is the SMTP envelope as stored (`mail_from`, `rcpt_to`, `remote_addr`,
+    `helo`); `extra` overrides message columns (an outbound message's delivery status)."""
+    now = utcnow()
+    content_id = new_id()
+    content_row = {
+        "id": content_id,
+        "size": len(raw),
+        "raw": raw,
+        "headers": parsed.headers,
+        "text": parsed.text,
+        "html": parsed.html,
+        "attachments": [a.to_dict() for a in parsed.attachments],
+        "code_details": parsed.code_details,
+        "parse_error": parsed.parse_error,
+        "created_at": now,
+        # Prepared in the parse worker so reads neither sanitise nor re-parse (tables.py).
+        "html_sanitized": parsed.html_sanitized,
+        "attachment_data": (
+            b"".join(a.data for a in parsed.attachments) if parsed.attachments else None
+        ),
+    }
+    search_text = " ".join(
+        [
+            parsed.from_addr,
+            parsed.from_name,
+            parsed.subject,
+            " ".join(parsed.to + parsed.cc + envelope["rcpt_to"]),
+            (parsed.text or parsed.preview)[:SEARCH_TEXT_CHARS],
+        ]
+    ).lower()
+    message_rows = []
+    for target in targets:
+        message_rows.append(
+            {
+                "id": new_id(),
+                "mailbox_id": target.mailbox_id,
+                "content_id": content_id,
+                "direction": direction,
+                "from_addr": parsed.from_addr or envelope["mail_from"],
+                "from_name": parsed.from_name,
+                "to_addrs": parsed.to,
+                "cc_addrs": parsed.cc,
+                "reply_to": parsed.reply_to,
+                "subject": parsed.subject,
+                "preview": parsed.preview,
+                "received_at": now,
+                "is_read": False,
+                "has_attachments": bool(parsed.attachments),
+                "size": len(raw),
+                "codes": parsed.codes,
+                "links": parsed.links,
+                "has_code": bool(parsed.codes),
+                "message_id": parsed.message_id,
+                "in_reply_to": parsed.in_reply_to,
+                "references": parsed.references,
+                "envelope": envelope,
+                "tags": target.tags,
+                "parse_error": parsed.parse_error is not None,
+                "search_text": search_text,
+                "delivery_status": None,
+                "delivery_error": None,
+                **extra,
+            }
+        )
+    return Delivery(content_row, message_rows, also)
+
+
+async def insert_deliveries(
+    conn: AsyncConnection, deliveries: Sequence[Delivery], hooks: Sequence[StoreHook]
+) -> list[list[dict[str, Any]]]:
+    """Store every delivery of one group commit with set-based statements: one liveness
+    check, one insert per table and one call of each hook for the whole batch.
+
+    Returns each delivery's stored summaries, in order; a delivery whose mailboxes were all
+    deleted meanwhile stores nothing and gets an empty list."""
+    wanted = sorted({row["mailbox_id"] for d in deliveries for row in d.message_rows})
+    live = await lock_undeleted(conn, wanted)
+    kept = [[row for row in d.message_rows if row["mailbox_id"] in live] for d in deliveries]
+    content_rows = [d.content_row for d, rows in zip(deliveries, kept, strict=True) if rows]
+    if content_rows:
+        await conn.execute(contents.insert(), content_rows)
+        await conn.execute(messages.insert(), [row for rows in kept for row in rows])
+    stored = [[summary(_RowView(row)) for row in rows] for rows in kept]
+    everything = [item for items in stored for item in items]
+    if everything:
+        for hook in hooks:
+            await hook(conn, everything)
+    for delivery, items in zip(deliveries, stored, strict=True):
+        if delivery.also is not None and items:
+            await delivery.also(conn, items)
+    return stored
+
+
+class _RowView:
+    """Attribute access over an insert dict, so `summary()` serves rows and dicts alike."""
+
+    def __init__(self, values: dict[str, Any]):
+        self.__dict__.update(values)
+
+
+# -- listing --------------------------------------------------------------------------------
+
+
+class MessageQuery(Protocol):
+    """The filters listing and waiting share (services.messages.MessageFilter). String
+    filters are case-insensitive substrings."""
+
+    unread: bool | None
+    since: datetime | None
+    after: str | None
+    from_contains: str | None
+    subject_contains: str | None
+    to_contains: str | None
+    q: str | None
+    direction: str | None
+    has_code: bool | None
+
+
+def apply_filter(query: sa.Select[Any], flt: MessageQuery) -> sa.Select[Any]:
+    """`query` (over `messages`) narrowed to the rows `flt` matches."""
+    c = messages.c
+    if flt.unread is not None:
+        query = query.where(c.is_read.is_(not flt.unread))
+    if flt.since is not None:
+        query = query.where(c.received_at >= flt.since)
+    if flt.after is not None:
+        query = query.where(c.id > flt.after)
+    if flt.from_contains:
+        needle = flt.from_contains.lower()
+        query = query.where(
+            sa.or_(
+                sa.func.lower(c.from_addr).contains(needle, autoescape=True),
+                sa.func.lower(c.from_name).contains(needle, autoescape=True),
+            )
+        )
+    if flt.subject_contains:
+        query = query.where(
+            sa.func.lower(c.subject).contains(flt.subject_contains.lower(), autoescape=True)
+        )
+    if flt.to_contains:
+        # The To and Cc headers only (a body that mentions the address must not match);
+        # JSON text is compared case-insensitively on both backends.
+        needle = flt.to_contains.lower()
+        query = query.where(
+            sa.or_(
+                sa.func.lower(sa.cast(c.to_addrs, sa.Text)).contains(needle, autoescape=True),
+                sa.func.lower(sa.cast(c.cc_addrs, sa.Text)).contains(needle, autoescape=True),
+            )
+        )
+    if flt.direction:
+        query = query.where(c.direction == flt.direction)
+    if flt.has_code is not None:
+        query = query.where(c.has_code.is_(flt.has_code))
+    if flt.q:
+        needle = flt.q.lower()
+        body_match = sa.exists().where(
+            contents.c.id == c.content_id,
+            sa.func.lower(contents.c.text).contains(needle, autoescape=True),
+        )
+        query = query.where(sa.or_(c.search_text.contains(needle, autoescape=True), body_match))
+    return query
+
+
+async def page(
+    conn: AsyncConnection,
+    mailbox_id: str,
+    flt: MessageQuery,
+    *,
+    before: str | None,
+    limit: int,
+) -> Sequence[Row]:
+    """Up to `limit` summary rows of the mailbox, newest first, older than id `before`."""
+    query = apply_filter(
+        sa.select(*SUMMARY_COLUMNS).where(messages.c.mailbox_id == mailbox_id), flt
+    )
+    if before is not None:
+        query = query.where(messages.c.id < before)
+    return (await conn.execute(query.order_by(messages.c.id.desc()).limit(limit))).all()
+
+
+async def counts(conn: AsyncConnection, mailbox_id: str) -> tuple[int, int]:
+    """How many messages the mailbox holds, and how many of them are unread."""
+    row = (
+        await conn.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.coalesce(
+                    sa.func.sum(sa.case((messages.c.is_read.is_(False), 1), else_=0)), 0
+                ),
+            ).where(messages.c.mailbox_id == mailbox_id)
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+# -- one message -------------------------------------------------------------------------------
+
+
+async def find(conn: AsyncConnection, mailbox_id: str, message_id: str) -> Row | None:
+    """The message's full row, or None when it is not in that mailbox."""
+    query = sa.select(messages).where(
+        messages.c.id == message_id, messages.c.mailbox_id == mailbox_id
+    )
+    return (await conn.execute(query)).first()
+
+
+async def body(conn: AsyncConnection, content_id: str) -> Row:
+    """The parsed parts of a content row a full message read shows."""
+    c = contents.c
+    query = sa.select(
+        c.headers, c.text, c.html, c.attachments, c.code_details, c.parse_error, c.html_sanitized
+    ).where(c.id == content_id)
+    return (await conn.execute(query)).one()
+
+
+async def raw_bytes(conn: AsyncConnection, content_id: str) -> bytes:
+    """The message exactly as received."""
+    query = sa.select(contents.c.raw).where(contents.c.id == content_id)
+    return bytes((await conn.execute(query)).scalar_one())
+
+
+async def attachment_index(conn: AsyncConnection, content_id: str) -> Row:
+    """The attachment metadata and the length of the prepared attachment bytes (`stored_bytes`,
+    NULL on rows stored before those existed)."""
+    c = contents.c
+    query = sa.select(c.attachments, sa.func.length(c.attachment_data).label("stored_bytes")).where(
+        c.id == content_id
+    )
+    return (await conn.execute(query)).one()
+
+
+async def attachment_slice(conn: AsyncConnection, content_id: str, offset: int, size: int) -> bytes:
+    """`size` bytes of the prepared attachment bytes from `offset`: one attachment, without
+    reading the others."""
+    c = contents.c
+    data = await conn.scalar(
+        sa.select(sa.func.substr(c.attachment_data, offset + 1, size, type_=sa.LargeBinary)).where(
+            c.id == content_id
+        )
+    )
+    return bytes(data or b"")
+
+
+async def set_read(conn: AsyncConnection, message_id: str, is_read: bool) -> None:
+    await conn.execute(messages.update().where(messages.c.id == message_id).values(is_read=is_read))
+
+
+# -- deleting ----------------------------------------------------------------------------------
+
+
+async def delete(conn: AsyncConnection, message_id: str, content_id: str) -> None:
+    """Delete one message row, and its content unless another mailbox's row still uses it."""
+    await conn.execute(messages.delete().where(messages.c.id == message_id))
+    await _delete_orphan_contents(conn, {content_id})
+
+
+async def purge_mailboxes(conn: AsyncConnection, mailbox_ids: list[str]) -> None:
+    """Delete the mailboxes' messages and any content no other message still uses."""
+    if not mailbox_ids:
+        return
+    content_ids = sa.select(messages.c.content_id).where(messages.c.mailbox_id.in_(mailbox_ids))
+    doomed = set((await conn.execute(content_ids)).scalars())
+    await conn.execute(messages.delete().where(messages.c.mailbox_id.in_(mailbox_ids)))
+    await _delete_orphan_contents(conn, doomed)
+
+
+async def _delete_orphan_contents(conn: AsyncConnection, content_ids: set[str]) -> None:
+    if not content_ids:
+        return
+    still_used = set(
+        (
+            await conn.execute(
+                sa.select(messages.c.content_id).where(messages.c.content_id.in_(content_ids))
+            )
+        ).scalars()
+    )
+    orphans = content_ids - still_used
+    if orphans:
+        await conn.execute(contents.delete().where(contents.c.id.in_(orphans)))
