@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: serve test lint bench clean lock fuzz
+.PHONY: serve test test-fast lint typecheck format bench clean lock fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,37 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 serve: $(VENV)/.installed
 	$(BIN)/inboxkit serve
 
+# The suite runs on every core (pytest-xdist). Each worker is its own pytest session with its
+# own SQLite template, PostgreSQL database and Redis database (tests/conftest.py); tests that
+# share something else are pinned to one worker with @pytest.mark.xdist_group, which
+# --dist loadgroup honours. PYTEST_WORKERS=0 runs serially; PYTEST_ARGS adds pytest options.
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
+# The tests that need no running service: parsing, extraction, rendering, validation.
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not service" $(PYTEST_ARGS)
+
+# Every check runs, each under a one-line header; the target fails if any of them failed.
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
+	@failed=""; \
+	echo "==> ruff check src tests bench"; \
+	$(BIN)/ruff check src tests bench || failed="$$failed ruff-check"; \
+	echo "==> ruff format --check src tests bench"; \
+	$(BIN)/ruff format --check src tests bench || failed="$$failed ruff-format"; \
+	echo "==> mypy (src/inboxkit)"; \
+	$(BIN)/mypy || failed="$$failed mypy"; \
+	echo "==> lint-imports (package dependency contracts)"; \
+	$(BIN)/lint-imports || failed="$$failed lint-imports"; \
+	if [ -n "$$failed" ]; then echo "==> FAILED:$$failed"; exit 1; fi; \
+	echo "==> all checks passed"
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format src tests bench
 
 lock:
 	rm -rf .lock-venv

@@ -14,6 +14,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -23,7 +24,22 @@ from inboxkit.store.migrate import upgrade
 from tests.helpers import RunningServer, start_server
 
 PG_URL = os.environ.get("INBOXKIT_TEST_DATABASE_URL")
-REDIS_URL = os.environ.get("INBOXKIT_TEST_REDIS_URL")
+
+
+def _worker_redis_url(url: str | None) -> str | None:
+    """The Redis database this pytest process uses: under pytest-xdist each worker takes the
+    next database number, so keys such as the stream-slot sets of the fixed admin account are
+    never shared by tests running at the same time. (Pub/sub is not per database, but bus
+    events name random mailbox ids: another worker's events only wake a worker early.)"""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", … or unset
+    if not url or not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    number = (int(parts.path.strip("/") or 0) + int(worker[2:])) % 16  # databases 0-15
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+REDIS_URL = _worker_redis_url(os.environ.get("INBOXKIT_TEST_REDIS_URL"))
 
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
 
@@ -139,3 +155,25 @@ async def server(settings: Settings) -> AsyncIterator[RunningServer]:
     """The whole service (HTTP, SMTP, workers) on real sockets in this test's event loop."""
     async with start_server(settings) as running:
         yield running
+
+
+# Tests that start the service, in this process or as `inboxkit` / pytest subprocesses, take
+# seconds each: they are marked `service`, and `make test-fast` (-m "not service") runs the
+# rest. Taking the `backend` fixture (`server`, `settings`) marks a test; these modules start
+# the service without it.
+SERVICE_MODULES = {
+    "tests/cli/test_keys.py",
+    "tests/client/test_docs.py",
+    "tests/client/test_pytest_plugin.py",
+    "tests/mcp/test_stdio.py",
+    "tests/realtime/test_multiprocess.py",
+    "tests/realtime/test_redis_bus.py",
+    "tests/store/test_data_dir.py",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.nodeid.partition("::")[0]
+        if "backend" in getattr(item, "fixturenames", ()) or module in SERVICE_MODULES:
+            item.add_marker(pytest.mark.service)
