@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     send_rate_window: float = Field(default=60.0, gt=0)
     smtp_relay_timeout: float = Field(default=60.0, gt=0)
     outbox_retry_schedule: Annotated[list[float], NoDecode] = Field(
-        default_factory=lambda: [0, 60, 300, 1800, 7200, 21600]
+        default_factory=lambda: [0.0, 60.0, 300.0, 1800.0, 7200.0, 21600.0]
     )
     outbox_poll_interval: float = Field(default=2.0, gt=0)
     outbox_concurrency: int = Field(default=16, ge=1)
@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     # Webhook delivery: Standard Webhooks signatures, retried with backoff over about a day.
     webhook_timeout: float = Field(default=15.0, gt=0)
     webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
-        default_factory=lambda: [0, 5, 300, 1800, 7200, 18000, 36000]
+        default_factory=lambda: [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0]
     )
     webhook_poll_interval: float = Field(default=2.0, gt=0)
     webhook_lease_seconds: float = Field(default=60.0, gt=0)

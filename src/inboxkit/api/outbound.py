@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from pydantic import Field
@@ -30,7 +30,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 
-_RESPONSES = {
+_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorResponse, "description": "No `send` scope, or the inbox has no account"},
     409: {"model": ErrorResponse, "description": "Idempotency-Key reused with another body"},
     413: {"model": ErrorResponse, "description": "The composed message is over the size limit"},

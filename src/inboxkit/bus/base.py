@@ -152,7 +152,9 @@ class Bus(ABC):
                 or announced[next(iter(announced))] < now - REMEMBER_MS
             ):
                 del announced[next(iter(announced))]
-        for key in (event.get("mailbox_id"), ALL):
+        mailbox_id = event.get("mailbox_id")
+        keys = (mailbox_id, ALL) if isinstance(mailbox_id, str) else (ALL,)
+        for key in keys:
             for subscription in tuple(self._subscriptions.get(key, ())):
                 subscription.deliver(event)
 

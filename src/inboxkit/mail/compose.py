@@ -217,11 +217,12 @@ def compose(draft: Draft, *, message_id: str, date: datetime) -> bytes:
         inline: dict[str, str] = {}
         if attachment.content_id:
             inline = {"disposition": "inline", "cid": f"<{attachment.content_id.strip('<>')}>"}
+        # The stdlib stub types only add_attachment's first keywords; these reach set_content.
         msg.add_attachment(
             attachment.data,
             maintype=maintype,
             subtype=subtype,
             filename=attachment.filename,
-            **inline,
+            **inline,  # type: ignore[arg-type]
         )
     return msg.as_bytes()

@@ -133,7 +133,7 @@ class _LenientPolicy(EmailPolicy):
             value = value[:cut].rstrip()
         return name, _repair_8bit(value)
 
-    def header_fetch_parse(self, name: str, value: str) -> object:
+    def header_fetch_parse(self, name: str, value: str) -> str:
         """The parsed header while this parse phase's budget lasts, the plain value after."""
         budget = _budget.get()
         if budget is not None and not hasattr(value, "name"):
@@ -347,9 +347,10 @@ def _filename(part: Message) -> str | None:
         name = None
     if not name:
         try:
-            name = part.get_param("name", header="content-type")
-            if isinstance(name, tuple):
-                name = email.utils.collapse_rfc2231_value(name)
+            param = part.get_param("name", header="content-type")
+            if isinstance(param, tuple):
+                param = email.utils.collapse_rfc2231_value(param)
+            name = param
         except Exception:
             name = None
     if name and "=?" in name:  # encoded words in a parameter: common, if not standard
@@ -406,8 +407,9 @@ def _fill_headers(msg: Message, out: ParsedMessage) -> None:
     out.to = [addr for _, addr in _addresses(msg, "To")]
     out.cc = [addr for _, addr in _addresses(msg, "Cc")]
     out.reply_to = [addr for _, addr in _addresses(msg, "Reply-To")]
-    out.message_id = (_ids(msg, "Message-ID") or [None])[0]
-    out.in_reply_to = (_ids(msg, "In-Reply-To") or [None])[0]
+    message_ids, in_reply_to = _ids(msg, "Message-ID"), _ids(msg, "In-Reply-To")
+    out.message_id = message_ids[0] if message_ids else None
+    out.in_reply_to = in_reply_to[0] if in_reply_to else None
     out.references = _ids(msg, "References")
     headers: list[list[str]] = []
     budget = 1024 * 1024

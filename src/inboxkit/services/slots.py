@@ -140,7 +140,7 @@ class StreamSlots:
             raise
         if admitted is None:
             return self._acquire_local(holder)  # Redis unreachable: count here
-        if not admitted:
+        if not isinstance(admitted, Slot):
             raise self._refuse()
         return admitted
 

@@ -110,9 +110,11 @@ class InboxSMTP(SMTP):
         if self._cut_off:
             return  # a command already in the buffer when the session ended gets no answer
         self._cut_off = True
-        if self.transport is not None:
-            self.transport.write(reply.encode() + b"\r\n")
-            self.transport.close()
+        transport = self.transport
+        if isinstance(transport, asyncio.WriteTransport):
+            transport.write(reply.encode() + b"\r\n")
+        if transport is not None:
+            transport.close()
 
     @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_RCPT(self, arg: str | None) -> None:
