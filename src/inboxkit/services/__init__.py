@@ -1,0 +1,1 @@
+"""The use cases every surface calls: mailboxes, messages, waits, sending, webhooks, auth."""
