@@ -1,4 +1,4 @@
-"""Sending and replying: compose, store as outbound, queue (delivery: outbox.py).
+"""Sending and replying: compose, store as outbound, queue (delivery: workers/outbox.py).
 
 `send` and `reply` build the message (mail/compose.py), optionally DKIM-sign it, and store it
 through the delivery pipeline as an `outbound` message in the sender's mailbox. In that same
@@ -28,7 +28,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inboxkit.bus import Bus
 from inboxkit.config import Settings
 from inboxkit.errors import (
     Conflict,
@@ -55,12 +54,11 @@ from inboxkit.services.addresses import split_address
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import jsonable, message_in
-from inboxkit.services.outbox import IDEMPOTENCY_TTL, Outbox
-from inboxkit.services.webhooks import WebhookService
 from inboxkit.store.db import Database
 from inboxkit.store.tables import idempotency_keys, outbox, utcnow
 
 __all__ = [
+    "IDEMPOTENCY_TTL",
     "MAX_ADDRESS_CHARS",
     "MAX_ATTACHMENTS",
     "MAX_LISTED_ADDRESSES",
@@ -70,6 +68,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# How long an Idempotency-Key is remembered; the outbox sender prunes older ones.
+IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 # Hard bounds on a request, checked before any work (the request schemas declare the same).
 # The recipient limit proper (INBOXKIT_MAX_SEND_RECIPIENTS) counts distinct addresses; these
@@ -157,18 +157,14 @@ class OutboundService:
         self,
         settings: Settings,
         db: Database,
-        bus: Bus,
         mailboxes: MailboxService,
         pipeline: Pipeline,
-        webhooks: WebhookService,
     ):
         self.settings = settings
         self.db = db
         self.mailboxes = mailboxes
         self.pipeline = pipeline
         self._dkim_key = self._load_dkim_key()
-        # The worker side: delivers what this side queues (run by the worker role).
-        self.outbox = Outbox(settings, db, bus, mailboxes, pipeline, webhooks)
 
     def _load_dkim_key(self) -> bytes | None:
         path, selector = self.settings.dkim_private_key_path, self.settings.dkim_selector
@@ -472,9 +468,6 @@ class OutboundService:
                 return replayed
             raise
         return _result(stored, message_id)
-
-    async def close(self) -> None:
-        await self.outbox.close()
 
 
 def _result(item: dict[str, Any], message_id: str) -> dict[str, Any]:

@@ -1,22 +1,28 @@
-"""Background workers. Each is a loop safe to run in any number of processes at once."""
+"""The worker loops a `worker` (or `all`) process runs: each is safe in any number of processes.
+
+Each worker is one pass run over and over; a pass that did something is followed at once by
+the next, so a backlog drains without waiting, and a pass that failed is logged and retried.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from inboxkit.runtime import Runtime
+if TYPE_CHECKING:  # the runtime builds the workers' objects and starts these loops
+    from inboxkit.runtime import Runtime
 
 __all__ = ["WORKERS", "start_workers"]
 
 log = logging.getLogger(__name__)
 
-Pause = Callable[[Runtime], float]
+Pause = Callable[["Runtime"], float]
 # (name, one pass, pause after a pass that did nothing, pause after a pass that failed).
 # A pass returns how much it did; when it did something the next pass starts at once, so a
 # backlog drains without waiting.
-Worker = tuple[str, Callable[[Runtime], Awaitable[int]], Pause, Pause]
+Worker = tuple[str, Callable[["Runtime"], Awaitable[int]], Pause, Pause]
 
 
 async def _sweep(runtime: Runtime) -> int:
@@ -25,12 +31,12 @@ async def _sweep(runtime: Runtime) -> int:
 
 async def _send_outbox(runtime: Runtime) -> int:
     """Start due deliveries, or sleep until a bus event, a retry or the poll interval."""
-    return await runtime.outbound.outbox.work_step()
+    return await runtime.outbox.step()
 
 
 async def _dispatch_webhooks(runtime: Runtime) -> int:
     """Start due attempts, or sleep until a bus event, a retry or the poll interval."""
-    return await runtime.webhooks.dispatch_step()
+    return await runtime.webhook_dispatcher.step()
 
 
 def _no_pause(runtime: Runtime) -> float:
@@ -81,6 +87,7 @@ async def _loop(
 
 
 def start_workers(runtime: Runtime) -> list[asyncio.Task[None]]:
+    """One task per worker, running until cancelled."""
     return [
         asyncio.create_task(
             _loop(runtime, name, step, idle(runtime), after_failure(runtime)),
