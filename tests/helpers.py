@@ -83,7 +83,7 @@ def smtp_wire_bytes(raw: bytes) -> bytes:
 
 @contextlib.asynccontextmanager
 async def start_server(settings: Settings, role: str = "all") -> AsyncIterator[RunningServer]:
-    async with running(settings, role) as server:
+    async with running(settings, role, http=True) as server:
         base_url = f"http://127.0.0.1:{server.http_port}"
         async with httpx.AsyncClient(base_url=f"{base_url}/api/v1", timeout=90) as client:
             yield RunningServer(

@@ -175,17 +175,18 @@ async def running(
     role: Role | str = Role.ALL,
     sockets: list[socket.socket] | None = None,
     *,
-    http: bool = True,
+    http: bool | None = None,
 ) -> AsyncIterator[Serving]:
     """Start a process in `role` and yield it once it is ready; stop it on exit.
 
-    With HTTP (roles `all` and `api`, unless `http` is false) the uvicorn server runs in a
-    task, on `sockets` if given (bound beforehand, so the port is known and early connections
-    wait in the backlog), else on the settings' host and port. `http=False` runs the role's
-    SMTP listener and workers alone (`inboxkit mcp --embedded` talks over stdio instead).
+    With HTTP (by default for the roles `all` and `api`) the uvicorn server runs in a task, on
+    `sockets` if given (bound beforehand, so the port is known and early connections wait in
+    the backlog), else on the settings' host and port. `http=False` runs the role's SMTP
+    listener and workers alone (`inboxkit mcp --embedded` talks over stdio instead);
+    `http=True` serves HTTP in any role (the test suite talks to every process over HTTP).
     """
     role = Role(role)
-    if http and role.serves_http:
+    if role.serves_http if http is None else http:
         app = build_app(settings, role)
         runtime: Runtime = app.state.runtime
         started = asyncio.Event()
