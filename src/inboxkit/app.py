@@ -38,10 +38,9 @@ from inboxkit.config import Settings
 from inboxkit.mcp.http import MCP_PATH, McpEndpoint
 from inboxkit.runtime import Role, Runtime
 
-__all__ = ["build_app", "http_config", "serve", "running", "Serving", "HttpServer", "ROLES"]
+__all__ = ["build_app", "http_config", "serve", "running", "Serving", "HttpServer"]
 
 log = logging.getLogger(__name__)
-ROLES = tuple(role.value for role in Role)
 
 _ERROR_RESPONSES = {
     status: {"model": ErrorResponse, "description": description}
