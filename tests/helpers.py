@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-from inboxkit.app import HttpServer, build_app, http_config
+from inboxkit.app import running
 from inboxkit.config import Settings
 from inboxkit.runtime import Runtime
 
@@ -84,28 +83,14 @@ def smtp_wire_bytes(raw: bytes) -> bytes:
 
 @contextlib.asynccontextmanager
 async def start_server(settings: Settings, role: str = "all") -> AsyncIterator[RunningServer]:
-    app = build_app(settings, role)
-    config = http_config(app, settings, host="127.0.0.1", port=0, ws="websockets-sansio")
-    server = HttpServer(config, app.state.services)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("server stopped during start-up")
-        await asyncio.sleep(0.01)
-    http_port = server.servers[0].sockets[0].getsockname()[1]
-    services = app.state.services
-    base_url = f"http://127.0.0.1:{http_port}"
-    async with httpx.AsyncClient(base_url=f"{base_url}/api/v1", timeout=90) as client:
-        try:
+    async with running(settings, role, http=True) as server:
+        base_url = f"http://127.0.0.1:{server.http_port}"
+        async with httpx.AsyncClient(base_url=f"{base_url}/api/v1", timeout=90) as client:
             yield RunningServer(
                 settings=settings,
-                runtime=services.runtime,
+                runtime=server.runtime,
                 base_url=base_url,
-                http_port=http_port,
-                smtp_port=services.smtp_port or 0,
+                http_port=server.http_port or 0,
+                smtp_port=server.smtp_port or 0,
                 http=client,
             )
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, 30)

@@ -1,16 +1,20 @@
-"""build_app(settings): the HTTP app plus, by role, the SMTP listener and workers, one lifespan.
+"""Starting a server: `build_app` (the HTTP app, whose lifespan runs the runtime) and `serve`.
 
-Roles let one deployment split work across processes: `api` serves HTTP/WebSocket/MCP, `smtp`
-receives mail, `worker` runs background jobs. `all` (the default) does everything in one.
+`serve` is the one start-up every entry point uses: `inboxkit serve`, `inboxkit mcp
+--embedded`, the embedded test server (`inboxkit.testing`) and the test suite's servers. It
+builds the runtime for a role (see `runtime.py`) and, when the role serves HTTP, the uvicorn
+server with our connection guards (`http_config`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import uvicorn
@@ -32,15 +36,11 @@ from inboxkit.api.stream import ws_router
 from inboxkit.api.webhooks import router as webhooks_router
 from inboxkit.config import Settings
 from inboxkit.mcp.http import MCP_PATH, McpEndpoint
-from inboxkit.runtime import Runtime
-from inboxkit.smtp.handler import InboxHandler
-from inboxkit.smtp.server import start_smtp_server
-from inboxkit.workers import start_workers
+from inboxkit.runtime import Role, Runtime
 
-__all__ = ["build_app", "http_config", "Services", "HttpServer", "ROLES"]
+__all__ = ["build_app", "http_config", "serve", "running", "Serving", "HttpServer"]
 
 log = logging.getLogger(__name__)
-ROLES = ("all", "api", "smtp", "worker")
 
 _ERROR_RESPONSES = {
     status: {"model": ErrorResponse, "description": description}
@@ -55,50 +55,6 @@ _ERROR_RESPONSES = {
 }
 
 
-class Services:
-    """The runtime plus the listeners and workers a role runs; started and stopped together."""
-
-    def __init__(self, settings: Settings, role: str = "all"):
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {ROLES}")
-        self.settings = settings
-        self.role = role
-        self.runtime = Runtime(settings)
-        self.smtp_server: asyncio.Server | None = None
-        self.tasks: list[asyncio.Task[None]] = []
-
-    async def start(self) -> None:
-        await self.runtime.start()
-        if self.role in ("all", "smtp"):
-            handler = InboxHandler(
-                self.settings,
-                self.runtime.mailboxes,
-                self.runtime.pipeline,
-                self.runtime.metrics,
-            )
-            self.smtp_server = await start_smtp_server(self.settings, handler)
-        if self.role in ("all", "worker"):
-            self.tasks = start_workers(self.runtime)
-
-    @property
-    def smtp_port(self) -> int | None:
-        if self.smtp_server is None or not self.smtp_server.sockets:
-            return None
-        return self.smtp_server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self.smtp_server is not None:
-            self.smtp_server.close()
-            try:
-                await asyncio.wait_for(self.smtp_server.wait_closed(), 5)
-            except TimeoutError:
-                pass
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.runtime.close()
-
-
 class HttpServer(uvicorn.Server):
     """uvicorn's server, but long-polls and event streams end as soon as shutdown begins.
 
@@ -107,13 +63,24 @@ class HttpServer(uvicorn.Server):
     and streams end (clients reconnect), then uvicorn closes the idle connections.
     """
 
-    def __init__(self, config: uvicorn.Config, services: Services):
+    def __init__(self, config: uvicorn.Config, runtime: Runtime, on_started: Callable[[], None]):
         super().__init__(config)
-        self.services = services
+        self.runtime = runtime
+        self.on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:  # the runtime is up and the sockets listen
+            self.on_started()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        self.services.runtime.waits.stop_waiting()
+        self.runtime.waits.stop_waiting()
         await super().shutdown(sockets)
+
+    @property
+    def port(self) -> int:
+        port: int = self.servers[0].sockets[0].getsockname()[1]
+        return port
 
 
 def http_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.Config:
@@ -133,18 +100,19 @@ def http_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.C
     return uvicorn.Config(app, **(options | overrides))
 
 
-def build_app(settings: Settings, role: str = "all") -> FastAPI:
-    services = Services(settings, role)
-    mcp_endpoint = McpEndpoint(services.runtime)
+def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
+    """The HTTP app of a process in `role`; its lifespan starts and closes the runtime."""
+    runtime = Runtime(settings, role)
+    mcp_endpoint = McpEndpoint(runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await services.start()
+        await runtime.start()
         try:
             async with mcp_endpoint.run():
                 yield
         finally:
-            await services.stop()
+            await runtime.close()
 
     app = FastAPI(
         title="inboxkit",
@@ -152,8 +120,7 @@ def build_app(settings: Settings, role: str = "all") -> FastAPI:
         description="Real, programmable email inboxes for AI agents, test suites and automation.",
         lifespan=lifespan,
     )
-    app.state.services = services
-    app.state.runtime = services.runtime
+    app.state.runtime = runtime
     install_error_handlers(app)
     document_settings(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
@@ -171,3 +138,117 @@ def build_app(settings: Settings, role: str = "all") -> FastAPI:
     # A route, not a mount: a mount would redirect `POST /mcp` to `/mcp/`.
     app.add_route(MCP_PATH, mcp_endpoint, include_in_schema=False)
     return app
+
+
+class Serving:
+    """A started process, as `running` yields it and `serve` hands it to `on_ready`."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        http: HttpServer | None,
+        finished: asyncio.Future[None],
+        stop: Callable[[], None],
+    ):
+        self.runtime = runtime
+        self.http_port = http.port if http is not None else None
+        self._finished = finished
+        self._stop = stop
+
+    @property
+    def smtp_port(self) -> int | None:
+        return self.runtime.smtp_port
+
+    def stop(self) -> None:
+        """Begin shutting down (from the server's event loop)."""
+        self._stop()
+
+    async def wait(self) -> None:
+        """Until the process stops: `stop()`, or a signal uvicorn caught."""
+        await asyncio.wait([self._finished])
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings,
+    role: Role | str = Role.ALL,
+    sockets: list[socket.socket] | None = None,
+    *,
+    http: bool | None = None,
+) -> AsyncIterator[Serving]:
+    """Start a process in `role` and yield it once it is ready; stop it on exit.
+
+    With HTTP (by default for the roles `all` and `api`) the uvicorn server runs in a task, on
+    `sockets` if given (bound beforehand, so the port is known and early connections wait in
+    the backlog), else on the settings' host and port. `http=False` runs the role's SMTP
+    listener and workers alone (`inboxkit mcp --embedded` talks over stdio instead);
+    `http=True` serves HTTP in any role (the test suite talks to every process over HTTP).
+    """
+    role = Role(role)
+    if role.serves_http if http is None else http:
+        app = build_app(settings, role)
+        runtime: Runtime = app.state.runtime
+        started = asyncio.Event()
+        server = HttpServer(http_config(app, settings), runtime, on_started=started.set)
+        task = asyncio.create_task(server.serve(sockets=sockets), name="inboxkit-http")
+        ready = asyncio.create_task(started.wait())
+        await asyncio.wait([task, ready], return_when=asyncio.FIRST_COMPLETED)
+        if not started.is_set():
+            ready.cancel()
+            task.result()  # start-up failed: raise what it raised
+            raise RuntimeError("the server stopped during start-up")
+
+        def stop() -> None:
+            server.should_exit = True
+
+        try:
+            yield Serving(runtime, server, task, stop)
+        finally:
+            stop()
+            await asyncio.wait_for(task, 30)
+        return
+    runtime = Runtime(settings, role)
+    await runtime.start()
+    stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def stop_runtime() -> None:
+        if not stopped.done():
+            stopped.set_result(None)
+
+    try:
+        yield Serving(runtime, None, stopped, stop_runtime)
+    finally:
+        stop_runtime()
+        await runtime.close()
+
+
+async def serve(
+    settings: Settings,
+    role: Role | str = Role.ALL,
+    sockets: list[socket.socket] | None = None,
+    on_ready: Callable[[Serving], None] | None = None,
+) -> None:
+    """Run a process in `role` until SIGINT or SIGTERM (or `Serving.stop()`); `on_ready` is
+    called once it is up, with the running process (its runtime and bound ports)."""
+    async with running(settings, role, sockets) as serving:
+        with _stop_on_signals(serving):
+            if on_ready is not None:
+                on_ready(serving)
+            await serving.wait()
+
+
+@contextmanager
+def _stop_on_signals(serving: Serving) -> Iterator[None]:
+    """Stop on SIGINT/SIGTERM. uvicorn already does so for an HTTP server; a process without
+    one listens itself (signals reach the main thread only)."""
+    if serving.http_port is not None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, serving.stop)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 import sys
 from typing import Any
 
@@ -44,39 +43,6 @@ def _banner(settings: Settings, role: str) -> str:
     return "\n".join(lines)
 
 
-async def _serve(settings: Settings, role: str) -> None:
-    from inboxkit.app import HttpServer, Services, build_app, http_config
-
-    if role in ("all", "api"):
-        app = build_app(settings, role)
-        config = http_config(app, settings)
-        server = HttpServer(config, app.state.services)
-
-        async def announce() -> None:
-            while not server.started:
-                if server.should_exit:
-                    return
-                await asyncio.sleep(0.05)
-            click.echo(_banner(settings, role), err=True)
-
-        announcer = asyncio.create_task(announce())
-        await server.serve()
-        announcer.cancel()
-        return
-
-    services = Services(settings, role)
-    await services.start()
-    click.echo(_banner(settings, role), err=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await services.stop()
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="inboxkit")
 def cli() -> None:
@@ -106,12 +72,18 @@ def cli() -> None:
 @click.option("--no-migrate", is_flag=True, help="Do not apply database migrations at start.")
 def serve(role: str, no_migrate: bool, **options: Any) -> None:
     """Run the service (HTTP API, SMTP receiver and workers, by role)."""
+    from inboxkit import app
+
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = _settings(**options, auto_migrate=False if no_migrate else None)
     try:
-        _run(_serve(settings, role))
+        _run(
+            app.serve(
+                settings, role, on_ready=lambda _: click.echo(_banner(settings, role), err=True)
+            )
+        )
     except KeyboardInterrupt:
         pass
 

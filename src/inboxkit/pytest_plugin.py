@@ -24,7 +24,7 @@ import pytest
 
 if TYPE_CHECKING:
     from inboxkit.client import Inbox, InboxKit
-    from inboxkit.client.embedded import EmbeddedServer
+    from inboxkit.testing import EmbeddedServer
 
 __all__ = ["inbox", "inboxkit", "inboxkit_server"]
 
@@ -50,7 +50,7 @@ def _setting(config: pytest.Config, env: str, ini: str) -> str | None:
 @pytest.fixture(scope="session")
 def inboxkit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
     """An inboxkit server inside this test process, for the whole session."""
-    from inboxkit.client.embedded import EmbeddedServer
+    from inboxkit.testing import EmbeddedServer
 
     with EmbeddedServer(tmp_path_factory.mktemp("inboxkit")) as server:
         yield server

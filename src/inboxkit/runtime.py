@@ -1,8 +1,18 @@
-"""The runtime: every long-lived object the surfaces share, built once from Settings."""
+"""The runtime: one process of inboxkit. Every long-lived object the surfaces share, built
+once from Settings, plus what its role runs (the SMTP listener, the workers).
+
+Roles let one deployment split work across processes: `api` serves HTTP/WebSocket/MCP, `smtp`
+receives mail, `worker` runs background jobs. `all` (the default of `inboxkit serve`) does
+everything in one. HTTP is served around the runtime (`app.serve`); the runtime itself starts
+the SMTP listener (`all`, `smtp`) and the worker loops (`all`, `worker`). Every role runs the
+wait catch-up, since any process may hold long-polls and streams.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from enum import StrEnum
 
 from inboxkit.bus import create_bus
 from inboxkit.config import Settings
@@ -16,18 +26,52 @@ from inboxkit.services.messages import MessageService
 from inboxkit.services.outbound import OutboundService
 from inboxkit.services.wait import WaitService
 from inboxkit.services.webhooks import WebhookService
+from inboxkit.smtp.handler import InboxHandler
+from inboxkit.smtp.server import start_smtp_server
 from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.db import Database
+from inboxkit.store.dialect import create_dialect
 from inboxkit.store.migrate import upgrade
+from inboxkit.workers import start_workers
+from inboxkit.workers.catchup import CatchUp
+from inboxkit.workers.outbox import OutboxSender
+from inboxkit.workers.webhooks import WebhookDispatcher
 
-__all__ = ["Runtime"]
+__all__ = ["Role", "Runtime"]
 
 log = logging.getLogger(__name__)
 
 
+class Role(StrEnum):
+    """What one process runs."""
+
+    ALL = "all"
+    API = "api"
+    SMTP = "smtp"
+    WORKER = "worker"
+
+    @property
+    def serves_http(self) -> bool:
+        return self in (Role.ALL, Role.API)
+
+    @property
+    def receives_mail(self) -> bool:
+        return self in (Role.ALL, Role.SMTP)
+
+    @property
+    def runs_workers(self) -> bool:
+        return self in (Role.ALL, Role.WORKER)
+
+
 class Runtime:
-    def __init__(self, settings: Settings):
-        self.settings = settings
+    """Built once per process; `start` and `close` bring everything up and down together.
+
+    A runtime built on its own (a script, a test) takes the `api` role: the shared objects
+    alone, with no SMTP listener and no worker loop."""
+
+    def __init__(self, settings: Settings, role: Role | str = Role.API):
+        self.settings: Settings = settings
+        self.role = Role(role)
         self.metrics = Metrics()
         self.db = Database(settings.effective_database_url)
         self.bus = create_bus(settings.redis_url)
@@ -37,29 +81,65 @@ class Runtime:
             Limits(settings.max_mime_depth, settings.max_mime_parts, settings.max_header_bytes),
         )
         self.batcher = CommitBatcher(self.db)
+        self.dialect = create_dialect(self.db, self.batcher)
         self.auth = AuthService(settings, self.db)
         self.mailboxes = MailboxService(settings, self.db, self.bus)
         self.messages = MessageService(settings, self.db, self.mailboxes)
-        self.waits = WaitService(settings, self.db, self.bus, self.mailboxes, self.batcher)
+        self.waits = WaitService(settings, self.db, self.bus, self.mailboxes, self.dialect)
+        self.catchup = CatchUp(self.db, self.bus, settings.wait_poll_interval)
         self.pipeline = Pipeline(self.mailboxes, self.parser, self.batcher, self.bus)
-        self.webhooks = WebhookService(settings, self.db, self.bus, self.mailboxes, self.batcher)
+        self.webhooks = WebhookService(settings, self.db, self.mailboxes)
+        # Built in every role: the API's "test this endpoint" makes its first attempt here.
+        self.webhook_dispatcher = WebhookDispatcher(
+            settings, self.db, self.dialect, self.bus, self.batcher, vet=self.webhooks.vet
+        )
+        self.webhooks.deliverer = self.webhook_dispatcher
         self.pipeline.store_hooks.append(self.webhooks.on_store)
         self.mailboxes.end_hooks.append(self.webhooks.on_mailbox_end)
-        self.outbound = OutboundService(
-            settings, self.db, self.bus, self.mailboxes, self.pipeline, self.webhooks
+        self.outbound = OutboundService(settings, self.db, self.mailboxes, self.pipeline)
+        self.outbox = OutboxSender(
+            settings, self.db, self.dialect, self.bus, self.mailboxes, self.pipeline, self.webhooks
         )
+        self.smtp_server: asyncio.Server | None = None
+        self.worker_tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def smtp_port(self) -> int | None:
+        """The port the SMTP listener is bound to (None when this role receives no mail)."""
+        if self.smtp_server is None or not self.smtp_server.sockets:
+            return None
+        port: int = self.smtp_server.sockets[0].getsockname()[1]
+        return port
 
     async def start(self, *, migrate: bool | None = None) -> None:
         if self.settings.auto_migrate if migrate is None else migrate:
             await upgrade(self.db)
         await self.bus.start()
         await self.waits.start()
+        self.catchup.start()
         await self.auth.ensure_admin_account()
+        if self.role.receives_mail:
+            handler = InboxHandler(self.settings, self.mailboxes, self.pipeline, self.metrics)
+            self.smtp_server = await start_smtp_server(self.settings, handler)
+        if self.role.runs_workers:
+            self.worker_tasks = start_workers(self)
 
     async def close(self) -> None:
-        await self.outbound.close()
-        await self.webhooks.close()
+        if self.smtp_server is not None:
+            self.smtp_server.close()
+            try:
+                await asyncio.wait_for(self.smtp_server.wait_closed(), 5)
+            except TimeoutError:
+                pass
+            self.smtp_server = None
+        for task in self.worker_tasks:
+            task.cancel()
+        await asyncio.gather(*self.worker_tasks, return_exceptions=True)
+        self.worker_tasks = []
+        await self.outbox.close()
+        await self.webhook_dispatcher.close()
         await self.waits.close()
+        await self.catchup.close()
         await self.batcher.close()
         await self.bus.close()
         await self.parser.close()

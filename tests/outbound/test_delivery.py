@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from inboxkit.services.queue import claim
+from inboxkit.store.queue import claim
 from inboxkit.store.tables import outbox
 from tests.helpers import RunningServer, start_server
 from tests.outbound.inboxes import sending_inbox

@@ -8,7 +8,7 @@ from collections import Counter
 
 import sqlalchemy as sa
 
-from inboxkit.services.queue import claim
+from inboxkit.store.queue import claim
 from inboxkit.store.tables import webhook_deliveries
 from tests.helpers import RunningServer, make_message, start_server
 from tests.webhooks.receiver import Receiver, serve_receiver

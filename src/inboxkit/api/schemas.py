@@ -50,7 +50,7 @@ URL_PATTERN = (
     rf"(?::{_PORT})?(?:/[!-~]*)?$"
 )
 
-# services/addresses.py's handle rule (checked after lower-casing): letters, digits, ".", "-",
+# mail/addresses.py's handle rule (checked after lower-casing): letters, digits, ".", "-",
 # "_", starting and ending with a letter or digit, no "..", at most 64 characters.
 # Surrounding spaces are ignored.
 HANDLE_PATTERN = r"^ *[A-Za-z0-9](?:(?:\.?[A-Za-z0-9_-])*\.?[A-Za-z0-9])? *$"

@@ -65,20 +65,16 @@ async def local_principal(runtime: Runtime) -> Principal:
 
 async def run_embedded(settings: Settings) -> None:
     """Run SMTP, storage and workers here and serve the tools over stdio (until stdin closes)."""
-    from inboxkit.app import Services
+    from inboxkit.app import running
 
-    services = Services(settings, role="all")
-    await services.start()
-    try:
-        principal = await local_principal(services.runtime)
+    async with running(settings, "all", http=False) as server:
+        principal = await local_principal(server.runtime)
         print(
             f"inboxkit mcp (embedded): receiving mail on {settings.smtp_host}:"
-            f"{services.smtp_port} for {', '.join(settings.domains)}; data in "
+            f"{server.smtp_port} for {', '.join(settings.domains)}; data in "
             f"{settings.data_dir}",
             file=sys.stderr,
             flush=True,
         )
-        backend = ServiceBackend(services.runtime, principal)
+        backend = ServiceBackend(server.runtime, principal)
         await build_server(lambda ctx: backend).run_stdio_async()
-    finally:
-        await services.stop()

@@ -1,4 +1,4 @@
-"""Sending and replying: compose, store as outbound, queue (delivery: outbox.py).
+"""Sending and replying: compose, store as outbound, queue (delivery: workers/outbox.py).
 
 `send` and `reply` build the message (mail/compose.py), optionally DKIM-sign it, and store it
 through the delivery pipeline as an `outbound` message in the sender's mailbox. In that same
@@ -27,7 +27,6 @@ import dkim
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inboxkit.bus import Bus
 from inboxkit.config import Settings
 from inboxkit.errors import (
     Conflict,
@@ -55,13 +54,12 @@ from inboxkit.records import jsonable
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import message_in
-from inboxkit.services.outbox import IDEMPOTENCY_TTL, Outbox
-from inboxkit.services.webhooks import WebhookService
 from inboxkit.store import sends
 from inboxkit.store.db import Database
 from inboxkit.store.tables import utcnow
 
 __all__ = [
+    "IDEMPOTENCY_TTL",
     "MAX_ADDRESS_CHARS",
     "MAX_ATTACHMENTS",
     "MAX_LISTED_ADDRESSES",
@@ -71,6 +69,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# How long an Idempotency-Key is remembered; the outbox sender prunes older ones.
+IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 # Hard bounds on a request, checked before any work (the request schemas declare the same).
 # The recipient limit proper (INBOXKIT_MAX_SEND_RECIPIENTS) counts distinct addresses; these
@@ -155,18 +155,14 @@ class OutboundService:
         self,
         settings: Settings,
         db: Database,
-        bus: Bus,
         mailboxes: MailboxService,
         pipeline: Pipeline,
-        webhooks: WebhookService,
     ):
         self.settings = settings
         self.db = db
         self.mailboxes = mailboxes
         self.pipeline = pipeline
         self._dkim_key = self._load_dkim_key()
-        # The worker side: delivers what this side queues (run by the worker role).
-        self.outbox = Outbox(settings, db, bus, mailboxes, pipeline, webhooks)
 
     def _load_dkim_key(self) -> bytes | None:
         path, selector = self.settings.dkim_private_key_path, self.settings.dkim_selector
@@ -442,9 +438,6 @@ class OutboundService:
                 return replayed
             raise
         return _result(stored, message_id)
-
-    async def close(self) -> None:
-        await self.outbox.close()
 
 
 def _result(item: dict[str, Any], message_id: str) -> dict[str, Any]:

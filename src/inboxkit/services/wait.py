@@ -8,11 +8,11 @@ built from the stored row — and reads the database for everything else: replay
 after a gap, and messages that show up out of id order.
 
 Events can still be missed (Redis restarts, a publisher dies between commit and publish), so
-each process runs one `CatchUp` task: every `wait_poll_interval` it reads the ids of recently
-stored messages (one primary-key range scan, however many consumers wait) and the state of the
-mailboxes being watched, and wakes the consumers of any mailbox with a message it has not seen,
-or that was deleted or has expired. A missed event therefore costs at most one poll interval,
-and idle consumers cost the database nothing.
+each process runs one catch-up task (`workers/catchup.py`): every `wait_poll_interval` it reads
+the ids of recently stored messages and the state of the watched mailboxes, and wakes the
+consumers of any mailbox with a message it has not seen, or that was deleted or has expired.
+A missed event therefore costs at most one poll interval, and idle consumers cost the database
+nothing.
 
 Ids are minted before the commit, so a message can become visible after one with a larger id
 (two SMTP processes, one slower to commit). Streams therefore remember what they pushed for
@@ -41,15 +41,14 @@ from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import MessageFilter
 from inboxkit.services.slots import Slot, StreamSlots, slot_holder
-from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.db import Database
+from inboxkit.store.dialect import Dialect
 from inboxkit.store.messages import SUMMARY_COLUMNS
 from inboxkit.store.tables import mailboxes, messages, utcnow
 
 __all__ = [
     "WaitService",
     "Follow",
-    "CatchUp",
     "StreamEnd",
     "MAX_WAIT_SECONDS",
     "LOOKBACK_MS",
@@ -111,21 +110,19 @@ class WaitService:
         db: Database,
         bus: Bus,
         mailboxes: MailboxService,
-        batcher: CommitBatcher | None = None,
+        dialect: Dialect,
     ):
         self.settings = settings
         self.db = db
         self.bus = bus
         self.mailboxes = mailboxes
-        self.batcher = batcher
-        self.catchup = CatchUp(db, bus, settings.wait_poll_interval)
+        self.dialect = dialect
         # Every blocking wait and every stream holds one of its token's slots (slots.py).
         self.slots = StreamSlots(settings.max_streams_per_token, settings.redis_url)
         self.closing = False
 
     async def start(self) -> None:
         self.closing = False
-        self.catchup.start()
         await self.slots.start()
 
     def stop_waiting(self) -> None:
@@ -136,7 +133,6 @@ class WaitService:
 
     async def close(self) -> None:
         self.stop_waiting()
-        await self.catchup.close()
         await self.slots.close()
 
     # -- long-poll --------------------------------------------------------------------------
@@ -229,18 +225,11 @@ class WaitService:
     async def _write_read_flag(self, write: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `write` (which marks messages read) in a transaction that suits the flag.
 
-        The read flag is not worth a flush of its own. On SQLite, where every commit waits for
-        the disk, it joins the group commit, so a burst of waiters woken together shares one
-        fsync. On PostgreSQL it commits without waiting for the WAL flush: the update is
-        visible to every session at once either way, and after a crash the worst case is a
-        message that shows as unread again.
+        The read flag is not worth a flush of its own (see `store/dialect.py`): a burst of
+        waiters woken together shares one fsync on SQLite, and after a crash the worst case is
+        a message that shows as unread again.
         """
-        if self.db.is_sqlite and self.batcher is not None:
-            return await self.batcher.submit(write)
-        async with self.db.write() as conn:
-            if not self.db.is_sqlite:
-                await conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
-            return await write(conn)
+        return await self.dialect.write_unflushed(write)
 
     async def _claim_announced(self, query: Callable[[], sa.Select[Any]], ids: list[str]) -> Any:
         conditions = query().whereclause
@@ -464,80 +453,3 @@ class Follow:
             return
         horizon = _now_ms() - 2 * LOOKBACK_MS
         self._sent = {key: ms for key, ms in self._sent.items() if ms >= horizon}
-
-
-class CatchUp:
-    """Turns missed bus events into wake-ups by reading the database (see the module doc)."""
-
-    def __init__(self, db: Database, bus: Bus, interval: float):
-        self.db = db
-        self.bus = bus
-        self.interval = interval
-        self._seen: dict[str, int] = {}
-        self._poke = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.passes = 0
-        bus.on_gap(self.poke)
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="inboxkit-wait-catchup")
-
-    def poke(self) -> None:
-        """Run a pass now (the bus calls this after a gap in its feed)."""
-        self._poke.set()
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                async with asyncio.timeout(self.interval):
-                    await self._poke.wait()
-            except TimeoutError:
-                pass
-            self._poke.clear()
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("catch-up pass failed (%s); retrying in %.1fs", exc, self.interval)
-
-    async def run_once(self) -> int:
-        """One pass; returns how many mailboxes it woke."""
-        self.passes += 1
-        watched = self.bus.watched_mailboxes()
-        now_ms = _now_ms()
-        horizon = now_ms - LOOKBACK_MS
-        self._seen = {key: ms for key, ms in self._seen.items() if ms >= horizon - LOOKBACK_MS}
-        if not watched:
-            return 0
-        recent = sa.select(messages.c.id, messages.c.mailbox_id).where(
-            messages.c.id > id_at(horizon)
-        )
-        if len(watched) <= 200:  # narrow by mailbox when that is cheaper than a full window
-            recent = recent.where(messages.c.mailbox_id.in_(watched))
-        woken: set[str] = set()
-        async with self.db.read() as conn:
-            for row in await conn.execute(recent):
-                if row.id not in self._seen:
-                    self._seen[row.id] = id_time_ms(row.id)
-                    if not self.bus.announced(row.id):
-                        woken.add(row.mailbox_id)
-            now = utcnow()
-            for start in range(0, len(watched), 500):
-                gone = await conn.execute(
-                    sa.select(mailboxes.c.id).where(
-                        mailboxes.c.id.in_(watched[start : start + 500]),
-                        sa.or_(mailboxes.c.deleted_at.is_not(None), mailboxes.c.expires_at <= now),
-                    )
-                )
-                woken.update(gone.scalars())
-        for mailbox_id in woken:
-            self.bus.wake(mailbox_id, {"event": RESYNC})
-        return len(woken)

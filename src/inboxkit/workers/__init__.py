@@ -1,90 +1,14 @@
-"""Background workers. Each is a loop safe to run in any number of processes at once."""
+"""Background work: the loops that run beside the surfaces, in the `worker` and `all` roles.
 
-from __future__ import annotations
+- `loop.py`      the loop runner (`start_workers`): expiry sweeper, outbox sender, dispatcher
+- `queue.py`     working a durable lease queue (waking, claiming, handing back)
+- `outbox.py`    the outbox sender and its relay connection pool
+- `webhooks.py`  the webhook dispatcher: signed POSTs, retries, the attempt log
+- `catchup.py`   the wait catch-up every process runs (missed bus events -> wake-ups)
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
+Workers call services and `store/`; nothing in services imports from here.
+"""
 
-from inboxkit.runtime import Runtime
+from inboxkit.workers.loop import WORKERS, start_workers
 
 __all__ = ["WORKERS", "start_workers"]
-
-log = logging.getLogger(__name__)
-
-Pause = Callable[[Runtime], float]
-# (name, one pass, pause after a pass that did nothing, pause after a pass that failed).
-# A pass returns how much it did; when it did something the next pass starts at once, so a
-# backlog drains without waiting.
-Worker = tuple[str, Callable[[Runtime], Awaitable[int]], Pause, Pause]
-
-
-async def _sweep(runtime: Runtime) -> int:
-    return await runtime.mailboxes.sweep_expired()
-
-
-async def _send_outbox(runtime: Runtime) -> int:
-    """Start due deliveries, or sleep until a bus event, a retry or the poll interval."""
-    return await runtime.outbound.outbox.work_step()
-
-
-async def _dispatch_webhooks(runtime: Runtime) -> int:
-    """Start due attempts, or sleep until a bus event, a retry or the poll interval."""
-    return await runtime.webhooks.dispatch_step()
-
-
-def _no_pause(runtime: Runtime) -> float:
-    return 0.0
-
-
-WORKERS: list[Worker] = [
-    (
-        "expiry-sweeper",
-        _sweep,
-        lambda runtime: runtime.settings.sweep_interval,
-        lambda runtime: runtime.settings.sweep_interval,
-    ),
-    # These two wait for work inside their pass, so an idle pass needs no pause of its own.
-    (
-        "outbox-sender",
-        _send_outbox,
-        _no_pause,
-        lambda runtime: runtime.settings.outbox_poll_interval,
-    ),
-    (
-        "webhook-dispatcher",
-        _dispatch_webhooks,
-        _no_pause,
-        lambda runtime: runtime.settings.webhook_poll_interval,
-    ),
-]
-
-
-async def _loop(
-    runtime: Runtime,
-    name: str,
-    step: Callable[[Runtime], Awaitable[int]],
-    idle: float,
-    after_failure: float,
-) -> None:
-    while True:
-        try:
-            done = await step(runtime)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("worker %s failed; retrying in %gs", name, after_failure)
-            await asyncio.sleep(after_failure)
-            continue
-        if not done:
-            await asyncio.sleep(idle)
-
-
-def start_workers(runtime: Runtime) -> list[asyncio.Task[None]]:
-    return [
-        asyncio.create_task(
-            _loop(runtime, name, step, idle(runtime), after_failure(runtime)),
-            name=f"inboxkit-{name}",
-        )
-        for name, step, idle, after_failure in WORKERS
-    ]

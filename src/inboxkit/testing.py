@@ -14,16 +14,17 @@ The pytest plugin's `inboxkit_server` fixture is one of these, shared by the tes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import socket
 import tempfile
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inboxkit.client.sync import InboxKit
+
+if TYPE_CHECKING:
+    from inboxkit.app import Serving
 
 __all__ = ["EmbeddedServer"]
 
@@ -54,7 +55,7 @@ class EmbeddedServer:
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: Any = None
+        self._serving: Serving | None = None
 
     @property
     def url(self) -> str:
@@ -84,8 +85,8 @@ class EmbeddedServer:
     def stop(self) -> None:
         if self._thread is None:
             return
-        if self._loop is not None and self._server is not None:
-            self._loop.call_soon_threadsafe(setattr, self._server, "should_exit", True)
+        if self._loop is not None and self._serving is not None:
+            self._loop.call_soon_threadsafe(self._serving.stop)
         self._thread.join(30)
         self._thread = None
         if self._tempdir is not None:
@@ -112,9 +113,8 @@ class EmbeddedServer:
             self._ready.set()
 
     async def _serve(self) -> None:
-        import uvicorn
-
-        from inboxkit.app import build_app
+        # Imported here: the server's dependencies load only when a server is started.
+        from inboxkit.app import serve
         from inboxkit.config import Settings
 
         settings = Settings(
@@ -132,30 +132,21 @@ class EmbeddedServer:
                 **self._overrides,
             }
         )
-        app = build_app(settings)
-        services_lifespan = app.router.lifespan_context
 
-        @contextlib.asynccontextmanager
-        async def lifespan(app_: Any) -> AsyncIterator[Any]:
-            async with services_lifespan(app_) as state:
-                # Services are up (database migrated, SMTP listening): report the ports.
-                self.smtp_port = app.state.services.smtp_port or 0
-                self.domain = settings.default_domain
-                self._ready.set()
-                yield state
+        def ready(serving: Serving) -> None:
+            # The database is migrated and SMTP listens: report the ports.
+            self._serving = serving
+            self.smtp_port = serving.smtp_port or 0
+            self.domain = settings.default_domain
+            self._ready.set()
 
-        app.router.lifespan_context = lifespan
         # Bound before serving, so the port is known and early connections wait in the backlog.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.http_port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         self._loop = asyncio.get_running_loop()
-        self._server = server
         try:
-            await server.serve(sockets=[sock])
+            await serve(settings, "all", sockets=[sock], on_ready=ready)
         finally:
             sock.close()
-        if not self._ready.is_set():
-            raise RuntimeError("the server stopped during start-up")

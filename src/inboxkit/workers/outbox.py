@@ -1,13 +1,14 @@
-"""The outbox worker: delivers queued outbound mail, from any number of processes.
+"""The outbox sender: delivers queued outbound mail, from any number of processes.
 
-Due rows are claimed with a lease (see queue.py). Recipients hosted on this server are
-delivered straight through `Pipeline.deliver`, in the transaction that marks them done, so a
-crash cannot deliver them twice and two mailboxes here converse with nothing external.
-Everyone else goes through the SMTP relay in `INBOXKIT_SMTP_RELAY_URL`: a 4xx answer (or no
-answer) is retried on `outbox_retry_schedule`, a 5xx fails the recipient with the relay's
-reply. Credentials in the relay URL are only ever sent over TLS: a relay that does not offer
-STARTTLS (or a man in the middle who strips it) fails the message instead. When every recipient is settled the message's `delivery_status` becomes `sent` or
-`failed` in the transaction that also queues the `message.sent` / `message.failed`
+Due rows are claimed with a lease (see store/queue.py; the rows' SQL is store/outbox.py).
+Recipients hosted on this server are delivered straight through `Pipeline.deliver`, in the
+transaction that marks them done, so a crash cannot deliver them twice and two mailboxes here
+converse with nothing external. Everyone else goes through the SMTP relay in
+`INBOXKIT_SMTP_RELAY_URL`: a 4xx answer (or no answer) is retried on `outbox_retry_schedule`,
+a 5xx fails the recipient with the relay's reply. Credentials in the relay URL are only ever
+sent over TLS: a relay that does not offer STARTTLS (or a man in the middle who strips it)
+fails the message instead. When every recipient is settled the message's `delivery_status`
+becomes `sent` or `failed` in the transaction that also queues the `message.sent` / `message.failed`
 webhooks, and the event is published. A relay that accepted a message just before a crash
 may see it again (nothing else can know it arrived); nothing queued is ever lost.
 """
@@ -24,7 +25,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.bus import Bus
@@ -32,18 +32,19 @@ from inboxkit.config import Settings
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
 from inboxkit.records import jsonable, summary
 from inboxkit.services.mailboxes import MailboxService
-from inboxkit.services.queue import Dispatcher, Waker, retry_at
+from inboxkit.services.outbound import IDEMPOTENCY_TTL
 from inboxkit.services.webhooks import WebhookService
+from inboxkit.store import outbox as rows
 from inboxkit.store.db import Database
+from inboxkit.store.dialect import Dialect
 from inboxkit.store.messages import SUMMARY_COLUMNS
-from inboxkit.store.tables import contents, idempotency_keys, messages, outbox, utcnow
+from inboxkit.store.outbox import Outcomes
+from inboxkit.store.tables import outbox, utcnow
+from inboxkit.workers.queue import Dispatcher, Waker, retry_at
 
-__all__ = ["IDEMPOTENCY_TTL", "Outbox", "Relay"]
+__all__ = ["OutboxSender", "Relay"]
 
 log = logging.getLogger(__name__)
-
-# How long an Idempotency-Key is remembered; the worker prunes older ones with old rows.
-IDEMPOTENCY_TTL = timedelta(hours=24)
 NO_RELAY = (
     "No SMTP relay is configured (INBOXKIT_SMTP_RELAY_URL), so mail to addresses outside "
     "this server's domains cannot be sent."
@@ -193,11 +194,14 @@ def _classify(code: int, message: str) -> tuple[str, str]:
     return "retry", reply
 
 
-class Outbox:
+class OutboxSender:
+    """Delivers what `OutboundService` queued: `step` is one pass of the worker loop."""
+
     def __init__(
         self,
         settings: Settings,
         db: Database,
+        dialect: Dialect,
         bus: Bus,
         mailboxes: MailboxService,
         pipeline: Pipeline,
@@ -224,44 +228,32 @@ class Outbox:
             concurrency=settings.outbox_concurrency,
             poll_interval=settings.outbox_poll_interval,
             lease_seconds=settings.outbox_lease_seconds,
-            batcher=pipeline.batcher,
+            dialect=dialect,
             jobs=self._deliveries,
             prune=self._prune,
             name="outbox",
             job="outbox delivery",
         )
 
-    async def work_step(self) -> int:
+    async def step(self) -> int:
         """One pass of the outbox worker: start deliveries for due rows (up to the concurrency
         limit), or sleep until there may be some. Returns how many it started."""
         return await self.dispatcher.step()
 
     async def _deliveries(
-        self, rows: Sequence[Any], token: str
+        self, claimed: Sequence[Any], token: str
     ) -> Sequence[Coroutine[Any, Any, None]]:
-        async with self.db.read() as conn:  # one read for the whole claim
-            raws = dict(
-                (
-                    await conn.execute(
-                        sa.select(messages.c.id, contents.c.raw)
-                        .select_from(
-                            messages.join(contents, contents.c.id == messages.c.content_id)
-                        )
-                        .where(messages.c.id.in_([row.message_id for row in rows]))
-                    )
-                ).all()
-            )
-        return [self._process(row, token, raws.get(row.message_id)) for row in rows]
+        raws = await rows.raw_messages(self.db, [row.message_id for row in claimed])
+        return [self._process(row, token, raws.get(row.message_id)) for row in claimed]
 
-    async def _process(self, row: Any, token: str, stored: bytes | None) -> None:
-        if stored is None:  # the message was deleted before it went out
-            await self._cancel(row, token)
+    async def _process(self, row: Any, token: str, raw: bytes | None) -> None:
+        if raw is None:  # the message was deleted before it went out
+            await rows.cancel(self.db, row.id, token)
             return
-        raw = bytes(stored)
         bcc = {r["address"].lower() for r in row.recipients if r.get("bcc")}
         local = [a for a in row.pending if _domain(a) in self.settings.domains]
         remote = [a for a in row.pending if a not in local]
-        outcomes: dict[str, tuple[str, str]] = {}
+        outcomes: Outcomes = {}
         try:
             if local:
                 outcomes.update(await self._deliver_locally(row, token, raw, local, bcc))
@@ -273,11 +265,11 @@ class Outbox:
 
     async def _deliver_locally(
         self, row: Any, token: str, raw: bytes, local: list[str], bcc: set[str]
-    ) -> dict[str, tuple[str, str]]:
+    ) -> Outcomes:
         """Deliver to mailboxes on this server through the pipeline. Each group is marked done
         in the very transaction that stores it. Bcc recipients get their own delivery, so
         nobody's envelope shows who else was blind-copied."""
-        outcomes: dict[str, tuple[str, str]] = {}
+        outcomes: Outcomes = {}
         live = []
         for address in local:
             if (await self.mailboxes.resolve_recipient(address)).status == "ok":
@@ -292,7 +284,7 @@ class Outbox:
             async def mark_done(
                 conn: AsyncConnection, _stored: list[dict[str, Any]], done: Any = done
             ) -> None:
-                if await self._apply(conn, row.id, token, done) is None:
+                if await rows.record_outcomes(conn, row.id, token, done) is None:
                     raise LeaseLost()
 
             try:
@@ -309,9 +301,7 @@ class Outbox:
                 outcomes.update({a: ("retry", reason) for a in group})
         return outcomes
 
-    async def _relay(
-        self, raw: bytes, mail_from: str, recipients: list[str]
-    ) -> dict[str, tuple[str, str]]:
+    async def _relay(self, raw: bytes, mail_from: str, recipients: list[str]) -> Outcomes:
         if self.connections is None:
             return {a: ("failed", NO_RELAY) for a in recipients}
         try:
@@ -341,40 +331,12 @@ class Outbox:
             )
         return outcomes
 
-    async def _apply(
-        self, conn: AsyncConnection, row_id: str, token: str, outcomes: dict[str, tuple[str, str]]
-    ) -> tuple[list[str], dict[str, Any]] | None:
-        """Record settled recipients on the row, if it is still ours; (pending, results)."""
-        row = (
-            await conn.execute(
-                sa.select(outbox.c.pending, outbox.c.results).where(
-                    outbox.c.id == row_id, outbox.c.lock_token == token
-                )
-            )
-        ).first()
-        if row is None:
-            return None
-        results = dict(row.results)
-        pending = []
-        for address in row.pending:
-            kind, reply = outcomes.get(address, ("retry", ""))
-            if kind == "retry":
-                pending.append(address)
-            else:
-                results[address] = {"status": kind, "reply": reply}
-        await conn.execute(
-            outbox.update()
-            .where(outbox.c.id == row_id)
-            .values(pending=pending, results=results, updated_at=utcnow())
-        )
-        return pending, results
-
-    async def _settle(self, row: Any, token: str, outcomes: dict[str, tuple[str, str]]) -> None:
+    async def _settle(self, row: Any, token: str, outcomes: Outcomes) -> None:
         """Record this attempt; reschedule what is still pending or, when nothing is (or the
         schedule is spent), finish the message as sent or failed."""
 
         async def write(conn: AsyncConnection) -> tuple[str, dict[str, Any]] | None:
-            state = await self._apply(conn, row.id, token, outcomes)
+            state = await rows.record_outcomes(conn, row.id, token, outcomes)
             if state is None:
                 raise LeaseLost()
             pending, results = state
@@ -383,21 +345,7 @@ class Outbox:
                 reasons = "; ".join(f"{a}: {outcomes[a][1]}" for a in pending if a in outcomes)
                 retry = retry_at(self.settings.outbox_retry_schedule, row.attempts, now)
                 if retry is not None:
-                    await conn.execute(
-                        outbox.update()
-                        .where(outbox.c.id == row.id)
-                        .values(
-                            next_attempt_at=retry,
-                            locked_until=None,
-                            lock_token=None,
-                            last_error=reasons or None,
-                        )
-                    )
-                    await conn.execute(
-                        messages.update()
-                        .where(messages.c.id == row.message_id)
-                        .values(delivery_error=f"Temporary failure, retrying: {reasons}"[:2000])
-                    )
+                    await rows.reschedule(conn, row.id, row.message_id, retry, reasons)
                     return None
                 results = dict(results)
                 for address in pending:
@@ -409,27 +357,9 @@ class Outbox:
             failed = [f"{a}: {r['reply']}" for a, r in results.items() if r["status"] == "failed"]
             status = "failed" if failed else "sent"
             error = "; ".join(failed)[:2000] or None
-            await conn.execute(
-                outbox.update()
-                .where(outbox.c.id == row.id)
-                .values(
-                    status=status,
-                    pending=[],
-                    results=results,
-                    last_error=error,
-                    locked_until=None,
-                    lock_token=None,
-                    updated_at=now,
-                )
+            updated = await rows.finish(
+                conn, row.id, row.message_id, status, results, error, SUMMARY_COLUMNS
             )
-            updated = (
-                await conn.execute(
-                    messages.update()
-                    .where(messages.c.id == row.message_id)
-                    .values(delivery_status=status, delivery_error=error)
-                    .returning(*SUMMARY_COLUMNS)
-                )
-            ).first()
             if updated is None:  # the message was deleted meanwhile: nobody to tell
                 return None
             item = jsonable(summary(updated))
@@ -449,33 +379,10 @@ class Outbox:
                 }
             )
 
-    async def _cancel(self, row: Any, token: str) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
-                outbox.update()
-                .where(outbox.c.id == row.id, outbox.c.lock_token == token)
-                .values(
-                    status="cancelled",
-                    last_error="The message was deleted before it was sent.",
-                    locked_until=None,
-                    lock_token=None,
-                    updated_at=utcnow(),
-                )
-            )
-
     async def _prune(self) -> None:
         """Forget finished outbox rows well outside the rate window, and expired keys."""
-        now = utcnow()
         keep = max(timedelta(seconds=2 * self.settings.send_rate_window), timedelta(days=1))
-        async with self.db.write() as conn:
-            await conn.execute(
-                outbox.delete().where(outbox.c.status != "queued", outbox.c.updated_at < now - keep)
-            )
-            await conn.execute(
-                idempotency_keys.delete().where(
-                    idempotency_keys.c.created_at < now - IDEMPOTENCY_TTL
-                )
-            )
+        await rows.prune(self.db, keep, IDEMPOTENCY_TTL)
 
     async def close(self) -> None:
         """Stop in-flight deliveries and hand their rows back for the next worker."""

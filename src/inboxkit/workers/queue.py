@@ -1,16 +1,9 @@
-"""Durable work queues in the database: claiming rows, backing off, waking workers.
+"""Working a durable queue: waking when there may be work, claiming, backing off.
 
-The outbox and webhook deliveries are tables whose rows carry `status`, `attempts`,
-`next_attempt_at`, `locked_until` and `lock_token`. Any number of worker processes claim due
-rows with one conditional UPDATE: a row is taken only while it is due and unlocked, and the
-claim stamps it with a fresh token and a lease. Whoever finishes a row updates it only where
-the token is still theirs, so a worker that lost its lease (it stalled past `locked_until`
-and another took over) cannot overwrite the new owner's result. A worker that dies simply
-lets its lease run out and the row is claimed again: nothing is lost.
-
-On PostgreSQL the candidate rows are selected `FOR UPDATE SKIP LOCKED`, so concurrent
-claimers take different rows instead of queueing behind each other; on SQLite the write
-transaction (`BEGIN IMMEDIATE`) already serialises claimers.
+The rows and their leases are `store/queue.py` (why a lease token makes any number of worker
+processes safe); this is the loop around them that the outbox sender and the webhook
+dispatcher share: sleep on the bus until rows may be due, claim up to the free concurrency,
+run one task per row, and hand interrupted rows back on shutdown.
 """
 
 from __future__ import annotations
@@ -19,21 +12,20 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.bus import Bus
 from inboxkit.bus.base import ALL, Subscription
-from inboxkit.ids import new_id
-from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.db import Database
-from inboxkit.store.tables import UTCDateTime, utcnow
+from inboxkit.store.dialect import Dialect
+from inboxkit.store.queue import claim, next_due, release
+from inboxkit.store.tables import utcnow
 
-__all__ = ["Claim", "claim", "next_due", "release", "retry_at", "Waker", "Dispatcher"]
+__all__ = ["retry_at", "until", "Waker", "Dispatcher", "Jobs"]
 
 log = logging.getLogger(__name__)
 
@@ -42,113 +34,6 @@ PRUNE_EVERY_SECONDS = 600.0
 
 # Given the claimed rows and the claim's token: one job (a coroutine to run) per row, in order.
 Jobs = Callable[[Sequence[Any], str], Awaitable[Sequence[Coroutine[Any, Any, None]]]]
-
-
-class Claim:
-    """Rows taken by one claim, and the token that proves it."""
-
-    def __init__(self, token: str, rows: list[Any]):
-        self.token = token
-        self.rows = rows
-
-
-async def claim(
-    db: Database,
-    table: sa.Table,
-    status: str,
-    limit: int,
-    lease_seconds: float,
-    batcher: CommitBatcher | None = None,
-) -> Claim:
-    """Take up to `limit` due rows of `table` in `status`, leasing them for `lease_seconds`.
-
-    On SQLite, pass the commit batcher: every write there queues for the one write lock, so
-    a claim riding along in the batch of concurrent deliveries saves a commit of its own.
-    """
-    token = new_id()
-    if limit <= 0:
-        return Claim(token, [])
-    c = table.c
-
-    async def take(conn: AsyncConnection) -> list[Any]:
-        now = utcnow()
-        claimable = sa.and_(
-            c.status == status,
-            c.next_attempt_at <= now,
-            sa.or_(c.locked_until.is_(None), c.locked_until < now),
-        )
-        candidates = sa.select(c.id).where(claimable).order_by(c.next_attempt_at).limit(limit)
-        if not db.is_sqlite:
-            candidates = candidates.with_for_update(skip_locked=True)
-        ids = list((await conn.execute(candidates)).scalars())
-        if not ids:
-            return []
-        return list(
-            (
-                await conn.execute(
-                    table.update()
-                    .where(c.id.in_(ids), claimable)
-                    .values(
-                        locked_until=now + timedelta(seconds=lease_seconds),
-                        lock_token=token,
-                        attempts=c.attempts + 1,
-                    )
-                    .returning(*table.c)
-                )
-            ).all()
-        )
-
-    if db.is_sqlite and batcher is not None:
-        rows = await batcher.submit(take)
-    else:
-        async with db.write() as conn:
-            if not db.is_sqlite:
-                # A claim lost in a crash only means the rows are claimed again, so its commit
-                # need not wait for the WAL flush: exclusion comes from locks, not durability.
-                await conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
-            rows = await take(conn)
-    return Claim(token, sorted(rows, key=lambda row: row.next_attempt_at))
-
-
-async def next_due(db: Database, table: sa.Table, status: str) -> datetime | None:
-    """When a row in `status` is next claimable: its next attempt or, for a row leased to a
-    worker, the lease running out (None when there is no such row). A read, so checking for
-    work costs no write lock."""
-    c = table.c
-    claimable_at = sa.case(
-        (
-            sa.and_(c.locked_until.is_not(None), c.locked_until > c.next_attempt_at),
-            c.locked_until,
-        ),
-        else_=c.next_attempt_at,
-    )
-    async with db.read() as conn:
-        return await conn.scalar(
-            sa.select(sa.type_coerce(sa.func.min(claimable_at), UTCDateTime)).where(
-                c.status == status
-            )
-        )
-
-
-async def release(
-    db: Database, table: sa.Table, status: str, taken: Iterable[tuple[str, str]]
-) -> None:
-    """Hand back rows whose attempt was interrupted (shutdown), given as (id, token) pairs, so
-    a restarted worker retries them at once instead of waiting for the lease to run out."""
-    taken = list(taken)
-    if not taken:
-        return
-    c = table.c
-    try:
-        async with db.write() as conn:
-            for row_id, token in taken:
-                await conn.execute(
-                    table.update()
-                    .where(c.id == row_id, c.lock_token == token, c.status == status)
-                    .values(locked_until=None, lock_token=None, attempts=c.attempts - 1)
-                )
-    except Exception as exc:  # the leases run out on their own
-        log.warning("could not hand back %d interrupted %s rows: %s", len(taken), table.name, exc)
 
 
 def retry_at(schedule: list[float], attempts: int, now: datetime | None = None) -> datetime | None:
@@ -252,7 +137,7 @@ class Dispatcher:
         concurrency: int,
         poll_interval: float,
         lease_seconds: float,
-        batcher: CommitBatcher | None,
+        dialect: Dialect,
         jobs: Jobs,
         prune: Callable[[], Awaitable[None]],
         name: str,
@@ -265,7 +150,7 @@ class Dispatcher:
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self.lease_seconds = lease_seconds
-        self.batcher = batcher
+        self.dialect = dialect
         self.jobs = jobs
         self.prune = prune
         self.name = name  # in task names
@@ -289,7 +174,7 @@ class Dispatcher:
             await self.waker.wait(until(due, self.poll_interval))
             return 0
         taken = await claim(
-            self.db, self.table, self.status, free, self.lease_seconds, self.batcher
+            self.db, self.table, self.status, free, self.lease_seconds, self.dialect
         )
         if not taken.rows:  # another worker was quicker
             await self.waker.wait(min(0.05, self.poll_interval))

@@ -1,0 +1,97 @@
+"""The worker loops a `worker` (or `all`) process runs: each is safe in any number of processes.
+
+Each worker is one pass run over and over; a pass that did something is followed at once by
+the next, so a backlog drains without waiting, and a pass that failed is logged and retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the runtime builds the workers' objects and starts these loops
+    from inboxkit.runtime import Runtime
+
+__all__ = ["WORKERS", "start_workers"]
+
+log = logging.getLogger(__name__)
+
+Pause = Callable[["Runtime"], float]
+# (name, one pass, pause after a pass that did nothing, pause after a pass that failed).
+# A pass returns how much it did; when it did something the next pass starts at once, so a
+# backlog drains without waiting.
+Worker = tuple[str, Callable[["Runtime"], Awaitable[int]], Pause, Pause]
+
+
+async def _sweep(runtime: Runtime) -> int:
+    return await runtime.mailboxes.sweep_expired()
+
+
+async def _send_outbox(runtime: Runtime) -> int:
+    """Start due deliveries, or sleep until a bus event, a retry or the poll interval."""
+    return await runtime.outbox.step()
+
+
+async def _dispatch_webhooks(runtime: Runtime) -> int:
+    """Start due attempts, or sleep until a bus event, a retry or the poll interval."""
+    return await runtime.webhook_dispatcher.step()
+
+
+def _no_pause(runtime: Runtime) -> float:
+    return 0.0
+
+
+WORKERS: list[Worker] = [
+    (
+        "expiry-sweeper",
+        _sweep,
+        lambda runtime: runtime.settings.sweep_interval,
+        lambda runtime: runtime.settings.sweep_interval,
+    ),
+    # These two wait for work inside their pass, so an idle pass needs no pause of its own.
+    (
+        "outbox-sender",
+        _send_outbox,
+        _no_pause,
+        lambda runtime: runtime.settings.outbox_poll_interval,
+    ),
+    (
+        "webhook-dispatcher",
+        _dispatch_webhooks,
+        _no_pause,
+        lambda runtime: runtime.settings.webhook_poll_interval,
+    ),
+]
+
+
+async def _loop(
+    runtime: Runtime,
+    name: str,
+    step: Callable[[Runtime], Awaitable[int]],
+    idle: float,
+    after_failure: float,
+) -> None:
+    while True:
+        try:
+            done = await step(runtime)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("worker %s failed; retrying in %gs", name, after_failure)
+            await asyncio.sleep(after_failure)
+            continue
+        if not done:
+            await asyncio.sleep(idle)
+
+
+def start_workers(runtime: Runtime) -> list[asyncio.Task[None]]:
+    """One task per worker, running until cancelled."""
+    return [
+        asyncio.create_task(
+            _loop(runtime, name, step, idle(runtime), after_failure(runtime)),
+            name=f"inboxkit-{name}",
+        )
+        for name, step, idle, after_failure in WORKERS
+    ]
