@@ -104,19 +104,9 @@ def _run(main: Any) -> None:
 @click.option("--data-dir", default=None)
 def migrate(**options: Any) -> None:
     """Apply database migrations and exit."""
-    from inboxkit.store.db import Database
-    from inboxkit.store.migrate import upgrade
+    from inboxkit.runtime import migrate_database
 
-    settings = _settings(**options)
-
-    async def run() -> None:
-        db = Database(settings.effective_database_url)
-        try:
-            await upgrade(db)
-        finally:
-            await db.close()
-
-    asyncio.run(run())
+    asyncio.run(migrate_database(_settings(**options)))
     click.echo("database is at the newest schema", err=True)
 
 
@@ -129,19 +119,13 @@ def _keys(options: dict[str, Any], call: Any) -> Any:
     """`await call(auth)` with an AuthService on the migrated database; its errors become
     command errors."""
     from inboxkit.errors import InboxKitError
-    from inboxkit.services.auth import AuthService
-    from inboxkit.store.db import Database
-    from inboxkit.store.migrate import upgrade
+    from inboxkit.runtime import admin_auth
 
     settings = _settings(**options)
 
     async def run() -> Any:
-        db = Database(settings.effective_database_url)
-        try:
-            await upgrade(db)
-            return await call(AuthService(settings, db))
-        finally:
-            await db.close()
+        async with admin_auth(settings) as auth:
+            return await call(auth)
 
     try:
         return asyncio.run(run())

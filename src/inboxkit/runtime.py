@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from enum import StrEnum
 
 from inboxkit.bus import create_bus
@@ -37,7 +39,7 @@ from inboxkit.workers.catchup import CatchUp
 from inboxkit.workers.outbox import OutboxSender
 from inboxkit.workers.webhooks import WebhookDispatcher
 
-__all__ = ["Role", "Runtime"]
+__all__ = ["Role", "Runtime", "admin_auth", "migrate_database"]
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +146,23 @@ class Runtime:
         await self.bus.close()
         await self.parser.close()
         await self.db.close()
+
+
+async def migrate_database(settings: Settings) -> None:
+    """Bring the configured database to the newest schema (the `inboxkit migrate` command)."""
+    db = Database(settings.effective_database_url)
+    try:
+        await upgrade(db)
+    finally:
+        await db.close()
+
+
+@asynccontextmanager
+async def admin_auth(settings: Settings) -> AsyncIterator[AuthService]:
+    """Key management on the migrated database without a running server (`inboxkit keys`)."""
+    db = Database(settings.effective_database_url)
+    try:
+        await upgrade(db)
+        yield AuthService(settings, db)
+    finally:
+        await db.close()
