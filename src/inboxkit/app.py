@@ -19,6 +19,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from inboxkit import __version__
 from inboxkit.api.connections import guarded_http_protocol
@@ -42,7 +43,7 @@ __all__ = ["build_app", "http_config", "serve", "running", "Serving", "HttpServe
 
 log = logging.getLogger(__name__)
 
-_ERROR_RESPONSES = {
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}
     for status, description in {
         400: "Bad request",
@@ -136,7 +137,8 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
     app.include_router(ws_router)
     app.include_router(ops_router)
     # A route, not a mount: a mount would redirect `POST /mcp` to `/mcp/`.
-    app.add_route(MCP_PATH, mcp_endpoint, include_in_schema=False)
+    # An ASGI app as a Route endpoint (Starlette serves it as is, every method).
+    app.router.routes.append(Route(MCP_PATH, mcp_endpoint, include_in_schema=False))
     return app
 
 
