@@ -72,8 +72,13 @@ async def test_a_head_dribbled_one_byte_at_a_time_is_cut_off(impatient_server: R
             break
         sent += 1
         await asyncio.wait([closed], timeout=0.01)
-    answer = await closed
-    assert answer.startswith(b"HTTP/1.1 408 ")
+    try:
+        answer = await closed
+    except ConnectionResetError:
+        # The server answered 408 and closed while this client was still writing; the kernel
+        # then resets the connection and may drop the unread answer. Either way it was cut off.
+        answer = b"reset"
+    assert answer.startswith(b"HTTP/1.1 408 ") or answer == b"reset"
     assert sent < len(head)
     writer.close()
 
