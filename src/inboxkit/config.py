@@ -20,6 +20,9 @@ MiB = 1024 * 1024
 
 
 class Settings(BaseSettings):
+    """Every setting of the server, from `INBOXKIT_*` environment variables or given directly;
+    built once and passed to what needs it."""
+
     model_config = SettingsConfigDict(env_prefix="INBOXKIT_", extra="ignore")
 
     data_dir: Path = Path("./data")

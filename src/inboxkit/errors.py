@@ -43,6 +43,9 @@ class Resource(StrEnum):
 
 
 class InboxKitError(Exception):
+    """Base of the service's errors: a stable `code`, an HTTP `status` and a sentence for the
+    caller, which each surface (REST, SMTP, MCP) maps once."""
+
     code = "internal_error"
     status = 500
     default_message = "Something went wrong on the server."
@@ -63,45 +66,69 @@ class InboxKitError(Exception):
 
 
 class BadRequest(InboxKitError):
+    """The request cannot be read (400), e.g. a cursor that was not passed back unchanged."""
+
     code, status, default_message = "bad_request", 400, "The request is malformed."
 
 
 class Unauthorized(InboxKitError):
+    """No token, or one that is not valid (401)."""
+
     code, status = "unauthorized", 401
     default_message = "A valid token is required: send 'Authorization: Bearer <token>'."
 
 
 class Forbidden(InboxKitError):
+    """The token is valid but may not do this (403), e.g. it lacks the scope."""
+
     code, status, default_message = "forbidden", 403, "This token is not allowed to do that."
 
 
 class NotFound(InboxKitError):
+    """The thing asked for does not exist, or not for this caller (404): another tenant's look
+    the same."""
+
     code, status, default_message = "not_found", 404, "No such resource."
 
 
 class Conflict(InboxKitError):
+    """The request clashes with what is stored (409), e.g. an Idempotency-Key reused with
+    another body."""
+
     code, status, default_message = "conflict", 409, "The request conflicts with current state."
 
 
 class HandleTaken(Conflict):
+    """The agent handle asked for is held by another mailbox; a code of its own so a caller
+    knows to pick another."""
+
     code = "handle_taken"
     resource = Resource.HANDLE
     default_message = "That address is taken; choose another handle."
 
 
 class PayloadTooLarge(InboxKitError):
+    """A request body or composed message over the size limit (413)."""
+
     code, status, default_message = "payload_too_large", 413, "The request body is too large."
 
 
 class ValidationFailed(InboxKitError):
+    """A value in the request is not acceptable (422); the message says which and why."""
+
     code, status, default_message = "validation_error", 422, "The request is not valid."
 
 
 class QuotaExceeded(InboxKitError):
+    """A standing limit is reached (429), e.g. the most webhooks an account may have; unlike
+    `RateLimited`, waiting does not help."""
+
     code, status, default_message = "quota_exceeded", 429, "A quota has been reached."
 
 
 class RateLimited(InboxKitError):
+    """Too many actions in a time window (429); `Retry-After` says when to try again."""
+
     code, status, default_message = "rate_limited", 429, "Too many requests; retry later."
 
     def __init__(

@@ -10,6 +10,9 @@ __all__ = ["Metrics"]
 
 
 class Metrics:
+    """The Prometheus counters and gauges of one runtime; `refresh()` copies the gauges from the
+    running objects before each scrape."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.delivered = Counter(

@@ -18,6 +18,9 @@ class _TooLarge(HTTPException):
 
 
 class BodySizeLimit:
+    """ASGI middleware answering 413 for a request body over `max_bytes`, by its Content-Length
+    or by counting a streamed body, before any route reads it."""
+
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes

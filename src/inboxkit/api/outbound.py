@@ -60,6 +60,9 @@ _CONTENT_ID = r"^[!-;=?-~]{1,250}$"  # printable ASCII, no spaces or angle brack
 
 
 class AttachmentIn(Strict):
+    """A file to attach, base64-encoded; with `content_id` it becomes an inline part the HTML
+    can show."""
+
     filename: str = Field(min_length=1, max_length=255, pattern=_FILENAME)
     content_type: str = Field(
         "application/octet-stream",
@@ -83,6 +86,8 @@ Attachments = Annotated[
 
 
 class SendRequest(Strict):
+    """A new message to send from the mailbox's own address; give `text`, `html` or both."""
+
     to: Addresses | Address = Field(description="One address or a list (plain addresses only).")
     cc: Addresses = []
     bcc: Addresses = Field([], description="Receive the message without appearing in it.")
@@ -95,6 +100,9 @@ class SendRequest(Strict):
 
 
 class ReplyRequest(Strict):
+    """A reply to a message in the mailbox, sent to its sender (or to everyone with `reply_all`)
+    and threaded onto it."""
+
     text: str | None = None
     html: str | None = None
     attachments: Attachments = []
@@ -104,6 +112,9 @@ class ReplyRequest(Strict):
 
 
 class SentMessage(MessageSummary):
+    """The sent message as stored in the mailbox; `delivery_status` goes from queued to sent or
+    failed."""
+
     message_id: str = Field(description="The Message-ID header of the sent message.")
 
 

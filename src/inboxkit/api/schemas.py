@@ -91,30 +91,44 @@ class Strict(BaseModel):
 
 
 class Data(BaseModel, Generic[T]):
+    """A response holding one object, under `data`."""
+
     data: T
 
 
 class PageMeta(BaseModel):
+    """Paging details of a list response."""
+
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."
     )
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list: the items under `data`; pass `meta.next_cursor` back as `cursor` for
+    the next page."""
+
     data: list[T]
     meta: PageMeta
 
 
 class ErrorBody(BaseModel):
+    """What went wrong: a stable `code` to act on and a `message` to show a person."""
+
     code: str = Field(description="A stable machine-readable code, e.g. not_found.")
     message: str = Field(description="A human sentence saying what went wrong and what to do.")
 
 
 class ErrorResponse(BaseModel):
+    """The body of every error response; branch on `error.code`, not on the message."""
+
     error: ErrorBody
 
 
 class MailboxCreate(Strict):
+    """A mailbox to create: by default a random test address that expires; in `agent` mode, a
+    persistent identity, optionally with a chosen `handle`."""
+
     # A handle only with `"mode": "agent"` (test addresses are random).
     model_config = ConfigDict(
         json_schema_extra={
@@ -143,6 +157,8 @@ class MailboxCreate(Strict):
 
 
 class MailboxUpdate(Strict):
+    """Changes to a mailbox: rename it, or extend its life; fields left out stay as they are."""
+
     name: str | None = Field(None, max_length=200)
     ttl_minutes: Minutes | None = Field(
         None, description="Extend: expire this many minutes from now."
@@ -150,6 +166,9 @@ class MailboxUpdate(Strict):
 
 
 class Mailbox(BaseModel):
+    """A mailbox: an address that receives mail, with its expiry (null: it never expires) and
+    message counts."""
+
     id: str
     address: str
     mode: str
@@ -161,28 +180,40 @@ class Mailbox(BaseModel):
 
 
 class MailboxCreated(Mailbox):
+    """A mailbox just created, with its mailbox token (shown only in this response)."""
+
     token: str = Field(description="Mailbox token (ikm_…) for this mailbox alone; shown once.")
 
 
 class HandleAvailability(BaseModel):
+    """Whether a handle can be claimed for an agent mailbox, the address it would give, and if
+    not, why."""
+
     available: bool
     address: str
     reason: Literal["taken", "reserved", "invalid"] | None
 
 
 class Link(BaseModel):
+    """A link found in a message, with what following it does (`kind`) and its visible text."""
+
     url: str
     kind: Literal["verify", "login", "reset", "unsubscribe", "other"]
     text: str
 
 
 class CodeCandidate(BaseModel):
+    """A possible one-time code with its confidence (0 to 1) and the text around it, for judging
+    a doubtful match."""
+
     value: str
     confidence: float
     snippet: str
 
 
 class Attachment(BaseModel):
+    """An attachment or inline part of a message; its bytes are downloaded by `id`."""
+
     id: str
     filename: str | None
     content_type: str
@@ -192,6 +223,9 @@ class Attachment(BaseModel):
 
 
 class MessageEnvelope(BaseModel):
+    """The SMTP envelope a message came with (sender, recipients, client address, HELO name),
+    which can differ from its From and To headers."""
+
     mail_from: str
     rcpt_to: list[str]
     remote_addr: str | None
@@ -199,6 +233,9 @@ class MessageEnvelope(BaseModel):
 
 
 class MessageSummary(BaseModel):
+    """A message as listed: its headers, a preview, and the codes and links found in it, without
+    the bodies."""
+
     id: str
     mailbox_id: str
     direction: Literal["inbound", "outbound"]
@@ -222,6 +259,8 @@ class MessageSummary(BaseModel):
 
 
 class Message(MessageSummary):
+    """A whole message: the summary plus its bodies, headers, attachments and SMTP envelope."""
+
     cc: list[str]
     reply_to: list[str]
     message_id: str | None
@@ -240,21 +279,31 @@ class Message(MessageSummary):
 
 
 class MessageUpdate(Strict):
+    """Mark a message read or unread."""
+
     is_read: JsonBool
 
 
 class WaitResult(BaseModel):
+    """The outcome of a wait: the first matching message, or `timed_out` true when none arrived
+    in time."""
+
     message: MessageSummary | None
     timed_out: bool
 
 
 class ApiKeyCreate(Strict):
+    """An API key to create, with its scopes, in a new account or an existing one."""
+
     name: str = Field(min_length=1, max_length=200)
     scopes: list[Scope] | None = Field(None, description="Default: every scope except admin.")
     account_id: str | None = Field(None, description="Add the key to this account (default: new).")
 
 
 class ApiKey(BaseModel):
+    """An API key's details; the key itself is shown only when it is created (`prefix`
+    identifies it)."""
+
     id: str
     account_id: str
     name: str
@@ -265,9 +314,13 @@ class ApiKey(BaseModel):
 
 
 class ApiKeyCreated(ApiKey):
+    """An API key just created, with the key itself (shown only in this response)."""
+
     token: str = Field(description="The API key (ik_…); shown once.")
 
 
 class Health(BaseModel):
+    """Whether the server is ready: `status`, and the result of each dependency check."""
+
     status: str
     checks: dict[str, bool] = {}

@@ -22,6 +22,8 @@ assert set(EventName.__args__) == set(EVENTS)  # type: ignore[attr-defined]
 
 
 class WebhookCreate(Strict):
+    """An endpoint to register for events: the account's, or one mailbox's only."""
+
     url: str = Field(
         pattern=URL_PATTERN,
         max_length=MAX_URL_CHARS,
@@ -35,6 +37,9 @@ class WebhookCreate(Strict):
 
 
 class Webhook(BaseModel):
+    """An endpoint that receives the account's events (or one mailbox's) as signed POST
+    requests."""
+
     id: str
     url: str
     mailbox_id: str | None
@@ -46,12 +51,16 @@ class Webhook(BaseModel):
 
 
 class WebhookCreated(Webhook):
+    """An endpoint just registered, with its signing secret (shown only in this response)."""
+
     secret: str = Field(
         description="whsec_… signing secret for verifying `webhook-signature`; shown once."
     )
 
 
 class WebhookAttempt(BaseModel):
+    """One POST of a delivery to its endpoint, and how the endpoint answered."""
+
     attempted_at: datetime
     status_code: int | None = Field(description="The HTTP status, null if none came back.")
     error: str | None
@@ -59,6 +68,9 @@ class WebhookAttempt(BaseModel):
 
 
 class WebhookDelivery(BaseModel):
+    """One event sent to an endpoint: its payload, its status, and every attempt so far (failed
+    ones are retried until `next_attempt_at` is null)."""
+
     id: str = Field(description="Sent as the `webhook-id` header, the same on every retry.")
     webhook_id: str
     event: str

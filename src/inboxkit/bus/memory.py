@@ -8,6 +8,9 @@ __all__ = ["MemoryBus"]
 
 
 class MemoryBus(Bus):
+    """The bus of a single process: events go straight to its own subscribers, with nothing to
+    connect to."""
+
     async def publish(self, event: Event) -> None:
         self._dispatch(event)
 

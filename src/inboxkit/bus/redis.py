@@ -44,6 +44,9 @@ def _backoff(delay: float) -> float:
 
 
 class RedisBus(Bus):
+    """The bus shared by several processes through Redis pub/sub; a slow or absent Redis never
+    delays a publisher (see the module doc)."""
+
     def __init__(self, url: str):
         super().__init__()
         self.url = url

@@ -66,34 +66,53 @@ class ConnectionFailed(InboxKitError):
 
 
 class BadRequest(InboxKitError):
+    """The server could not read the request (400), e.g. a cursor that was not passed back
+    unchanged."""
+
     code = "bad_request"
 
 
 class Unauthorized(InboxKitError):
+    """The token is missing or not valid (401): unknown, revoked, or its mailbox is gone."""
+
     code = "unauthorized"
 
 
 class Forbidden(InboxKitError):
+    """The token may not do this (403), e.g. it lacks the scope, or an anonymous inbox tried to
+    send."""
+
     code = "forbidden"
 
 
 class NotFound(InboxKitError):
+    """No such mailbox, message, attachment or webhook (404); another tenant's look the same."""
+
     code = "not_found"
 
 
 class Conflict(InboxKitError):
+    """The request clashes with what the server holds (409), e.g. an Idempotency-Key reused with
+    another body."""
+
     code = "conflict"
 
 
 class HandleTaken(Conflict):
+    """The handle asked for belongs to another mailbox; choose another one."""
+
     code = "handle_taken"
 
 
 class PayloadTooLarge(InboxKitError):
+    """The request, or the message it would send, is over the server's size limit (413)."""
+
     code = "payload_too_large"
 
 
 class ValidationError(InboxKitError):
+    """The server refused a value in the request (422); the message says which and why."""
+
     code = "validation_error"
 
 
@@ -114,6 +133,8 @@ class RateLimited(InboxKitError):
 
 
 class ServerError(InboxKitError):
+    """The server failed (5xx) rather than refusing the request; trying again later may work."""
+
     code = "internal_error"
 
 

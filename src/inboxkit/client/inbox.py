@@ -21,6 +21,9 @@ T = TypeVar("T")
 
 
 class InboxOperations:
+    """What you do with one inbox (wait for mail, read it, send, extend, delete), written once
+    for both `Inbox` and `AsyncInbox`."""
+
     def __init__(self, client: Any, mailbox: Mailbox, token: str | None = None):
         self.mailbox = mailbox
         self.token = token

@@ -43,6 +43,9 @@ T = TypeVar("T")
 
 
 class Model(BaseModel):
+    """Base of the SDK's models: keeps fields it does not know, so a newer server does not break
+    an older SDK; `to_json()` gives back the API's JSON."""
+
     model_config = ConfigDict(extra="allow", populate_by_name=True, ignored_types=(operation,))
 
     def to_json(self) -> dict[str, Any]:
@@ -51,6 +54,8 @@ class Model(BaseModel):
 
 
 class Mailbox(Model):
+    """A mailbox: its address, mode, expiry (None: never) and message counts."""
+
     id: str
     address: str
     mode: str = "test"
@@ -62,28 +67,41 @@ class Mailbox(Model):
 
 
 class MailboxCreated(Mailbox):
+    """A mailbox just created; `token` is its mailbox token, returned only this once."""
+
     token: str | None = Field(None, description="Mailbox token (ikm_…), shown only at creation.")
 
 
 class HandleAvailability(Model):
+    """Whether a handle can be claimed (`available`), the address it gives, and if not, why
+    (`reason`)."""
+
     available: bool
     address: str
     reason: str | None = None
 
 
 class Link(Model):
+    """A link in a message: its URL, what following it does (`kind`: verify, login, reset,
+    unsubscribe or other) and its text."""
+
     url: str
     kind: str = "other"
     text: str = ""
 
 
 class CodeCandidate(Model):
+    """A possible one-time code, its confidence (0 to 1) and the text around it, for judging a
+    doubtful match."""
+
     value: str
     confidence: float = 0.0
     snippet: str = ""
 
 
 class Attachment(Model):
+    """An attachment's details; get its bytes with `message.attachment_bytes(attachment)`."""
+
     id: str
     filename: str | None = None
     content_type: str = "application/octet-stream"
@@ -93,6 +111,8 @@ class Attachment(Model):
 
 
 class Envelope(Model):
+    """The SMTP envelope a message came with, which can differ from its From and To headers."""
+
     mail_from: str = ""
     rcpt_to: list[str] = []
     remote_addr: str | None = None
@@ -100,6 +120,9 @@ class Envelope(Model):
 
 
 class MessageSummary(Model):
+    """A message as listed, without bodies. `code` and `link()` give what a test usually wants;
+    `fetch()` gets the whole message."""
+
     id: str
     mailbox_id: str
     direction: str = "inbound"
@@ -194,6 +217,8 @@ class MessageSummary(Model):
 
 
 class Message(MessageSummary):
+    """A whole message: the summary plus its bodies, headers, attachments and SMTP envelope."""
+
     cc: list[str] = []
     reply_to: list[str] = []
     message_id: str | None = None
@@ -225,6 +250,8 @@ class Message(MessageSummary):
 
 
 class WaitResult(Model):
+    """The outcome of a wait: the matching message, or `timed_out` when none arrived in time."""
+
     message: MessageSummary | None = None
     timed_out: bool = False
 
@@ -245,6 +272,9 @@ class Page(Generic[T]):
 
 
 class ApiKey(Model):
+    """An API key's details; the key itself is only on the `ApiKeyCreated` returned at
+    creation."""
+
     id: str
     account_id: str
     name: str
@@ -255,6 +285,8 @@ class ApiKey(Model):
 
 
 class ApiKeyCreated(ApiKey):
+    """An API key just created; `token` is the key itself, returned only this once."""
+
     token: str
 
 
@@ -265,6 +297,9 @@ class SentMessage(MessageSummary):
 
 
 class Webhook(Model):
+    """An endpoint registered for the account's (or one mailbox's) events; `enabled` turns false
+    once it answers 410 Gone."""
+
     id: str
     url: str
     mailbox_id: str | None = None
@@ -276,10 +311,15 @@ class Webhook(Model):
 
 
 class WebhookCreated(Webhook):
+    """An endpoint just registered; `secret` verifies its requests' signatures and is returned
+    only this once."""
+
     secret: str = Field(description="Signing secret (whsec_…), shown only at creation.")
 
 
 class WebhookAttempt(Model):
+    """One POST of a webhook delivery: when, the HTTP status or error, and how long it took."""
+
     attempted_at: datetime
     status_code: int | None = None
     error: str | None = None
@@ -287,6 +327,9 @@ class WebhookAttempt(Model):
 
 
 class WebhookDelivery(Model):
+    """One event sent (or still being sent) to an endpoint, with its payload and the log of its
+    attempts."""
+
     id: str
     webhook_id: str = ""
     event: str = ""

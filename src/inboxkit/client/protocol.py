@@ -76,6 +76,9 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Sleep:
+    """A pause a flow asks its driver for (before retrying a 429), so flows do no I/O themselves
+    and run under both the sync and the async client."""
+
     seconds: float
 
 

@@ -35,6 +35,9 @@ zebra""".split()
 
 @dataclass(frozen=True, slots=True)
 class ParsedAddress:
+    """An address split for routing: the mailbox it names (`local`, `domain`, lower-cased) and
+    the +tag it was sent with."""
+
     local: str  # lower-cased, tag removed
     tag: str | None
     domain: str  # lower-cased

@@ -60,6 +60,9 @@ THRESHOLD = 0.5
 
 @dataclass(frozen=True, slots=True)
 class Code:
+    """A one-time code found in a message: its value as a person would type it, the confidence
+    (0 to 1) and the text around it."""
+
     value: str
     confidence: float
     snippet: str

@@ -144,6 +144,9 @@ def reply_subject(subject: str) -> str:
 
 @dataclass(slots=True)
 class OutgoingAttachment:
+    """A decoded file for an outgoing message; `check()` refuses values that cannot go safely
+    into its MIME headers."""
+
     filename: str
     content_type: str
     data: bytes

@@ -34,6 +34,8 @@ HTML_CHARS = 256_000  # characters of HTML markup rendered (Gmail clips a body a
 
 @dataclass(frozen=True, slots=True)
 class Extraction:
+    """What `extract` found in a message: its one-time codes and links, each best first."""
+
     codes: list[Code] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
 

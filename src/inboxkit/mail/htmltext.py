@@ -103,6 +103,9 @@ class Anchor:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
+    """HTML rendered as plain text, with the visible anchors collected on the way for link
+    ranking."""
+
     text: str
     anchors: tuple[Anchor, ...]
 

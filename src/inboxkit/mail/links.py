@@ -35,6 +35,8 @@ MAX_LINKS = 300  # links examined per message
 
 @dataclass(frozen=True, slots=True)
 class Link:
+    """A link in a message: its URL, what following it does (`kind`) and its visible text."""
+
     url: str
     kind: str
     text: str

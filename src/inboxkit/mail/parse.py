@@ -156,6 +156,9 @@ POLICY = _LenientPolicy()
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """Caps on how much work one message may ask of the parser: MIME nesting, part count, header
+    bytes."""
+
     max_depth: int = 20
     max_parts: int = 500
     max_header_bytes: int = 1024 * 1024
@@ -163,6 +166,9 @@ class Limits:
 
 @dataclass(slots=True)
 class Attachment:
+    """An attachment or inline part of a parsed message, with its decoded bytes so the store can
+    serve downloads without parsing again."""
+
     id: str
     filename: str | None
     content_type: str
@@ -185,6 +191,9 @@ class Attachment:
 
 @dataclass(slots=True)
 class ParsedMessage:
+    """Everything read from a raw message for storing and serving; with `parse_error` set it
+    could not be parsed fully and is kept raw."""
+
     subject: str = ""
     from_addr: str = ""
     from_name: str = ""

@@ -35,6 +35,9 @@ __all__ = [
 
 
 class ServerUnreachable(InboxKitError):
+    """The server `RestBackend` talks to did not answer; a code of its own so the tool tells the
+    model to check the server, not the request."""
+
     code, status = "server_unreachable", 503
     default_message = "The inboxkit server could not be reached."
 

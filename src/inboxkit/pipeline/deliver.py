@@ -25,11 +25,17 @@ log = logging.getLogger(__name__)
 
 
 class NoRecipients(InboxKitError):
+    """None of a delivery's recipients is a live mailbox (any more): SMTP answers 550, so the
+    sender does not retry."""
+
     code, status, default_message = "not_found", 404, "None of the recipients is a live mailbox."
 
 
 @dataclass(slots=True)
 class Envelope:
+    """The SMTP envelope of a delivery (or its equivalent for HTTP ingest and sent mail), stored
+    with each message."""
+
     mail_from: str
     rcpt_tos: list[str]
     remote_addr: str | None = None
@@ -45,6 +51,9 @@ class Envelope:
 
 
 class Pipeline:
+    """The one path by which mail is stored: resolve recipients, parse, extract, commit, publish
+    (see the module doc)."""
+
     def __init__(
         self,
         recipients: RecipientResolver,

@@ -80,6 +80,8 @@ ANONYMOUS = Principal(kind="anonymous")
 
 
 class AuthService:
+    """Turns bearer tokens into Principals, and creates, lists and revokes API keys."""
+
     def __init__(self, settings: Settings, db: Database):
         self.settings = settings
         self.db = db

@@ -63,6 +63,9 @@ def _attachment_bytes(raw: bytes, attachment_id: str, limits: Limits) -> bytes |
 
 
 class MessageService:
+    """The message use cases behind REST, MCP and the SDK, each checking the caller's scope and
+    access to the mailbox."""
+
     def __init__(self, settings: Settings, db: Database, mailboxes: MailboxService):
         self.settings = settings
         self.db = db

@@ -36,6 +36,8 @@ _PAGE_SCHEME = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 @dataclass(frozen=True, slots=True)
 class Origin:
+    """A web origin (scheme, host, port), compared whole as browsers define it."""
+
     scheme: str
     host: str  # lower case, IPv6 without brackets
     port: int

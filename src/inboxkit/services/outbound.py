@@ -151,6 +151,9 @@ def _attachments(items: list[dict[str, Any]]) -> list[OutgoingAttachment]:
 
 
 class OutboundService:
+    """Sending and replying: composes, signs and stores outgoing mail, and queues it for the
+    outbox in the same transaction."""
+
     def __init__(
         self,
         settings: Settings,

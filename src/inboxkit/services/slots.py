@@ -74,6 +74,9 @@ class Slot:
 
 
 class StreamSlots:
+    """Counts the waits and streams each token holds and refuses one past `limit`; shared by
+    every process through Redis when one is configured."""
+
     def __init__(self, limit: int, redis_url: str | None = None):
         self.limit = limit
         self._held: Counter[str] = Counter()  # slots taken in this process and not yet freed

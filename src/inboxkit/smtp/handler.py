@@ -29,6 +29,9 @@ TRY_AGAIN = "451 4.3.0 Temporary failure, please try again later"
 
 
 class InboxHandler:
+    """The aiosmtpd handler: accepts RCPT only for live mailboxes and hands DATA to the
+    pipeline, answering 250 only once the message is committed."""
+
     def __init__(
         self,
         settings: Settings,

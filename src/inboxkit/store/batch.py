@@ -33,6 +33,9 @@ _Item = tuple["WriteFn | Delivery", "asyncio.Future[Any]"]
 
 
 class CommitBatcher:
+    """Runs every write in shared transactions (group commit), so concurrent deliveries share
+    one fsync."""
+
     def __init__(self, db: Database, max_batch: int = 128):
         self.db = db
         self.max_batch = max_batch
