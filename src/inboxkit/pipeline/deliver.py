@@ -14,7 +14,7 @@ from typing import Any
 from inboxkit.bus import Bus
 from inboxkit.errors import InboxKitError
 from inboxkit.mail.pool import ParserPool
-from inboxkit.pipeline.recipients import Recipient, RecipientResolver
+from inboxkit.pipeline.recipients import Recipient, RecipientResolver, RecipientStatus
 from inboxkit.records import jsonable
 from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.messages import StoreHook, Target, new_delivery
@@ -71,7 +71,11 @@ class Pipeline:
             resolved = [await self.recipients.resolve_recipient(address) for address in rcpt_tos]
         targets: dict[str, Target] = {}
         for found in resolved:
-            if found.status != "ok" or found.mailbox_id is None or found.address is None:
+            if (
+                found.status is not RecipientStatus.OK
+                or found.mailbox_id is None
+                or found.address is None
+            ):
                 continue
             target = targets.setdefault(found.mailbox_id, Target(found.mailbox_id, found.address))
             if found.tag and found.tag not in target.tags:

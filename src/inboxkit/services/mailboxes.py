@@ -15,8 +15,8 @@ from inboxkit.config import Settings
 from inboxkit.errors import BadRequest, Forbidden, HandleTaken, NotFound, Resource, ValidationFailed
 from inboxkit.ids import is_id, new_id
 from inboxkit.mail.addresses import handle_problem, random_local_part, split_address
-from inboxkit.pipeline.recipients import Recipient
-from inboxkit.services.auth import Principal, digest, new_token
+from inboxkit.pipeline.recipients import Recipient, RecipientStatus
+from inboxkit.services.auth import Principal, PrincipalKind, digest, new_token
 from inboxkit.store import mailboxes as rows
 from inboxkit.store import messages
 from inboxkit.store.db import Database
@@ -82,7 +82,7 @@ class MailboxService:
     ) -> Any:
         """The caller's live mailbox by id or address. Anything else is a 404, never a 403:
         another tenant's mailbox must be indistinguishable from one that does not exist."""
-        if principal.kind == "anonymous":
+        if principal.kind is PrincipalKind.ANONYMOUS:
             principal.require("mailboxes:read")
         address: str | None = None
         if "@" in ref:
@@ -113,18 +113,18 @@ class MailboxService:
         """
         parsed = split_address(address)
         if parsed is None or parsed.domain not in self.settings.domains:
-            return Recipient("foreign")
+            return Recipient(RecipientStatus.FOREIGN)
         now = utcnow()
         cached = self._directory.get(parsed.address)
         if cached is not None:
             mailbox_id, canonical, expires_at, fresh_until = cached
             if fresh_until > time.monotonic() and (expires_at is None or expires_at > now):
-                return Recipient("ok", mailbox_id, canonical, parsed.tag)
+                return Recipient(RecipientStatus.OK, mailbox_id, canonical, parsed.tag)
             del self._directory[parsed.address]
         async with self.db.read() as conn:
             row = await rows.live_recipient(conn, parsed.address, now)
         if row is None:
-            return Recipient("unknown")
+            return Recipient(RecipientStatus.UNKNOWN)
         if len(self._directory) >= RECIPIENT_CACHE_SIZE:
             self._directory.clear()
         self._directory[parsed.address] = (
@@ -133,7 +133,7 @@ class MailboxService:
             row.expires_at,
             time.monotonic() + RECIPIENT_CACHE_SECONDS,
         )
-        return Recipient("ok", row.id, row.address, parsed.tag)
+        return Recipient(RecipientStatus.OK, row.id, row.address, parsed.tag)
 
     def forget(self, addresses: list[str]) -> None:
         for address in addresses:
@@ -172,7 +172,7 @@ class MailboxService:
         ttl_minutes: int | None = None,
         name: str | None = None,
     ) -> dict[str, Any]:
-        if principal.kind == "anonymous":
+        if principal.kind is PrincipalKind.ANONYMOUS:
             if not self.settings.allow_anonymous:
                 raise Forbidden(
                     "Anonymous inbox creation is disabled here; send an API key with 'mailboxes:write'."
@@ -184,7 +184,7 @@ class MailboxService:
                     "Agent inboxes need an account: send an API key with 'mailboxes:write'. "
                     "Without a token only test inboxes can be created."
                 )
-        elif principal.kind == "mailbox":
+        elif principal.kind is PrincipalKind.MAILBOX:
             raise Forbidden("A mailbox token cannot create mailboxes; use an API key.")
         else:
             principal.require("mailboxes:write")
@@ -272,7 +272,7 @@ class MailboxService:
     ) -> tuple[list[dict[str, Any]], str | None]:
         principal.require("mailboxes:read")
         # A mailbox token sees its own mailbox; an API key sees its account's.
-        own_box = principal.mailbox_id if principal.kind == "mailbox" else None
+        own_box = principal.mailbox_id if principal.kind is PrincipalKind.MAILBOX else None
         before = decode_cursor(cursor) if cursor else None
         async with self.db.read() as conn:
             found = await rows.list_live(

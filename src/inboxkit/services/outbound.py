@@ -56,7 +56,7 @@ from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import message_in
 from inboxkit.store import sends
 from inboxkit.store.db import Database
-from inboxkit.store.tables import utcnow
+from inboxkit.store.tables import OutboxStatus, utcnow
 
 __all__ = [
     "IDEMPOTENCY_TTL",
@@ -428,7 +428,7 @@ class OutboundService:
                 envelope,
                 raw,
                 # Read already: a waiter on this mailbox is waiting for replies, not for this.
-                extra={"delivery_status": "queued", "is_read": True},
+                extra={"delivery_status": OutboxStatus.QUEUED, "is_read": True},
                 also=queue,
             )
         except IntegrityError:

@@ -204,7 +204,7 @@ class WaitService:
                     slot.release()
 
     def _wait_query(self, mailbox_id: str, flt: MessageFilter, started: str) -> sa.Select[Any]:
-        query = sa.select(*SUMMARY_COLUMNS).where(
+        query: sa.Select[Any] = sa.select(*SUMMARY_COLUMNS).where(
             messages.c.mailbox_id == mailbox_id, messages.c.direction == "inbound"
         )
         query = flt.apply(query)
