@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inboxkit.bus import Bus
+from inboxkit.bus import Bus, EventKind
 from inboxkit.config import Settings
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
 from inboxkit.pipeline.recipients import RecipientStatus
@@ -338,7 +338,7 @@ class OutboxSender:
         """Record this attempt; reschedule what is still pending or, when nothing is (or the
         schedule is spent), finish the message as sent or failed."""
 
-        async def write(conn: AsyncConnection) -> tuple[str, dict[str, Any]] | None:
+        async def write(conn: AsyncConnection) -> tuple[EventKind, dict[str, Any]] | None:
             state = await rows.record_outcomes(conn, row.id, token, outcomes)
             if state is None:
                 raise LeaseLost()
@@ -370,11 +370,14 @@ class OutboxSender:
             if updated is None:  # the message was deleted meanwhile: nobody to tell
                 return None
             item = jsonable(summary(updated))
-            await self.webhooks.on_delivery_status(conn, f"message.{status}", item)
-            return f"message.{status}", item
+            kind: EventKind = "message.failed" if failed else "message.sent"
+            await self.webhooks.on_delivery_status(conn, kind, item)
+            return kind, item
 
         # Deliveries finishing together share one commit (and one fsync on SQLite).
-        finished = await self.pipeline.batcher.submit(write)
+        finished: tuple[EventKind, dict[str, Any]] | None = await self.pipeline.batcher.submit(
+            write
+        )
         if finished is not None:
             event, item = finished
             await self.bus.publish(

@@ -241,7 +241,6 @@ class WebhookDispatcher:
             await self.bus.publish(
                 {
                     "event": "webhook.attempt",
-                    "mailbox_id": f"webhook:{hook.id}",
                     "webhook_id": hook.id,
                     "delivery_id": delivery_id,
                     "status_code": status,
