@@ -16,6 +16,7 @@ from inboxkit.errors import BadRequest, Forbidden, HandleTaken, NotFound, Resour
 from inboxkit.ids import is_id, new_id
 from inboxkit.mail.addresses import handle_problem, random_local_part, split_address
 from inboxkit.pipeline.recipients import Recipient, RecipientStatus
+from inboxkit.records import Mailbox
 from inboxkit.services.auth import Principal, PrincipalKind, digest, new_token
 from inboxkit.store import mailboxes as rows
 from inboxkit.store import messages
@@ -52,7 +53,7 @@ def decode_cursor(cursor: str) -> str:
     return cursor
 
 
-def _mailbox_dict(row: Any, **extra: Any) -> dict[str, Any]:
+def _mailbox(row: Any, *, message_count: int, unread_count: int) -> Mailbox:
     return {
         "id": row.id,
         "address": row.address,
@@ -60,7 +61,8 @@ def _mailbox_dict(row: Any, **extra: Any) -> dict[str, Any]:
         "name": row.name,
         "created_at": row.created_at,
         "expires_at": row.expires_at,
-        **extra,
+        "message_count": message_count,
+        "unread_count": unread_count,
     }
 
 
@@ -171,7 +173,7 @@ class MailboxService:
         domain: str | None = None,
         ttl_minutes: int | None = None,
         name: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Mailbox:
         if principal.kind is PrincipalKind.ANONYMOUS:
             if not self.settings.allow_anonymous:
                 raise Forbidden(
@@ -260,16 +262,16 @@ class MailboxService:
 
     # -- read ------------------------------------------------------------------------------
 
-    async def get(self, principal: Principal, ref: str) -> dict[str, Any]:
+    async def get(self, principal: Principal, ref: str) -> Mailbox:
         principal.require("mailboxes:read")
         async with self.db.read() as conn:
             row = await self.find(principal, ref, conn)
             total, unread = await messages.counts(conn, row.id)
-        return _mailbox_dict(row, message_count=total, unread_count=unread)
+        return _mailbox(row, message_count=total, unread_count=unread)
 
     async def list(
         self, principal: Principal, *, limit: int = 50, cursor: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Mailbox], str | None]:
         principal.require("mailboxes:read")
         # A mailbox token sees its own mailbox; an API key sees its account's.
         own_box = principal.mailbox_id if principal.kind is PrincipalKind.MAILBOX else None
@@ -283,10 +285,10 @@ class MailboxService:
                 limit=limit + 1,
             )
             page = found[:limit]
-            items = []
+            items: list[Mailbox] = []
             for row in page:
                 total, unread = await messages.counts(conn, row.id)
-                items.append(_mailbox_dict(row, message_count=total, unread_count=unread))
+                items.append(_mailbox(row, message_count=total, unread_count=unread))
         next_cursor = encode_cursor(page[-1].id) if len(found) > limit else None
         return items, next_cursor
 
@@ -300,7 +302,7 @@ class MailboxService:
         name: str | None = None,
         ttl_minutes: int | None = None,
         fields: set[str] = frozenset(),  # type: ignore[assignment]
-    ) -> dict[str, Any]:
+    ) -> Mailbox:
         principal.require("mailboxes:write")
         async with self.db.write() as conn:
             row = await self.find(principal, ref, conn)

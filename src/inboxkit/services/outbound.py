@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,7 +51,7 @@ from inboxkit.mail.compose import (
     unique_addresses,
 )
 from inboxkit.pipeline import Envelope, Pipeline
-from inboxkit.records import jsonable
+from inboxkit.records import MessageSummary, jsonable
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import message_in
@@ -406,7 +407,7 @@ class OutboundService:
             created_at=now,
         )
 
-        async def queue(conn: AsyncConnection, stored: list[dict[str, Any]]) -> None:
+        async def queue(conn: AsyncConnection, stored: list[MessageSummary]) -> None:
             await self._check_rate(conn, box.id, lock=True)
             await sends.queue(conn, send, stored[0]["id"])
             if key_id is not None:
@@ -440,7 +441,7 @@ class OutboundService:
         return _result(stored, message_id)
 
 
-def _result(item: dict[str, Any], message_id: str) -> dict[str, Any]:
+def _result(item: Mapping[str, Any], message_id: str) -> dict[str, Any]:
     return jsonable({**item, "message_id": message_id})
 
 

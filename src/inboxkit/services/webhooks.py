@@ -13,7 +13,7 @@ import builtins
 import json
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inboxkit.config import Settings
 from inboxkit.errors import NotFound, QuotaExceeded, Resource, ValidationFailed
 from inboxkit.ids import new_id
-from inboxkit.records import jsonable
+from inboxkit.records import MessageSummary, jsonable
 from inboxkit.services.auth import Principal
 from inboxkit.services.egress import Destination, Resolver, system_resolver, vet
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
@@ -375,13 +375,13 @@ class WebhookService:
             await conn.execute(webhook_deliveries.insert(), rows)
         return len(rows)
 
-    def _message_data(self, item: dict[str, Any]) -> dict[str, Any]:
+    def _message_data(self, item: Mapping[str, Any]) -> dict[str, Any]:
         url = (
             f"{self.settings.base_url}/api/v1/mailboxes/{item['mailbox_id']}/messages/{item['id']}"
         )
         return {"message": {**item, "url": url}}
 
-    async def on_store(self, conn: AsyncConnection, stored: builtins.list[dict[str, Any]]) -> None:
+    async def on_store(self, conn: AsyncConnection, stored: builtins.list[MessageSummary]) -> None:
         """Pipeline store hook: queue `message.received` for inbound messages."""
         per_mailbox: dict[str, builtins.list[dict[str, Any]]] = {}
         for item in stored:

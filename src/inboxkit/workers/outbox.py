@@ -31,7 +31,7 @@ from inboxkit.bus import Bus, EventKind
 from inboxkit.config import Settings
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
 from inboxkit.pipeline.recipients import RecipientStatus
-from inboxkit.records import jsonable, summary
+from inboxkit.records import MessageSummary, jsonable, summary
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.outbound import IDEMPOTENCY_TTL
 from inboxkit.services.webhooks import WebhookService
@@ -283,7 +283,7 @@ class OutboxSender:
             done = {address: (OutboxStatus.SENT, DELIVERED_LOCALLY) for address in group}
 
             async def mark_done(
-                conn: AsyncConnection, _stored: list[dict[str, Any]], done: Any = done
+                conn: AsyncConnection, _stored: list[MessageSummary], done: Any = done
             ) -> None:
                 if await rows.record_outcomes(conn, row.id, token, done) is None:
                     raise LeaseLost()
