@@ -8,14 +8,63 @@ the pipeline, the services and the surfaces can all share it without importing e
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NotRequired, TypedDict
 
 from pydantic_core import to_jsonable_python
 
-__all__ = ["summary", "jsonable"]
+__all__ = ["Mailbox", "MessageSummary", "WaitResult", "summary", "jsonable"]
+
+# "from" is a keyword, hence the functional form. Datetimes are `datetime` here; `jsonable`
+# turns the whole summary into plain JSON types for the bus, streams and webhooks.
+MessageSummary = TypedDict(
+    "MessageSummary",
+    {
+        "id": str,
+        "mailbox_id": str,
+        "direction": str,  # "inbound" | "outbound"
+        "from": str,
+        "from_name": str | None,
+        "to": list[str],
+        "subject": str,
+        "preview": str,
+        "received_at": datetime,
+        "is_read": bool,
+        "has_attachments": bool,
+        "size": int,
+        "codes": list[dict[str, Any]],
+        "links": list[dict[str, Any]],
+        "tags": list[str],
+        "parse_error": bool,
+        # An outbound message's `store.tables.OutboxStatus`; None for inbound mail.
+        "delivery_status": str | None,
+        "delivery_error": str | None,
+    },
+)
 
 
-def summary(row: Any) -> dict[str, Any]:
+class WaitResult(TypedDict):
+    """What a wait answers: the message it claimed, or `timed_out`."""
+
+    message: MessageSummary | None
+    timed_out: bool
+
+
+class Mailbox(TypedDict):
+    """A mailbox as the services return it (and the surfaces show it)."""
+
+    id: str
+    address: str
+    mode: str  # "test" | "agent"
+    name: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    message_count: int
+    unread_count: int
+    token: NotRequired[str]  # the mailbox token, only in the answer that created it
+
+
+def summary(row: Any) -> MessageSummary:
     """The summary fields of a message row: anything with the `messages` columns as
     attributes (a SQLAlchemy row of `store.messages.SUMMARY_COLUMNS`, or an inserted row)."""
     return {

@@ -34,7 +34,7 @@ async def register(server: RunningServer, key: str, url: str, **body: Any) -> di
 
 
 async def attempts(subscription: Subscription, count: int, timeout: float = 20.0) -> list[dict]:
-    """The next `count` attempt reports from a `webhook:<id>` bus subscription, in order."""
+    """The next `count` attempt reports from a webhook channel bus subscription, in order."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     seen: list[dict] = []

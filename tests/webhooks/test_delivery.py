@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from inboxkit.bus import Channel
 from inboxkit.store.tables import mailboxes
 from tests.helpers import RunningServer, make_message, start_server
 from tests.webhooks.receiver import Receiver, serve_receiver
@@ -51,7 +52,7 @@ async def test_failed_attempts_are_retried_with_the_same_webhook_id_and_logged(s
         key = await server.create_key("tenant")
         inbox = await server.create_inbox(token=key)
         hook = await register(server, key, receiver.url())
-        with server.runtime.bus.subscribe(f"webhook:{hook['id']}") as reports:
+        with server.runtime.bus.subscribe(hook["id"], channel=Channel.WEBHOOK) as reports:
             await server.send(inbox["address"])
             reported = await attempts(reports, 3)
         hits = receiver.hits
@@ -78,7 +79,7 @@ async def test_redirects_count_as_failures_and_the_schedule_ends_in_failed(setti
         key = await server.create_key("tenant")
         inbox = await server.create_inbox(token=key)
         hook = await register(server, key, receiver.url())
-        with server.runtime.bus.subscribe(f"webhook:{hook['id']}") as reports:
+        with server.runtime.bus.subscribe(hook["id"], channel=Channel.WEBHOOK) as reports:
             await server.send(inbox["address"])
             reported = await attempts(reports, 2)
         assert [r["final"] for r in reported] == [False, True]
@@ -94,7 +95,7 @@ async def test_410_gone_disables_the_endpoint_and_stops_queueing_for_it(settings
         key = await server.create_key("tenant")
         inbox = await server.create_inbox(token=key)
         hook = await register(server, key, receiver.url())
-        with server.runtime.bus.subscribe(f"webhook:{hook['id']}") as reports:
+        with server.runtime.bus.subscribe(hook["id"], channel=Channel.WEBHOOK) as reports:
             await server.send(inbox["address"])
             (report,) = await attempts(reports, 1)
         assert report["status_code"] == 410 and report["final"]

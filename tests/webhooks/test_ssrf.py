@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from inboxkit.bus import Channel
 from inboxkit.services.egress import UnsafeDestination, address_problem, vet
 from tests.helpers import RunningServer, start_server
 from tests.webhooks.receiver import Receiver, serve_receiver
@@ -217,7 +218,7 @@ async def test_dns_rebinding_to_loopback_after_registration_is_refused_at_delive
             key = await server.create_key("tenant")
             inbox = await server.create_inbox(token=key)
             hook = await register(server, key, receiver.url(host="hooks.example"))
-            with server.runtime.bus.subscribe(f"webhook:{hook['id']}") as reports:
+            with server.runtime.bus.subscribe(hook["id"], channel=Channel.WEBHOOK) as reports:
                 await server.send(inbox["address"])
                 (report,) = await attempts(reports, 1)
     assert report["status_code"] is None

@@ -40,7 +40,7 @@ WS_POLICY_VIOLATION = 1008
 WS_SERVICE_RESTART = 1012
 
 
-def _event(name: str, address: str, message: dict[str, Any] | None = None) -> dict[str, Any]:
+def _event(name: str, address: str, message: Mapping[str, Any] | None = None) -> dict[str, Any]:
     event: dict[str, Any] = {"event": name, "mailbox": address}
     if message is not None:
         event["message"] = jsonable(message)

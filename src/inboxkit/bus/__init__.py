@@ -5,7 +5,16 @@ woken, and a database catch-up wakes them for anything the bus missed, so an eve
 transit costs at most one poll interval, never a message.
 """
 
-from inboxkit.bus.base import ALL, RESYNC, SHUTDOWN, Bus, Event, Subscription
+from inboxkit.bus.base import (
+    ALL,
+    RESYNC,
+    SHUTDOWN,
+    Bus,
+    Channel,
+    Event,
+    EventKind,
+    Subscription,
+)
 from inboxkit.bus.memory import MemoryBus
 
 
@@ -22,7 +31,9 @@ __all__ = [
     "RESYNC",
     "SHUTDOWN",
     "Bus",
+    "Channel",
     "Event",
+    "EventKind",
     "Subscription",
     "MemoryBus",
     "create_bus",

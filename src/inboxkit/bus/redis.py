@@ -19,6 +19,7 @@ import logging
 import random
 import uuid
 from collections import deque
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -41,6 +42,17 @@ HEALTH_TIMEOUT = 2.0
 
 def _backoff(delay: float) -> float:
     return delay / 2 + random.random() * delay / 2
+
+
+def _decode(data: Any) -> Event | None:
+    """An event as it came off the wire (the JSON `publish` sent), or None if it is not one."""
+    try:
+        event = json.loads(data)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+        return None
+    return cast(Event, event)
 
 
 class RedisBus(Bus):
@@ -93,7 +105,8 @@ class RedisBus(Bus):
         await self._client.aclose()
 
     async def publish(self, event: Event) -> None:
-        event = {**event, "origin": self.origin}
+        event = event.copy()
+        event["origin"] = self.origin
         self._dispatch(event)
         loop = asyncio.get_running_loop()
         if len(self._outbox) >= OUTBOX_LIMIT:
@@ -176,12 +189,10 @@ class RedisBus(Bus):
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if message is None or message.get("type") != "message":
                         continue
-                    try:
-                        event = json.loads(message["data"])
-                    except (ValueError, TypeError):
+                    event = _decode(message["data"])
+                    if event is None:
                         log.warning("ignoring a malformed bus message")
-                        continue
-                    if isinstance(event, dict) and event.get("origin") != self.origin:
+                    elif event.get("origin") != self.origin:
                         self._dispatch(event)
             except asyncio.CancelledError:
                 raise

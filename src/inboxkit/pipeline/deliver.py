@@ -14,8 +14,8 @@ from typing import Any
 from inboxkit.bus import Bus
 from inboxkit.errors import InboxKitError
 from inboxkit.mail.pool import ParserPool
-from inboxkit.pipeline.recipients import Recipient, RecipientResolver
-from inboxkit.records import jsonable
+from inboxkit.pipeline.recipients import Recipient, RecipientResolver, RecipientStatus
+from inboxkit.records import MessageSummary, jsonable
 from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.messages import StoreHook, Target, new_delivery
 
@@ -80,7 +80,11 @@ class Pipeline:
             resolved = [await self.recipients.resolve_recipient(address) for address in rcpt_tos]
         targets: dict[str, Target] = {}
         for found in resolved:
-            if found.status != "ok" or found.mailbox_id is None or found.address is None:
+            if (
+                found.status is not RecipientStatus.OK
+                or found.mailbox_id is None
+                or found.address is None
+            ):
                 continue
             target = targets.setdefault(found.mailbox_id, Target(found.mailbox_id, found.address))
             if found.tag and found.tag not in target.tags:
@@ -96,7 +100,7 @@ class Pipeline:
         extra: dict[str, Any] | None = None,
         also: StoreHook | None = None,
         resolved: list[Recipient] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[MessageSummary]:
         """Store `raw` once and give every live recipient mailbox its own message row.
 
         Returns the stored summaries; raises NoRecipients when no recipient is live any more,
@@ -119,7 +123,7 @@ class Pipeline:
         *,
         extra: dict[str, Any] | None = None,
         also: StoreHook | None = None,
-    ) -> dict[str, Any]:
+    ) -> MessageSummary:
         """Store a message this server sends as one `outbound` row in the sender's mailbox,
         through the same parse-and-store path as received mail; `also` runs in the same
         transaction (the outbox row is queued there, so a stored message is never unsent)."""
@@ -135,7 +139,7 @@ class Pipeline:
         direction: str,
         extra: dict[str, Any],
         also: StoreHook | None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[MessageSummary]:
         parsed = await self.parser.parse(raw)
         delivery = new_delivery(
             parsed,

@@ -7,16 +7,26 @@ mail flows from `pipeline/` into `store/` without the pipeline importing the ser
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
-__all__ = ["Recipient", "RecipientResolver"]
+__all__ = ["Recipient", "RecipientResolver", "RecipientStatus"]
+
+
+class RecipientStatus(StrEnum):
+    """What an RCPT address resolves to: a live mailbox, no such mailbox, or not one of our
+    domains."""
+
+    OK = "ok"
+    UNKNOWN = "unknown"
+    FOREIGN = "foreign"
 
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
     """What RCPT TO resolves to: a live mailbox (with the +tag), or why not."""
 
-    status: str  # "ok" | "unknown" | "foreign"
+    status: RecipientStatus
     mailbox_id: str | None = None
     address: str | None = None
     tag: str | None = None

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from inboxkit.config import Settings
@@ -21,6 +22,7 @@ from inboxkit.store.db import Database
 from inboxkit.store.tables import utcnow
 
 __all__ = [
+    "PrincipalKind",
     "SCOPES",
     "MAILBOX_TOKEN_SCOPES",
     "Principal",
@@ -52,31 +54,39 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+class PrincipalKind(StrEnum):
+    """Who a bearer token stands for: an account's API key, one mailbox's token, or no token."""
+
+    API_KEY = "api_key"
+    MAILBOX = "mailbox"
+    ANONYMOUS = "anonymous"
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is calling: an account's API key, one mailbox's token, or nobody."""
 
-    kind: str  # "api_key" | "mailbox" | "anonymous"
+    kind: PrincipalKind
     account_id: str | None = None
     mailbox_id: str | None = None
     key_id: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
 
     def require(self, scope: str) -> None:
-        if self.kind == "anonymous":
+        if self.kind is PrincipalKind.ANONYMOUS:
             raise Unauthorized()
         if scope not in self.scopes:
             raise Forbidden(f"This token lacks the '{scope}' scope.")
 
     def owns_mailbox(self, mailbox: Any) -> bool:
-        if self.kind == "mailbox":
+        if self.kind is PrincipalKind.MAILBOX:
             return mailbox.id == self.mailbox_id
-        if self.kind == "api_key":
+        if self.kind is PrincipalKind.API_KEY:
             return mailbox.account_id is not None and mailbox.account_id == self.account_id
         return False
 
 
-ANONYMOUS = Principal(kind="anonymous")
+ANONYMOUS = Principal(kind=PrincipalKind.ANONYMOUS)
 
 
 class AuthService:
@@ -100,18 +110,22 @@ class AuthService:
         token = token.strip()
         admin_key = self.settings.admin_key
         if admin_key and hmac.compare_digest(token.encode(), admin_key.encode()):
-            return Principal(kind="api_key", account_id=ADMIN_ACCOUNT_ID, scopes=frozenset(SCOPES))
+            return Principal(
+                kind=PrincipalKind.API_KEY, account_id=ADMIN_ACCOUNT_ID, scopes=frozenset(SCOPES)
+            )
         wanted = digest(token)
         async with self.db.read() as conn:
             if token.startswith("ikm_"):
                 row = await keys.mailbox_token(conn, wanted)
                 if row and hmac.compare_digest(row.token_digest, wanted):
-                    return Principal(kind="mailbox", mailbox_id=row.id, scopes=MAILBOX_TOKEN_SCOPES)
+                    return Principal(
+                        kind=PrincipalKind.MAILBOX, mailbox_id=row.id, scopes=MAILBOX_TOKEN_SCOPES
+                    )
             elif token.startswith("ik_"):
                 row = await keys.active_key(conn, wanted)
                 if row and hmac.compare_digest(row.digest, wanted):
                     return Principal(
-                        kind="api_key",
+                        kind=PrincipalKind.API_KEY,
                         account_id=row.account_id,
                         key_id=row.id,
                         scopes=frozenset(row.scopes),

@@ -15,8 +15,9 @@ from inboxkit.config import Settings
 from inboxkit.errors import BadRequest, Forbidden, HandleTaken, NotFound, Resource, ValidationFailed
 from inboxkit.ids import is_id, new_id
 from inboxkit.mail.addresses import handle_problem, random_local_part, split_address
-from inboxkit.pipeline.recipients import Recipient
-from inboxkit.services.auth import Principal, digest, new_token
+from inboxkit.pipeline.recipients import Recipient, RecipientStatus
+from inboxkit.records import Mailbox
+from inboxkit.services.auth import Principal, PrincipalKind, digest, new_token
 from inboxkit.store import mailboxes as rows
 from inboxkit.store import messages
 from inboxkit.store.db import Database
@@ -52,7 +53,7 @@ def decode_cursor(cursor: str) -> str:
     return cursor
 
 
-def _mailbox_dict(row: Any, **extra: Any) -> dict[str, Any]:
+def _mailbox(row: Any, *, message_count: int, unread_count: int) -> Mailbox:
     return {
         "id": row.id,
         "address": row.address,
@@ -60,7 +61,8 @@ def _mailbox_dict(row: Any, **extra: Any) -> dict[str, Any]:
         "name": row.name,
         "created_at": row.created_at,
         "expires_at": row.expires_at,
-        **extra,
+        "message_count": message_count,
+        "unread_count": unread_count,
     }
 
 
@@ -82,7 +84,7 @@ class MailboxService:
     ) -> Any:
         """The caller's live mailbox by id or address. Anything else is a 404, never a 403:
         another tenant's mailbox must be indistinguishable from one that does not exist."""
-        if principal.kind == "anonymous":
+        if principal.kind is PrincipalKind.ANONYMOUS:
             principal.require("mailboxes:read")
         address: str | None = None
         if "@" in ref:
@@ -113,18 +115,18 @@ class MailboxService:
         """
         parsed = split_address(address)
         if parsed is None or parsed.domain not in self.settings.domains:
-            return Recipient("foreign")
+            return Recipient(RecipientStatus.FOREIGN)
         now = utcnow()
         cached = self._directory.get(parsed.address)
         if cached is not None:
             mailbox_id, canonical, expires_at, fresh_until = cached
             if fresh_until > time.monotonic() and (expires_at is None or expires_at > now):
-                return Recipient("ok", mailbox_id, canonical, parsed.tag)
+                return Recipient(RecipientStatus.OK, mailbox_id, canonical, parsed.tag)
             del self._directory[parsed.address]
         async with self.db.read() as conn:
             row = await rows.live_recipient(conn, parsed.address, now)
         if row is None:
-            return Recipient("unknown")
+            return Recipient(RecipientStatus.UNKNOWN)
         if len(self._directory) >= RECIPIENT_CACHE_SIZE:
             self._directory.clear()
         self._directory[parsed.address] = (
@@ -133,7 +135,7 @@ class MailboxService:
             row.expires_at,
             time.monotonic() + RECIPIENT_CACHE_SECONDS,
         )
-        return Recipient("ok", row.id, row.address, parsed.tag)
+        return Recipient(RecipientStatus.OK, row.id, row.address, parsed.tag)
 
     def forget(self, addresses: list[str]) -> None:
         for address in addresses:
@@ -171,8 +173,8 @@ class MailboxService:
         domain: str | None = None,
         ttl_minutes: int | None = None,
         name: str | None = None,
-    ) -> dict[str, Any]:
-        if principal.kind == "anonymous":
+    ) -> Mailbox:
+        if principal.kind is PrincipalKind.ANONYMOUS:
             if not self.settings.allow_anonymous:
                 raise Forbidden(
                     "Anonymous inbox creation is disabled here; send an API key with 'mailboxes:write'."
@@ -184,7 +186,7 @@ class MailboxService:
                     "Agent inboxes need an account: send an API key with 'mailboxes:write'. "
                     "Without a token only test inboxes can be created."
                 )
-        elif principal.kind == "mailbox":
+        elif principal.kind is PrincipalKind.MAILBOX:
             raise Forbidden("A mailbox token cannot create mailboxes; use an API key.")
         else:
             principal.require("mailboxes:write")
@@ -260,19 +262,19 @@ class MailboxService:
 
     # -- read ------------------------------------------------------------------------------
 
-    async def get(self, principal: Principal, ref: str) -> dict[str, Any]:
+    async def get(self, principal: Principal, ref: str) -> Mailbox:
         principal.require("mailboxes:read")
         async with self.db.read() as conn:
             row = await self.find(principal, ref, conn)
             total, unread = await messages.counts(conn, row.id)
-        return _mailbox_dict(row, message_count=total, unread_count=unread)
+        return _mailbox(row, message_count=total, unread_count=unread)
 
     async def list(
         self, principal: Principal, *, limit: int = 50, cursor: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Mailbox], str | None]:
         principal.require("mailboxes:read")
         # A mailbox token sees its own mailbox; an API key sees its account's.
-        own_box = principal.mailbox_id if principal.kind == "mailbox" else None
+        own_box = principal.mailbox_id if principal.kind is PrincipalKind.MAILBOX else None
         before = decode_cursor(cursor) if cursor else None
         async with self.db.read() as conn:
             found = await rows.list_live(
@@ -283,10 +285,10 @@ class MailboxService:
                 limit=limit + 1,
             )
             page = found[:limit]
-            items = []
+            items: list[Mailbox] = []
             for row in page:
                 total, unread = await messages.counts(conn, row.id)
-                items.append(_mailbox_dict(row, message_count=total, unread_count=unread))
+                items.append(_mailbox(row, message_count=total, unread_count=unread))
         next_cursor = encode_cursor(page[-1].id) if len(found) > limit else None
         return items, next_cursor
 
@@ -300,7 +302,7 @@ class MailboxService:
         name: str | None = None,
         ttl_minutes: int | None = None,
         fields: set[str] = frozenset(),  # type: ignore[assignment]
-    ) -> dict[str, Any]:
+    ) -> Mailbox:
         principal.require("mailboxes:write")
         async with self.db.write() as conn:
             row = await self.find(principal, ref, conn)

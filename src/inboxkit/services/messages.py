@@ -21,7 +21,7 @@ from inboxkit.config import Settings
 from inboxkit.errors import NotFound, Resource
 from inboxkit.mail.parse import POLICY, Limits, decode_payload, find_part
 from inboxkit.mail.prepare import sanitize_html
-from inboxkit.records import summary
+from inboxkit.records import MessageSummary, summary
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
 from inboxkit.store import messages as rows
@@ -84,7 +84,7 @@ class MessageService:
         *,
         limit: int = 50,
         cursor: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[MessageSummary], str | None]:
         principal.require("messages:read")
         async with self.db.read() as conn:
             box = await self.mailboxes.find(principal, ref, conn)
@@ -113,8 +113,7 @@ class MessageService:
         if mark_read and not row.is_read:
             async with self.db.write() as conn:
                 await rows.set_read(conn, row.id, True)
-        result = summary(row)
-        result["is_read"] = row.is_read or mark_read
+        result: dict[str, Any] = {**summary(row), "is_read": row.is_read or mark_read}
         result.update(
             {
                 "cc": row.cc_addrs,

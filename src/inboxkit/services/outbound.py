@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,13 +51,13 @@ from inboxkit.mail.compose import (
     unique_addresses,
 )
 from inboxkit.pipeline import Envelope, Pipeline
-from inboxkit.records import jsonable
+from inboxkit.records import MessageSummary, jsonable
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import message_in
 from inboxkit.store import sends
 from inboxkit.store.db import Database
-from inboxkit.store.tables import utcnow
+from inboxkit.store.tables import OutboxStatus, utcnow
 
 __all__ = [
     "IDEMPOTENCY_TTL",
@@ -409,7 +410,7 @@ class OutboundService:
             created_at=now,
         )
 
-        async def queue(conn: AsyncConnection, stored: list[dict[str, Any]]) -> None:
+        async def queue(conn: AsyncConnection, stored: list[MessageSummary]) -> None:
             await self._check_rate(conn, box.id, lock=True)
             await sends.queue(conn, send, stored[0]["id"])
             if key_id is not None:
@@ -431,7 +432,7 @@ class OutboundService:
                 envelope,
                 raw,
                 # Read already: a waiter on this mailbox is waiting for replies, not for this.
-                extra={"delivery_status": "queued", "is_read": True},
+                extra={"delivery_status": OutboxStatus.QUEUED, "is_read": True},
                 also=queue,
             )
         except IntegrityError:
@@ -443,7 +444,7 @@ class OutboundService:
         return _result(stored, message_id)
 
 
-def _result(item: dict[str, Any], message_id: str) -> dict[str, Any]:
+def _result(item: Mapping[str, Any], message_id: str) -> dict[str, Any]:
     return jsonable({**item, "message_id": message_id})
 
 

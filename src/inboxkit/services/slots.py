@@ -27,7 +27,7 @@ import uuid
 from collections import Counter
 
 from inboxkit.errors import RateLimited
-from inboxkit.services.auth import Principal
+from inboxkit.services.auth import Principal, PrincipalKind
 
 __all__ = ["StreamSlots", "Slot", "slot_holder", "LEASE_SECONDS", "RETRY_AFTER_SECONDS"]
 
@@ -51,7 +51,7 @@ return 1
 
 def slot_holder(principal: Principal) -> str:
     """Whose slots a call uses: the API key, or the mailbox of a mailbox token."""
-    if principal.kind == "mailbox":
+    if principal.kind is PrincipalKind.MAILBOX:
         return f"mailbox:{principal.mailbox_id}"
     return f"key:{principal.key_id or principal.account_id}"
 

@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,7 +36,7 @@ from inboxkit.bus.base import RESYNC, SHUTDOWN, Event, Subscription
 from inboxkit.config import Settings
 from inboxkit.errors import NotFound, Resource, ValidationFailed
 from inboxkit.ids import id_at, id_time_ms, new_id
-from inboxkit.records import summary
+from inboxkit.records import MessageSummary, WaitResult, summary
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import MessageFilter
@@ -64,7 +64,7 @@ LOOKBACK_MS = 10_000
 T = TypeVar("T")
 PAGE = 100
 ENDED = ("mailbox.deleted", "mailbox.expired")
-TIMED_OUT: dict[str, Any] = {"message": None, "timed_out": True}
+TIMED_OUT: WaitResult = {"message": None, "timed_out": True}
 
 
 def _now_ms() -> int:
@@ -145,7 +145,7 @@ class WaitService:
         *,
         timeout: float = 30.0,
         mark_read: bool = True,
-    ) -> dict[str, Any]:
+    ) -> WaitResult:
         """The oldest matching inbound message, waiting up to `timeout` seconds for one.
 
         Without `since`/`after`, "matching" means unread, or arrived after this call began: so
@@ -190,13 +190,13 @@ class WaitService:
                             return {"message": item, "timed_out": False}
                     remaining = deadline - loop.time()
                     if remaining <= 0 or self.closing:
-                        return dict(TIMED_OUT)
+                        return TIMED_OUT.copy()
                     if slot is None:
                         slot = await self.slots.acquire(slot_holder(principal))
                     events = await subscription.wait(remaining)
                     kinds = {event.get("event") for event in events}
                     if SHUTDOWN in kinds:
-                        return dict(TIMED_OUT)
+                        return TIMED_OUT.copy()
                     check_state = bool(kinds & {RESYNC, *ENDED})
                     announced = _announced_ids(events)
             finally:
@@ -204,7 +204,7 @@ class WaitService:
                     slot.release()
 
     def _wait_query(self, mailbox_id: str, flt: MessageFilter, started: str) -> sa.Select[Any]:
-        query = sa.select(*SUMMARY_COLUMNS).where(
+        query: sa.Select[Any] = sa.select(*SUMMARY_COLUMNS).where(
             messages.c.mailbox_id == mailbox_id, messages.c.direction == "inbound"
         )
         query = flt.apply(query)
@@ -249,7 +249,7 @@ class WaitService:
 
         return await self._write_read_flag(claim)
 
-    async def _claim(self, row: Any, mark_read: bool) -> dict[str, Any]:
+    async def _claim(self, row: Any, mark_read: bool) -> MessageSummary:
         item = summary(row)
         if mark_read and not row.is_read:
 
@@ -306,7 +306,7 @@ class Follow:
         self._after = after
         self._subscription: Subscription | None = None
         self._slot: Slot | None = None
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[MessageSummary] = []
         self._sent: dict[str, int] = {}  # pushed (or present at start) ids -> their time, ms
         self._start = ""
         self._cursor = ""
@@ -364,7 +364,7 @@ class Follow:
     def __aiter__(self) -> Follow:
         return self
 
-    async def __anext__(self) -> dict[str, Any] | None:
+    async def __anext__(self) -> MessageSummary | None:
         assert self._subscription is not None, "open() the stream first"
         service = self._service
         loop = asyncio.get_running_loop()
@@ -409,7 +409,9 @@ class Follow:
             # by the catch-up's window read.
             self._sent[message_id] = id_time_ms(message_id)
             self._cursor = message_id
-            self._pending.append(message)
+            # The summary in its JSON form (datetimes as ISO 8601): surfaces send either form
+            # through `jsonable`.
+            self._pending.append(cast(MessageSummary, message))
         elif message_id > self._start:
             self._exact.add(message_id)  # committed after a newer one was sent
 

@@ -9,9 +9,11 @@ in any number of processes and POSTs them, signed and retried.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import logging
 import secrets
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -22,13 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inboxkit.config import Settings
 from inboxkit.errors import NotFound, QuotaExceeded, Resource, ValidationFailed
 from inboxkit.ids import new_id
-from inboxkit.records import jsonable
+from inboxkit.records import MessageSummary, jsonable
 from inboxkit.services.auth import Principal
 from inboxkit.services.egress import Destination, Resolver, system_resolver, vet
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
 from inboxkit.services.ratelimit import SlidingWindow
 from inboxkit.store.db import Database
 from inboxkit.store.tables import (
+    WebhookDeliveryStatus,
     mailboxes,
     utcnow,
     webhook_attempts,
@@ -80,7 +83,9 @@ def _delivery(row: Any, attempts: list[Any]) -> dict[str, Any]:
         "event": row.event,
         "status": row.status,
         "attempts": row.attempts,
-        "next_attempt_at": row.next_attempt_at if row.status == "pending" else None,
+        "next_attempt_at": row.next_attempt_at
+        if row.status == WebhookDeliveryStatus.PENDING
+        else None,
         "last_status": row.last_status,
         "last_error": row.last_error,
         "created_at": row.created_at,
@@ -185,11 +190,13 @@ class WebhookService:
             "created_at": utcnow(),
         }
         async with self.db.write() as conn:
-            count = await conn.scalar(
-                sa.select(sa.func.count())
-                .select_from(webhooks)
-                .where(webhooks.c.account_id == principal.account_id)
-            )
+            count = (
+                await conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(webhooks)
+                    .where(webhooks.c.account_id == principal.account_id)
+                )
+            ).scalar_one()
             if count >= MAX_WEBHOOKS_PER_ACCOUNT:
                 raise QuotaExceeded(
                     f"An account may have at most {MAX_WEBHOOKS_PER_ACCOUNT} webhooks; delete one first."
@@ -218,7 +225,7 @@ class WebhookService:
 
     async def list(
         self, principal: Principal, *, limit: int = 50, cursor: str | None = None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[builtins.list[dict[str, Any]], str | None]:
         principal.require("webhooks")
         query = sa.select(webhooks).where(webhooks.c.account_id == principal.account_id)
         if cursor:
@@ -243,7 +250,7 @@ class WebhookService:
         limit: int = 50,
         cursor: str | None = None,
         status: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[builtins.list[dict[str, Any]], str | None]:
         """The endpoint's deliveries newest first, each with its attempt log."""
         d = webhook_deliveries.c
         async with self.db.read() as conn:
@@ -255,7 +262,7 @@ class WebhookService:
                 query = query.where(d.id < decode_cursor(cursor))
             rows = (await conn.execute(query.order_by(d.id.desc()).limit(limit + 1))).all()
             page = rows[:limit]
-            attempts: dict[str, list[Any]] = {r.id: [] for r in page}
+            attempts: dict[str, builtins.list[Any]] = {r.id: [] for r in page}
             if page:
                 for attempt in await conn.execute(
                     sa.select(webhook_attempts)
@@ -303,7 +310,7 @@ class WebhookService:
                     webhook_id=hook.id,
                     event=TEST_EVENT,
                     payload=body,
-                    status="pending",
+                    status=WebhookDeliveryStatus.PENDING,
                     attempts=1,
                     next_attempt_at=now,
                     locked_until=now + timedelta(seconds=self.settings.webhook_lease_seconds),
@@ -317,7 +324,9 @@ class WebhookService:
 
     # -- queueing (inside the transaction that made the change) --------------------------------
 
-    async def _endpoints(self, conn: AsyncConnection, mailbox_ids: list[str]) -> list[Any]:
+    async def _endpoints(
+        self, conn: AsyncConnection, mailbox_ids: builtins.list[str]
+    ) -> Sequence[Any]:
         """Enabled endpoints listening to any of these mailboxes, one row per pair."""
         if not mailbox_ids:
             return []
@@ -335,7 +344,10 @@ class WebhookService:
         ).all()
 
     async def _queue(
-        self, conn: AsyncConnection, event: str, per_mailbox: dict[str, list[dict[str, Any]]]
+        self,
+        conn: AsyncConnection,
+        event: str,
+        per_mailbox: dict[str, builtins.list[dict[str, Any]]],
     ) -> int:
         """Queue `event` for every listening endpoint. `per_mailbox` maps a mailbox id to the
         payloads about it (one per message, or one for the mailbox itself)."""
@@ -353,7 +365,7 @@ class WebhookService:
                         "webhook_id": endpoint.id,
                         "event": event,
                         "payload": _body(event, data),
-                        "status": "pending",
+                        "status": WebhookDeliveryStatus.PENDING,
                         "attempts": 0,
                         "next_attempt_at": first,
                         "created_at": now,
@@ -363,22 +375,24 @@ class WebhookService:
             await conn.execute(webhook_deliveries.insert(), rows)
         return len(rows)
 
-    def _message_data(self, item: dict[str, Any]) -> dict[str, Any]:
+    def _message_data(self, item: Mapping[str, Any]) -> dict[str, Any]:
         url = (
             f"{self.settings.base_url}/api/v1/mailboxes/{item['mailbox_id']}/messages/{item['id']}"
         )
         return {"message": {**item, "url": url}}
 
-    async def on_store(self, conn: AsyncConnection, stored: list[dict[str, Any]]) -> None:
+    async def on_store(self, conn: AsyncConnection, stored: builtins.list[MessageSummary]) -> None:
         """Pipeline store hook: queue `message.received` for inbound messages."""
-        per_mailbox: dict[str, list[dict[str, Any]]] = {}
+        per_mailbox: dict[str, builtins.list[dict[str, Any]]] = {}
         for item in stored:
             if item["direction"] == "inbound":
                 per_mailbox.setdefault(item["mailbox_id"], []).append(self._message_data(item))
         if per_mailbox:
             await self._queue(conn, "message.received", per_mailbox)
 
-    async def on_mailbox_end(self, conn: AsyncConnection, event: str, rows: list[Any]) -> None:
+    async def on_mailbox_end(
+        self, conn: AsyncConnection, event: str, rows: builtins.list[Any]
+    ) -> None:
         """Mailbox hook: queue `mailbox.deleted` / `mailbox.expired`."""
         await self._queue(conn, event, {row.id: [{}] for row in rows})
 

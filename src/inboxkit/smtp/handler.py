@@ -11,6 +11,7 @@ from aiosmtpd.smtp import Envelope as SMTPEnvelope
 from inboxkit.config import Settings
 from inboxkit.metrics import Metrics
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
+from inboxkit.pipeline.recipients import RecipientStatus
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.smtp.session import InboxSession
 
@@ -59,11 +60,11 @@ class InboxHandler:
         except Exception:
             log.exception("recipient lookup failed")
             return TRY_AGAIN
-        if found.status != "ok":
+        if found.status is not RecipientStatus.OK:
             # Counted so a session guessing addresses can be ended (InboxSMTP.smtp_RCPT).
             if isinstance(session, InboxSession):
                 session.refused_recipients += 1
-            return NOT_OUR_DOMAIN if found.status == "foreign" else NO_SUCH_MAILBOX
+            return NOT_OUR_DOMAIN if found.status is RecipientStatus.FOREIGN else NO_SUCH_MAILBOX
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         # Kept on the (per-transaction) envelope so DATA does not resolve the address again.

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxkit.records import MessageSummary
 from inboxkit.store.db import Database
 from inboxkit.store.messages import Delivery, StoreHook, insert_deliveries
 
@@ -50,10 +51,10 @@ class CommitBatcher:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="inboxkit-commit-batcher")
 
-    async def store(self, delivery: Delivery) -> list[dict[str, Any]]:
+    async def store(self, delivery: Delivery) -> list[MessageSummary]:
         """Insert a parsed message in a shared transaction; returns its stored summaries
         (none when every target mailbox was deleted meanwhile) once committed."""
-        stored: list[dict[str, Any]] = await self.submit(delivery)
+        stored: list[MessageSummary] = await self.submit(delivery)
         return stored
 
     async def submit(self, work: WriteFn | Delivery) -> Any:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.ids import new_id
 from inboxkit.mail.parse import ParsedMessage
-from inboxkit.records import summary
+from inboxkit.records import MessageSummary, summary
 from inboxkit.store.mailboxes import lock_undeleted
 from inboxkit.store.tables import contents, messages, utcnow
 
@@ -72,7 +72,7 @@ SUMMARY_COLUMNS = (
 
 # Called inside the delivery transaction with the stored summaries (e.g. to queue webhooks in
 # the same commit, so a crash can never store a message but lose its notification).
-StoreHook = Callable[[AsyncConnection, list[dict[str, Any]]], Awaitable[None]]
+StoreHook = Callable[[AsyncConnection, list[MessageSummary]], Awaitable[None]]
 
 
 # -- the delivery insert ------------------------------------------------------------------
@@ -178,7 +178,7 @@ def new_delivery(
 
 async def insert_deliveries(
     conn: AsyncConnection, deliveries: Sequence[Delivery], hooks: Sequence[StoreHook]
-) -> list[list[dict[str, Any]]]:
+) -> list[list[MessageSummary]]:
     """Store every delivery of one group commit with set-based statements: one liveness
     check, one insert per table and one call of each hook for the whole batch.
 

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.store.db import Database
-from inboxkit.store.tables import contents, idempotency_keys, messages, outbox, utcnow
+from inboxkit.store.tables import (
+    OutboxStatus,
+    contents,
+    idempotency_keys,
+    messages,
+    outbox,
+    utcnow,
+)
 
 __all__ = [
     "Outcomes",
@@ -26,8 +33,8 @@ __all__ = [
     "prune",
 ]
 
-# Recipient address -> (kind, SMTP reply); kind is "sent", "failed" or "retry".
-Outcomes = dict[str, tuple[str, str]]
+# Recipient address -> (outcome, SMTP reply): sent or failed for good, or to be retried.
+Outcomes = dict[str, tuple[OutboxStatus | Literal["retry"], str]]
 
 
 async def raw_messages(db: Database, message_ids: list[str]) -> dict[str, bytes]:
@@ -94,7 +101,7 @@ async def finish(
     conn: AsyncConnection,
     row_id: str,
     message_id: str,
-    status: str,
+    status: OutboxStatus,
     results: dict[str, Any],
     error: str | None,
     returning: Sequence[Any],
@@ -131,7 +138,7 @@ async def cancel(db: Database, row_id: str, token: str) -> None:
             outbox.update()
             .where(outbox.c.id == row_id, outbox.c.lock_token == token)
             .values(
-                status="cancelled",
+                status=OutboxStatus.CANCELLED,
                 last_error="The message was deleted before it was sent.",
                 locked_until=None,
                 lock_token=None,
@@ -145,7 +152,9 @@ async def prune(db: Database, keep: timedelta, idempotency_ttl: timedelta) -> No
     now = utcnow()
     async with db.write() as conn:
         await conn.execute(
-            outbox.delete().where(outbox.c.status != "queued", outbox.c.updated_at < now - keep)
+            outbox.delete().where(
+                outbox.c.status != OutboxStatus.QUEUED, outbox.c.updated_at < now - keep
+            )
         )
         await conn.execute(
             idempotency_keys.delete().where(idempotency_keys.c.created_at < now - idempotency_ttl)

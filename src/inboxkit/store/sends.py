@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.ids import id_at
-from inboxkit.store.tables import idempotency_keys, outbox
+from inboxkit.store.tables import OutboxStatus, idempotency_keys, outbox
 
 # A result row of any shape (SQLAlchemy types rows by their column tuple).
 Row = sa.Row[*tuple[Any, ...]]
@@ -58,7 +58,7 @@ async def queue(conn: AsyncConnection, send: QueuedSend, message_id: str) -> Non
             recipients=[{"address": a, "bcc": a.lower() in send.bcc} for a in send.recipients],
             pending=send.recipients,
             results={},
-            status="queued",
+            status=OutboxStatus.QUEUED,
             attempts=0,
             next_attempt_at=send.next_attempt_at,
             created_at=send.created_at,

@@ -7,6 +7,7 @@ Hot rows (`messages`) hold what listing and waiting need; raw bytes and parsed b
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -19,9 +20,11 @@ __all__ = [
     "contents",
     "messages",
     "outbox",
+    "OutboxStatus",
     "idempotency_keys",
     "webhooks",
     "webhook_deliveries",
+    "WebhookDeliveryStatus",
     "webhook_attempts",
     "rate_events",
     "utcnow",
@@ -166,6 +169,18 @@ messages = sa.Table(
 
 # -- outbound mail ---------------------------------------------------------------------------
 
+
+class OutboxStatus(StrEnum):
+    """An outbox row's state, also a sent message's `delivery_status`: queued until every
+    recipient is settled, then sent (all accepted) or failed (any refused); cancelled when
+    the message was deleted before it went out."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 # One row per sent message: the durable to-do list the outbox workers claim from. Rows outlive
 # their message (a deleted message is simply not sent) and count towards the per-mailbox send
 # rate, so they are pruned only once well outside the rate window.
@@ -180,7 +195,7 @@ outbox = sa.Table(
     # Recipients not yet accepted or refused for good, and each finished recipient's outcome.
     sa.Column("pending", sa.JSON, nullable=False),
     sa.Column("results", sa.JSON, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # queued | sent | failed | cancelled
+    sa.Column("status", sa.String(16), nullable=False),  # OutboxStatus
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", UTCDateTime, nullable=False),
     sa.Column("locked_until", UTCDateTime, nullable=True),
@@ -223,6 +238,16 @@ webhooks = sa.Table(
     sa.Index("ix_webhooks_account_id", "account_id", "id"),
 )
 
+
+class WebhookDeliveryStatus(StrEnum):
+    """A webhook delivery's state: pending until a 2xx answer (delivered) or until the retry
+    schedule is spent or the endpoint is gone (failed)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 # One row per (event, endpoint); its id is the `webhook-id` header, the same on every retry.
 webhook_deliveries = sa.Table(
     "webhook_deliveries",
@@ -232,7 +257,7 @@ webhook_deliveries = sa.Table(
     sa.Column("event", sa.String(32), nullable=False),
     # The exact body sent (and signed) on every attempt.
     sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | failed
+    sa.Column("status", sa.String(16), nullable=False),  # WebhookDeliveryStatus
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", UTCDateTime, nullable=False),
     sa.Column("locked_until", UTCDateTime, nullable=True),

@@ -16,7 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.ids import new_id
 from inboxkit.store.db import Database
-from inboxkit.store.tables import webhook_attempts, webhook_deliveries, webhooks
+from inboxkit.store.tables import (
+    WebhookDeliveryStatus,
+    webhook_attempts,
+    webhook_deliveries,
+    webhooks,
+)
 
 __all__ = [
     "endpoints",
@@ -92,9 +97,9 @@ async def disable_endpoint(
     d = webhook_deliveries.c
     await conn.execute(
         webhook_deliveries.update()
-        .where(d.webhook_id == webhook_id, d.status == "pending", d.id != but)
+        .where(d.webhook_id == webhook_id, d.status == WebhookDeliveryStatus.PENDING, d.id != but)
         .values(
-            status="failed",
+            status=WebhookDeliveryStatus.FAILED,
             last_error="the endpoint was disabled (410 Gone)",
             finished_at=now,
             locked_until=None,
@@ -108,5 +113,7 @@ async def prune(db: Database, cutoff: datetime) -> None:
     d = webhook_deliveries.c
     async with db.write() as conn:
         await conn.execute(
-            webhook_deliveries.delete().where(d.status != "pending", d.finished_at < cutoff)
+            webhook_deliveries.delete().where(
+                d.status != WebhookDeliveryStatus.PENDING, d.finished_at < cutoff
+            )
         )

@@ -21,16 +21,17 @@ import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inboxkit.bus import Bus
+from inboxkit.bus import Bus, EventKind
 from inboxkit.config import Settings
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
-from inboxkit.records import jsonable, summary
+from inboxkit.pipeline.recipients import RecipientStatus
+from inboxkit.records import MessageSummary, jsonable, summary
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.outbound import IDEMPOTENCY_TTL
 from inboxkit.services.webhooks import WebhookService
@@ -39,7 +40,7 @@ from inboxkit.store.db import Database
 from inboxkit.store.dialect import Dialect
 from inboxkit.store.messages import SUMMARY_COLUMNS
 from inboxkit.store.outbox import Outcomes
-from inboxkit.store.tables import outbox, utcnow
+from inboxkit.store.tables import OutboxStatus, outbox, utcnow
 from inboxkit.workers.queue import Dispatcher, Waker, retry_at
 
 __all__ = ["OutboxSender", "Relay"]
@@ -184,13 +185,13 @@ class RelayConnections:
                 client.close()
 
 
-def _classify(code: int, message: str) -> tuple[str, str]:
+def _classify(code: int, message: str) -> tuple[OutboxStatus | Literal["retry"], str]:
     """An SMTP reply as an outcome: sent (2xx), retry (4xx, or anything odd) or failed (5xx)."""
     reply = f"{code} {message}".strip()
     if 200 <= code < 300:
-        return "sent", reply
+        return OutboxStatus.SENT, reply
     if 500 <= code < 600:
-        return "failed", reply
+        return OutboxStatus.FAILED, reply
     return "retry", reply
 
 
@@ -222,7 +223,7 @@ class OutboxSender:
         self.dispatcher = Dispatcher(
             db,
             outbox,
-            "queued",
+            OutboxStatus.QUEUED,
             # The pipeline announces a stored outbound message as `message.stored`.
             Waker(bus, wake_on=frozenset({"message.stored"})),
             concurrency=settings.outbox_concurrency,
@@ -272,17 +273,17 @@ class OutboxSender:
         outcomes: Outcomes = {}
         live = []
         for address in local:
-            if (await self.mailboxes.resolve_recipient(address)).status == "ok":
+            if (await self.mailboxes.resolve_recipient(address)).status is RecipientStatus.OK:
                 live.append(address)
             else:
-                outcomes[address] = ("failed", NO_SUCH_LOCAL_MAILBOX)
+                outcomes[address] = (OutboxStatus.FAILED, NO_SUCH_LOCAL_MAILBOX)
         groups = [[a for a in live if a.lower() not in bcc]]
         groups += [[a] for a in live if a.lower() in bcc]
         for group in (g for g in groups if g):
-            done = {address: ("sent", DELIVERED_LOCALLY) for address in group}
+            done = {address: (OutboxStatus.SENT, DELIVERED_LOCALLY) for address in group}
 
             async def mark_done(
-                conn: AsyncConnection, _stored: list[dict[str, Any]], done: Any = done
+                conn: AsyncConnection, _stored: list[MessageSummary], done: Any = done
             ) -> None:
                 if await rows.record_outcomes(conn, row.id, token, done) is None:
                     raise LeaseLost()
@@ -292,7 +293,7 @@ class OutboxSender:
                     Envelope(mail_from=row.mail_from, rcpt_tos=group), raw, also=mark_done
                 )
             except NoRecipients:
-                outcomes.update({a: ("failed", NO_SUCH_LOCAL_MAILBOX) for a in group})
+                outcomes.update({a: (OutboxStatus.FAILED, NO_SUCH_LOCAL_MAILBOX) for a in group})
             except LeaseLost:
                 raise
             except Exception:
@@ -303,14 +304,14 @@ class OutboxSender:
 
     async def _relay(self, raw: bytes, mail_from: str, recipients: list[str]) -> Outcomes:
         if self.connections is None:
-            return {a: ("failed", NO_RELAY) for a in recipients}
+            return {a: (OutboxStatus.FAILED, NO_RELAY) for a in recipients}
         try:
             refused, reply = await self.connections.send(raw, mail_from, recipients)
         except RelayWithoutTls:
             # Not retried: a relay that stops offering TLS is misconfigured or being
             # tampered with, and either way the message must not wait for it.
             log.warning("the SMTP relay offered no STARTTLS; not sending its credentials")
-            return {a: ("failed", RELAY_WITHOUT_TLS) for a in recipients}
+            return {a: (OutboxStatus.FAILED, RELAY_WITHOUT_TLS) for a in recipients}
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return {r.recipient: _classify(r.code, r.message) for r in exc.recipients}
         except aiosmtplib.SMTPResponseException as exc:
@@ -327,7 +328,9 @@ class OutboxSender:
         for address in recipients:
             answer = refused.get(address)
             outcomes[address] = (
-                _classify(answer.code, answer.message) if answer else ("sent", f"250 {reply}")
+                _classify(answer.code, answer.message)
+                if answer
+                else (OutboxStatus.SENT, f"250 {reply}")
             )
         return outcomes
 
@@ -335,7 +338,7 @@ class OutboxSender:
         """Record this attempt; reschedule what is still pending or, when nothing is (or the
         schedule is spent), finish the message as sent or failed."""
 
-        async def write(conn: AsyncConnection) -> tuple[str, dict[str, Any]] | None:
+        async def write(conn: AsyncConnection) -> tuple[EventKind, dict[str, Any]] | None:
             state = await rows.record_outcomes(conn, row.id, token, outcomes)
             if state is None:
                 raise LeaseLost()
@@ -351,11 +354,15 @@ class OutboxSender:
                 for address in pending:
                     reply = outcomes.get(address, ("retry", "no answer"))[1]
                     results[address] = {
-                        "status": "failed",
+                        "status": OutboxStatus.FAILED,
                         "reply": f"{reply} (gave up after {row.attempts} attempts)",
                     }
-            failed = [f"{a}: {r['reply']}" for a, r in results.items() if r["status"] == "failed"]
-            status = "failed" if failed else "sent"
+            failed = [
+                f"{a}: {r['reply']}"
+                for a, r in results.items()
+                if r["status"] == OutboxStatus.FAILED
+            ]
+            status = OutboxStatus.FAILED if failed else OutboxStatus.SENT
             error = "; ".join(failed)[:2000] or None
             updated = await rows.finish(
                 conn, row.id, row.message_id, status, results, error, SUMMARY_COLUMNS
@@ -363,11 +370,14 @@ class OutboxSender:
             if updated is None:  # the message was deleted meanwhile: nobody to tell
                 return None
             item = jsonable(summary(updated))
-            await self.webhooks.on_delivery_status(conn, f"message.{status}", item)
-            return f"message.{status}", item
+            kind: EventKind = "message.failed" if failed else "message.sent"
+            await self.webhooks.on_delivery_status(conn, kind, item)
+            return kind, item
 
         # Deliveries finishing together share one commit (and one fsync on SQLite).
-        finished = await self.pipeline.batcher.submit(write)
+        finished: tuple[EventKind, dict[str, Any]] | None = await self.pipeline.batcher.submit(
+            write
+        )
         if finished is not None:
             event, item = finished
             await self.bus.publish(

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from inboxkit.bus import Bus
-from inboxkit.bus.base import ALL, Subscription
+from inboxkit.bus.base import ALL, Event, Subscription
 from inboxkit.store.db import Database
 from inboxkit.store.dialect import Dialect
 from inboxkit.store.queue import claim, next_due, release
@@ -71,7 +71,7 @@ class Waker:
     def nudge(self) -> None:
         self._nudged.set()
 
-    def _wakes(self, events: list[dict[str, Any]]) -> bool:
+    def _wakes(self, events: list[Event]) -> bool:
         names = {event.get("event") for event in events}
         if "resync" in names:  # the bus reconnected: events may have been lost
             return True

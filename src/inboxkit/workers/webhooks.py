@@ -38,7 +38,7 @@ from inboxkit.store import webhooks as rows
 from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.db import Database
 from inboxkit.store.dialect import Dialect
-from inboxkit.store.tables import utcnow, webhook_deliveries
+from inboxkit.store.tables import WebhookDeliveryStatus, utcnow, webhook_deliveries
 from inboxkit.workers.queue import Dispatcher, Waker, retry_at
 
 __all__ = ["WebhookDispatcher", "sign", "USER_AGENT"]
@@ -80,7 +80,7 @@ class WebhookDispatcher:
         self.dispatcher = Dispatcher(
             db,
             webhook_deliveries,
-            "pending",
+            WebhookDeliveryStatus.PENDING,
             # Woken by the commits that queue deliveries, but only while an endpoint exists:
             # otherwise every received message would cost the dispatcher a query for nothing.
             Waker(bus, wake_on=frozenset(EVENTS), gate=lambda: self.listening),
@@ -204,13 +204,13 @@ class WebhookDispatcher:
             "last_error": error,
         }
         if error is None:
-            values = {**done, "status": "delivered", "finished_at": now}
+            values = {**done, "status": WebhookDeliveryStatus.DELIVERED, "finished_at": now}
         elif status == 410 or not enabled:
-            values = {**done, "status": "failed", "finished_at": now}
+            values = {**done, "status": WebhookDeliveryStatus.FAILED, "finished_at": now}
         else:
             retry = retry_at(self.settings.webhook_retry_schedule, attempts, now)
             if retry is None:
-                values = {**done, "status": "failed", "finished_at": now}
+                values = {**done, "status": WebhookDeliveryStatus.FAILED, "finished_at": now}
             else:
                 values = {**done, "next_attempt_at": retry}
 
@@ -241,12 +241,12 @@ class WebhookDispatcher:
             await self.bus.publish(
                 {
                     "event": "webhook.attempt",
-                    "mailbox_id": f"webhook:{hook.id}",
                     "webhook_id": hook.id,
                     "delivery_id": delivery_id,
                     "status_code": status,
                     "error": error,
-                    "final": values.get("status") in ("delivered", "failed"),
+                    "final": values.get("status")
+                    in (WebhookDeliveryStatus.DELIVERED, WebhookDeliveryStatus.FAILED),
                 }
             )
 
