@@ -104,6 +104,9 @@ async def _mailbox_ended(conn: Any, mailbox_id: str) -> str | None:
 
 
 class WaitService:
+    """Long-poll waits and live follows of a mailbox: subscribe to the bus, then read the
+    database, so a missed wake-up costs a poll interval and never a message."""
+
     def __init__(
         self,
         settings: Settings,

@@ -118,6 +118,9 @@ class Deliverer(Protocol):
 
 
 class WebhookService:
+    """Webhook endpoints of an account: create, list, delete, test, and the delivery rows
+    written in the same transaction as the event they announce."""
+
     def __init__(
         self,
         settings: Settings,
