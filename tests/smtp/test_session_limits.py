@@ -275,6 +275,32 @@ async def test_per_ip_slot_is_released_when_a_session_times_out(
         again.writer.close()
 
 
+async def test_a_message_uploaded_slower_than_the_idle_timeout_is_still_accepted(
+    settings: Settings,
+):
+    # Each piece of the body arrives within the idle timeout, but the whole upload takes several
+    # times as long: a client that keeps sending is not idle.
+    async with start_server(settings.model_copy(update={"smtp_idle_timeout": 1.0})) as server:
+        inbox = await server.create_inbox()
+        client, code, _ = await _connect(server)
+        assert code == 220
+        assert (await client.command(b"EHLO slow.example\r\n"))[0] == 250
+        assert (await client.command(b"MAIL FROM:<slow@example.com>\r\n"))[0] == 250
+        rcpt = f"RCPT TO:<{inbox['address']}>\r\n".encode()
+        assert (await client.command(rcpt))[0] == 250
+        assert (await client.command(b"DATA\r\n"))[0] == 354
+        lines = [b"From: slow@example.com\r\n", b"Subject: a slow upload\r\n", b"\r\n"]
+        lines += [f"line {n} of a slow body\r\n".encode() for n in range(12)]
+        for line in lines:
+            client.writer.write(line)
+            await client.writer.drain()
+            await asyncio.sleep(0.25)
+        code, text = await client.command(b".\r\n")
+        assert code == 250, text
+        client.writer.close()
+        assert await _stored_raw(server, inbox) == [b"".join(lines)]
+
+
 # -- Refused recipients -----------------------------------------------------------------------
 
 

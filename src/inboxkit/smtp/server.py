@@ -103,6 +103,11 @@ class InboxSMTP(SMTP):
             # Not handed to the reader: a command line never grows past the limit in memory.
             self._close_with(line_too_long())
             return
+        if self._in_data:
+            # aiosmtpd restarts its idle timer only when a command arrives, so a large message
+            # uploaded slowly would be cut off mid-DATA; bytes arriving prove the client is
+            # there. The total session time still bounds it.
+            self._reset_timeout()
         super().data_received(data)
 
     def _close_with(self, reply: str) -> None:
