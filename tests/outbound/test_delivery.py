@@ -4,6 +4,7 @@ what survives a crash between queueing and sending."""
 from __future__ import annotations
 
 import base64
+import socket
 from email.message import EmailMessage
 
 import dkim
@@ -239,6 +240,28 @@ async def test_relay_without_starttls_never_receives_the_credentials(settings):
         assert relay.received == [] and relay.data_attempts == 0
     finally:
         await relay.stop()
+
+
+async def test_an_unreachable_relay_is_reported_without_its_address(settings):
+    # A port nothing listens on: the connection is refused at once.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"smtp://127.0.0.1:{port}"
+    update = {"smtp_relay_url": url, "outbox_retry_schedule": [0], "outbox_poll_interval": 1.0}
+    async with start_server(settings.model_copy(update=update)) as server:
+        inbox = await sending_inbox(server)
+        response = await server.http.post(
+            f"/mailboxes/{inbox['id']}/send",
+            headers=server.auth(inbox["token"]),
+            json={"to": "bob@example.com", "text": "nobody is there"},
+        )
+        assert response.status_code == 202, response.text
+        failed = await wait_for_delivery(server, inbox, response.json()["data"]["id"])
+    assert failed["delivery_status"] == "failed"
+    assert "could not be reached" in failed["delivery_error"]
+    assert str(port) not in failed["delivery_error"]
+    assert "127.0.0.1" not in failed["delivery_error"]
 
 
 async def test_two_mailboxes_on_one_server_converse_without_a_relay(settings):

@@ -317,7 +317,10 @@ class OutboxSender:
         except aiosmtplib.SMTPResponseException as exc:
             return {a: _classify(exc.code, exc.message) for a in recipients}
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            reason = f"The relay could not be reached ({type(exc).__name__}: {exc}); will retry"
+            # The tenant reads delivery_error: name the failure's kind, never the relay's address
+            # or the library's text (those go to the operator's log).
+            log.warning("the SMTP relay could not be reached: %s: %s", type(exc).__name__, exc)
+            reason = f"The relay could not be reached ({type(exc).__name__}); will retry"
             return {a: ("retry", reason) for a in recipients}
         except Exception:
             log.exception("unexpected error talking to the relay; will retry")
