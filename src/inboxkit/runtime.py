@@ -90,7 +90,7 @@ class Runtime:
         self.waits = WaitService(settings, self.db, self.bus, self.mailboxes, self.dialect)
         self.catchup = CatchUp(self.db, self.bus, settings.wait_poll_interval)
         self.pipeline = Pipeline(self.mailboxes, self.parser, self.batcher, self.bus)
-        self.webhooks = WebhookService(settings, self.db, self.mailboxes)
+        self.webhooks = WebhookService(settings, self.db, self.dialect, self.mailboxes)
         # Built in every role: the API's "test this endpoint" makes its first attempt here.
         self.webhook_dispatcher = WebhookDispatcher(
             settings, self.db, self.dialect, self.bus, self.batcher, vet=self.webhooks.vet
@@ -98,7 +98,9 @@ class Runtime:
         self.webhooks.deliverer = self.webhook_dispatcher
         self.pipeline.store_hooks.append(self.webhooks.on_store)
         self.mailboxes.end_hooks.append(self.webhooks.on_mailbox_end)
-        self.outbound = OutboundService(settings, self.db, self.mailboxes, self.pipeline)
+        self.outbound = OutboundService(
+            settings, self.db, self.dialect, self.mailboxes, self.pipeline
+        )
         self.outbox = OutboxSender(
             settings, self.db, self.dialect, self.bus, self.mailboxes, self.pipeline, self.webhooks
         )

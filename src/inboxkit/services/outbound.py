@@ -57,6 +57,7 @@ from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import message_in
 from inboxkit.store import sends
 from inboxkit.store.db import Database
+from inboxkit.store.dialect import Dialect
 from inboxkit.store.tables import OutboxStatus, utcnow
 
 __all__ = [
@@ -159,11 +160,13 @@ class OutboundService:
         self,
         settings: Settings,
         db: Database,
+        dialect: Dialect,
         mailboxes: MailboxService,
         pipeline: Pipeline,
     ):
         self.settings = settings
         self.db = db
+        self.dialect = dialect
         self.mailboxes = mailboxes
         self.pipeline = pipeline
         self._dkim_key = self._load_dkim_key()
@@ -338,15 +341,14 @@ class OutboundService:
     async def _check_rate(self, conn: AsyncConnection, mailbox_id: str, *, lock: bool) -> None:
         """Sliding windows over the outbox rows themselves, so they hold across processes: the
         mailbox's own limit, then the server-wide budget."""
-        if lock and not self.db.is_sqlite:  # dialect: SQLite's write lock serialises already
-            # Serialise every sender's check-and-insert until commit (SQLite's write lock
-            # already does), or N processes could each see room for the last message. One
+        if lock:
+            # Serialise every sender's check-and-insert until commit, or N processes could each see room for the last message. One
             # advisory lock rather than a lock on the mailbox row: the pipeline has already
             # share-locked that row, and upgrading a share lock is how two processes sending
             # from one mailbox deadlock. Only this code takes it, and what a sender writes
             # after taking it (new outbox and idempotency rows) waits on nobody who could be
             # waiting for it, so it cannot close a deadlock cycle.
-            await sends.lock_send_budget(conn)
+            await self.dialect.serialise(conn, sends.SEND_BUDGET_KEY)
         window = self.settings.send_rate_window
         count, oldest = await self._sent_recently(conn, mailbox_id)
         if count >= self.settings.send_rate_limit:

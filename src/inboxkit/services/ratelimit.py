@@ -3,9 +3,8 @@
 Each counted action is a row in `rate_events` under a bucket name ("webhook-test:<account>").
 `take` runs inside the caller's write transaction: it forgets the bucket's rows older than the
 window, counts the rest, and either refuses (`RateLimited`, with the seconds until the oldest
-row leaves the window) or records one more. Concurrent takers of one bucket are serialised —
-by SQLite's single writer, or on PostgreSQL by a transaction-scoped advisory lock on the
-bucket's name — so two processes cannot both see room for the last slot.
+row leaves the window) or records one more. Concurrent takers of one bucket are serialised
+(`Dialect.serialise`), so two processes cannot both see room for the last slot.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.errors import RateLimited
 from inboxkit.store import ratelimit as events
-from inboxkit.store.db import Database
+from inboxkit.store.dialect import Dialect
 from inboxkit.store.tables import utcnow
 
 __all__ = ["SlidingWindow"]
@@ -26,8 +25,8 @@ __all__ = ["SlidingWindow"]
 class SlidingWindow:
     """At most `limit` actions per `window` seconds in each bucket."""
 
-    def __init__(self, db: Database, *, limit: int, window: float, what: str, per: str):
-        self.db = db
+    def __init__(self, dialect: Dialect, *, limit: int, window: float, what: str, per: str):
+        self.dialect = dialect
         self.limit = limit
         self.window = window
         self.what = what  # for the refusal: "webhook tests"
@@ -35,8 +34,7 @@ class SlidingWindow:
 
     async def take(self, conn: AsyncConnection, bucket: str) -> None:
         """Count one action in `bucket`, or raise RateLimited when the window is full."""
-        if not self.db.is_sqlite:  # dialect: SQLite's single writer serialises takers already
-            await events.lock_bucket(conn, bucket)
+        await self.dialect.serialise(conn, f"rate:{bucket}")
         now = utcnow()
         count, oldest = await events.count_since(conn, bucket, now - timedelta(seconds=self.window))
         if count >= self.limit:

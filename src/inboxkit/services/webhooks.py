@@ -30,6 +30,7 @@ from inboxkit.services.egress import Destination, Resolver, system_resolver, vet
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
 from inboxkit.services.ratelimit import SlidingWindow
 from inboxkit.store.db import Database
+from inboxkit.store.dialect import Dialect
 from inboxkit.store.tables import (
     WebhookDeliveryStatus,
     mailboxes,
@@ -125,6 +126,7 @@ class WebhookService:
         self,
         settings: Settings,
         db: Database,
+        dialect: Dialect,
         mailboxes: MailboxService,
         resolver: Resolver = system_resolver,
     ):
@@ -135,7 +137,7 @@ class WebhookService:
         # Set by the runtime once the dispatcher is built (it checks URLs with `vet` here).
         self.deliverer: Deliverer | None = None
         self.test_limit = SlidingWindow(
-            db,
+            dialect,
             limit=settings.webhook_test_rate_limit,
             window=settings.webhook_test_rate_window,
             what="webhook tests",

@@ -1,11 +1,13 @@
 """What differs between our two databases, written once: one interface, two implementations.
 
-Two things are done differently on SQLite and PostgreSQL, and the queue, the webhook and outbox
+Three things are done differently on SQLite and PostgreSQL, and the queue, the webhook and outbox
 workers and the long-poll all rely on them:
 
 - Claiming rows of a work queue. On PostgreSQL the candidates are selected `FOR UPDATE SKIP
   LOCKED`, so concurrent claimers take different rows instead of queueing behind each other;
   on SQLite the write transaction (`BEGIN IMMEDIATE`) already serialises claimers.
+- Serialising a check-then-insert across processes (a rate limit's count and its new row). On
+  PostgreSQL a transaction-scoped advisory lock on the key; on SQLite the one write lock does it.
 - Writes whose loss in a crash costs nothing but a retry (a lease claim, a read flag). On
   SQLite, where every commit waits for the disk, they join the group commit of `batch.py`, so
   a burst of them shares one fsync. On PostgreSQL they commit without waiting for the WAL
@@ -44,6 +46,11 @@ class Dialect(ABC):
         other's rows instead of waiting for them."""
 
     @abstractmethod
+    async def serialise(self, conn: AsyncConnection, key: str) -> None:
+        """Until `conn`'s transaction ends, make every other transaction that serialises on
+        `key` wait: what this one counts cannot change before it commits."""
+
+    @abstractmethod
     async def write_unflushed(self, write: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `write` in a transaction that need not be durable on its own: losing it in a
         crash only means it is done again (a lease claimed again, a message unread again)."""
@@ -58,6 +65,9 @@ class SqliteDialect(Dialect):
 
     def skip_locked(self, candidates: sa.Select[Any]) -> sa.Select[Any]:
         return candidates  # BEGIN IMMEDIATE already holds the one write lock
+
+    async def serialise(self, conn: AsyncConnection, key: str) -> None:
+        return None  # a write transaction already holds the one write lock
 
     async def write_unflushed(self, write: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         if self.batcher is not None:
@@ -74,6 +84,9 @@ class PostgresDialect(Dialect):
 
     def skip_locked(self, candidates: sa.Select[Any]) -> sa.Select[Any]:
         return candidates.with_for_update(skip_locked=True)
+
+    async def serialise(self, conn: AsyncConnection, key: str) -> None:
+        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
 
     async def write_unflushed(self, write: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         async with self.db.write() as conn:

@@ -14,13 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inboxkit.ids import new_id
 from inboxkit.store.tables import rate_events
 
-__all__ = ["count_since", "lock_bucket", "record"]
-
-
-async def lock_bucket(conn: AsyncConnection, bucket: str) -> None:
-    """PostgreSQL only: serialise the bucket's takers until this transaction ends (a
-    transaction-scoped advisory lock on the bucket's name). SQLite has one writer already."""
-    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(bucket))))
+__all__ = ["count_since", "record"]
 
 
 async def count_since(

@@ -21,18 +21,17 @@ from inboxkit.store.tables import OutboxStatus, idempotency_keys, outbox
 Row = sa.Row[*tuple[Any, ...]]
 
 __all__ = [
-    "SEND_BUDGET_LOCK",
+    "SEND_BUDGET_KEY",
     "QueuedSend",
-    "lock_send_budget",
     "queue",
     "remember_response",
     "remembered_response",
     "sent_since",
 ]
 
-# Key of the PostgreSQL advisory lock that serialises the send-rate check and the outbox
-# insert across processes (the ASCII of "inboxsnd"; any constant no other code uses).
-SEND_BUDGET_LOCK = 0x696E626F78736E64
+# What senders serialise on (`Dialect.serialise`) for the send-rate check and the outbox
+# insert across processes.
+SEND_BUDGET_KEY = "send-budget"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +65,6 @@ async def queue(conn: AsyncConnection, send: QueuedSend, message_id: str) -> Non
             message_id=message_id,
         )
     )
-
-
-async def lock_send_budget(conn: AsyncConnection) -> None:
-    """PostgreSQL only: serialise every sender's rate check and outbox insert until this
-    transaction ends (SQLite's write lock already does)."""
-    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SEND_BUDGET_LOCK)))
 
 
 async def sent_since(
