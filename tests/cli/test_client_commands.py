@@ -30,6 +30,19 @@ def cli_env(server: RunningServer, **extra: str) -> dict[str, str]:
     return {**env, "INBOXKIT_URL": server.base_url, **extra}
 
 
+def read_terminal(leader: int) -> bytes:
+    """Everything written to a pseudo-terminal until its child closes it (blocking)."""
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk
+
+
 async def run(server: RunningServer, *args: str, stdin: bytes | None = None, **env: str) -> Result:
     process = await asyncio.create_subprocess_exec(
         str(INBOXKIT),
@@ -131,19 +144,8 @@ async def test_wait_shows_a_spinner_with_the_address_only_on_a_terminal(
     )
     os.close(follower)
 
-    def read_terminal() -> bytes:
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                return seen
-            if not chunk:
-                return seen
-            seen += chunk
-
     terminal, (out, _) = await asyncio.gather(
-        asyncio.to_thread(read_terminal), asyncio.wait_for(process.communicate(), 60)
+        asyncio.to_thread(read_terminal, leader), asyncio.wait_for(process.communicate(), 60)
     )
     os.close(leader)
     assert out == b"482913\n"

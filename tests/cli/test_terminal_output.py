@@ -9,7 +9,7 @@ import json
 import os
 import pty
 
-from tests.cli.test_client_commands import INBOXKIT, cli_env, create_inbox, run
+from tests.cli.test_client_commands import INBOXKIT, cli_env, create_inbox, read_terminal, run
 from tests.helpers import RunningServer, smtp_wire_bytes
 
 OSC52 = "\x1b]52;c;ZXZpbA==\x07"  # "set the clipboard to 'evil'"
@@ -93,19 +93,8 @@ async def test_raw_to_a_terminal_is_cleaned(server: RunningServer) -> None:
     )
     os.close(follower)
 
-    def read_terminal() -> bytes:
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                return seen
-            if not chunk:
-                return seen
-            seen += chunk
-
     terminal, (_, err) = await asyncio.gather(
-        asyncio.to_thread(read_terminal), asyncio.wait_for(process.communicate(), 60)
+        asyncio.to_thread(read_terminal, leader), asyncio.wait_for(process.communicate(), 60)
     )
     os.close(leader)
     assert process.returncode == 0, err
