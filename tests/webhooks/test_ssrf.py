@@ -3,18 +3,14 @@ to the address that was checked (no second DNS lookup)."""
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from inboxkit.bus import Channel
 from inboxkit.services.egress import UnsafeDestination, address_problem, vet
+from tests.certificates import self_signed
 from tests.helpers import RunningServer, start_server
 from tests.webhooks.receiver import Receiver, serve_receiver
 from tests.webhooks.support import attempts, hook_settings, register
@@ -251,31 +247,7 @@ async def test_request_goes_to_the_checked_address_with_the_original_host_header
 
 def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
     """A self-signed certificate for `name` (the test's own CA) and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+    return self_signed(tmp_path, name)
 
 
 async def test_https_certificate_is_checked_against_the_name_not_the_address(settings, tmp_path):
