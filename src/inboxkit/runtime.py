@@ -96,7 +96,8 @@ class Runtime:
             settings, self.db, self.dialect, self.bus, self.batcher, vet=self.webhooks.vet
         )
         self.webhooks.deliverer = self.webhook_dispatcher
-        self.pipeline.store_hooks.append(self.webhooks.on_store)
+        # Run in every storing transaction; the batcher runs them, a group commit at a time.
+        self.batcher.store_hooks.append(self.webhooks.on_store)
         self.mailboxes.end_hooks.append(self.webhooks.on_mailbox_end)
         self.outbound = OutboundService(
             settings, self.db, self.dialect, self.mailboxes, self.pipeline

@@ -66,12 +66,6 @@ class Pipeline:
         self.batcher = batcher
         self.bus = bus
 
-    @property
-    def store_hooks(self) -> list[StoreHook]:
-        """Hooks run in every storing transaction with what it stored. The batcher runs them
-        (a group commit stores many deliveries at once), so they are kept there."""
-        return self.batcher.store_hooks
-
     async def _targets(
         self, rcpt_tos: list[str], resolved: list[Recipient] | None = None
     ) -> list[Target]:
