@@ -40,6 +40,7 @@ class Resource(StrEnum):
     KEY = "key"
     ACCOUNT = "account"
     HANDLE = "handle"
+    PLAN = "plan"
 
 
 class InboxKitError(Exception):
@@ -50,6 +51,9 @@ class InboxKitError(Exception):
     status = 500
     default_message = "Something went wrong on the server."
     resource: Resource | None = None
+    # Machine-readable facts about the refusal, sent as `error.details` (a quota's limit, what
+    # is allowed and what is used); None for most errors.
+    details: dict[str, object] | None = None
 
     def __init__(
         self,
@@ -57,11 +61,14 @@ class InboxKitError(Exception):
         *,
         headers: dict[str, str] | None = None,
         resource: Resource | None = None,
+        details: dict[str, object] | None = None,
     ):
         self.message = message or self.default_message
         self.headers = headers or {}
         if resource is not None:
             self.resource = resource
+        if details is not None:
+            self.details = details
         super().__init__(self.message)
 
 
@@ -120,10 +127,34 @@ class ValidationFailed(InboxKitError):
 
 
 class QuotaExceeded(InboxKitError):
-    """A standing limit is reached (429), e.g. the most webhooks an account may have; unlike
-    `RateLimited`, waiting does not help."""
+    """A plan's ceiling is reached: 403 for a standing one (mailboxes, TTL, webhooks, agent
+    mode, API/MCP access), where waiting does not help; 429 with `Retry-After` for a period's
+    (sends this month), which lifts when the period ends. `details` names the limit."""
 
-    code, status, default_message = "quota_exceeded", 429, "A quota has been reached."
+    code, status, default_message = "quota_exceeded", 403, "A quota has been reached."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        limit: str | None = None,
+        allowed: int | bool | str | None = None,
+        used: int | None = None,
+        retry_after: int | None = None,
+        resource: Resource | None = None,
+    ):
+        headers = None
+        if retry_after is not None:
+            self.status = 429
+            headers = {"Retry-After": str(max(1, int(retry_after)))}
+        details: dict[str, object] | None = None
+        if limit is not None:
+            details = {"limit": limit, "allowed": allowed}
+            if used is not None:
+                details["used"] = used
+        super().__init__(message, headers=headers, resource=resource, details=details)
+        self.limit = limit
+        self.retry_after = retry_after
 
 
 class RateLimited(InboxKitError):
@@ -132,10 +163,17 @@ class RateLimited(InboxKitError):
     code, status, default_message = "rate_limited", 429, "Too many requests; retry later."
 
     def __init__(
-        self, message: str | None = None, *, retry_after: int = 1, resource: Resource | None = None
+        self,
+        message: str | None = None,
+        *,
+        retry_after: int = 1,
+        resource: Resource | None = None,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(
-            message, headers={"Retry-After": str(max(1, int(retry_after)))}, resource=resource
+            message,
+            headers={**(headers or {}), "Retry-After": str(max(1, int(retry_after)))},
+            resource=resource,
         )
         self.retry_after = retry_after
 

@@ -17,7 +17,9 @@ from typing import Any
 from inboxkit.config import Settings
 from inboxkit.errors import Forbidden, NotFound, Resource, Unauthorized, ValidationFailed
 from inboxkit.ids import new_id
+from inboxkit.services.plans import ANONYMOUS_PLAN, DEFAULT_PLAN, Plan, PlanService
 from inboxkit.store import keys
+from inboxkit.store import plans as plan_rows
 from inboxkit.store.db import Database
 from inboxkit.store.tables import utcnow
 
@@ -44,6 +46,7 @@ MAILBOX_TOKEN_SCOPES = frozenset(
     {"mailboxes:read", "mailboxes:write", "messages:read", "messages:write", "send"}
 )
 ADMIN_ACCOUNT_ID = "0" * 26
+MODES = ("test", "agent")
 
 
 def new_token(prefix: str) -> str:
@@ -71,6 +74,15 @@ class Principal:
     mailbox_id: str | None = None
     key_id: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # The plan that limits this caller; None only for the bootstrap admin key (never limited).
+    plan: Plan | None = None
+    # For a mailbox token: the account its mailbox belongs to (None for an anonymous one).
+    owner_account_id: str | None = None
+    # The mailbox modes an API key may create and use; None for every mode.
+    modes: frozenset[str] | None = None
+    # Set by the surface: the client's address (after trusted proxies) and which surface.
+    client_ip: str | None = None
+    via: str = "api"
 
     def require(self, scope: str) -> None:
         if self.kind is PrincipalKind.ANONYMOUS:
@@ -85,6 +97,22 @@ class Principal:
             return mailbox.account_id is not None and mailbox.account_id == self.account_id
         return False
 
+    def require_mode(self, mode: str) -> None:
+        """Refuse a mode outside a mode-limited key's modes."""
+        if self.modes is not None and mode not in self.modes:
+            allowed = " and ".join(sorted(self.modes)) or "no"
+            raise Forbidden(
+                f"This key is limited to {allowed} mailboxes; use a key whose modes include "
+                f"'{mode}'."
+            )
+
+    @property
+    def billed_account(self) -> str | None:
+        """The account whose usage this caller's actions count towards."""
+        if self.kind is PrincipalKind.MAILBOX:
+            return self.owner_account_id
+        return self.account_id
+
 
 ANONYMOUS = Principal(kind=PrincipalKind.ANONYMOUS)
 
@@ -92,11 +120,13 @@ ANONYMOUS = Principal(kind=PrincipalKind.ANONYMOUS)
 class AuthService:
     """Turns bearer tokens into Principals, and creates, lists and revokes API keys."""
 
-    def __init__(self, settings: Settings, db: Database):
+    def __init__(self, settings: Settings, db: Database, plans: PlanService | None = None):
         self.settings = settings
         self.db = db
+        self.plans = plans or PlanService(db)
 
     async def ensure_admin_account(self) -> None:
+        await self.plans.ensure_seeded()
         if not self.settings.admin_key:
             return
         async with self.db.write() as conn:
@@ -104,9 +134,12 @@ class AuthService:
                 await keys.insert_account(conn, ADMIN_ACCOUNT_ID, "admin", utcnow())
 
     async def authenticate(self, token: str | None) -> Principal:
-        """The principal a bearer token stands for; ANONYMOUS when there is no token."""
+        """The principal a bearer token stands for, with its plan read now; the anonymous
+        principal (on the `anonymous` plan) when there is no token."""
         if not token:
-            return ANONYMOUS
+            return Principal(
+                kind=PrincipalKind.ANONYMOUS, plan=await self.plans.plan(ANONYMOUS_PLAN)
+            )
         token = token.strip()
         admin_key = self.settings.admin_key
         if admin_key and hmac.compare_digest(token.encode(), admin_key.encode()):
@@ -119,7 +152,11 @@ class AuthService:
                 row = await keys.mailbox_token(conn, wanted)
                 if row and hmac.compare_digest(row.token_digest, wanted):
                     return Principal(
-                        kind=PrincipalKind.MAILBOX, mailbox_id=row.id, scopes=MAILBOX_TOKEN_SCOPES
+                        kind=PrincipalKind.MAILBOX,
+                        mailbox_id=row.id,
+                        scopes=MAILBOX_TOKEN_SCOPES,
+                        owner_account_id=row.account_id,
+                        plan=_plan_of(row, row.account_id),
                     )
             elif token.startswith("ik_"):
                 row = await keys.active_key(conn, wanted)
@@ -129,26 +166,38 @@ class AuthService:
                         account_id=row.account_id,
                         key_id=row.id,
                         scopes=frozenset(row.scopes),
+                        plan=_plan_of(row, row.account_id),
+                        modes=frozenset(row.modes) if row.modes is not None else None,
                     )
         raise Unauthorized("The token is not valid (unknown, revoked, or its mailbox is gone).")
 
     async def create_key(
-        self, *, name: str, scopes: list[str] | None = None, account_id: str | None = None
+        self,
+        *,
+        name: str,
+        scopes: list[str] | None = None,
+        account_id: str | None = None,
+        modes: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Create an API key (and a new account unless `account_id` is given). Token shown once."""
+        """Create an API key (and a new account on the default plan unless `account_id` is
+        given), limited to `modes` if given. The token is shown once."""
         chosen = list(dict.fromkeys(scopes or [s for s in SCOPES if s != "admin"]))
         unknown = [s for s in chosen if s not in SCOPES]
         if unknown:
             raise ValidationFailed(
                 f"Unknown scope(s): {', '.join(unknown)}. Valid: {', '.join(SCOPES)}."
             )
+        if modes is not None:
+            modes = list(dict.fromkeys(modes))
+            if not modes or any(m not in MODES for m in modes):
+                raise ValidationFailed("modes must list one or both of 'test' and 'agent'.")
         token = new_token("ik_")
         now = utcnow()
         key_id = new_id()
         async with self.db.write() as conn:
             if account_id is None:
                 account_id = new_id()
-                await keys.insert_account(conn, account_id, name, now)
+                await plan_rows.insert_account(conn, account_id, name, DEFAULT_PLAN, now)
             elif not await keys.account_exists(conn, account_id):
                 raise NotFound("No such account.", resource=Resource.ACCOUNT)
             await keys.insert_key(
@@ -161,6 +210,7 @@ class AuthService:
                     prefix=token[:10],
                     scopes=chosen,
                     created_at=now,
+                    modes=modes,
                 ),
             )
         return {
@@ -168,6 +218,7 @@ class AuthService:
             "account_id": account_id,
             "name": name,
             "scopes": chosen,
+            "modes": modes or list(MODES),
             "prefix": token[:10],
             "created_at": now,
             "revoked_at": None,
@@ -183,6 +234,7 @@ class AuthService:
                 "account_id": r.account_id,
                 "name": r.name,
                 "scopes": r.scopes,
+                "modes": r.modes or list(MODES),
                 "prefix": r.prefix,
                 "created_at": r.created_at,
                 "revoked_at": r.revoked_at,
@@ -195,3 +247,13 @@ class AuthService:
             revoked = await keys.revoke_key(conn, key_id)
         if not revoked:
             raise NotFound("No such active key.", resource=Resource.KEY)
+
+
+def _plan_of(row: Any, account_id: str | None) -> Plan | None:
+    """The plan joined into an authentication row: None for the bootstrap admin's account
+    (never limited), the `anonymous` plan for a mailbox without an account."""
+    if account_id == ADMIN_ACCOUNT_ID:
+        return None
+    if row.plan_name is None:
+        return Plan(name=ANONYMOUS_PLAN if account_id is None else DEFAULT_PLAN)
+    return Plan.from_row(row, prefix="plan_")

@@ -14,7 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inboxkit.store.tables import accounts, api_keys, mailboxes, utcnow
+from inboxkit.store.plans import ANONYMOUS_PLAN, account_plan_columns
+from inboxkit.store.tables import accounts, api_keys, mailboxes, plans, utcnow
 
 # A result row of any shape (SQLAlchemy types rows by their column tuple).
 Row = sa.Row[*tuple[Any, ...]]
@@ -42,6 +43,7 @@ class NewKey:
     prefix: str
     scopes: list[str]
     created_at: datetime
+    modes: list[str] | None = None
 
 
 async def account_exists(conn: AsyncConnection, account_id: str) -> bool:
@@ -60,15 +62,41 @@ async def insert_key(conn: AsyncConnection, key: NewKey) -> None:
 
 
 async def active_key(conn: AsyncConnection, digest: str) -> Row | None:
-    """The unrevoked API key with this digest."""
-    query = sa.select(api_keys).where(api_keys.c.digest == digest, api_keys.c.revoked_at.is_(None))
+    """The unrevoked API key with this digest, with its account's plan (`plan_<field>`
+    columns, NULL for an account on no plan)."""
+    query = (
+        sa.select(api_keys, *account_plan_columns())
+        .select_from(
+            api_keys.join(accounts, accounts.c.id == api_keys.c.account_id).outerjoin(
+                plans, plans.c.name == accounts.c.plan
+            )
+        )
+        .where(api_keys.c.digest == digest, api_keys.c.revoked_at.is_(None))
+    )
     return (await conn.execute(query)).first()
 
 
 async def mailbox_token(conn: AsyncConnection, digest: str) -> Row | None:
-    """Id and token digest of the undeleted mailbox whose token has this digest."""
-    query = sa.select(mailboxes.c.id, mailboxes.c.token_digest).where(
-        mailboxes.c.token_digest == digest, mailboxes.c.deleted_at.is_(None)
+    """Id, account and token digest of the undeleted mailbox whose token has this digest,
+    with the plan that limits it: its account's, or `anonymous` for a mailbox without one."""
+    query = (
+        sa.select(
+            mailboxes.c.id,
+            mailboxes.c.account_id,
+            mailboxes.c.token_digest,
+            *account_plan_columns(),
+        )
+        .select_from(
+            mailboxes.outerjoin(accounts, accounts.c.id == mailboxes.c.account_id).outerjoin(
+                plans,
+                plans.c.name
+                == sa.case(
+                    (mailboxes.c.account_id.is_(None), sa.literal(ANONYMOUS_PLAN)),
+                    else_=accounts.c.plan,
+                ),
+            )
+        )
+        .where(mailboxes.c.token_digest == digest, mailboxes.c.deleted_at.is_(None))
     )
     return (await conn.execute(query)).first()
 

@@ -27,6 +27,9 @@ __all__ = [
     "WebhookDeliveryStatus",
     "webhook_attempts",
     "rate_events",
+    "plans",
+    "PLAN_LIMITS",
+    "usage_counters",
     "utcnow",
 ]
 
@@ -68,12 +71,65 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 Id = sa.String(26)
 
+# -- plans and accounts ------------------------------------------------------------------------
+
+# The limit columns of a plan, in the order the API shows them. NULL means unlimited (for the
+# booleans: allowed; for `send`: "any").
+PLAN_LIMITS = (
+    "max_mailboxes",
+    "max_messages_per_mailbox",
+    "max_ttl_minutes",
+    "retention_days",
+    "received_per_month",
+    "sent_per_month",
+    "max_message_bytes",
+    "max_webhooks",
+    "max_domains",
+    "send",
+    "agent_mode",
+    "api_access",
+    "mcp_access",
+    "create_per_minute",
+    "read_per_minute",
+    "write_per_minute",
+    "send_per_minute",
+    "concurrent_waits",
+)
+
+plans = sa.Table(
+    "plans",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("max_mailboxes", sa.Integer, nullable=True),
+    sa.Column("max_messages_per_mailbox", sa.Integer, nullable=True),
+    sa.Column("max_ttl_minutes", sa.Integer, nullable=True),
+    sa.Column("retention_days", sa.Integer, nullable=True),
+    sa.Column("received_per_month", sa.Integer, nullable=True),
+    sa.Column("sent_per_month", sa.Integer, nullable=True),
+    sa.Column("max_message_bytes", sa.Integer, nullable=True),
+    sa.Column("max_webhooks", sa.Integer, nullable=True),
+    sa.Column("max_domains", sa.Integer, nullable=True),
+    sa.Column("send", sa.String(8), nullable=True),
+    sa.Column("agent_mode", sa.Boolean, nullable=True),
+    sa.Column("api_access", sa.Boolean, nullable=True),
+    sa.Column("mcp_access", sa.Boolean, nullable=True),
+    sa.Column("create_per_minute", sa.Integer, nullable=True),
+    sa.Column("read_per_minute", sa.Integer, nullable=True),
+    sa.Column("write_per_minute", sa.Integer, nullable=True),
+    sa.Column("send_per_minute", sa.Integer, nullable=True),
+    sa.Column("concurrent_waits", sa.Integer, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 accounts = sa.Table(
     "accounts",
     metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # NULL only for the bootstrap admin account, which no plan limits.
+    sa.Column("plan", sa.String(64), sa.ForeignKey("plans.name"), nullable=True),
 )
 
 api_keys = sa.Table(
@@ -87,6 +143,8 @@ api_keys = sa.Table(
     sa.Column("scopes", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
+    # The mailbox modes ("test", "agent") the key may create and use; NULL for both.
+    sa.Column("modes", sa.JSON, nullable=True),
     sa.Index("ix_api_keys_account_id", "account_id", "id"),
 )
 
@@ -106,6 +164,14 @@ mailboxes = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=True),
     sa.Column("deleted_at", UTCDateTime, nullable=True),
+    # Audit: the surface that created it, and for anonymous mailboxes the creating client's
+    # address (counted against the anonymous plan's mailboxes per address; never shown).
+    sa.Column("created_via", sa.String(16), nullable=True),
+    sa.Column("created_ip", sa.String(64), nullable=True),
+    # What the mailbox holds now, kept in the transactions that store and delete messages:
+    # the per-mailbox ceiling and the account's storage figure read these instead of counting.
+    sa.Column("message_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("stored_bytes", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_mailboxes_account_id", "account_id", "id"),
     sa.Index("ix_mailboxes_expires_at", "expires_at"),
 )
@@ -298,4 +364,21 @@ rate_events = sa.Table(
     sa.Column("bucket", sa.String(100), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_rate_events_bucket_created", "bucket", "created_at"),
+)
+
+# -- usage --------------------------------------------------------------------------------------
+
+# Running figures per subject ("account:<id>", "mailbox:<id>" for an anonymous mailbox's own,
+# "ip:<address>" for anonymous mailboxes per client address) and period ("2026-12" for the
+# monthly counts, "all" for the standing ones). Changed by upserts in the same transaction that
+# stores, queues or deletes what they count, so they are exact without ever being recounted.
+usage_counters = sa.Table(
+    "usage_counters",
+    metadata,
+    sa.Column("subject", sa.String(80), primary_key=True),
+    sa.Column("period", sa.String(8), primary_key=True),
+    sa.Column("mailboxes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("received", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("sent", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("storage_bytes", sa.BigInteger, nullable=False, server_default="0"),
 )

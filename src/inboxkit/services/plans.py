@@ -1,0 +1,199 @@
+"""Plans and accounts: what each account may do, managed by admins.
+
+A `Plan` is a row of `plans` read fresh where it decides something: joined into the query that
+authenticates a token (services/auth.py), into the recipient lookup of SMTP, into the storing
+transaction. So `PATCH /plans/{name}` or moving an account to another plan takes effect on the
+next request in every process, with no cache to invalidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from inboxkit.errors import Conflict, Forbidden, NotFound, Resource, ValidationFailed
+from inboxkit.store import plans as rows
+from inboxkit.store.db import Database
+from inboxkit.store.tables import PLAN_LIMITS
+
+__all__ = [
+    "ANONYMOUS_PLAN",
+    "DEFAULT_PLAN",
+    "INT_LIMITS",
+    "BOOL_LIMITS",
+    "Plan",
+    "PlanService",
+    "SendPolicy",
+    "check_limits",
+]
+
+ANONYMOUS_PLAN = rows.ANONYMOUS_PLAN
+DEFAULT_PLAN = rows.DEFAULT_PLAN
+BOOL_LIMITS = ("agent_mode", "api_access", "mcp_access")
+INT_LIMITS = tuple(name for name in PLAN_LIMITS if name not in BOOL_LIMITS and name != "send")
+# Bounds for integer limits: large enough for any real plan, small enough for every column.
+MAX_LIMIT = 2**31 - 1
+PLAN_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+class SendPolicy(StrEnum):
+    """Whom a plan's mailboxes may send to: nobody, mailboxes hosted here, anybody."""
+
+    NONE = "none"
+    LOCAL = "local"
+    ANY = "any"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A plan's limits; None is unlimited (for the booleans: allowed; for `send`: any)."""
+
+    name: str
+    max_mailboxes: int | None = None
+    max_messages_per_mailbox: int | None = None
+    max_ttl_minutes: int | None = None
+    retention_days: int | None = None
+    received_per_month: int | None = None
+    sent_per_month: int | None = None
+    max_message_bytes: int | None = None
+    max_webhooks: int | None = None
+    max_domains: int | None = None
+    send: str | None = None
+    agent_mode: bool | None = None
+    api_access: bool | None = None
+    mcp_access: bool | None = None
+    create_per_minute: int | None = None
+    read_per_minute: int | None = None
+    write_per_minute: int | None = None
+    send_per_minute: int | None = None
+    concurrent_waits: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Any, prefix: str = "") -> Plan:
+        """From a `plans` row, or from a joined row whose columns are `<prefix><field>`."""
+        return cls(
+            name=getattr(row, f"{prefix}name"),
+            **{name: getattr(row, f"{prefix}{name}") for name in PLAN_LIMITS},
+        )
+
+    @property
+    def send_policy(self) -> SendPolicy:
+        return SendPolicy(self.send) if self.send else SendPolicy.ANY
+
+    def allows(self, flag: str) -> bool:
+        """Whether a boolean limit (agent_mode, api_access, mcp_access) allows it."""
+        return getattr(self, flag) is not False
+
+    def limits(self) -> dict[str, Any]:
+        """The limit fields as the API shows them (booleans and `send` spelt out)."""
+        shown: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        del shown["name"]
+        shown["send"] = self.send_policy.value
+        for flag in BOOL_LIMITS:
+            shown[flag] = self.allows(flag)
+        return shown
+
+
+def check_limits(values: dict[str, Any]) -> dict[str, Any]:
+    """Validated limit fields (only those given), or ValidationFailed naming the bad one."""
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in PLAN_LIMITS:
+            raise ValidationFailed(f"Unknown plan field '{name}'. Valid: {', '.join(PLAN_LIMITS)}.")
+        if value is None:
+            checked[name] = None
+        elif name == "send":
+            if value not in {p.value for p in SendPolicy}:
+                raise ValidationFailed("send must be 'none', 'local' or 'any'.")
+            checked[name] = value
+        elif name in BOOL_LIMITS:
+            if not isinstance(value, bool):
+                raise ValidationFailed(f"{name} must be true, false or null.")
+            checked[name] = value
+        else:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LIMIT:
+                raise ValidationFailed(
+                    f"{name} must be a whole number from 0 to {MAX_LIMIT}, or null for unlimited."
+                )
+            checked[name] = value
+    return checked
+
+
+def _shown(plan: Plan, created_at: datetime, updated_at: datetime) -> dict[str, Any]:
+    return {"name": plan.name, **plan.limits(), "created_at": created_at, "updated_at": updated_at}
+
+
+class PlanService:
+    """Plan CRUD for admins, and the plan lookups the other services need."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    async def ensure_seeded(self) -> None:
+        async with self.db.write() as conn:
+            await rows.ensure_seeded(conn)
+
+    async def plan(self, name: str) -> Plan:
+        """The named plan, read now (`anonymous` when a seeded plan was removed by hand)."""
+        async with self.db.read() as conn:
+            row = await rows.get_plan(conn, name)
+        if row is None:
+            return Plan(name=name, **rows.SEEDED.get(name, {}))
+        return Plan.from_row(row)
+
+    # -- admin ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _admin(principal: Any) -> None:
+        principal.require("admin")
+
+    async def list(self, principal: Any) -> list[dict[str, Any]]:
+        self._admin(principal)
+        async with self.db.read() as conn:
+            found = await rows.list_plans(conn)
+        return [_shown(Plan.from_row(r), r.created_at, r.updated_at) for r in found]
+
+    async def get(self, principal: Any, name: str) -> dict[str, Any]:
+        self._admin(principal)
+        async with self.db.read() as conn:
+            row = await rows.get_plan(conn, name)
+        if row is None:
+            raise NotFound(f"No plan named '{name}'.", resource=Resource.PLAN)
+        return _shown(Plan.from_row(row), row.created_at, row.updated_at)
+
+    async def create(self, principal: Any, name: str, limits: dict[str, Any]) -> dict[str, Any]:
+        self._admin(principal)
+        name = name.strip().lower()
+        if not 1 <= len(name) <= 64 or not set(name) <= PLAN_NAME_CHARS:
+            raise ValidationFailed("A plan name is 1-64 characters of a-z, 0-9, '-', '_', '.'.")
+        checked = check_limits(limits)
+        try:
+            async with self.db.write() as conn:
+                await rows.insert_plan(conn, name, checked)
+        except IntegrityError:
+            raise Conflict(f"A plan named '{name}' exists; update it instead.") from None
+        return await self.get(principal, name)
+
+    async def update(self, principal: Any, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        self._admin(principal)
+        checked = check_limits(changes)
+        async with self.db.write() as conn:
+            found = await rows.update_plan(conn, name, checked)
+        if not found:
+            raise NotFound(f"No plan named '{name}'.", resource=Resource.PLAN)
+        return await self.get(principal, name)
+
+    async def delete(self, principal: Any, name: str) -> None:
+        self._admin(principal)
+        if name in rows.SEEDED:
+            raise Forbidden(f"The '{name}' plan is built in: it can be edited, not deleted.")
+        async with self.db.write() as conn:
+            if await rows.plan_in_use(conn, name):
+                raise Conflict(f"Accounts are on plan '{name}'; move them to another plan first.")
+            found = await rows.delete_plan(conn, name)
+        if not found:
+            raise NotFound(f"No plan named '{name}'.", resource=Resource.PLAN)
