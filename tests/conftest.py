@@ -151,9 +151,13 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
 
 
 @pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[RunningServer]:
-    """The whole service (HTTP, SMTP, workers) on real sockets in this test's event loop."""
-    async with start_server(settings) as running:
+async def server(
+    settings: Settings, request: pytest.FixtureRequest
+) -> AsyncIterator[RunningServer]:
+    """The whole service (HTTP, SMTP, workers) on real sockets in this test's event loop. The
+    anonymous plan's counts and rates are lifted unless the test is marked `plan_defaults`."""
+    defaults = request.node.get_closest_marker("plan_defaults") is not None
+    async with start_server(settings, plan_defaults=defaults) as running:
         yield running
 
 

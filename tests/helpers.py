@@ -81,9 +81,31 @@ def smtp_wire_bytes(raw: bytes) -> bytes:
     return normalised
 
 
+# The anonymous plan's counts and rates as shipped (3 creations a minute, 10 mailboxes per
+# address…) would trip tests that create many inboxes from 127.0.0.1 for other reasons; those
+# tests run with them lifted. Tests of the shipped defaults pass `plan_defaults=True`.
+RELAXED_ANONYMOUS = {
+    "max_mailboxes": None,
+    "create_per_minute": None,
+    "read_per_minute": None,
+    "write_per_minute": None,
+}
+
+
+async def relax_anonymous_plan(runtime: Runtime) -> None:
+    from inboxkit.store import plans
+
+    async with runtime.db.write() as conn:
+        await plans.update_plan(conn, "anonymous", RELAXED_ANONYMOUS)
+
+
 @contextlib.asynccontextmanager
-async def start_server(settings: Settings, role: str = "all") -> AsyncIterator[RunningServer]:
+async def start_server(
+    settings: Settings, role: str = "all", *, plan_defaults: bool = False
+) -> AsyncIterator[RunningServer]:
     async with running(settings, role, http=True) as server:
+        if not plan_defaults:
+            await relax_anonymous_plan(server.runtime)
         base_url = f"http://127.0.0.1:{server.http_port}"
         async with httpx.AsyncClient(base_url=f"{base_url}/api/v1", timeout=90) as client:
             yield RunningServer(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -27,7 +28,13 @@ async def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     runtime: Runtime = request.app.state.runtime
-    return await runtime.auth.authenticate(credentials.credentials if credentials else None)
+    principal = await runtime.auth.authenticate(credentials.credentials if credentials else None)
+    return dataclasses.replace(principal, client_ip=client_ip(request))
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address: the socket peer."""
+    return request.client.host if request.client else None
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
