@@ -25,6 +25,8 @@ __all__ = [
     "PayloadTooLarge",
     "ValidationFailed",
     "QuotaExceeded",
+    "MailboxFull",
+    "MessageTooLarge",
     "RateLimited",
     "error_class",
 ]
@@ -155,6 +157,21 @@ class QuotaExceeded(InboxKitError):
         super().__init__(message, headers=headers, resource=resource, details=details)
         self.limit = limit
         self.retry_after = retry_after
+
+
+class MailboxFull(QuotaExceeded):
+    """Mail refused because a mailbox holds its plan's most messages, or its account received
+    its plan's most this month: SMTP answers `452 4.2.2` so the sender retries later; nothing
+    is stored."""
+
+    status = 429
+    default_message = "The mailbox is full."
+
+
+class MessageTooLarge(QuotaExceeded):
+    """A message over its recipient's plan's `max_message_bytes`: SMTP answers `552 5.3.4`."""
+
+    default_message = "The message is larger than the recipient's plan allows."
 
 
 class RateLimited(InboxKitError):

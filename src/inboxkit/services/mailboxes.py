@@ -12,14 +12,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.bus import Bus
 from inboxkit.config import Settings
-from inboxkit.errors import BadRequest, Forbidden, HandleTaken, NotFound, Resource, ValidationFailed
+from inboxkit.errors import (
+    BadRequest,
+    Forbidden,
+    HandleTaken,
+    NotFound,
+    QuotaExceeded,
+    Resource,
+    ValidationFailed,
+)
 from inboxkit.ids import is_id, new_id
 from inboxkit.mail.addresses import handle_problem, random_local_part, split_address
+from inboxkit.netaddr import peer_key
 from inboxkit.pipeline.recipients import Recipient, RecipientStatus
+from inboxkit.plan import Plan
 from inboxkit.records import Mailbox
 from inboxkit.services.auth import Principal, PrincipalKind, digest, new_token
 from inboxkit.store import mailboxes as rows
-from inboxkit.store import messages
+from inboxkit.store import messages, usage
 from inboxkit.store.db import Database
 from inboxkit.store.tables import utcnow
 
@@ -100,6 +110,7 @@ class MailboxService:
             row = await rows.find_live(conn, mailbox_id=mailbox_id, address=address)
         if row is None or not principal.owns_mailbox(row):
             raise NotFound("No such mailbox.", resource=Resource.MAILBOX)
+        principal.require_mode(row.mode)
         return row
 
     async def resolve_recipient(self, address: str) -> Recipient:
@@ -152,17 +163,40 @@ class MailboxService:
         return chosen
 
     def _expiry(
-        self, mode: str, ttl_minutes: int | None, now: datetime, *, owned: bool = True
+        self,
+        mode: str,
+        ttl_minutes: int | None,
+        now: datetime,
+        *,
+        owned: bool = True,
+        plan: Plan | None = None,
     ) -> datetime | None:
         if ttl_minutes is not None and not 1 <= ttl_minutes <= self.settings.max_ttl_minutes:
             raise ValidationFailed(
                 f"ttl_minutes must be between 1 and {self.settings.max_ttl_minutes}."
             )
+        ceiling = plan.max_ttl_minutes if plan is not None else None
+        if (
+            plan is not None
+            and ceiling is not None
+            and ttl_minutes is not None
+            and ttl_minutes > ceiling
+        ):
+            raise QuotaExceeded(
+                f"Mailboxes on plan '{plan.name}' live at most {ceiling} minutes; ask for "
+                f"ttl_minutes of {ceiling} or less, or use a larger plan.",
+                limit="max_ttl_minutes",
+                allowed=ceiling,
+                used=ttl_minutes,
+            )
         # Only an account's agent mailboxes live forever: an anonymous one would let anybody
         # squat handles for good with nobody to answer for them.
         if mode == "agent" and ttl_minutes is None and owned:
             return None
-        return now + timedelta(minutes=ttl_minutes or self.settings.default_ttl_minutes)
+        minutes = ttl_minutes or self.settings.default_ttl_minutes
+        if ceiling is not None:
+            minutes = min(minutes, ceiling)
+        return now + timedelta(minutes=max(1, minutes))
 
     async def create(
         self,
@@ -192,6 +226,15 @@ class MailboxService:
             principal.require("mailboxes:write")
         if mode not in ("test", "agent"):
             raise ValidationFailed("mode must be 'test' or 'agent'.")
+        principal.require_mode(mode)
+        plan = principal.plan
+        if mode == "agent" and plan is not None and not plan.allows("agent_mode"):
+            raise QuotaExceeded(
+                f"Plan '{plan.name}' has no agent mode: create a test inbox, or ask for a plan "
+                "with agent mode.",
+                limit="agent_mode",
+                allowed=False,
+            )
         if handle is not None and mode != "agent":
             raise ValidationFailed(
                 "Only agent-mode mailboxes choose a handle; test addresses are random."
@@ -208,7 +251,11 @@ class MailboxService:
             if problem == "reserved":
                 raise HandleTaken(f"'{handle}' is a reserved role name; choose another handle.")
         now = utcnow()
-        expires_at = self._expiry(mode, ttl_minutes, now, owned=principal.account_id is not None)
+        expires_at = self._expiry(
+            mode, ttl_minutes, now, owned=principal.account_id is not None, plan=plan
+        )
+        anonymous = principal.kind is PrincipalKind.ANONYMOUS
+        created_ip = peer_key(principal.client_ip) if anonymous and principal.client_ip else None
         token = new_token("ikm_")
         for _attempt in range(8):
             local = handle or random_local_part()
@@ -223,10 +270,13 @@ class MailboxService:
                 token_digest=digest(token),
                 created_at=now,
                 expires_at=expires_at,
+                created_via="anonymous" if anonymous else principal.via,
+                created_ip=created_ip,
             )
             try:
                 async with self.db.write() as conn:
                     await rows.insert(conn, new)
+                    await self._count_created(conn, principal, new)
             except IntegrityError:
                 if handle:
                     raise HandleTaken() from None
@@ -243,6 +293,31 @@ class MailboxService:
                 "unread_count": 0,
             }
         raise HandleTaken("Could not find a free random address; try again.")
+
+    async def _count_created(
+        self, conn: AsyncConnection, principal: Principal, new: rows.NewMailbox
+    ) -> None:
+        """Count a new mailbox in the transaction that inserts it, refusing it (and so rolling
+        the insert back) past the plan's `max_mailboxes`: the count and the check are one
+        locked row, so concurrent creations in any number of processes cannot overshoot."""
+        if new.account_id is not None:
+            subject = usage.account_subject(new.account_id)
+        elif new.created_ip is not None:
+            subject = usage.ip_subject(new.created_ip)
+        else:
+            return
+        figures = await usage.add(conn, subject, usage.ALL, mailboxes=1)
+        plan = principal.plan
+        if plan is not None and plan.max_mailboxes is not None:
+            if figures["mailboxes"] > plan.max_mailboxes:
+                who = "This address" if new.account_id is None else "This account"
+                raise QuotaExceeded(
+                    f"{who} may hold {plan.max_mailboxes} live mailboxes on plan "
+                    f"'{plan.name}'; delete one or ask for a larger plan.",
+                    limit="max_mailboxes",
+                    allowed=plan.max_mailboxes,
+                    used=figures["mailboxes"] - 1,
+                )
 
     async def handle_availability(
         self, principal: Principal, handle: str, domain: str | None
@@ -310,7 +385,9 @@ class MailboxService:
             if "name" in fields:
                 changes["name"] = name
             if "ttl_minutes" in fields and ttl_minutes is not None:
-                changes["expires_at"] = self._expiry(row.mode, ttl_minutes, utcnow())
+                changes["expires_at"] = self._expiry(
+                    row.mode, ttl_minutes, utcnow(), plan=principal.plan
+                )
             await rows.update(conn, row.id, changes)
         self.forget([row.address])
         return await self.get(principal, row.id)

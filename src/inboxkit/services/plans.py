@@ -8,17 +8,15 @@ next request in every process, with no cache to invalidate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from inboxkit.errors import Conflict, Forbidden, NotFound, Resource, ValidationFailed
+from inboxkit.plan import BOOL_LIMITS, PLAN_LIMITS, Plan, SendPolicy
 from inboxkit.store import plans as rows
 from inboxkit.store.db import Database
-from inboxkit.store.tables import PLAN_LIMITS
 
 __all__ = [
     "ANONYMOUS_PLAN",
@@ -33,69 +31,10 @@ __all__ = [
 
 ANONYMOUS_PLAN = rows.ANONYMOUS_PLAN
 DEFAULT_PLAN = rows.DEFAULT_PLAN
-BOOL_LIMITS = ("agent_mode", "api_access", "mcp_access")
 INT_LIMITS = tuple(name for name in PLAN_LIMITS if name not in BOOL_LIMITS and name != "send")
 # Bounds for integer limits: large enough for any real plan, small enough for every column.
 MAX_LIMIT = 2**31 - 1
 PLAN_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
-
-
-class SendPolicy(StrEnum):
-    """Whom a plan's mailboxes may send to: nobody, mailboxes hosted here, anybody."""
-
-    NONE = "none"
-    LOCAL = "local"
-    ANY = "any"
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """A plan's limits; None is unlimited (for the booleans: allowed; for `send`: any)."""
-
-    name: str
-    max_mailboxes: int | None = None
-    max_messages_per_mailbox: int | None = None
-    max_ttl_minutes: int | None = None
-    retention_days: int | None = None
-    received_per_month: int | None = None
-    sent_per_month: int | None = None
-    max_message_bytes: int | None = None
-    max_webhooks: int | None = None
-    max_domains: int | None = None
-    send: str | None = None
-    agent_mode: bool | None = None
-    api_access: bool | None = None
-    mcp_access: bool | None = None
-    create_per_minute: int | None = None
-    read_per_minute: int | None = None
-    write_per_minute: int | None = None
-    send_per_minute: int | None = None
-    concurrent_waits: int | None = None
-
-    @classmethod
-    def from_row(cls, row: Any, prefix: str = "") -> Plan:
-        """From a `plans` row, or from a joined row whose columns are `<prefix><field>`."""
-        return cls(
-            name=getattr(row, f"{prefix}name"),
-            **{name: getattr(row, f"{prefix}{name}") for name in PLAN_LIMITS},
-        )
-
-    @property
-    def send_policy(self) -> SendPolicy:
-        return SendPolicy(self.send) if self.send else SendPolicy.ANY
-
-    def allows(self, flag: str) -> bool:
-        """Whether a boolean limit (agent_mode, api_access, mcp_access) allows it."""
-        return getattr(self, flag) is not False
-
-    def limits(self) -> dict[str, Any]:
-        """The limit fields as the API shows them (booleans and `send` spelt out)."""
-        shown: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
-        del shown["name"]
-        shown["send"] = self.send_policy.value
-        for flag in BOOL_LIMITS:
-            shown[flag] = self.allows(flag)
-        return shown
 
 
 def check_limits(values: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,8 @@ class NewMailbox:
     token_digest: str
     created_at: datetime
     expires_at: datetime | None
+    created_via: str | None = None
+    created_ip: str | None = None
 
 
 class MailboxChanges(TypedDict, total=False):
@@ -168,14 +170,15 @@ async def lock_undeleted(conn: AsyncConnection, mailbox_ids: list[str]) -> set[s
 
     Recipients are resolved before parsing, and a mailbox may be deleted (or swept) meanwhile;
     storing into it would leave mail that nothing ever purges. On PostgreSQL the rows are
-    share-locked (in id order) so a concurrent delete waits for this commit and then purges
-    what it stored; SQLite's write transactions are serialised already. A mailbox that merely
+    locked (in id order) so a concurrent delete waits for this commit and then purges what it
+    stored, and concurrent deliveries to one mailbox take turns at its message count (the
+    plan's per-mailbox ceiling is exact); SQLite's write transactions are serialised already. A mailbox that merely
     expired meanwhile is kept: the sweeper purges it with everything else.
     """
     query = (
         sa.select(mailboxes.c.id)
         .where(mailboxes.c.id.in_(mailbox_ids), mailboxes.c.deleted_at.is_(None))
         .order_by(mailboxes.c.id)
-        .with_for_update(read=True)
+        .with_for_update()
     )
     return set((await conn.execute(query)).scalars())

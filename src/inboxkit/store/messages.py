@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inboxkit.ids import new_id
 from inboxkit.mail.parse import ParsedMessage
 from inboxkit.records import MessageSummary, summary
+from inboxkit.store import usage
 from inboxkit.store.mailboxes import lock_undeleted
-from inboxkit.store.tables import contents, messages, utcnow
+from inboxkit.store.plans import ANONYMOUS_PLAN
+from inboxkit.store.tables import accounts, contents, mailboxes, messages, utcnow
 
 # A result row of any shape (SQLAlchemy types rows by their column tuple).
 Row = sa.Row[*tuple[Any, ...]]
@@ -189,8 +191,11 @@ async def insert_deliveries(
     kept = [[row for row in d.message_rows if row["mailbox_id"] in live] for d in deliveries]
     content_rows = [d.content_row for d, rows in zip(deliveries, kept, strict=True) if rows]
     if content_rows:
+        inserted = [row for rows in kept for row in rows]
         await conn.execute(contents.insert(), content_rows)
-        await conn.execute(messages.insert(), [row for rows in kept for row in rows])
+        await conn.execute(messages.insert(), inserted)
+        # Counted (and held to the plans' ceilings) in this same transaction.
+        await usage.count_stored(conn, inserted)
     stored = [[summary(_RowView(row)) for row in rows] for rows in kept]
     everything = [item for items in stored for item in items]
     if everything:
@@ -361,14 +366,55 @@ async def set_read(conn: AsyncConnection, message_id: str, is_read: bool) -> Non
 
 async def delete(conn: AsyncConnection, message_id: str, content_id: str) -> None:
     """Delete one message row, and its content unless another mailbox's row still uses it."""
-    await conn.execute(messages.delete().where(messages.c.id == message_id))
+    removed = (
+        await conn.execute(
+            messages.delete()
+            .where(messages.c.id == message_id)
+            .returning(messages.c.mailbox_id, messages.c.size)
+        )
+    ).all()
+    await usage.count_removed(conn, removed)
     await _delete_orphan_contents(conn, {content_id})
 
 
+async def purge_older(conn: AsyncConnection, plan: str, cutoff: datetime, batch: int) -> int:
+    """Delete up to `batch` messages received before `cutoff` in mailboxes on `plan` (the
+    retention sweep); returns how many this transaction deleted. Safe in many processes: each
+    row is counted off by the DELETE that removed it, which only one of them wins."""
+    owner_plan = sa.case(
+        (mailboxes.c.account_id.is_(None), sa.literal(ANONYMOUS_PLAN)), else_=accounts.c.plan
+    )
+    candidates = (
+        sa.select(messages.c.id)
+        .select_from(
+            messages.join(mailboxes, mailboxes.c.id == messages.c.mailbox_id).outerjoin(
+                accounts, accounts.c.id == mailboxes.c.account_id
+            )
+        )
+        .where(messages.c.received_at < cutoff, owner_plan == plan)
+        .limit(batch)
+    )
+    ids = list((await conn.execute(candidates)).scalars())
+    if not ids:
+        return 0
+    removed = (
+        await conn.execute(
+            messages.delete()
+            .where(messages.c.id.in_(ids))
+            .returning(messages.c.mailbox_id, messages.c.size, messages.c.content_id)
+        )
+    ).all()
+    await usage.count_removed(conn, removed)
+    await _delete_orphan_contents(conn, {row.content_id for row in removed})
+    return len(removed)
+
+
 async def purge_mailboxes(conn: AsyncConnection, mailbox_ids: list[str]) -> None:
-    """Delete the mailboxes' messages and any content no other message still uses."""
+    """End the mailboxes (just marked deleted or expired): take them off their owners'
+    figures, delete their messages and any content no other message still uses."""
     if not mailbox_ids:
         return
+    await usage.count_ended(conn, mailbox_ids)
     content_ids = sa.select(messages.c.content_id).where(messages.c.mailbox_id.in_(mailbox_ids))
     doomed = set((await conn.execute(content_ids)).scalars())
     await conn.execute(messages.delete().where(messages.c.mailbox_id.in_(mailbox_ids)))

@@ -12,6 +12,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
+from inboxkit.plan import PLAN_LIMITS
+
 __all__ = [
     "metadata",
     "accounts",
@@ -72,29 +74,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 Id = sa.String(26)
 
 # -- plans and accounts ------------------------------------------------------------------------
-
-# The limit columns of a plan, in the order the API shows them. NULL means unlimited (for the
-# booleans: allowed; for `send`: "any").
-PLAN_LIMITS = (
-    "max_mailboxes",
-    "max_messages_per_mailbox",
-    "max_ttl_minutes",
-    "retention_days",
-    "received_per_month",
-    "sent_per_month",
-    "max_message_bytes",
-    "max_webhooks",
-    "max_domains",
-    "send",
-    "agent_mode",
-    "api_access",
-    "mcp_access",
-    "create_per_minute",
-    "read_per_minute",
-    "write_per_minute",
-    "send_per_minute",
-    "concurrent_waits",
-)
 
 plans = sa.Table(
     "plans",

@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inboxkit.store.tables import mailboxes, messages, usage_counters
+from inboxkit.errors import MailboxFull
+from inboxkit.store.plans import ANONYMOUS_PLAN, account_plan_columns
+from inboxkit.store.tables import accounts, mailboxes, plans, usage_counters
 
 Row = sa.Row[*tuple[Any, ...]]
 
@@ -27,7 +29,12 @@ __all__ = [
     "Figures",
     "account_subject",
     "add",
+    "count_ended",
+    "count_removed",
+    "count_stored",
     "figures",
+    "ip_subject",
+    "owners",
     "mailbox_change",
     "month",
     "month_bounds",
@@ -57,6 +64,11 @@ def month_bounds(now: datetime) -> tuple[datetime, datetime]:
 
 def account_subject(account_id: str) -> str:
     return f"account:{account_id}"
+
+
+def ip_subject(address_key: str) -> str:
+    """Anonymous mailboxes created from one client address (an IPv4 address or IPv6 /64)."""
+    return f"ip:{address_key}"
 
 
 def owner_subject(account_id: str | None, mailbox_id: str) -> str:
@@ -113,27 +125,124 @@ async def mailbox_change(
     return int(count or 0)
 
 
-async def held_by(conn: AsyncConnection, mailbox_ids: Sequence[str]) -> Sequence[Row]:
-    """Each mailbox's owner, creating address and stored-message figures (to take back what a
-    purge removes without counting the messages)."""
-    return (
-        await conn.execute(
-            sa.select(
-                mailboxes.c.id,
-                mailboxes.c.account_id,
-                mailboxes.c.created_ip,
-                mailboxes.c.message_count,
-                mailboxes.c.stored_bytes,
-            ).where(mailboxes.c.id.in_(mailbox_ids))
+def _plan_join() -> sa.FromClause:
+    """mailboxes ⟕ accounts ⟕ plans, where a mailbox without an account is on `anonymous`."""
+    return mailboxes.outerjoin(accounts, accounts.c.id == mailboxes.c.account_id).outerjoin(
+        plans,
+        plans.c.name
+        == sa.case(
+            (mailboxes.c.account_id.is_(None), sa.literal(ANONYMOUS_PLAN)),
+            else_=accounts.c.plan,
+        ),
+    )
+
+
+async def owners(conn: AsyncConnection, mailbox_ids: Sequence[str]) -> dict[str, Row]:
+    """Each mailbox's owner, creating address, stored-message figures and plan
+    (`plan_<field>` columns; NULL plan for the bootstrap admin's account), by mailbox id."""
+    query = (
+        sa.select(
+            mailboxes.c.id,
+            mailboxes.c.account_id,
+            mailboxes.c.created_ip,
+            mailboxes.c.message_count,
+            mailboxes.c.stored_bytes,
+            *account_plan_columns(),
         )
-    ).all()
+        .select_from(_plan_join())
+        .where(mailboxes.c.id.in_(mailbox_ids))
+    )
+    return {row.id: row for row in await conn.execute(query)}
 
 
-async def message_sizes(conn: AsyncConnection, message_ids: Sequence[str]) -> Sequence[Row]:
-    return (
-        await conn.execute(
-            sa.select(messages.c.id, messages.c.mailbox_id, messages.c.size).where(
-                messages.c.id.in_(message_ids)
+def _over(limit: int | None, value: int) -> bool:
+    return limit is not None and value > limit
+
+
+async def count_stored(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Count newly inserted message rows: each mailbox's message count and bytes, and its
+    owner's received (inbound) this month and storage. Raises MailboxFull when inbound mail
+    takes a mailbox past its plan's `max_messages_per_mailbox` or an owner past
+    `received_per_month`; the caller's transaction is then rolled back, so nothing over a
+    ceiling is ever stored. Mailboxes and subjects are updated in sorted order so concurrent
+    transactions lock rows in the same order (no deadlocks on PostgreSQL)."""
+    per_box: dict[str, list[int]] = {}  # mailbox id -> [messages, bytes, inbound messages]
+    for row in rows:
+        counts = per_box.setdefault(row["mailbox_id"], [0, 0, 0])
+        counts[0] += 1
+        counts[1] += row["size"]
+        counts[2] += row["direction"] == "inbound"
+    found = await owners(conn, list(per_box))
+    per_subject: dict[str, list[Any]] = {}  # subject -> [inbound, bytes, plan row]
+    for mailbox_id in sorted(per_box):
+        n, size, inbound = per_box[mailbox_id]
+        owner = found[mailbox_id]
+        count = await mailbox_change(conn, mailbox_id, messages_delta=n, bytes_delta=size)
+        if inbound and _over(owner.plan_max_messages_per_mailbox, count):
+            raise MailboxFull(
+                f"This mailbox holds {owner.plan_max_messages_per_mailbox} messages, the most "
+                f"plan '{owner.plan_name}' allows; delete some to receive more.",
+                limit="max_messages_per_mailbox",
+                allowed=owner.plan_max_messages_per_mailbox,
+                used=count - n,
             )
+        entry = per_subject.setdefault(owner_subject(owner.account_id, mailbox_id), [0, 0, owner])
+        entry[0] += inbound
+        entry[1] += size
+    now = datetime.now(UTC)
+    for subject in sorted(per_subject):
+        inbound, size, owner = per_subject[subject]
+        if inbound:
+            monthly = await add(conn, subject, month(now), received=inbound)
+            if _over(owner.plan_received_per_month, monthly["received"]):
+                raise MailboxFull(
+                    f"This account received {owner.plan_received_per_month} messages this "
+                    f"month, the most plan '{owner.plan_name}' allows; mail is accepted again "
+                    "next month or on a larger plan.",
+                    limit="received_per_month",
+                    allowed=owner.plan_received_per_month,
+                    used=monthly["received"] - inbound,
+                )
+        await add(conn, subject, ALL, storage_bytes=size)
+
+
+async def count_removed(conn: AsyncConnection, removed: Sequence[Row]) -> None:
+    """Take deleted message rows (`mailbox_id`, `size`) off their mailboxes' and owners'
+    figures."""
+    per_box: dict[str, list[int]] = {}
+    for row in removed:
+        counts = per_box.setdefault(row.mailbox_id, [0, 0])
+        counts[0] += 1
+        counts[1] += row.size
+    if not per_box:
+        return
+    found = await owners(conn, list(per_box))
+    per_subject: dict[str, int] = {}
+    for mailbox_id in sorted(per_box):
+        n, size = per_box[mailbox_id]
+        await mailbox_change(conn, mailbox_id, messages_delta=-n, bytes_delta=-size)
+        subject = owner_subject(found[mailbox_id].account_id, mailbox_id)
+        per_subject[subject] = per_subject.get(subject, 0) + size
+    for subject in sorted(per_subject):
+        await add(conn, subject, ALL, storage_bytes=-per_subject[subject])
+
+
+async def count_ended(conn: AsyncConnection, mailbox_ids: Sequence[str]) -> None:
+    """Take ended mailboxes (deleted or expired, about to be purged) off their owners'
+    figures: one live mailbox fewer (and one fewer for the creating address of an anonymous
+    one) and their stored bytes, read from the mailbox rows rather than counted."""
+    found = await owners(conn, list(mailbox_ids))
+    per_subject: dict[str, list[int]] = {}  # subject -> [mailboxes, bytes]
+    for mailbox_id in sorted(found):
+        owner = found[mailbox_id]
+        entry = per_subject.setdefault(owner_subject(owner.account_id, mailbox_id), [0, 0])
+        entry[0] += 1
+        entry[1] += owner.stored_bytes
+        if owner.account_id is None and owner.created_ip:
+            per_subject.setdefault(ip_subject(owner.created_ip), [0, 0])[0] += 1
+        await mailbox_change(
+            conn, mailbox_id, messages_delta=-owner.message_count, bytes_delta=-owner.stored_bytes
         )
-    ).all()
+    for subject in sorted(per_subject):
+        ended, size = per_subject[subject]
+        await add(conn, subject, ALL, mailboxes=-ended, storage_bytes=-size)
