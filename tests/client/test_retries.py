@@ -94,12 +94,20 @@ def test_a_retry_after_beyond_the_limit_is_not_waited_for() -> None:
     assert len(script.requests) == 1
 
 
-def test_quota_exceeded_is_not_retried() -> None:
-    script = Scripted(rate_limited("0", code="quota_exceeded"))
+def test_quota_exceeded_without_retry_after_is_not_retried() -> None:
+    script = Scripted(rate_limited(None, code="quota_exceeded"))
     with pytest.raises(QuotaExceeded) as caught:
         run("sync", script)
-    assert caught.value.code == "quota_exceeded"
+    assert caught.value.code == "quota_exceeded" and caught.value.retry_after is None
     assert len(script.requests) == 1
+
+
+def test_quota_exceeded_with_retry_after_is_retried_when_the_period_ends_soon() -> None:
+    script = Scripted(
+        rate_limited("0", code="quota_exceeded"), httpx.Response(200, json={"data": MAILBOX})
+    )
+    assert run("sync", script).address == MAILBOX["address"]  # type: ignore[attr-defined]
+    assert len(script.requests) == 2
 
 
 def test_an_error_without_our_body_still_maps_by_status() -> None:

@@ -30,6 +30,7 @@ from inboxkit.client.errors import (
 )
 from inboxkit.client.inbox import AsyncInbox, Inbox
 from inboxkit.client.models import (
+    Account,
     ApiKey,
     ApiKeyCreated,
     Attachment,
@@ -42,7 +43,12 @@ from inboxkit.client.models import (
     Message,
     MessageSummary,
     Page,
+    Plan,
+    PlanLimits,
     SentMessage,
+    Usage,
+    UsageFigures,
+    UsagePeriod,
     Webhook,
     WebhookAttempt,
     WebhookCreated,
@@ -75,6 +81,12 @@ __all__ = [
     "WebhookCreated",
     "WebhookAttempt",
     "WebhookDelivery",
+    "Plan",
+    "PlanLimits",
+    "Account",
+    "Usage",
+    "UsagePeriod",
+    "UsageFigures",
     # errors
     "InboxKitError",
     "ConnectionFailed",

@@ -2,7 +2,8 @@
 
 Catch `InboxKitError` for anything the SDK raises; catch a subclass to handle one case. The
 server's stable error code (`not_found`, `handle_taken`, …) is on `.code`, its human sentence on
-`.message` and the HTTP status (when there was a response) on `.status`.
+`.message`, the HTTP status (when there was a response) on `.status` and the machine-readable
+facts some refusals carry (`error.details`, e.g. a quota's limit) on `.details`.
 """
 
 from __future__ import annotations
@@ -43,12 +44,20 @@ class InboxKitError(Exception):
 
     code: str = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
         self.status = status
+        self.details: dict[str, Any] = details or {}
 
     def __str__(self) -> str:
         return f"{self.message} ({self.code})" if self.status else self.message
@@ -117,13 +126,27 @@ class ValidationError(InboxKitError):
 
 
 class QuotaExceeded(InboxKitError):
-    """A quota is used up; retrying soon will not help (unlike `RateLimited`)."""
+    """A plan's ceiling is reached. `limit` names the plan field (`max_mailboxes`,
+    `sent_per_month`, …), `allowed` is the plan's value and `used` how much is in use.
+
+    A standing ceiling (403: mailboxes, TTL, agent mode…) lifts only when something is deleted
+    or the plan changes: `retry_after` is None. A period's ceiling (429: sends this month) lifts
+    when the period ends: `retry_after` is the seconds until then."""
 
     code = "quota_exceeded"
 
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+        self.limit: str | None = self.details.get("limit")
+        self.allowed: int | bool | str | None = self.details.get("allowed")
+        self.used: int | None = self.details.get("used")
+
 
 class RateLimited(InboxKitError):
-    """Too many requests; still refused after the client's bounded retries."""
+    """Too many requests; still refused after the client's bounded retries (or not retried: a
+    POST without an Idempotency-Key is never sent twice). `retry_after` is the seconds the
+    server asked to wait, when it said."""
 
     code = "rate_limited"
 
@@ -245,6 +268,7 @@ def error_from_response(response: httpx.Response) -> InboxKitError:
     """The exception for an error response, whether or not it has our `{"error": …}` body."""
     status = response.status_code
     code = message = None
+    details: dict[str, Any] | None = None
     try:
         body = response.json()
     except ValueError:
@@ -252,6 +276,8 @@ def error_from_response(response: httpx.Response) -> InboxKitError:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         code = body["error"].get("code")
         message = body["error"].get("message")
+        if isinstance(body["error"].get("details"), dict):
+            details = body["error"]["details"]
     if not message:
         text = response.text.strip()[:200] if response.content else ""
         message = f"HTTP {status} from {response.request.url}" + (f": {text}" if text else "")
@@ -259,8 +285,12 @@ def error_from_response(response: httpx.Response) -> InboxKitError:
     if cls is None:
         cls = ServerError if status >= 500 else InboxKitError
     code = code or cls.code
-    if cls is RateLimited:
-        return RateLimited(
-            message, code=code, status=status, retry_after=retry_after_seconds(response)
+    if issubclass(cls, RateLimited | QuotaExceeded):
+        return cls(
+            message,
+            code=code,
+            status=status,
+            details=details,
+            retry_after=retry_after_seconds(response),
         )
-    return cls(message, code=code, status=status)
+    return cls(message, code=code, status=status, details=details)

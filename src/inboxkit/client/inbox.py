@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from inboxkit.client.errors import NotFound, Unauthorized
-from inboxkit.client.models import Mailbox, Message, MessageSummary, SentMessage
+from inboxkit.client.models import Mailbox, Message, MessageSummary, SentMessage, Usage
 from inboxkit.client.operations import AttachmentInput
 from inboxkit.client.protocol import AsyncCall, AsyncDriver, Flow, SyncDriver, operation
 
@@ -221,6 +221,12 @@ class InboxOperations:
             self.address, ttl_minutes=ttl_minutes
         )
         return self.mailbox
+
+    @operation
+    def usage(self) -> Flow[Usage]:
+        """The usage this inbox counts towards and its plan's limits: its account's, or for an
+        inbox created anonymously, its own."""
+        return (yield from self._client.usage.flow())
 
     @operation
     def delete(self) -> Flow[None]:

@@ -37,6 +37,12 @@ __all__ = [
     "WebhookCreated",
     "WebhookAttempt",
     "WebhookDelivery",
+    "PlanLimits",
+    "Plan",
+    "Account",
+    "Usage",
+    "UsagePeriod",
+    "UsageFigures",
 ]
 
 T = TypeVar("T")
@@ -279,6 +285,7 @@ class ApiKey(Model):
     account_id: str
     name: str
     scopes: list[str] = []
+    modes: list[str] = ["test", "agent"]
     prefix: str = ""
     created_at: datetime
     revoked_at: datetime | None = None
@@ -342,3 +349,76 @@ class WebhookDelivery(Model):
     finished_at: datetime | None = None
     payload: dict[str, Any] = {}
     attempt_log: list[WebhookAttempt] = []
+
+
+class PlanLimits(Model):
+    """A plan's ceilings. A number is the most allowed; None is unlimited. `send` is whom its
+    mailboxes may send to: "none", "local" (mailboxes hosted on this server) or "any"."""
+
+    max_mailboxes: int | None = None
+    max_messages_per_mailbox: int | None = None
+    max_ttl_minutes: int | None = None
+    retention_days: int | None = None
+    received_per_month: int | None = None
+    sent_per_month: int | None = None
+    max_message_bytes: int | None = None
+    max_webhooks: int | None = None
+    max_domains: int | None = None
+    send: str = "any"
+    agent_mode: bool = True
+    api_access: bool = True
+    mcp_access: bool = True
+    create_per_minute: int | None = None
+    read_per_minute: int | None = None
+    write_per_minute: int | None = None
+    send_per_minute: int | None = None
+    concurrent_waits: int | None = None
+
+
+class Plan(PlanLimits):
+    """A plan as admins manage it: its name and its ceilings (`anonymous` and `default` are
+    built in)."""
+
+    name: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class Account(Model):
+    """An account: who owns API keys and mailboxes, and the plan that limits them. `limits` is
+    there when the account is the caller's own (`client.account()`)."""
+
+    id: str
+    name: str = ""
+    plan: str
+    created_at: datetime | None = None
+    limits: PlanLimits | None = None
+
+
+class UsagePeriod(Model):
+    """The calendar month (UTC) the monthly counters cover: from `start` to `end`."""
+
+    start: datetime
+    end: datetime
+
+
+class UsageFigures(Model):
+    """What is in use now (`mailboxes`, `storage_bytes`) and counted this month."""
+
+    mailboxes: int = 0
+    received_this_month: int = 0
+    sent_this_month: int = 0
+    storage_bytes: int = 0
+
+
+class Usage(Model):
+    """The caller's plan, what it has used in the current period, and the plan's limits.
+
+    >>> usage = client.usage()
+    >>> usage.usage.sent_this_month, usage.limits.sent_per_month   # e.g. (12, 100); None: unlimited
+    """
+
+    plan: str
+    period: UsagePeriod
+    usage: UsageFigures
+    limits: PlanLimits

@@ -16,6 +16,7 @@ import httpx
 
 from inboxkit.client.errors import InboxKitError, WaitTimeout
 from inboxkit.client.models import (
+    Account,
     ApiKey,
     ApiKeyCreated,
     Attachment,
@@ -26,7 +27,10 @@ from inboxkit.client.models import (
     MessageSummary,
     Model,
     Page,
+    Plan,
+    PlanLimits,
     SentMessage,
+    Usage,
     WaitResult,
     Webhook,
     WebhookCreated,
@@ -149,6 +153,18 @@ def _content(
 
 def _idempotency(key: str | None) -> dict[str, str] | None:
     return {"Idempotency-Key": key} if key else None
+
+
+def _plan_fields(limits: Mapping[str, Any]) -> dict[str, Any]:
+    """Plan limit keyword arguments as the request body; a misspelt one is a TypeError here,
+    not a field the server is left to refuse."""
+    unknown = sorted(set(limits) - set(PlanLimits.model_fields))
+    if unknown:
+        raise TypeError(
+            f"Unknown plan field(s): {', '.join(unknown)}. "
+            f"Valid: {', '.join(PlanLimits.model_fields)}."
+        )
+    return dict(limits)
 
 
 class ClientOperations(Generic[InboxT, HttpT]):
@@ -708,18 +724,119 @@ class ClientOperations(Generic[InboxT, HttpT]):
         response = yield from self._call("POST", f"/webhooks/{segment(webhook_id)}/test")
         return WebhookDelivery.model_validate(data(response))
 
+    # -- plans, accounts and usage -------------------------------------------------------------
+
+    @operation
+    def usage(self) -> Flow[Usage]:
+        """The caller's plan, this month's figures (mailboxes, mail received and sent, storage)
+        and the plan's limits. With a mailbox token: its account's, or for an anonymous
+        mailbox, that mailbox's own."""
+        response = yield from self._call("GET", "/usage")
+        return Usage.model_validate(data(response))
+
+    @operation
+    def account(self) -> Flow[Account]:
+        """The caller's own account, with its plan and the plan's limits."""
+        response = yield from self._call("GET", "/account")
+        return Account.model_validate(data(response))
+
+    @operation
+    def create_plan(self, name: str, **limits: Any) -> Flow[Plan]:
+        """Create a plan (admin scope). Limits not given are unlimited, e.g.
+        `create_plan("free", max_mailboxes=5, sent_per_month=100, send="local")`."""
+        body = {"name": name, **_plan_fields(limits)}
+        response = yield from self._call("POST", "/plans", json=body)
+        return Plan.model_validate(data(response))
+
+    @operation
+    def list_plans(self) -> Flow[list[Plan]]:
+        """Every plan, the built-in `anonymous` and `default` included (admin scope)."""
+        response = yield from self._call("GET", "/plans")
+        return [Plan.model_validate(item) for item in data(response)]
+
+    @operation
+    def get_plan(self, name: str) -> Flow[Plan]:
+        """One plan by name (admin scope)."""
+        response = yield from self._call("GET", f"/plans/{segment(name)}")
+        return Plan.model_validate(data(response))
+
+    @operation
+    def update_plan(self, name: str, **limits: Any) -> Flow[Plan]:
+        """Change some of a plan's limits (admin scope); `None` makes one unlimited. It applies
+        at once to every account on the plan."""
+        response = yield from self._call(
+            "PATCH", f"/plans/{segment(name)}", json=_plan_fields(limits)
+        )
+        return Plan.model_validate(data(response))
+
+    @operation
+    def delete_plan(self, name: str) -> Flow[None]:
+        """Delete a plan no account is on (admin scope); the built-in ones cannot be."""
+        yield from self._call("DELETE", f"/plans/{segment(name)}")
+
+    @operation
+    def create_account(self, name: str, *, plan: str | None = None) -> Flow[Account]:
+        """Create an account (admin scope), on `plan` or the `default` plan; give it keys with
+        `create_key(..., account_id=account.id)`."""
+        body: dict[str, Any] = {"name": name}
+        if plan is not None:
+            body["plan"] = plan
+        response = yield from self._call("POST", "/accounts", json=body)
+        return Account.model_validate(data(response))
+
+    @operation
+    def list_accounts(self, *, limit: int = 50, cursor: str | None = None) -> Flow[Page[Account]]:
+        """Accounts, one page at a time (admin scope)."""
+        response = yield from self._call(
+            "GET", "/accounts", params=query(limit=limit, cursor=cursor)
+        )
+        return _page(response, Account)
+
+    @operation
+    def get_account(self, account_id: str) -> Flow[Account]:
+        """One account (admin scope)."""
+        response = yield from self._call("GET", f"/accounts/{segment(account_id)}")
+        return Account.model_validate(data(response))
+
+    @operation
+    def update_account(
+        self, account_id: str, *, plan: str | None = None, name: str | None = None
+    ) -> Flow[Account]:
+        """Move an account to another plan (effective at once) and/or rename it (admin scope)."""
+        body: dict[str, Any] = {}
+        if plan is not None:
+            body["plan"] = plan
+        if name is not None:
+            body["name"] = name
+        response = yield from self._call("PATCH", f"/accounts/{segment(account_id)}", json=body)
+        return Account.model_validate(data(response))
+
+    @operation
+    def delete_account(self, account_id: str) -> Flow[None]:
+        """Delete an account (admin scope)."""
+        yield from self._call("DELETE", f"/accounts/{segment(account_id)}")
+
     # -- API keys (admin) ----------------------------------------------------------------------
 
     @operation
     def create_key(
-        self, name: str, *, scopes: Iterable[str] | None = None, account_id: str | None = None
+        self,
+        name: str,
+        *,
+        scopes: Iterable[str] | None = None,
+        account_id: str | None = None,
+        modes: Iterable[str] | None = None,
     ) -> Flow[ApiKeyCreated]:
-        """Create an API key (admin scope). The token (`ik_…`) is only in this answer."""
+        """Create an API key (admin scope), in a new account unless `account_id` names one.
+        `modes` limits it to test or agent mailboxes (default: both). The token (`ik_…`) is
+        only in this answer."""
         body: dict[str, Any] = {"name": name}
         if scopes is not None:
             body["scopes"] = list(scopes)
         if account_id is not None:
             body["account_id"] = account_id
+        if modes is not None:
+            body["modes"] = _as_list(modes)
         response = yield from self._call("POST", "/keys", json=body)
         return ApiKeyCreated.model_validate(data(response))
 

@@ -27,6 +27,7 @@ from inboxkit import __version__
 from inboxkit.client.errors import (
     ConnectionFailed,
     InboxKitError,
+    QuotaExceeded,
     RateLimited,
     error_from_response,
     retry_after_seconds,
@@ -43,6 +44,8 @@ __all__ = [
     "AsyncDriver",
     "EventStream",
     "exchange",
+    "retryable",
+    "IDEMPOTENT_METHODS",
     "data",
     "segment",
     "query",
@@ -108,27 +111,51 @@ def query(**params: Any) -> dict[str, str]:
     return out
 
 
+# Methods a server may receive twice with the effect of once (RFC 9110 §9.2.2); a POST joins
+# them when it carries an Idempotency-Key (the server then answers a repeat with the first
+# result instead of acting again).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def retryable(request: Request) -> bool:
+    """Whether sending `request` again cannot do something twice."""
+    return request.method in IDEMPOTENT_METHODS or "Idempotency-Key" in request.headers
+
+
+def retry_delay(error: InboxKitError, response: httpx.Response, attempt: int) -> float | None:
+    """How long to pause before sending a refused request again, or None not to.
+
+    `rate_limited` lifts after `Retry-After` (a short backoff when the server did not say);
+    a `quota_exceeded` with `Retry-After` (a period's ceiling) lifts when the period ends;
+    one without it (a standing ceiling) never lifts by waiting."""
+    delay = retry_after_seconds(response)
+    if isinstance(error, RateLimited):
+        return delay if delay is not None else min(0.5 * 2**attempt, 8.0)
+    if isinstance(error, QuotaExceeded):
+        return delay
+    return None
+
+
 def exchange(request: Request, *, max_retries: int, max_retry_wait: float) -> Flow[httpx.Response]:
-    """Send `request`; on `429 rate_limited`, pause for `Retry-After` (or a short backoff) and
-    try again, at most `max_retries` times and never for longer than `max_retry_wait` at once.
-    Any other error response raises its `InboxKitError`."""
+    """Send `request`; on a 429 it may be sent again after the pause the server asks for, at
+    most `max_retries` times and never after a pause longer than `max_retry_wait`, and only if
+    sending it twice cannot act twice (`retryable`): a POST without an Idempotency-Key is
+    never retried. Any other error response, or a 429 not retried, raises its
+    `InboxKitError`."""
     attempt = 0
     while True:
         response = yield request
         assert response is not None
-        if response.status_code == 429 and attempt < max_retries:
-            error = error_from_response(response)
-            if isinstance(error, RateLimited):
-                delay = retry_after_seconds(response)
-                if delay is None:
-                    delay = min(0.5 * 2**attempt, 8.0)
-                if delay <= max_retry_wait:
-                    attempt += 1
-                    yield Sleep(delay)
-                    continue
-        if response.is_error:
-            raise error_from_response(response)
-        return response
+        if not response.is_error:
+            return response
+        error = error_from_response(response)
+        if response.status_code == 429 and attempt < max_retries and retryable(request):
+            delay = retry_delay(error, response, attempt)
+            if delay is not None and delay <= max_retry_wait:
+                attempt += 1
+                yield Sleep(delay)
+                continue
+        raise error
 
 
 def data(response: httpx.Response) -> Any:
