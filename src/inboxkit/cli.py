@@ -140,27 +140,54 @@ def _emit(data: Any, as_json: bool, human: str) -> None:
         click.echo(human)
 
 
+def _modes(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> list[str] | None:
+    """`--modes test`, `--modes test,agent` or `--modes test --modes agent`; None if not given."""
+    modes = [mode.strip() for value in values for mode in value.split(",") if mode.strip()]
+    for mode in modes:
+        if mode not in ("test", "agent"):
+            raise click.BadParameter(f"{mode!r} is not a mode; use test and/or agent.")
+    return modes or None
+
+
 @keys.command("create")
 @click.option("--name", required=True, help="A label for the key.")
 @click.option("--scope", "scopes", multiple=True, help="Repeatable; default: all but admin.")
 @click.option(
     "--account", "account_id", default=None, help="Add to this account (default: a new one)."
 )
+@click.option(
+    "--modes",
+    "modes",
+    multiple=True,
+    callback=_modes,
+    metavar="MODE[,MODE]",
+    help="Limit the key to test or agent mailboxes (default: both).",
+)
 @click.option("--database-url", default=None)
 @click.option("--data-dir", default=None)
 @click.option("--json", "as_json", is_flag=True)
 def keys_create(
-    name: str, scopes: tuple[str, ...], account_id: str | None, as_json: bool, **options: Any
+    name: str,
+    scopes: tuple[str, ...],
+    account_id: str | None,
+    modes: list[str] | None,
+    as_json: bool,
+    **options: Any,
 ) -> None:
     """Create an API key and print it (shown once)."""
     key = _keys(
         options,
-        lambda auth: auth.create_key(name=name, scopes=list(scopes) or None, account_id=account_id),
+        lambda auth: auth.create_key(
+            name=name, scopes=list(scopes) or None, account_id=account_id, modes=modes
+        ),
     )
     _emit(key, as_json, key["token"])
     if not as_json:
         click.echo(
-            f"key {key['id']} in account {key['account_id']}; scopes: {' '.join(key['scopes'])}",
+            f"key {key['id']} in account {key['account_id']}; scopes: {' '.join(key['scopes'])}; "
+            f"modes: {' '.join(key['modes'])}",
             err=True,
         )
 
@@ -174,7 +201,7 @@ def keys_list(as_json: bool, **options: Any) -> None:
     items = _keys(options, lambda auth: auth.list_keys())
     human = (
         "\n".join(
-            f"{k['id']}  {k['prefix']}…  {k['name']}  {'revoked' if k['revoked_at'] else 'active'}  {' '.join(k['scopes'])}"
+            f"{k['id']}  {k['prefix']}…  {k['name']}  {'revoked' if k['revoked_at'] else 'active'}  {' '.join(k['scopes'])}  modes: {','.join(k['modes'])}"
             for k in items
         )
         or "no keys"

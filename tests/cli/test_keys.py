@@ -46,3 +46,22 @@ def test_an_unknown_scope_is_refused(tmp_path: Path):
     result = _run(tmp_path, "create", "--name", "x", "--scope", "everything")
     assert result.returncode == 1
     assert "Unknown scope" in result.stderr
+
+
+def test_a_key_limited_to_test_mailboxes_is_created_in_the_named_account(tmp_path: Path):
+    first = json.loads(_run(tmp_path, "create", "--name", "owner", "--json").stdout)
+    created = _run(
+        tmp_path, "create", "--name", "ci", "--account", first["account_id"], "--modes", "test",
+        "--json",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    key = json.loads(created.stdout)
+    assert key["account_id"] == first["account_id"] and key["modes"] == ["test"]
+    listed = {k["id"]: k["modes"] for k in json.loads(_run(tmp_path, "list", "--json").stdout)}
+    assert listed == {first["id"]: ["test", "agent"], key["id"]: ["test"]}
+
+
+def test_an_unknown_mode_is_refused(tmp_path: Path):
+    result = _run(tmp_path, "create", "--name", "x", "--modes", "test,prod")
+    assert result.returncode == 2
+    assert "'prod' is not a mode" in result.stderr

@@ -129,3 +129,58 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     )
     assert seconds is not None and 20 < seconds <= 30
     assert retry_after_seconds(httpx.Response(429, request=request)) is None
+
+
+SENT = {
+    "id": "01JABCDEFGHJKMNPQRSTVWXYZ1",
+    "mailbox_id": MAILBOX["id"],
+    "direction": "outbound",
+    "from": MAILBOX["address"],
+    "to": ["friend@example.com"],
+    "subject": "hi",
+    "received_at": "2026-01-01T00:00:00Z",
+    "delivery_status": "queued",
+}
+
+
+def send(script: Scripted, **options: object) -> object:
+    """A send through a sync client whose transport is `script`."""
+    with InboxKit(
+        "http://inboxkit.test",
+        "ik_test",
+        http_client=httpx.Client(transport=httpx.MockTransport(script)),
+    ) as client:
+        return client.send(MAILBOX["address"], to="friend@example.com", text="hi", **options)
+
+
+def test_a_post_without_an_idempotency_key_is_never_sent_twice() -> None:
+    script = Scripted(rate_limited("0"), httpx.Response(201, json={"data": SENT}))
+    with pytest.raises(RateLimited) as caught:
+        send(script)
+    assert caught.value.retry_after == 0
+    assert len(script.requests) == 1
+
+
+def test_a_post_with_an_idempotency_key_is_retried_after_retry_after() -> None:
+    script = Scripted(rate_limited("0"), httpx.Response(201, json={"data": SENT}))
+    sent = send(script, idempotency_key="order-42")
+    assert sent.delivery_status == "queued"  # type: ignore[attr-defined]
+    assert [r.headers["idempotency-key"] for r in script.requests] == ["order-42", "order-42"]
+
+
+def test_quota_exceeded_carries_the_limit_the_allowance_and_the_use() -> None:
+    body = {
+        "error": {
+            "code": "quota_exceeded",
+            "message": "This account may send 2 messages a month on plan 'free'.",
+            "details": {"limit": "sent_per_month", "allowed": 2, "used": 2},
+        }
+    }
+    script = Scripted(httpx.Response(429, json=body, headers={"Retry-After": "777600"}))
+    with pytest.raises(QuotaExceeded) as caught:
+        send(script, idempotency_key="k")
+    error = caught.value
+    assert (error.limit, error.allowed, error.used) == ("sent_per_month", 2, 2)
+    assert error.retry_after == 777600 and error.status == 429
+    assert error.details == {"limit": "sent_per_month", "allowed": 2, "used": 2}
+    assert len(script.requests) == 1  # the month ends after the longest pause allowed

@@ -3,6 +3,9 @@
     inboxkit inbox create | list | delete
     inboxkit messages ADDRESS            inboxkit read ADDRESS [ID]
     inboxkit wait ADDRESS [--code]       inboxkit send ADDRESS --to … --subject … --text …
+    inboxkit usage                       inboxkit account
+    inboxkit plans create | list | show | update | delete       (admin)
+    inboxkit accounts create | list | show | set-plan | delete  (admin)
 
 Every command takes `--url` / `--api-key` (or INBOXKIT_URL / INBOXKIT_API_KEY) and `--token`
 (INBOXKIT_TOKEN, a mailbox token from an anonymous `inbox create`). Data goes to stdout, as
@@ -19,7 +22,7 @@ import shlex
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -27,7 +30,16 @@ from typing import IO, Any, TypeVar
 import click
 
 from inboxkit.client.errors import InboxKitError, WaitTimeout
-from inboxkit.client.models import Message, MessageSummary, Model, SentMessage
+from inboxkit.client.models import (
+    Account,
+    Message,
+    MessageSummary,
+    Model,
+    Plan,
+    PlanLimits,
+    SentMessage,
+    Usage,
+)
 from inboxkit.client.sync import InboxKit
 from inboxkit.client.terminal import json_safe, printable, printable_bytes
 
@@ -441,6 +453,355 @@ def reply_command(
     _show_sent(sent, as_json)
 
 
+# -- plans, accounts and usage ---------------------------------------------------------------
+
+# The plan fields by kind, from the SDK's model (the order the API shows them in).
+_PLAN_FIELDS = tuple(PlanLimits.model_fields)
+_FLAG_FIELDS = tuple(
+    name for name, field in PlanLimits.model_fields.items() if field.annotation is bool
+)
+_NUMBER_FIELDS = tuple(name for name in _PLAN_FIELDS if name not in _FLAG_FIELDS + ("send",))
+_UNLIMITED_WORDS = ("none", "unlimited")
+
+
+class _LimitValue(click.ParamType):
+    """A number limit: a whole number, or `none` / `unlimited` to lift it."""
+
+    name = "N|none"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) or value in _UNLIMITED_WORDS:
+            return value
+        text = str(value).strip().lower()
+        if text in _UNLIMITED_WORDS:
+            return "none"
+        try:
+            number = int(text.replace("_", ""))
+        except ValueError:
+            self.fail(f"{value!r} is not a whole number, 'none' or 'unlimited'.", param, ctx)
+        if number < 0:
+            self.fail(f"{value!r} is negative.", param, ctx)
+        return number
+
+
+_LIMIT_HELP = {
+    "max_mailboxes": "Live mailboxes at once.",
+    "max_messages_per_mailbox": "Messages one mailbox holds; more mail is refused (452).",
+    "max_ttl_minutes": "Longest life of a test mailbox.",
+    "retention_days": "Messages older than this are purged.",
+    "received_per_month": "Messages received a month (UTC); more is refused (452).",
+    "sent_per_month": "Messages sent a month (UTC).",
+    "max_message_bytes": "Largest message received or sent (552 over it).",
+    "max_webhooks": "Webhooks at once.",
+    "max_domains": "Custom domains at once.",
+    "create_per_minute": "Mailbox creations a minute.",
+    "read_per_minute": "Reads a minute.",
+    "write_per_minute": "Writes a minute.",
+    "send_per_minute": "Sends a minute.",
+    "concurrent_waits": "Open waits, WebSockets and event streams at once.",
+}
+
+
+def _field_names(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Plan field names as given to --unlimited, in either spelling (max-mailboxes,
+    max_mailboxes)."""
+    names = tuple(value.strip().lower().replace("-", "_") for value in values)
+    for value, name in zip(values, names, strict=True):
+        if name not in _PLAN_FIELDS:
+            raise click.BadParameter(
+                f"{value!r} is not a plan field; one of: "
+                + ", ".join(f.replace("_", "-") for f in _PLAN_FIELDS),
+                ctx,
+                param,
+            )
+    return names
+
+
+def _show_limit(value: Any) -> str:
+    if value is None:
+        return "unlimited"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...] | None = None) -> None:
+    """Rows in aligned columns (the last one left ragged)."""
+    lines = ([header] if header else []) + list(rows)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]) - 1)]
+    for line in lines:
+        cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
+        _echo("  ".join([*cells, line[-1]]).rstrip())
+
+
+def _plan_options(fn: F) -> F:
+    """A flag per plan field (`--max-mailboxes 5`, `--send local`, `--agent-mode/--no-agent-mode`)
+    and `--unlimited FIELD`; the command gets the fields given as `limits`."""
+    for name in reversed(_PLAN_FIELDS):
+        flag = name.replace("_", "-")
+        if name in _FLAG_FIELDS:
+            option = click.option(
+                f"--{flag}/--no-{flag}", name, default=None, help=f"Allow {flag.replace('-', ' ')}."
+            )
+        elif name == "send":
+            option = click.option(
+                "--send",
+                "send",
+                type=click.Choice(["none", "local", "any"]),
+                default=None,
+                help="Whom its mailboxes may send to: nobody, mailboxes hosted here, anybody.",
+            )
+        else:
+            option = click.option(
+                f"--{flag}", name, type=_LimitValue(), default=None, help=_LIMIT_HELP.get(name)
+            )
+        fn = option(fn)
+    fn = click.option(
+        "--unlimited",
+        "unlimited",
+        multiple=True,
+        callback=_field_names,
+        metavar="FIELD",
+        help="Lift this limit, e.g. --unlimited max-mailboxes (for flags: allow; for send: "
+        "any); repeatable.",
+    )(fn)
+
+    @functools.wraps(fn)
+    def wrapper(unlimited: tuple[str, ...], **options: Any) -> Any:
+        limits: dict[str, Any] = {}
+        for name in _PLAN_FIELDS:
+            value = options.pop(name)
+            if value is not None:
+                limits[name] = None if value == "none" and name != "send" else value
+        for name in unlimited:
+            if name in limits:
+                flag = name.replace("_", "-")
+                raise click.UsageError(f"--{flag} and --unlimited {flag} clash; give one.")
+            limits[name] = None
+        return fn(limits=limits, **options)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _show_plan(plan: Plan) -> None:
+    _table(
+        [("name", plan.name)] + [(name, _show_limit(getattr(plan, name))) for name in _PLAN_FIELDS]
+    )
+
+
+@click.command("usage")
+@_json_option
+@_connection
+def usage_command(client: InboxKit, as_json: bool) -> None:
+    """Show your plan, this month's usage and the plan's limits."""
+    usage: Usage = client.usage()
+    if as_json:
+        _print_json(usage)
+        return
+    figures, limits = usage.usage, usage.limits
+    start = usage.period.start.strftime("%Y-%m-%d")
+    end = usage.period.end.strftime("%Y-%m-%d")
+    click.echo(f"plan {usage.plan}, period {start} to {end} (UTC)\n")
+    rows = [
+        ("mailboxes", str(figures.mailboxes), _show_limit(limits.max_mailboxes)),
+        (
+            "received this month",
+            str(figures.received_this_month),
+            _show_limit(limits.received_per_month),
+        ),
+        ("sent this month", str(figures.sent_this_month), _show_limit(limits.sent_per_month)),
+        ("storage bytes", str(figures.storage_bytes), "-"),
+    ]
+    _table(rows, ("", "used", "limit"))
+    click.echo(
+        f"\nsend: {limits.send}  agent mode: {_show_limit(limits.agent_mode)}  "
+        f"message size: {_show_limit(limits.max_message_bytes)}  "
+        f"mailbox TTL minutes: {_show_limit(limits.max_ttl_minutes)}"
+    )
+
+
+@click.command("account")
+@_json_option
+@_connection
+def account_command(client: InboxKit, as_json: bool) -> None:
+    """Show the account your API key belongs to, and its plan's limits."""
+    account: Account = client.account()
+    if as_json:
+        _print_json(account)
+        return
+    _table(
+        [
+            ("id", account.id),
+            ("name", account.name),
+            ("plan", account.plan),
+            ("created", _when(account.created_at)),
+        ]
+    )
+    if account.limits is not None:
+        click.echo("")
+        _table([(name, _show_limit(getattr(account.limits, name))) for name in _PLAN_FIELDS])
+
+
+@click.group("plans")
+def plans_group() -> None:
+    """Manage plans (needs an API key with the admin scope).
+
+    \b
+    inboxkit plans create free --max-mailboxes 5 --sent-per-month 100 --send local
+    inboxkit plans update free --max-mailboxes none     # or: --unlimited max-mailboxes
+    """
+
+
+@plans_group.command("create")
+@click.argument("name")
+@_plan_options
+@_json_option
+@_connection
+def plans_create(client: InboxKit, name: str, limits: dict[str, Any], as_json: bool) -> None:
+    """Create a plan; limits not given are unlimited."""
+    plan = client.create_plan(name, **limits)
+    _print_json(plan) if as_json else _show_plan(plan)
+
+
+@plans_group.command("list")
+@_json_option
+@_connection
+def plans_list(client: InboxKit, as_json: bool) -> None:
+    """List every plan."""
+    plans = client.list_plans()
+    if as_json:
+        _print_json(plans)
+        return
+    columns = ("max_mailboxes", "sent_per_month", "received_per_month", "send", "agent_mode")
+    _table(
+        [(p.name, *(_show_limit(getattr(p, c)) for c in columns)) for p in plans],
+        ("name", *columns),
+    )
+
+
+@plans_group.command("show")
+@click.argument("name")
+@_json_option
+@_connection
+def plans_show(client: InboxKit, name: str, as_json: bool) -> None:
+    """Show one plan's limits."""
+    plan = client.get_plan(name)
+    _print_json(plan) if as_json else _show_plan(plan)
+
+
+@plans_group.command("update")
+@click.argument("name")
+@_plan_options
+@_json_option
+@_connection
+def plans_update(client: InboxKit, name: str, limits: dict[str, Any], as_json: bool) -> None:
+    """Change a plan's limits; every account on it is held to them at once."""
+    if not limits:
+        raise click.UsageError("Give at least one limit to change, e.g. --max-mailboxes 10.")
+    plan = client.update_plan(name, **limits)
+    _print_json(plan) if as_json else _show_plan(plan)
+
+
+@plans_group.command("delete")
+@click.argument("name")
+@_connection
+def plans_delete(client: InboxKit, name: str) -> None:
+    """Delete a plan no account is on (the built-in ones cannot be)."""
+    client.delete_plan(name)
+    click.echo(f"deleted plan {name}", err=True)
+
+
+@click.group("accounts")
+def accounts_group() -> None:
+    """Manage accounts and their plans (needs an API key with the admin scope).
+
+    \b
+    ID=$(inboxkit accounts create "Acme" --plan free)
+    inboxkit keys create --name acme-ci --account "$ID"
+    """
+
+
+def _show_account(account: Account, as_json: bool) -> None:
+    if as_json:
+        _print_json(account)
+    else:
+        _table(
+            [
+                ("id", account.id),
+                ("name", account.name),
+                ("plan", account.plan),
+                ("created", _when(account.created_at)),
+            ]
+        )
+
+
+@accounts_group.command("create")
+@click.argument("name")
+@click.option("--plan", default=None, help="Its plan (default: the 'default' plan).")
+@_json_option
+@_connection
+def accounts_create(client: InboxKit, name: str, plan: str | None, as_json: bool) -> None:
+    """Create an account and print its id."""
+    account = client.create_account(name, plan=plan)
+    if as_json:
+        _print_json(account)
+    else:
+        click.echo(account.id)
+        _echo(f"account {account.name!r} on plan {account.plan}", err=True)
+
+
+@accounts_group.command("list")
+@_json_option
+@_connection
+def accounts_list(client: InboxKit, as_json: bool) -> None:
+    """List every account."""
+    accounts: list[Account] = []
+    cursor = None
+    while True:
+        page = client.list_accounts(limit=200, cursor=cursor)
+        accounts += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    if as_json:
+        _print_json(accounts)
+        return
+    if accounts:
+        _table([(a.id, a.plan, _when(a.created_at), a.name) for a in accounts])
+    else:
+        click.echo("no accounts", err=True)
+
+
+@accounts_group.command("show")
+@click.argument("account_id")
+@_json_option
+@_connection
+def accounts_show(client: InboxKit, account_id: str, as_json: bool) -> None:
+    """Show one account."""
+    _show_account(client.get_account(account_id), as_json)
+
+
+@accounts_group.command("set-plan")
+@click.argument("account_id")
+@click.argument("plan")
+@_json_option
+@_connection
+def accounts_set_plan(client: InboxKit, account_id: str, plan: str, as_json: bool) -> None:
+    """Move an account to another plan; its limits change at once."""
+    _show_account(client.update_account(account_id, plan=plan), as_json)
+
+
+@accounts_group.command("delete")
+@click.argument("account_id")
+@_connection
+def accounts_delete(client: InboxKit, account_id: str) -> None:
+    """Delete an account."""
+    client.delete_account(account_id)
+    click.echo(f"deleted account {account_id}", err=True)
+
+
 COMMANDS = (
     inbox_group,
     messages_command,
@@ -448,6 +809,10 @@ COMMANDS = (
     wait_command,
     send_command,
     reply_command,
+    usage_command,
+    account_command,
+    plans_group,
+    accounts_group,
 )
 
 
