@@ -36,6 +36,7 @@ TOOL_NAMES = {
     "send_email",
     "reply",
     "delete_inbox",
+    "get_usage",
 }
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from mcp.types import TextContent
 
+from inboxkit.errors import Forbidden, NotFound, QuotaExceeded, RateLimited, Resource
 from inboxkit.mcp.present import (
     MAX_INLINE_BYTES,
     MAX_TEXT_CHARS,
     UNTRUSTED,
+    advice,
     attachment_content,
     code_result,
     inbox_for_model,
     message_for_model,
+    usage_for_model,
 )
 
 
@@ -66,3 +69,64 @@ def test_an_attachment_over_the_limit_is_described_not_returned():
     (content,) = attachment_content(None, meta, "inboxkit://a/messages/m/attachments/2")
     assert isinstance(content, TextContent)
     assert "big.zip" in content.text and "REST API" in content.text
+
+
+USAGE = {
+    "plan": "free",
+    "period": {"start": "2026-12-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"},
+    "usage": {"mailboxes": 3, "received_this_month": 40, "sent_this_month": 2, "storage_bytes": 9},
+    "limits": {
+        "max_mailboxes": 5,
+        "received_per_month": None,
+        "sent_per_month": 2,
+        "send": "local",
+        "agent_mode": False,
+        "max_ttl_minutes": 60,
+    },
+}
+
+
+def test_usage_puts_each_figure_beside_its_limit_and_lists_only_set_limits():
+    shaped = usage_for_model(USAGE)
+    assert shaped["mailboxes"] == {"used": 3, "limit": 5}
+    assert shaped["received_this_month"] == {"used": 40, "limit": None}
+    assert shaped["sent_this_month"] == {"used": 2, "limit": 2}
+    assert "received_per_month" not in shaped["limits"] and shaped["limits"]["send"] == "local"
+    assert shaped["summary"] == (
+        "Plan 'free': mailboxes: 3 of 5; received this month: 40; sent this month: 2 of 2; "
+        "it may send only to inboxes on this server. Monthly counts reset at "
+        "2027-01-01T00:00:00Z."
+    )
+
+
+def test_a_period_quota_says_when_it_resets():
+    error = QuotaExceeded(
+        "This account may send 2 messages a month on plan 'free'.",
+        limit="sent_per_month",
+        allowed=2,
+        used=2,
+        retry_after=9 * 86400 - 100,
+    )
+    assert advice(error) == "The quota resets in 9 days; tell the user."
+
+
+def test_a_standing_quota_is_advised_by_the_limit_it_names():
+    mailboxes = QuotaExceeded("Full.", limit="max_mailboxes", allowed=5, used=5)
+    assert "delete_inbox" in advice(mailboxes)
+    agent = QuotaExceeded("No agents.", limit="agent_mode", allowed=False)
+    assert "mode 'test'" in advice(agent)
+    no_mcp = QuotaExceeded("No MCP.", limit="mcp_access", allowed=False)
+    assert "MCP access" in advice(no_mcp)
+    unnamed = QuotaExceeded("Over.")
+    assert "larger plan" in advice(unnamed)
+
+
+def test_a_rate_limit_says_how_long_to_wait():
+    assert advice(RateLimited(retry_after=12)) == "Rate limited; wait 12 s and call again."
+    assert advice(RateLimited(retry_after=150)) == "Rate limited; wait 3 minutes and call again."
+
+
+def test_advice_is_chosen_by_code_and_resource_not_by_message():
+    missing = NotFound("Nothing with that id, try list_inboxes.", resource=Resource.MESSAGE)
+    assert advice(missing) == "Call list_messages on this inbox to see its message ids."
+    assert "API key that allows this" in advice(Forbidden("Whatever the text says."))

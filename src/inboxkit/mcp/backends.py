@@ -19,7 +19,15 @@ import httpx
 from inboxkit import client as sdk
 from inboxkit.client.models import Model
 from inboxkit.client.operations import SERVER_MAX_WAIT
-from inboxkit.errors import InboxKitError, NotFound, RateLimited, Resource, error_class
+from inboxkit.errors import (
+    InboxKitError,
+    NotFound,
+    QuotaExceeded,
+    RateLimited,
+    Resource,
+    error_class,
+)
+from inboxkit.mcp.present import SERVER_UNREACHABLE
 from inboxkit.records import jsonable
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
@@ -31,6 +39,7 @@ __all__ = [
     "ServiceBackend",
     "RestBackend",
     "ServerUnreachable",
+    "CLIENT_HEADER",
 ]
 
 
@@ -38,7 +47,7 @@ class ServerUnreachable(InboxKitError):
     """The server `RestBackend` talks to did not answer; a code of its own so the tool tells the
     model to check the server, not the request."""
 
-    code, status = "server_unreachable", 503
+    code, status = SERVER_UNREACHABLE, 503
     default_message = "The inboxkit server could not be reached."
 
 
@@ -76,6 +85,10 @@ class Backend(Protocol):
     async def reply(self, inbox: str, message_id: str, **fields: Any) -> dict[str, Any]: ...
 
     async def delete_inbox(self, inbox: str) -> None: ...
+
+    async def usage(self) -> dict[str, Any]:
+        """The caller's plan, usage this period and the plan's limits (`GET /usage`)."""
+        ...
 
 
 class ServiceBackend:
@@ -138,6 +151,9 @@ class ServiceBackend:
     async def delete_inbox(self, inbox: str) -> None:
         await self.runtime.mailboxes.delete(self.principal, inbox)
 
+    async def usage(self) -> dict[str, Any]:
+        return jsonable(await self.runtime.usage.usage(self.principal))
+
 
 def _error_from_sdk(exc: sdk.InboxKitError, url: str, resource: Resource | None) -> InboxKitError:
     """The SDK's exception as the one the services would have raised, about `resource`.
@@ -153,6 +169,15 @@ def _error_from_sdk(exc: sdk.InboxKitError, url: str, resource: Resource | None)
     if isinstance(exc, sdk.RateLimited):
         retry_after = int(exc.retry_after) if exc.retry_after is not None else 1
         return RateLimited(exc.message, retry_after=retry_after, resource=resource)
+    if isinstance(exc, sdk.QuotaExceeded):
+        return QuotaExceeded(
+            exc.message,
+            limit=exc.limit,
+            allowed=exc.allowed,
+            used=exc.used,
+            retry_after=int(exc.retry_after) if exc.retry_after is not None else None,
+            resource=resource,
+        )
     cls = error_class(exc.code)
     if cls is None:
         cls = NotFound if exc.status == 404 else InboxKitError
@@ -164,6 +189,11 @@ def _json(model: Model) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
+# Sent with every request of `RestBackend`: the API holds MCP use to the plan's `mcp_access`,
+# as it does for the `/mcp` endpoint, and records `created_via: "mcp"`.
+CLIENT_HEADER = {"X-InboxKit-Client": "mcp"}
+
+
 class RestBackend:
     """A running inboxkit server, reached with one API key or mailbox token through the SDK."""
 
@@ -171,7 +201,7 @@ class RestBackend:
 
     def __init__(self, url: str, token: str, *, transport: httpx.AsyncBaseTransport | None = None):
         self.url = url.rstrip("/")
-        self._http = httpx.AsyncClient(timeout=30.0, transport=transport)
+        self._http = httpx.AsyncClient(timeout=30.0, transport=transport, headers=CLIENT_HEADER)
         # No retries on 429: the tool error tells the model how long to wait instead of the
         # call hanging for up to a minute.
         self.client = sdk.AsyncInboxKit(self.url, token, max_retries=0, http_client=self._http)
@@ -265,3 +295,7 @@ class RestBackend:
     async def delete_inbox(self, inbox: str) -> None:
         with self._errors(Resource.MAILBOX):
             await self.client.delete_mailbox(inbox)
+
+    async def usage(self) -> dict[str, Any]:
+        with self._errors(Resource.ACCOUNT):
+            return _json(await self.client.usage())

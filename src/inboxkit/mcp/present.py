@@ -10,9 +10,12 @@ anything else, so every result carrying mail content says so in its first field.
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any
 
 from mcp.types import BlobResourceContents, EmbeddedResource, ImageContent, TextContent
+
+from inboxkit.errors import InboxKitError, QuotaExceeded, RateLimited, Resource
 
 __all__ = [
     "UNTRUSTED",
@@ -23,6 +26,9 @@ __all__ = [
     "code_result",
     "attachment_content",
     "inbox_for_model",
+    "usage_for_model",
+    "advice",
+    "SERVER_UNREACHABLE",
 ]
 
 UNTRUSTED = (
@@ -177,3 +183,122 @@ def attachment_content(
         uri=uri, blob=base64.b64encode(data).decode(), mime_type=content_type
     )
     return [TextContent(text=header), EmbeddedResource(resource=blob)]
+
+
+# -- plans and usage -------------------------------------------------------------------------
+
+# The counted figures and the plan field that limits each.
+_COUNTED = (
+    ("mailboxes", "max_mailboxes"),
+    ("received_this_month", "received_per_month"),
+    ("sent_this_month", "sent_per_month"),
+)
+
+
+def usage_for_model(usage: dict[str, Any]) -> dict[str, Any]:
+    """The caller's plan and usage in a form a model reads at a glance: each counted figure
+    beside its limit, only the limits that are set (the rest are unlimited), and one sentence
+    that says it all."""
+    figures = usage.get("usage") or {}
+    limits = usage.get("limits") or {}
+    period = usage.get("period") or {}
+    counted = {
+        name: {"used": figures.get(name, 0), "limit": limits.get(field)} for name, field in _COUNTED
+    }
+    parts = []
+    for name, field in _COUNTED:
+        used, limit = figures.get(name, 0), limits.get(field)
+        label = name.replace("_", " ")
+        parts.append(f"{label}: {used}" + (f" of {limit}" if limit is not None else ""))
+    send = limits.get("send", "any")
+    can_send = {
+        "none": "cannot send mail",
+        "local": "may send only to inboxes on this server",
+        "any": "may send mail",
+    }.get(send, f"send: {send}")
+    summary = f"Plan '{usage.get('plan')}': {'; '.join(parts)}; it {can_send}."
+    if period.get("end"):
+        summary += f" Monthly counts reset at {period['end']}."
+    return {
+        "plan": usage.get("plan"),
+        "summary": summary,
+        "period": {"start": period.get("start"), "end": period.get("end")},
+        **counted,
+        "storage_bytes": figures.get("storage_bytes", 0),
+        "limits": {name: value for name, value in limits.items() if value is not None},
+        "note": "Limits not listed are unlimited.",
+    }
+
+
+# -- what the model can do about an error ----------------------------------------------------
+
+SERVER_UNREACHABLE = "server_unreachable"  # the code of backends.ServerUnreachable
+
+_MAILBOX_UNKNOWN = (
+    "Check the address, or call list_inboxes to see the inboxes these credentials can reach "
+    "(create_inbox makes a new one)."
+)
+_ASK_FOR_A_LARGER_PLAN = "Tell the user: a larger plan lifts this limit (get_usage shows them all)."
+# By error code and what it is about.
+_ADVICE: dict[tuple[str, Resource | None], str] = {
+    ("not_found", Resource.ATTACHMENT): "Call read_message to see the message's attachment ids.",
+    ("not_found", Resource.MESSAGE): "Call list_messages on this inbox to see its message ids.",
+    ("not_found", Resource.MAILBOX): _MAILBOX_UNKNOWN,
+    ("not_found", None): "Check the ids you passed.",
+    ("unauthorized", None): (
+        "The credentials this MCP server uses were refused (missing, revoked, or for a "
+        "deleted inbox); ask the user to configure a valid inboxkit API key."
+    ),
+    ("forbidden", None): (
+        "Ask the user for an inboxkit API key that allows this; other tools may still work."
+    ),
+    ("handle_taken", None): (
+        "Leave the handle out to get a random address, or try a different handle."
+    ),
+    ("quota_exceeded", None): _ASK_FOR_A_LARGER_PLAN,
+    ("validation_error", None): "Correct the arguments and call the tool again.",
+    ("bad_request", None): "Correct the arguments and call the tool again.",
+    ("payload_too_large", None): "Send less: a shorter body or fewer recipients.",
+    (SERVER_UNREACHABLE, None): (
+        "Tell the user; the inboxes are unavailable until the server is back."
+    ),
+}
+# A standing quota, by the plan field it is (the error's `details.limit`).
+_QUOTA_ADVICE: dict[str, str] = {
+    "max_mailboxes": (
+        "Delete inboxes you no longer need with delete_inbox and try again, or tell the user "
+        "the plan allows no more."
+    ),
+    "max_ttl_minutes": "Ask for a shorter ttl_minutes (get_usage shows the plan's most).",
+    "agent_mode": "Create a test inbox instead (mode 'test'), or tell the user.",
+    "mcp_access": (
+        "These credentials' plan does not include MCP access, so no tool will work; tell the user."
+    ),
+    "api_access": "These credentials' plan does not include API access; tell the user.",
+}
+_DEFAULT_ADVICE = "Try again in a few seconds; if it keeps failing, tell the user."
+
+
+def _duration(seconds: float) -> str:
+    """A wait as a person says it: "40 s", "12 minutes", "3 hours", "9 days" (rounded up: a
+    model told to wait should not come back early)."""
+    seconds = max(1, math.ceil(seconds))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = math.ceil(seconds / size)
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} s"
+
+
+def advice(exc: InboxKitError) -> str:
+    """What the model can do about an error, in a sentence or two. Chosen by the error's code
+    and its structured fields (what it is about, which plan limit, when it lifts), never by
+    reading its message."""
+    if isinstance(exc, RateLimited):
+        return f"Rate limited; wait {_duration(exc.retry_after)} and call again."
+    if isinstance(exc, QuotaExceeded):
+        if exc.retry_after is not None:
+            return f"The quota resets in {_duration(exc.retry_after)}; tell the user."
+        if exc.limit in _QUOTA_ADVICE:
+            return _QUOTA_ADVICE[exc.limit]
+    return _ADVICE.get((exc.code, exc.resource)) or _ADVICE.get((exc.code, None)) or _DEFAULT_ADVICE

@@ -20,16 +20,18 @@ from pydantic import Field
 
 from inboxkit import __version__
 from inboxkit.client.rounds import wait_in_rounds
-from inboxkit.errors import InboxKitError, RateLimited, Resource
-from inboxkit.mcp.backends import Backend, ServerUnreachable
+from inboxkit.errors import InboxKitError
+from inboxkit.mcp.backends import Backend
 from inboxkit.mcp.present import (
     MAX_INLINE_BYTES,
     UNTRUSTED,
+    advice,
     attachment_content,
     code_result,
     inbox_for_model,
     message_for_model,
     summary_for_model,
+    usage_for_model,
 )
 from inboxkit.services.messages import MessageFilter
 
@@ -85,52 +87,12 @@ _SENDS = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_worl
 _DESTROYS = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
 
 
-# What the model can do about an error, by its code and, where it matters, what it is about.
-_MAILBOX_UNKNOWN = (
-    "Check the address, or call list_inboxes to see the inboxes these credentials can reach "
-    "(create_inbox makes a new one)."
-)
-_ADVICE: dict[tuple[str, Resource | None], str] = {
-    ("not_found", Resource.ATTACHMENT): "Call read_message to see the message's attachment ids.",
-    ("not_found", Resource.MESSAGE): "Call list_messages on this inbox to see its message ids.",
-    ("not_found", Resource.MAILBOX): _MAILBOX_UNKNOWN,
-    ("not_found", None): "Check the ids you passed.",
-    ("unauthorized", None): (
-        "The credentials this MCP server uses were refused (missing, revoked, or for a "
-        "deleted inbox); ask the user to configure a valid inboxkit API key."
-    ),
-    ("forbidden", None): (
-        "Ask the user for an inboxkit API key that allows this; other tools may still work."
-    ),
-    ("handle_taken", None): (
-        "Leave the handle out to get a random address, or try a different handle."
-    ),
-    ("quota_exceeded", None): (
-        "Delete inboxes you no longer need with delete_inbox, or ask the user to raise the limit."
-    ),
-    ("validation_error", None): "Correct the arguments and call the tool again.",
-    ("bad_request", None): "Correct the arguments and call the tool again.",
-    ("payload_too_large", None): "Send less: a shorter body or fewer recipients.",
-    (ServerUnreachable.code, None): (
-        "Tell the user; the inboxes are unavailable until the server is back."
-    ),
-}
-_DEFAULT_ADVICE = "Try again in a few seconds; if it keeps failing, tell the user."
-
-
-def _advice(exc: InboxKitError) -> str:
-    """What the model can do about an error, in one sentence."""
-    if isinstance(exc, RateLimited):
-        return f"Wait {exc.retry_after} seconds, then try again."
-    return _ADVICE.get((exc.code, exc.resource)) or _ADVICE.get((exc.code, None)) or _DEFAULT_ADVICE
-
-
 @contextlib.contextmanager
 def _tool_errors() -> Iterator[None]:
     try:
         yield
     except InboxKitError as exc:
-        raise ToolError(f"{exc.message} {_advice(exc)}") from None
+        raise ToolError(f"{exc.message} {advice(exc)}") from None
 
 
 class InboxTools:
@@ -450,6 +412,15 @@ class InboxTools:
             )
         return {"sent": True, "inbox": inbox, "message": _sent(sent)}
 
+    async def get_usage(self, ctx: Context) -> dict[str, Any]:
+        """Show the plan these credentials are on: how many inboxes exist and how much mail was
+        received and sent this month, each beside the plan's limit, and what else the plan
+        allows (sending, agent inboxes, inbox lifetime). Call it when a tool says a quota was
+        reached, or before creating many inboxes or sending many emails."""
+        with _tool_errors():
+            usage = await self.backend_for(ctx).usage()
+        return usage_for_model(usage)
+
     async def delete_inbox(self, ctx: Context, inbox: Inbox) -> dict[str, Any]:
         """Delete an inbox and all of its mail, for good. Its address then refuses new mail."""
         with _tool_errors():
@@ -478,6 +449,7 @@ _TOOLS: tuple[tuple[str, str, ToolAnnotations], ...] = (
     ("send_email", "Send email", _SENDS),
     ("reply", "Reply", _SENDS),
     ("delete_inbox", "Delete inbox", _DESTROYS),
+    ("get_usage", "Plan and usage", _READ_ONLY),
 )
 
 
