@@ -50,6 +50,9 @@ async def test_rest_backend_returns_what_the_services_return(server: RunningServ
         }
         sent = await rest.reply(address, message_id, text="thanks", html=None, reply_all=False)
         assert (sent["direction"], sent["subject"]) == ("outbound", "Re: Hi")
+        usage = await rest.usage()
+        assert usage == await service.usage()
+        assert usage["usage"]["received_this_month"] == 1 and usage["plan"] == "default"
         await rest.delete_inbox(address)
         assert await rest.list_inboxes(limit=10, cursor=None) == ([], None)
 
