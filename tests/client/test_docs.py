@@ -175,3 +175,24 @@ def test_the_configured_server_is_used(inboxkit, inbox):
         pytester.runpytest_subprocess, "-p", "no:cacheprovider", timeout=120
     )
     result.assert_outcomes(passed=1)
+
+
+PLANS_GUIDE = ROOT / "docs" / "plans.md"
+
+
+async def test_plans_guide_commands_run_in_order(server: RunningServer, tmp_path: Path) -> None:
+    """docs/plans.md's `sh` blocks, one after another in one shell (they share variables), as
+    the admin of the server its `bash` block starts (here: the test server and an admin key)."""
+    blocks = [s for s in _snippets("docs/plans.md", PLANS_GUIDE.read_text()) if s.lang == "sh"]
+    assert len(blocks) >= 4
+    env = _env(server)
+    env["INBOXKIT_API_KEY"] = await server.create_key("docs admin", scopes=["admin"])
+    # `inboxkit keys create` opens the server's database itself, as on the server's machine.
+    env["INBOXKIT_DATA_DIR"] = str(server.settings.data_dir)
+    if server.settings.database_url:
+        env["INBOXKIT_DATABASE_URL"] = server.settings.database_url
+    script = "\n".join(_localise(block.code, server) for block in blocks)
+    code, out, err = await _run("bash", "-euo", "pipefail", "-c", script, env=env, cwd=tmp_path)
+    assert code == 0, f"docs/plans.md failed:\n{out}\n{err}"
+    assert "plan free, period " in out  # `inboxkit usage` as the new account's key
+    assert '"name":"team"' in out.replace(" ", "")  # the plan made over HTTP
