@@ -71,8 +71,23 @@ def inboxkit(request: pytest.FixtureRequest) -> Iterator[InboxKit]:
         yield client
 
 
+ANONYMOUS_LIMIT_NOTE = (
+    "inboxkit: without an API key, this server's 'anonymous' plan limits how many inboxes each "
+    "client address may create and hold. Give the fixtures an API key: INBOXKIT_API_KEY or the "
+    "inboxkit_api_key ini option."
+)
+
+
 @pytest.fixture
 def inbox(inboxkit: InboxKit, request: pytest.FixtureRequest) -> Iterator[Inbox]:
     """A fresh inbox for this test (named after it), deleted when the test ends."""
-    with inboxkit.create_inbox(name=request.node.nodeid[-200:]) as fresh:
+    from inboxkit.client import QuotaExceeded, RateLimited
+
+    try:
+        fresh = inboxkit.create_inbox(name=request.node.nodeid[-200:])
+    except (RateLimited, QuotaExceeded) as exc:
+        if not inboxkit.api_key:
+            exc.add_note(ANONYMOUS_LIMIT_NOTE)
+        raise
+    with fresh:
         yield fresh

@@ -99,3 +99,36 @@ async def test_inboxkit_url_ini_option_points_the_fixtures_at_that_server(
     # The key owns what the fixture created, and the fixture deleted it again.
     listed = await server.http.get("/mailboxes", headers=server.auth(api_key))
     assert listed.json()["data"] == []
+
+
+MANY_INBOXES = """
+import pytest
+
+
+@pytest.mark.parametrize("n", range(5))
+def test_an_inbox_each(inbox, n):
+    assert inbox.address
+"""
+
+
+def test_the_embedded_server_is_not_held_to_the_anonymous_plan(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch
+) -> None:
+    # Five inboxes in a few seconds: more than the anonymous plan's 3 a minute. The embedded
+    # server's fixtures use its admin key, which no plan limits.
+    pytester.makepyfile(test_many=MANY_INBOXES)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    result.assert_outcomes(passed=5)
+
+
+@pytest.mark.plan_defaults
+async def test_anonymous_fixtures_over_the_plans_creation_rate_say_to_use_an_api_key(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch, server: RunningServer
+) -> None:
+    clean_env.setenv("INBOXKIT_URL", server.base_url)
+    pytester.makepyfile(test_many=MANY_INBOXES)
+    result = await asyncio.to_thread(
+        pytester.runpytest_subprocess, "-p", "no:cacheprovider", timeout=120
+    )
+    result.assert_outcomes(passed=3, errors=2)  # the anonymous plan: 3 creations a minute
+    result.stdout.fnmatch_lines(["*Give the fixtures an API key: INBOXKIT_API_KEY*"])
