@@ -11,7 +11,18 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
 
-__all__ = ["RuntimeDep", "PrincipalDep", "CursorQuery", "get_runtime", "ID_PATTERN"]
+__all__ = [
+    "CLIENT_HEADER",
+    "RuntimeDep",
+    "PrincipalDep",
+    "CursorQuery",
+    "get_runtime",
+    "client_ip",
+    "ID_PATTERN",
+]
+
+# Sent by the MCP server's REST backend on every call (mcp/backends.py).
+CLIENT_HEADER = "X-InboxKit-Client"
 
 # The alphabet of `ids.new_id` (Crockford base32), 26 characters.
 ID_PATTERN = "^[0-9A-HJKMNP-TV-Z]{26}$"
@@ -29,7 +40,10 @@ async def get_principal(
 ) -> Principal:
     runtime: Runtime = request.app.state.runtime
     principal = await runtime.auth.authenticate(credentials.credentials if credentials else None)
-    return dataclasses.replace(principal, client_ip=client_ip(request))
+    # The MCP server's REST backend (stdio) names itself, so its calls count as MCP use.
+    surface = "mcp" if request.headers.get(CLIENT_HEADER, "").lower() == "mcp" else "api"
+    principal.require_access(surface)
+    return dataclasses.replace(principal, client_ip=client_ip(request), via=surface)
 
 
 def client_ip(request: Request) -> str | None:
