@@ -603,7 +603,8 @@ def usage_command(client: InboxKit, as_json: bool) -> None:
     figures, limits = usage.usage, usage.limits
     start = usage.period.start.strftime("%Y-%m-%d")
     end = usage.period.end.strftime("%Y-%m-%d")
-    click.echo(f"plan {usage.plan}, period {start} to {end} (UTC)\n")
+    plan = usage.plan or "- (never limited)"
+    click.echo(f"plan {plan}, period {start} to {end} (UTC)\n")
     rows = [
         ("mailboxes", str(figures.mailboxes), _show_limit(limits.max_mailboxes)),
         (
@@ -622,24 +623,28 @@ def usage_command(client: InboxKit, as_json: bool) -> None:
     )
 
 
+def _show_account(account: Account, as_json: bool) -> None:
+    if as_json:
+        _print_json(account)
+        return
+    _table(
+        [
+            ("id", account.id or "-"),
+            ("name", account.name or "-"),
+            ("plan", account.plan or "- (never limited)"),
+            ("created", _when(account.created_at)),
+        ]
+    )
+
+
 @click.command("account")
 @_json_option
 @_connection
 def account_command(client: InboxKit, as_json: bool) -> None:
     """Show the account your API key belongs to, and its plan's limits."""
     account: Account = client.account()
-    if as_json:
-        _print_json(account)
-        return
-    _table(
-        [
-            ("id", account.id),
-            ("name", account.name),
-            ("plan", account.plan),
-            ("created", _when(account.created_at)),
-        ]
-    )
-    if account.limits is not None:
+    _show_account(account, as_json)
+    if account.limits is not None and not as_json:
         click.echo("")
         _table([(name, _show_limit(getattr(account.limits, name))) for name in _PLAN_FIELDS])
 
@@ -723,20 +728,6 @@ def accounts_group() -> None:
     """
 
 
-def _show_account(account: Account, as_json: bool) -> None:
-    if as_json:
-        _print_json(account)
-    else:
-        _table(
-            [
-                ("id", account.id),
-                ("name", account.name),
-                ("plan", account.plan),
-                ("created", _when(account.created_at)),
-            ]
-        )
-
-
 @accounts_group.command("create")
 @click.argument("name")
 @click.option("--plan", default=None, help="Its plan (default: the 'default' plan).")
@@ -769,7 +760,7 @@ def accounts_list(client: InboxKit, as_json: bool) -> None:
         _print_json(accounts)
         return
     if accounts:
-        _table([(a.id, a.plan, _when(a.created_at), a.name) for a in accounts])
+        _table([(a.id or "-", a.plan or "-", _when(a.created_at), a.name or "") for a in accounts])
     else:
         click.echo("no accounts", err=True)
 

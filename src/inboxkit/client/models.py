@@ -386,11 +386,13 @@ class Plan(PlanLimits):
 
 class Account(Model):
     """An account: who owns API keys and mailboxes, and the plan that limits them. `limits` is
-    there when the account is the caller's own (`client.account()`)."""
+    there when the account is the caller's own (`client.account()`). An anonymous inbox's
+    token has no account: `id` and `name` are None and `plan` is `anonymous`; the bootstrap
+    admin key's account has no plan (`plan` None: never limited)."""
 
-    id: str
-    name: str = ""
-    plan: str
+    id: str | None = None
+    name: str | None = None
+    plan: str | None = None
     created_at: datetime | None = None
     limits: PlanLimits | None = None
 
@@ -418,7 +420,7 @@ class Usage(Model):
     >>> usage.usage.sent_this_month, usage.limits.sent_per_month   # e.g. (12, 100); None: unlimited
     """
 
-    plan: str
+    plan: str | None = Field(description="The plan's name; None for the bootstrap admin key.")
     period: UsagePeriod
     usage: UsageFigures
     limits: PlanLimits

@@ -216,7 +216,9 @@ def usage_for_model(usage: dict[str, Any]) -> dict[str, Any]:
         "local": "may send only to inboxes on this server",
         "any": "may send mail",
     }.get(send, f"send: {send}")
-    summary = f"Plan '{usage.get('plan')}': {'; '.join(parts)}; it {can_send}."
+    plan = usage.get("plan")
+    who = f"Plan '{plan}'" if plan else "No plan (never limited)"
+    summary = f"{who}: {'; '.join(parts)}; it {can_send}."
     if period.get("end"):
         summary += f" Monthly counts reset at {period['end']}."
     return {
