@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -23,7 +23,7 @@ from inboxkit.api.schemas import (
 
 router = APIRouter(tags=["plans and accounts"])
 
-_CONFLICT = {409: {"model": ErrorResponse, "description": "Name taken, or plan in use"}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorResponse, "description": "Name taken, or plan in use"}}
 
 PlanName = Annotated[str, Path(max_length=64)]
 AccountId = Annotated[str, Path(max_length=26)]
