@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import pytest
 
 from inboxkit.client import (
@@ -189,25 +192,33 @@ async def test_a_rate_limited_post_is_not_sent_again(sdk: Sdk, server: RunningSe
     assert statuses == [201, 429]  # the refused creation was not repeated
 
 
-async def test_a_rate_limited_read_is_retried_after_retry_after(
+async def test_a_wait_over_the_plans_concurrent_waits_is_retried_after_retry_after(
     sdk: Sdk, server: RunningServer
 ) -> None:
     admin = await admin_client(sdk, server)
-    # 120 reads a minute: the bucket refills a read every half second.
-    await sdk.run(admin.create_plan, "busy", read_per_minute=120)
-    account = await sdk.run(admin.create_account, "Busy", plan="busy")
-    key = await sdk.run(admin.create_key, "busy", account_id=account.id)
+    await sdk.run(admin.create_plan, "single", concurrent_waits=1)
+    account = await sdk.run(admin.create_account, "Single", plan="single")
+    key = await sdk.run(admin.create_key, "single", account_id=account.id)
+    loop = asyncio.get_running_loop()
+    refused = asyncio.Event()
     statuses: list[int] = []
-    client = sdk.client(
-        key.token, http_client=sdk.http_client(lambda r: statuses.append(r.status_code))
-    )
+
+    def seen(response: httpx.Response) -> None:
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            loop.call_soon_threadsafe(refused.set)
+
+    client = sdk.client(key.token, http_client=sdk.http_client(seen))
     box = await sdk.run(client.create_mailbox)
-    for _ in range(300):  # bounded: the bucket holds at most a minute's reads
-        await sdk.run(client.get_mailbox, box.address)
-        if 429 in statuses:
-            break
-    assert statuses[-1] == 200  # the read that met the limit was sent again, and answered
-    assert statuses[-2] == 429
+    # An event stream holds the one wait the plan allows from the moment its headers arrive.
+    events = f"/mailboxes/{box.id}/events"
+    async with server.http.stream("GET", events, headers=server.auth(key.token)) as stream:
+        assert stream.status_code == 200
+        waiting = asyncio.create_task(sdk.run(client.wait, box.address, timeout=0))
+        await asyncio.wait_for(refused.wait(), 30)
+    # The stream is closed: the wait, refused with Retry-After, is sent again and answered.
+    assert await asyncio.wait_for(waiting, 30) is None
+    assert statuses[-2:] == [429, 200]
 
 
 async def test_a_retry_after_longer_than_the_clients_limit_raises_at_once(

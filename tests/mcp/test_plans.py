@@ -102,7 +102,7 @@ async def test_a_rate_limit_tells_the_model_how_long_to_wait_from_both_backends(
         await call(in_process, "create_inbox")
         for client in (in_process, over_rest):
             error = await call_error(client, "create_inbox")
-            assert re.search(r"Rate limited; wait \d+ s and call again\.$", error), error
+            assert re.search(r"Rate limited; wait \d+ (s|minutes?) and call again\.$", error), error
 
 
 async def test_a_plan_without_mcp_access_is_a_clear_tool_error_over_the_rest_backend(
