@@ -26,6 +26,7 @@ from inboxkit.services.auth import AuthService
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import MessageService
 from inboxkit.services.outbound import OutboundService
+from inboxkit.services.throttle import RateLimiter
 from inboxkit.services.wait import WaitService
 from inboxkit.services.webhooks import WebhookService
 from inboxkit.smtp.handler import InboxHandler
@@ -85,9 +86,13 @@ class Runtime:
         self.batcher = CommitBatcher(self.db)
         self.dialect = create_dialect(self.db, self.batcher)
         self.auth = AuthService(settings, self.db)
+        # Rate limits per plan (and SMTP connects per peer): in Redis when configured.
+        self.throttle = RateLimiter(settings.redis_url, self.metrics)
         self.mailboxes = MailboxService(settings, self.db, self.bus)
         self.messages = MessageService(settings, self.db, self.mailboxes)
-        self.waits = WaitService(settings, self.db, self.bus, self.mailboxes, self.dialect)
+        self.waits = WaitService(
+            settings, self.db, self.bus, self.mailboxes, self.dialect, metrics=self.metrics
+        )
         self.catchup = CatchUp(self.db, self.bus, settings.wait_poll_interval)
         self.pipeline = Pipeline(self.mailboxes, self.parser, self.batcher, self.bus)
         self.webhooks = WebhookService(settings, self.db, self.dialect, self.mailboxes)
@@ -125,7 +130,7 @@ class Runtime:
         await self.auth.ensure_admin_account()
         if self.role.receives_mail:
             handler = InboxHandler(self.settings, self.mailboxes, self.pipeline, self.metrics)
-            self.smtp_server = await start_smtp_server(self.settings, handler)
+            self.smtp_server = await start_smtp_server(self.settings, handler, self.throttle)
         if self.role.runs_workers:
             self.worker_tasks = start_workers(self)
 
@@ -144,6 +149,7 @@ class Runtime:
         await self.outbox.close()
         await self.webhook_dispatcher.close()
         await self.waits.close()
+        await self.throttle.close()
         await self.catchup.close()
         await self.batcher.close()
         await self.bus.close()
