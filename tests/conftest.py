@@ -190,6 +190,7 @@ SERVICE_MODULES = {
     "tests/mcp/test_stdio.py",
     "tests/realtime/test_multiprocess.py",
     "tests/realtime/test_redis_bus.py",
+    "tests/realtime/test_shared_rate_limits.py",
     "tests/store/test_data_dir.py",
 }
 
