@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 from inboxkit import __version__
+from inboxkit.api.accounts import router as accounts_router
 from inboxkit.api.connections import guarded_http_protocol
 from inboxkit.api.errors import install_error_handlers
 from inboxkit.api.keys import router as keys_router
@@ -49,11 +50,12 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in {
         400: "Bad request",
         401: "Missing or invalid token",
-        403: "Token lacks a scope",
+        403: "Token lacks a scope, or a plan's ceiling (`quota_exceeded`)",
         404: "Not found (or not yours)",
         413: "Request body too large",
         422: "Validation error",
-        429: "Over a rate limit of the caller's plan (see Retry-After and RateLimit-*)",
+        429: "Over a rate limit of the caller's plan (see Retry-After and RateLimit-*), or a "
+        "period's quota reached (`Retry-After` says when to retry)",
     }.items()
 }
 
@@ -138,6 +140,7 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
         stream_router,
         webhooks_router,
         keys_router,
+        accounts_router,
     ):
         app.include_router(router, prefix="/api/v1", responses=_ERROR_RESPONSES)
     app.include_router(ws_router)

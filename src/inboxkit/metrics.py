@@ -26,6 +26,12 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        self.quota_refusals = Counter(
+            "inboxkit_quota_refusals",
+            "Requests and SMTP recipients refused by a plan ceiling, by the limit.",
+            ["limit"],
+            registry=self.registry,
+        )
         self.subscribers = Gauge(
             "inboxkit_bus_subscribers",
             "Local consumers waiting on the bus.",

@@ -22,10 +22,13 @@ from inboxkit.mail.parse import Limits
 from inboxkit.mail.pool import ParserPool
 from inboxkit.metrics import Metrics
 from inboxkit.pipeline import Pipeline
+from inboxkit.services.accounts import AccountService, UsageService
 from inboxkit.services.auth import AuthService
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import MessageService
 from inboxkit.services.outbound import OutboundService
+from inboxkit.services.plans import PlanService
+from inboxkit.services.quotas import DeliveryQuotas
 from inboxkit.services.throttle import RateLimiter
 from inboxkit.services.wait import WaitService
 from inboxkit.services.webhooks import WebhookService
@@ -85,10 +88,14 @@ class Runtime:
         )
         self.batcher = CommitBatcher(self.db)
         self.dialect = create_dialect(self.db, self.batcher)
-        self.auth = AuthService(settings, self.db)
+        self.plans = PlanService(self.db)
+        self.auth = AuthService(settings, self.db, self.plans)
         # Rate limits per plan (and SMTP connects per peer): in Redis when configured.
         self.throttle = RateLimiter(settings.redis_url, self.metrics)
         self.mailboxes = MailboxService(settings, self.db, self.bus)
+        self.accounts = AccountService(self.db, self.bus, self.plans, self.mailboxes)
+        self.usage = UsageService(self.db, self.plans)
+        self.quotas = DeliveryQuotas(self.db)
         self.messages = MessageService(settings, self.db, self.mailboxes)
         self.waits = WaitService(
             settings, self.db, self.bus, self.mailboxes, self.dialect, metrics=self.metrics
@@ -129,7 +136,9 @@ class Runtime:
         self.catchup.start()
         await self.auth.ensure_admin_account()
         if self.role.receives_mail:
-            handler = InboxHandler(self.settings, self.mailboxes, self.pipeline, self.metrics)
+            handler = InboxHandler(
+                self.settings, self.mailboxes, self.pipeline, self.metrics, self.quotas
+            )
             self.smtp_server = await start_smtp_server(self.settings, handler, self.throttle)
         if self.role.runs_workers:
             self.worker_tasks = start_workers(self)

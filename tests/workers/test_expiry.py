@@ -120,7 +120,7 @@ async def test_sweep_purges_expired_mailboxes_and_leaves_live_ones(server: Runni
 async def test_extending_the_ttl_before_expiry_keeps_the_mailbox(server: RunningServer):
     inbox = await server.create_inbox(ttl_minutes=1)
     response = await server.http.patch(
-        f"/mailboxes/{inbox['id']}", json={"ttl_minutes": 120}, headers=server.auth(inbox["token"])
+        f"/mailboxes/{inbox['id']}", json={"ttl_minutes": 50}, headers=server.auth(inbox["token"])
     )
     assert response.status_code == 200
     assert await server.runtime.mailboxes.sweep_expired() == 0

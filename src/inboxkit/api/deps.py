@@ -15,6 +15,7 @@ from inboxkit.services.auth import Principal
 from inboxkit.services.throttle import request_bucket
 
 __all__ = [
+    "CLIENT_HEADER",
     "RuntimeDep",
     "PrincipalDep",
     "CursorQuery",
@@ -23,6 +24,9 @@ __all__ = [
     "client_ip",
     "ID_PATTERN",
 ]
+
+# Sent by the MCP server's REST backend on every call (mcp/backends.py).
+CLIENT_HEADER = "X-InboxKit-Client"
 
 # The alphabet of `ids.new_id` (Crockford base32), 26 characters.
 ID_PATTERN = "^[0-9A-HJKMNP-TV-Z]{26}$"
@@ -40,7 +44,10 @@ async def get_principal(
 ) -> Principal:
     runtime: Runtime = request.app.state.runtime
     principal = await runtime.auth.authenticate(credentials.credentials if credentials else None)
-    return await admitted(request, principal)
+    # The MCP server's REST backend (stdio) names itself, so its calls count as MCP use.
+    surface = "mcp" if request.headers.get(CLIENT_HEADER, "").lower() == "mcp" else "api"
+    principal.require_access(surface)
+    return await admitted(request, dataclasses.replace(principal, via=surface))
 
 
 async def admitted(request: Request, principal: Principal) -> Principal:

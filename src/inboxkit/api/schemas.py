@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -119,6 +119,11 @@ class ErrorBody(BaseModel):
 
     code: str = Field(description="A stable machine-readable code, e.g. not_found.")
     message: str = Field(description="A human sentence saying what went wrong and what to do.")
+    details: dict[str, Any] | None = Field(
+        None,
+        description="For `quota_exceeded`: the plan field hit (`limit`), what the plan allows "
+        "(`allowed`) and what is used (`used`).",
+    )
 
 
 class ErrorResponse(BaseModel):
@@ -300,6 +305,12 @@ class ApiKeyCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[Scope] | None = Field(None, description="Default: every scope except admin.")
     account_id: str | None = Field(None, description="Add the key to this account (default: new).")
+    modes: list[Literal["test", "agent"]] | None = Field(
+        None,
+        min_length=1,
+        max_length=2,
+        description="The mailbox modes the key may create and use (default: both).",
+    )
 
 
 class ApiKey(BaseModel):
@@ -310,6 +321,7 @@ class ApiKey(BaseModel):
     account_id: str
     name: str
     scopes: list[str]
+    modes: list[str]
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
@@ -326,3 +338,123 @@ class Health(BaseModel):
 
     status: str
     checks: dict[str, bool] = {}
+
+
+# -- plans, accounts, usage ---------------------------------------------------------------------
+
+
+def _not_a_bool(value: Any) -> Any:
+    # JSON's true/false are not numbers, though Python's bool is an int.
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number or null, not true/false")
+    return value
+
+
+def _a_bool(value: Any) -> Any:
+    if value is not None and not isinstance(value, bool):
+        raise ValueError("must be true, false or null")
+    return value
+
+
+_Count = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Limit = Annotated[_Count | None, BeforeValidator(_not_a_bool)]
+Flag = Annotated[bool | None, BeforeValidator(_a_bool)]
+
+
+class PlanLimits(BaseModel):
+    """A plan's limits; null is unlimited."""
+
+    max_mailboxes: Limit = Field(
+        None, description="Live mailboxes at once (anonymous: per address)."
+    )
+    max_messages_per_mailbox: Limit = None
+    max_ttl_minutes: Limit = None
+    retention_days: Limit = Field(None, description="Messages older than this are purged.")
+    received_per_month: Limit = Field(None, description="Calendar month, UTC.")
+    sent_per_month: Limit = Field(None, description="Calendar month, UTC.")
+    max_message_bytes: Limit = None
+    max_webhooks: Limit = None
+    max_domains: Limit = None
+    send: Literal["none", "local", "any"] | None = Field(
+        None, description="Whom its mailboxes may send to: nobody, mailboxes hosted here, anybody."
+    )
+    agent_mode: Flag = Field(None, description="Persistent agent mailboxes allowed.")
+    api_access: Flag = None
+    mcp_access: Flag = None
+    create_per_minute: Limit = None
+    read_per_minute: Limit = None
+    write_per_minute: Limit = None
+    send_per_minute: Limit = None
+    concurrent_waits: Limit = Field(None, description="Open waits, WebSockets and SSE streams.")
+
+
+class PlanCreate(PlanLimits, Strict):
+    """A plan to create: its name and any limits (the rest unlimited)."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+
+
+class PlanUpdate(PlanLimits, Strict):
+    """Limits to change; a field set to null becomes unlimited, an absent one stays."""
+
+
+class PlanView(PlanLimits):
+    """A plan and its limits."""
+
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class AccountCreate(Strict):
+    """An account to create, on a plan (default: `default`)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    plan: str | None = Field(None, max_length=64)
+
+
+class AccountUpdate(Strict):
+    """What to change of an account; its plan applies from the next request on."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    plan: str | None = Field(None, max_length=64)
+
+
+class Account(BaseModel):
+    """An account: whose keys, mailboxes and webhooks, on which plan."""
+
+    id: str | None
+    name: str | None
+    plan: str | None = Field(description="The plan's name; null for the bootstrap admin account.")
+    created_at: datetime | None
+
+
+class OwnAccount(Account):
+    """The caller's account and its plan's limits."""
+
+    limits: PlanLimits
+
+
+class UsagePeriod(BaseModel):
+    """The calendar month (UTC) the monthly figures count."""
+
+    start: datetime
+    end: datetime
+
+
+class UsageFigures(BaseModel):
+    """What is used now."""
+
+    mailboxes: int
+    received_this_month: int
+    sent_this_month: int
+    storage_bytes: int
+
+
+class Usage(BaseModel):
+    """The caller's plan, this month, the figures and the limits."""
+
+    plan: str | None
+    period: UsagePeriod
+    usage: UsageFigures
+    limits: PlanLimits

@@ -22,6 +22,7 @@ isolation as the REST API.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,7 +42,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.types import Receive, Scope, Send
 
 from inboxkit.api.errors import error_response
-from inboxkit.errors import Unauthorized
+from inboxkit.errors import QuotaExceeded, Unauthorized
 from inboxkit.mcp.backends import ServiceBackend
 from inboxkit.mcp.tools import build_server
 from inboxkit.runtime import Runtime
@@ -80,7 +81,7 @@ class TokenVerifier:
             client_id=principal.key_id or principal.mailbox_id or "admin",
             subject=principal.account_id or principal.mailbox_id,
             scopes=sorted(principal.scopes),
-            principal=principal,
+            principal=dataclasses.replace(principal, via="mcp"),
         )
 
 
@@ -136,9 +137,33 @@ class McpEndpoint:
             return "Cross-site requests to /mcp are refused."
         return None
 
+    async def _plan_refusal(self, scope: Scope) -> QuotaExceeded | None:
+        """A `quota_exceeded` for a caller whose plan has no MCP access, or None. (A missing
+        or bad token is left to the SDK's auth middleware, which answers 401.)"""
+        header = scope_header(scope, b"authorization") or ""
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            principal = await self.runtime.auth.authenticate(token)
+            principal.require_access("mcp")
+        except QuotaExceeded as exc:
+            return exc
+        except Unauthorized:
+            return None
+        return None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = self._refusal(scope) if scope["type"] == "http" else None
         if refusal is not None:
             await error_response(403, "forbidden", refusal)(scope, receive, send)
             return
+        if scope["type"] == "http":
+            over = await self._plan_refusal(scope)
+            if over is not None:
+                response = error_response(
+                    over.status, over.code, over.message, over.headers, over.details
+                )
+                await response(scope, receive, send)
+                return
         await self._app(scope, receive, send)

@@ -7,8 +7,11 @@ mail flows from `pipeline/` into `store/` without the pipeline importing the ser
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
+
+from inboxkit.plan import Plan
 
 __all__ = ["Recipient", "RecipientResolver", "RecipientStatus"]
 
@@ -30,6 +33,10 @@ class Recipient:
     mailbox_id: str | None = None
     address: str | None = None
     tag: str | None = None
+    # The mailbox's owner and the plan that limits it (None: never limited).
+    account_id: str | None = None
+    plan: Plan | None = None
+    expires_at: datetime | None = None
 
 
 class RecipientResolver(Protocol):

@@ -15,7 +15,14 @@ from enum import StrEnum
 from typing import Any
 
 from inboxkit.config import Settings
-from inboxkit.errors import Forbidden, NotFound, Resource, Unauthorized, ValidationFailed
+from inboxkit.errors import (
+    Forbidden,
+    NotFound,
+    QuotaExceeded,
+    Resource,
+    Unauthorized,
+    ValidationFailed,
+)
 from inboxkit.ids import new_id
 from inboxkit.services.plans import ANONYMOUS_PLAN, DEFAULT_PLAN, Plan, PlanService
 from inboxkit.store import keys
@@ -104,6 +111,18 @@ class Principal:
             raise Forbidden(
                 f"This key is limited to {allowed} mailboxes; use a key whose modes include "
                 f"'{mode}'."
+            )
+
+    def require_access(self, surface: str) -> None:
+        """Refuse a surface ("api" or "mcp") the caller's plan does not include."""
+        plan = self.plan
+        flag = "mcp_access" if surface == "mcp" else "api_access"
+        if plan is not None and not plan.allows(flag):
+            what = "MCP" if surface == "mcp" else "the REST API"
+            raise QuotaExceeded(
+                f"Plan '{plan.name}' has no access to {what}; ask for a plan with {flag}.",
+                limit=flag,
+                allowed=False,
             )
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -76,6 +77,14 @@ def _mailbox(row: Any, *, message_count: int, unread_count: int) -> Mailbox:
     }
 
 
+def _recipient_plan(row: Any) -> Plan | None:
+    """The plan joined into a recipient lookup: None (never limited) for the bootstrap admin's
+    account, which is on no plan."""
+    if row.plan_name is None:
+        return None
+    return Plan.from_row(row, prefix="plan_")
+
+
 class MailboxService:
     """Mailbox use cases; also the pipeline's `RecipientResolver` (pipeline/recipients.py)."""
 
@@ -84,8 +93,8 @@ class MailboxService:
         self.db = db
         self.bus = bus
         self.end_hooks: list[EndHook] = []
-        # address -> (mailbox id, address, expires_at, fresh until (monotonic))
-        self._directory: dict[str, tuple[str, str, datetime | None, float]] = {}
+        # address -> (what it resolved to, fresh until (monotonic))
+        self._directory: dict[str, tuple[Recipient, float]] = {}
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -130,27 +139,37 @@ class MailboxService:
         now = utcnow()
         cached = self._directory.get(parsed.address)
         if cached is not None:
-            mailbox_id, canonical, expires_at, fresh_until = cached
-            if fresh_until > time.monotonic() and (expires_at is None or expires_at > now):
-                return Recipient(RecipientStatus.OK, mailbox_id, canonical, parsed.tag)
+            found, fresh_until = cached
+            if fresh_until > time.monotonic() and (
+                found.expires_at is None or found.expires_at > now
+            ):
+                return dataclasses.replace(found, tag=parsed.tag)
             del self._directory[parsed.address]
         async with self.db.read() as conn:
             row = await rows.live_recipient(conn, parsed.address, now)
         if row is None:
             return Recipient(RecipientStatus.UNKNOWN)
-        if len(self._directory) >= RECIPIENT_CACHE_SIZE:
-            self._directory.clear()
-        self._directory[parsed.address] = (
+        found = Recipient(
+            RecipientStatus.OK,
             row.id,
             row.address,
-            row.expires_at,
-            time.monotonic() + RECIPIENT_CACHE_SECONDS,
+            parsed.tag,
+            account_id=row.account_id,
+            plan=_recipient_plan(row),
+            expires_at=row.expires_at,
         )
-        return Recipient(RecipientStatus.OK, row.id, row.address, parsed.tag)
+        if len(self._directory) >= RECIPIENT_CACHE_SIZE:
+            self._directory.clear()
+        self._directory[parsed.address] = (found, time.monotonic() + RECIPIENT_CACHE_SECONDS)
+        return found
 
     def forget(self, addresses: list[str]) -> None:
         for address in addresses:
             self._directory.pop(address, None)
+
+    def forget_all(self) -> None:
+        """Drop every remembered recipient (a plan or an account's plan changed)."""
+        self._directory.clear()
 
     # -- create ----------------------------------------------------------------------------
 

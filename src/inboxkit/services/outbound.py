@@ -33,6 +33,7 @@ from inboxkit.errors import (
     Conflict,
     Forbidden,
     PayloadTooLarge,
+    QuotaExceeded,
     RateLimited,
     ValidationFailed,
 )
@@ -51,11 +52,13 @@ from inboxkit.mail.compose import (
     unique_addresses,
 )
 from inboxkit.pipeline import Envelope, Pipeline
+from inboxkit.pipeline.recipients import RecipientStatus
+from inboxkit.plan import Plan, SendPolicy
 from inboxkit.records import MessageSummary, jsonable
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import message_in
-from inboxkit.store import sends
+from inboxkit.store import sends, usage
 from inboxkit.store.db import Database
 from inboxkit.store.dialect import Dialect
 from inboxkit.store.tables import OutboxStatus, utcnow
@@ -98,13 +101,27 @@ DKIM_HEADERS = [
 ]
 
 
-def _may_send(box: Any) -> None:
-    """Sending policy: a mailbox without an account (created anonymously) cannot send."""
-    if box.account_id is None:
+def _may_send(principal: Principal, box: Any) -> None:
+    """Sending policy, first half: a plan whose `send` is "none" sends nothing (the anonymous
+    plan's default, so an inbox anybody can create is never an open sender)."""
+    plan = principal.plan
+    if plan is None:
+        if box.account_id is None:  # no plan and no account: never
+            raise Forbidden("Inboxes created without an account cannot send.")
+        return
+    if plan.send_policy is SendPolicy.NONE:
+        if box.account_id is None:
+            raise Forbidden(
+                f"Inboxes on plan '{plan.name}' cannot send; create the inbox with an "
+                "account's API key and send with that key or the new inbox's token."
+            )
         raise Forbidden(
-            "Inboxes created without an account cannot send; create the inbox with an "
-            "account's API key and send with that key or the new inbox's token."
+            f"Mailboxes on plan '{plan.name}' cannot send; ask for a plan that allows sending."
         )
+
+
+def _seconds_to_month_end(now: datetime) -> int:
+    return max(1, math.ceil((usage.month_bounds(now)[1] - now).total_seconds()))
 
 
 def _bounded(**fields: list[Any]) -> None:
@@ -216,7 +233,7 @@ class OutboundService:
         `delivery_status: "queued"` and its `message_id`."""
         principal.require("send")
         box = await self.mailboxes.find(principal, ref)
-        _may_send(box)
+        _may_send(principal, box)
         _bounded(to=to, cc=cc or [], bcc=bcc or [], attachments=attachments or [])
         request = {
             "to": to,
@@ -247,7 +264,7 @@ class OutboundService:
         except ComposeError as exc:
             raise ValidationFailed(str(exc)) from None
         draft.attachments = _attachments(attachments or [])
-        return await self._submit(box, draft, idempotency_key, "send", request)
+        return await self._submit(principal, box, draft, idempotency_key, "send", request)
 
     async def reply(
         self,
@@ -266,7 +283,7 @@ class OutboundService:
         principal.require("send")
         async with self.db.read() as conn:
             box = await self.mailboxes.find(principal, ref, conn)
-            _may_send(box)
+            _may_send(principal, box)
             original = await message_in(conn, box.id, message_id)
         _bounded(attachments=attachments or [])
         request = {
@@ -296,7 +313,7 @@ class OutboundService:
             in_reply_to=original.message_id,
             references=list(original.references or []),
         )
-        return await self._submit(box, draft, idempotency_key, operation, request)
+        return await self._submit(principal, box, draft, idempotency_key, operation, request)
 
     def _key_id(self, mailbox_id: str, key: str) -> str:
         if len(key) > MAX_IDEMPOTENCY_KEY_CHARS or not key.isprintable() or not key.strip():
@@ -367,8 +384,62 @@ class OutboundService:
                 retry_after=wait,
             )
 
+    async def _check_local(self, principal: Principal, recipients: list[str]) -> None:
+        """Sending policy, second half: a plan whose `send` is "local" sends only to
+        mailboxes hosted here; anything else is refused before anything is queued."""
+        plan = principal.plan
+        if plan is None or plan.send_policy is not SendPolicy.LOCAL:
+            return
+        foreign = []
+        for address in recipients:
+            found = await self.mailboxes.resolve_recipient(address)
+            if found.status is not RecipientStatus.OK:
+                foreign.append(address)
+        if foreign:
+            raise Forbidden(
+                f"Plan '{plan.name}' sends only to mailboxes hosted here; not hosted: "
+                f"{', '.join(foreign[:10])}{' …' if len(foreign) > 10 else ''}. Remove them "
+                "or ask for a plan that sends anywhere."
+            )
+
+    async def _count_sent(self, conn: AsyncConnection, principal: Principal, box: Any) -> None:
+        """Count one send this month in the transaction that queues it; past the plan's
+        `sent_per_month` the transaction is rolled back and the caller told when it lifts."""
+        now = utcnow()
+        subject = usage.owner_subject(box.account_id, box.id)
+        figures = await usage.add(conn, subject, usage.month(now), sent=1)
+        plan = principal.plan
+        if plan is not None and plan.sent_per_month is not None:
+            if figures["sent"] > plan.sent_per_month:
+                raise self._sent_quota(plan, figures["sent"] - 1, now)
+
+    async def _precheck_sent(self, conn: AsyncConnection, principal: Principal, box: Any) -> None:
+        plan = principal.plan
+        if plan is None or plan.sent_per_month is None:
+            return
+        now = utcnow()
+        subject = usage.owner_subject(box.account_id, box.id)
+        month = usage.month(now)
+        sent = (await usage.figures(conn, subject, [month]))[month]["sent"]
+        if sent >= plan.sent_per_month:
+            raise self._sent_quota(plan, sent, now)
+
+    @staticmethod
+    def _sent_quota(plan: Plan, used: int, now: datetime) -> QuotaExceeded:
+        wait = _seconds_to_month_end(now)
+        return QuotaExceeded(
+            f"Plan '{plan.name}' sends at most {plan.sent_per_month} messages a month and "
+            f"this month's are used; sending resumes at the start of next month (in {wait} s) "
+            "or on a larger plan.",
+            limit="sent_per_month",
+            allowed=plan.sent_per_month,
+            used=used,
+            retry_after=wait,
+        )
+
     async def _submit(
         self,
+        principal: Principal,
         box: Any,
         draft: Draft,
         idempotency_key: str | None,
@@ -386,8 +457,10 @@ class OutboundService:
                 f"A message may have at most {self.settings.max_send_recipients} recipients "
                 f"(to, cc and bcc together); this one has {len(recipients)}."
             )
+        await self._check_local(principal, recipients)
         async with self.db.read() as conn:
             await self._check_rate(conn, box.id, lock=False)  # fail fast, before composing
+            await self._precheck_sent(conn, principal, box)
 
         now = utcnow()
         message_id = f"<{new_id().lower()}@{box.domain}>"
@@ -414,6 +487,7 @@ class OutboundService:
 
         async def queue(conn: AsyncConnection, stored: list[MessageSummary]) -> None:
             await self._check_rate(conn, box.id, lock=True)
+            await self._count_sent(conn, principal, box)
             await sends.queue(conn, send, stored[0]["id"])
             if key_id is not None:
                 remembered_at = utcnow()

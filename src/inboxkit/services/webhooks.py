@@ -132,6 +132,7 @@ class WebhookService:
     ):
         self.settings = settings
         self.db = db
+        self.dialect = dialect
         self.mailboxes = mailboxes
         self.resolver = resolver
         # Set by the runtime once the dispatcher is built (it checks URLs with `vet` here).
@@ -195,6 +196,8 @@ class WebhookService:
             "created_at": utcnow(),
         }
         async with self.db.write() as conn:
+            # Count and insert as one step per account, in every process.
+            await self.dialect.serialise(conn, f"webhooks:{principal.account_id}")
             count = (
                 await conn.execute(
                     sa.select(sa.func.count())
@@ -202,9 +205,21 @@ class WebhookService:
                     .where(webhooks.c.account_id == principal.account_id)
                 )
             ).scalar_one()
+            plan = principal.plan
+            if plan is not None and plan.max_webhooks is not None and count >= plan.max_webhooks:
+                raise QuotaExceeded(
+                    f"This account may have {plan.max_webhooks} webhooks on plan "
+                    f"'{plan.name}'; delete one or ask for a larger plan.",
+                    limit="max_webhooks",
+                    allowed=plan.max_webhooks,
+                    used=count,
+                )
             if count >= MAX_WEBHOOKS_PER_ACCOUNT:
                 raise QuotaExceeded(
-                    f"An account may have at most {MAX_WEBHOOKS_PER_ACCOUNT} webhooks; delete one first."
+                    f"An account may have at most {MAX_WEBHOOKS_PER_ACCOUNT} webhooks; delete one first.",
+                    limit="max_webhooks",
+                    allowed=MAX_WEBHOOKS_PER_ACCOUNT,
+                    used=count,
                 )
             await conn.execute(webhooks.insert().values(**row))
         if self.deliverer is not None:

@@ -9,10 +9,12 @@ from aiosmtpd.smtp import SMTP, Session
 from aiosmtpd.smtp import Envelope as SMTPEnvelope
 
 from inboxkit.config import Settings
+from inboxkit.errors import MailboxFull, MessageTooLarge
 from inboxkit.metrics import Metrics
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
-from inboxkit.pipeline.recipients import RecipientStatus
+from inboxkit.pipeline.recipients import Recipient, RecipientStatus
 from inboxkit.services.mailboxes import MailboxService
+from inboxkit.services.quotas import DeliveryQuotas, check_size
 from inboxkit.smtp.session import InboxSession
 
 __all__ = ["InboxHandler"]
@@ -27,6 +29,20 @@ NO_SUCH_MAILBOX = "550 5.1.1 No such mailbox here"
 NOT_OUR_DOMAIN = "550 5.7.1 Relaying denied: this server does not receive mail for that domain"
 # RFC 3463 4.3.0: a transient system problem. Never carries internal detail.
 TRY_AGAIN = "451 4.3.0 Temporary failure, please try again later"
+# RFC 3463 4.2.2: mailbox full — the recipient's plan ceiling; the sender keeps the message
+# and retries later.
+MAILBOX_FULL = "452 4.2.2 {message} Try again later."
+# RFC 3463 5.3.4: message too big for the system (here: for the recipient's plan).
+TOO_BIG_FOR_PLAN = "552 5.3.4 {message}"
+
+
+def _declared_size(options: list[str]) -> int | None:
+    """The size a client declared with MAIL FROM's SIZE= (RFC 1870), if any."""
+    for option in options:
+        name, _, value = option.partition("=")
+        if name.upper() == "SIZE" and value.isdigit():
+            return int(value)
+    return None
 
 
 class InboxHandler:
@@ -39,11 +55,13 @@ class InboxHandler:
         mailboxes: MailboxService,
         pipeline: Pipeline,
         metrics: Metrics | None = None,
+        quotas: DeliveryQuotas | None = None,
     ):
         self.settings = settings
         self.mailboxes = mailboxes
         self.pipeline = pipeline
         self.metrics = metrics or Metrics()
+        self.quotas = quotas
 
     async def handle_RCPT(
         self,
@@ -65,6 +83,9 @@ class InboxHandler:
             if isinstance(session, InboxSession):
                 session.refused_recipients += 1
             return NOT_OUR_DOMAIN if found.status is RecipientStatus.FOREIGN else NO_SUCH_MAILBOX
+        refusal = await self._hold(session, envelope, found)
+        if refusal is not None:
+            return refusal
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         # Kept on the (per-transaction) envelope so DATA does not resolve the address again.
@@ -73,6 +94,25 @@ class InboxHandler:
             resolved = envelope.inboxkit_resolved = []  # type: ignore[attr-defined]
         resolved.append(found)
         return "250 2.1.5 OK"
+
+    async def _hold(self, session: Session, envelope: SMTPEnvelope, found: Recipient) -> str | None:
+        """Take the recipient's quota hold, or the reply refusing it (services/quotas.py)."""
+        if self.quotas is None:
+            return None
+        try:
+            hold = await self.quotas.reserve(found, _declared_size(envelope.mail_options))
+        except MailboxFull as exc:
+            self._refused(exc.limit)
+            return MAILBOX_FULL.format(message=exc.message)
+        except MessageTooLarge as exc:
+            self._refused(exc.limit)
+            return TOO_BIG_FOR_PLAN.format(message=exc.message)
+        if hold is not None and isinstance(session, InboxSession):
+            session.holds.append(hold)
+        return None
+
+    def _refused(self, limit: str | None) -> None:
+        self.metrics.quota_refusals.labels(limit or "unknown").inc()
 
     async def handle_exception(self, error: Exception) -> str:
         # aiosmtpd's default answer names the exception and its text; a client must never see
@@ -90,10 +130,29 @@ class InboxHandler:
             remote_addr=peer,
             helo=session.host_name,
         )
+        resolved: list[Recipient] | None = getattr(envelope, "inboxkit_resolved", None)
+        try:
+            for found in resolved or ():
+                check_size(found.plan, len(raw))
+        except MessageTooLarge as exc:
+            self._refused(exc.limit)
+            self.metrics.smtp_replies.labels("552").inc()
+            return TOO_BIG_FOR_PLAN.format(message=exc.message)
+
+        async def counted(_conn: Any, _stored: Any) -> None:
+            # The storing transaction has counted the message: the holds are redundant now.
+            if isinstance(session, InboxSession):
+                session.release_holds()
+
         try:
             stored = await self.pipeline.deliver(
-                delivery, bytes(raw), resolved=getattr(envelope, "inboxkit_resolved", None)
+                delivery, bytes(raw), resolved=resolved, also=counted
             )
+        except MailboxFull as exc:
+            # Another process's sessions took the last slots after RCPT: still never stored.
+            self._refused(exc.limit)
+            self.metrics.smtp_replies.labels("452").inc()
+            return MAILBOX_FULL.format(message=exc.message)
         except NoRecipients:
             self.metrics.smtp_replies.labels("550").inc()
             return "550 5.1.1 No recipient mailbox is live any more"

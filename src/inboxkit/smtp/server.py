@@ -118,9 +118,24 @@ class InboxSMTP(SMTP):
                 return
         await super()._handle_client()
 
+    def _set_post_data_state(self) -> None:
+        self._release_holds()
+        super()._set_post_data_state()
+
+    def _set_rset_state(self) -> None:
+        self._release_holds()
+        super()._set_rset_state()
+
+    def _release_holds(self) -> None:
+        # Every way a mail transaction ends (DATA answered, RSET, the connection gone) gives
+        # back the quota slots its recipients held.
+        if isinstance(self.session, InboxSession):
+            self.session.release_holds()
+
     def connection_lost(self, exc: Exception | None) -> None:
         if self._peer is None:
             return  # refused at connect: aiosmtpd never started on this one
+        self._release_holds()
         self._gate.release(self._peer)
         self._peer = None
         if self._session_timer is not None:

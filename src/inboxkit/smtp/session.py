@@ -6,6 +6,8 @@ import asyncio
 
 from aiosmtpd.smtp import Session
 
+from inboxkit.services.quotas import Hold
+
 __all__ = ["InboxSession"]
 
 
@@ -16,3 +18,10 @@ class InboxSession(Session):
     def __init__(self, loop: asyncio.AbstractEventLoop):
         super().__init__(loop)
         self.refused_recipients = 0
+        # The current transaction's quota holds (services/quotas.py), given back when it ends.
+        self.holds: list[Hold] = []
+
+    def release_holds(self) -> None:
+        for hold in self.holds:
+            hold.release()
+        self.holds.clear()

@@ -15,7 +15,8 @@ from typing import Any, TypedDict
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inboxkit.store.tables import mailboxes, utcnow
+from inboxkit.store.plans import ANONYMOUS_PLAN, account_plan_columns
+from inboxkit.store.tables import accounts, mailboxes, plans, utcnow
 
 # A result row of any shape (SQLAlchemy types rows by their column tuple).
 Row = sa.Row[*tuple[Any, ...]]
@@ -30,6 +31,7 @@ __all__ = [
     "list_live",
     "live_recipient",
     "lock_undeleted",
+    "mark_account_deleted",
     "mark_deleted",
     "update",
 ]
@@ -80,10 +82,25 @@ async def find_live(
 
 
 async def live_recipient(conn: AsyncConnection, address: str, now: datetime) -> Row | None:
-    """Id, address and expiry of the mailbox at `address` if it is live at `now`: what an
-    SMTP RCPT needs."""
-    query = sa.select(mailboxes.c.id, mailboxes.c.address, mailboxes.c.expires_at).where(
-        mailboxes.c.address == address, _live(now)
+    """Id, address, expiry, account and plan (`plan_<field>` columns) of the mailbox at
+    `address` if it is live at `now`: what an SMTP RCPT needs."""
+    owner_plan = sa.case(
+        (mailboxes.c.account_id.is_(None), sa.literal(ANONYMOUS_PLAN)), else_=accounts.c.plan
+    )
+    query = (
+        sa.select(
+            mailboxes.c.id,
+            mailboxes.c.address,
+            mailboxes.c.expires_at,
+            mailboxes.c.account_id,
+            *account_plan_columns(),
+        )
+        .select_from(
+            mailboxes.outerjoin(accounts, accounts.c.id == mailboxes.c.account_id).outerjoin(
+                plans, plans.c.name == owner_plan
+            )
+        )
+        .where(mailboxes.c.address == address, _live(now))
     )
     return (await conn.execute(query)).first()
 
@@ -131,6 +148,18 @@ async def mark_deleted(conn: AsyncConnection, mailbox_id: str) -> None:
         .where(mailboxes.c.id == mailbox_id)
         .values(deleted_at=utcnow(), token_digest=None)
     )
+
+
+async def mark_account_deleted(conn: AsyncConnection, account_id: str) -> Sequence[Row]:
+    """Mark every undeleted mailbox of the account deleted; returns their (id, address)."""
+    return (
+        await conn.execute(
+            mailboxes.update()
+            .where(mailboxes.c.account_id == account_id, mailboxes.c.deleted_at.is_(None))
+            .values(deleted_at=utcnow(), token_digest=None)
+            .returning(mailboxes.c.id, mailboxes.c.address)
+        )
+    ).all()
 
 
 async def claim_expired(

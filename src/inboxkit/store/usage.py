@@ -33,9 +33,11 @@ __all__ = [
     "count_removed",
     "count_stored",
     "figures",
+    "forget",
     "ip_subject",
     "owners",
     "mailbox_change",
+    "message_count",
     "month",
     "month_bounds",
     "owner_subject",
@@ -107,6 +109,14 @@ async def figures(
         )
     }
     return {period: found.get(period, dict.fromkeys(COUNTERS, 0)) for period in periods}
+
+
+async def message_count(conn: AsyncConnection, mailbox_id: str) -> int:
+    """How many messages the mailbox holds (its running count, not a scan)."""
+    count = await conn.scalar(
+        sa.select(mailboxes.c.message_count).where(mailboxes.c.id == mailbox_id)
+    )
+    return int(count or 0)
 
 
 async def mailbox_change(
@@ -246,3 +256,8 @@ async def count_ended(conn: AsyncConnection, mailbox_ids: Sequence[str]) -> None
     for subject in sorted(per_subject):
         ended, size = per_subject[subject]
         await add(conn, subject, ALL, mailboxes=-ended, storage_bytes=-size)
+
+
+async def forget(conn: AsyncConnection, subject: str) -> None:
+    """Drop every figure of a subject that no longer exists (a deleted account)."""
+    await conn.execute(usage_counters.delete().where(usage_counters.c.subject == subject))

@@ -1,6 +1,7 @@
 """Background work: the loops that run beside the surfaces, in the `worker` and `all` roles.
 
-- `loop.py`      the loop runner (`start_workers`): expiry sweeper, outbox sender, dispatcher
+- `loop.py`      the loop runner (`start_workers`): expiry and retention sweepers, outbox
+                 sender, webhook dispatcher
 - `queue.py`     working a durable lease queue (waking, claiming, handing back)
 - `outbox.py`    the outbox sender and its relay connection pool
 - `webhooks.py`  the webhook dispatcher: signed POSTs, retries, the attempt log

@@ -29,6 +29,11 @@ async def _sweep(runtime: Runtime) -> int:
     return await runtime.mailboxes.sweep_expired()
 
 
+async def _retention(runtime: Runtime) -> int:
+    """Purge messages older than their plan's `retention_days` (mailboxes stay)."""
+    return await runtime.usage.purge_retention()
+
+
 async def _send_outbox(runtime: Runtime) -> int:
     """Start due deliveries, or sleep until a bus event, a retry or the poll interval."""
     return await runtime.outbox.step()
@@ -47,6 +52,12 @@ WORKERS: list[Worker] = [
     (
         "expiry-sweeper",
         _sweep,
+        lambda runtime: runtime.settings.sweep_interval,
+        lambda runtime: runtime.settings.sweep_interval,
+    ),
+    (
+        "retention-sweeper",
+        _retention,
         lambda runtime: runtime.settings.sweep_interval,
         lambda runtime: runtime.settings.sweep_interval,
     ),

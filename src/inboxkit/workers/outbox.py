@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.bus import Bus, EventKind
 from inboxkit.config import Settings
+from inboxkit.errors import MailboxFull
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
 from inboxkit.pipeline.recipients import RecipientStatus
 from inboxkit.records import MessageSummary, jsonable, summary
@@ -294,6 +295,10 @@ class OutboxSender:
                 )
             except NoRecipients:
                 outcomes.update({a: (OutboxStatus.FAILED, NO_SUCH_LOCAL_MAILBOX) for a in group})
+            except MailboxFull:
+                # The recipient's plan ceiling: like a remote 452, tried again later.
+                reason = "452 4.2.2 Mailbox full; will retry"
+                outcomes.update({a: ("retry", reason) for a in group})
             except LeaseLost:
                 raise
             except Exception:
