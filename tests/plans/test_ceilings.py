@@ -354,3 +354,16 @@ async def test_the_anonymous_plan_cannot_send_claim_agent_mode_or_exceed_its_mai
     usage = (await server.http.get("/usage", headers=server.auth(token))).json()["data"]
     assert usage["plan"] == "anonymous" and usage["usage"]["mailboxes"] == 1
     assert usage["limits"]["send"] == "none" and usage["limits"]["max_ttl_minutes"] == 60
+
+
+async def test_refusals_are_counted_by_limit_in_the_metrics(server: RunningServer, tenant_on):
+    tenant = await tenant_on("counted", max_mailboxes=0, max_messages_per_mailbox=0)
+    assert (
+        await server.http.post("/mailboxes", json={}, headers=tenant["headers"])
+    ).status_code == 403
+    other = await tenant_on("counted-mail", max_messages_per_mailbox=0)
+    box = (await server.http.post("/mailboxes", json={}, headers=other["headers"])).json()["data"]
+    assert (await smtp_attempt(server, box["address"]))[0] == 452
+    metrics = (await server.http.get(f"{server.base_url}/metrics")).text
+    assert 'inboxkit_quota_refusals_total{limit="max_mailboxes"} 1.0' in metrics
+    assert 'inboxkit_quota_refusals_total{limit="max_messages_per_mailbox"} 1.0' in metrics
