@@ -214,7 +214,8 @@ async def test_a_wait_over_the_plans_concurrent_waits_is_retried_after_retry_aft
     events = f"/mailboxes/{box.id}/events"
     async with server.http.stream("GET", events, headers=server.auth(key.token)) as stream:
         assert stream.status_code == 200
-        waiting = asyncio.create_task(sdk.run(client.wait, box.address, timeout=0))
+        # A wait that blocks (timeout > 0) needs a slot of its own.
+        waiting = asyncio.create_task(sdk.run(client.wait, box.address, timeout=1))
         await asyncio.wait_for(refused.wait(), 30)
     # The stream is closed: the wait, refused with Retry-After, is sent again and answered.
     assert await asyncio.wait_for(waiting, 30) is None
