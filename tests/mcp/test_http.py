@@ -406,4 +406,4 @@ async def test_tool_calls_count_against_the_plans_rate_limits_and_say_how_long_t
     assert "Plan 'default' allows 1 inbox creations a minute per account" in too_many_creations
     assert "Plan 'default' allows 1 reads a minute per account" in too_many_reads
     for error in (too_many_creations, too_many_reads):
-        assert re.search(r"Wait \d+ seconds, then try again\.$", error), error
+        assert re.search(r"Rate limited; wait \d+ (s|minutes?) and call again\.$", error), error
