@@ -68,6 +68,7 @@ async def stream_principal(request: Request) -> Principal:
     if not _same_origin(request, runtime):
         raise Forbidden("Cross-site requests may not open event streams.")
     principal = await runtime.auth.authenticate(_token(request.headers, request.query_params))
+    principal.require_access("api")
     return await admitted(request, principal)
 
 
@@ -88,6 +89,7 @@ async def inbox_socket(websocket: WebSocket, address: str) -> None:
         principal = await runtime.auth.authenticate(
             _token(websocket.headers, websocket.query_params)
         )
+        principal.require_access("api")
         stream = await runtime.waits.follow(
             principal, address, after=_start(websocket.query_params.get("after"))
         ).open()
