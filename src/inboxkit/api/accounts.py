@@ -23,7 +23,9 @@ from inboxkit.api.schemas import (
 
 router = APIRouter(tags=["plans and accounts"])
 
-_CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorResponse, "description": "Name taken, or plan in use"}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorResponse, "description": "Name taken, or plan in use"}
+}
 
 PlanName = Annotated[str, Path(max_length=64)]
 AccountId = Annotated[str, Path(max_length=26)]
