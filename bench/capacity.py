@@ -48,6 +48,7 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from latency import (  # noqa: E402 - the sibling script, not a package
+    ADMIN,
     Deployment,
     bus_subscribers,
     message_bytes,
@@ -103,9 +104,10 @@ async def create_boxes(api_url: str, count: int, concurrency: int) -> list[Box]:
 
         async def one() -> None:
             async with gate:
-                data = (await http.post("/api/v1/mailboxes", json={"ttl_minutes": 600})).json()[
-                    "data"
-                ]
+                created = await http.post(
+                    "/api/v1/mailboxes", json={"ttl_minutes": 600}, headers=ADMIN
+                )
+                data = created.json()["data"]
                 boxes.append(Box(data["id"], data["address"], data["token"]))
 
         await asyncio.gather(*(one() for _ in range(count)))

@@ -49,6 +49,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +78,7 @@ LABELS = {
 }
 SENDER = "loadgen@bench.localhost"
 HELO = "bench.localhost"
+BENCH_ADMIN_KEY = f"ik_bench_{uuid.uuid4().hex}"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -268,6 +270,9 @@ class InboxkitTarget(Target):
             INBOXKIT_DATA_DIR=str(data_dir),
             # The load generator is one address standing in for many senders.
             INBOXKIT_SMTP_MAX_CONNECTIONS_PER_IP="100000",
+            INBOXKIT_SMTP_CONNECT_RATE_PER_IP="100000000",
+            # The mailbox is created with the admin key: on no plan, so never rate limited.
+            INBOXKIT_ADMIN_KEY=BENCH_ADMIN_KEY,
         )
         if self.database_url:
             recreate_pg_database(self.database_url)
@@ -290,7 +295,10 @@ class InboxkitTarget(Target):
         wait_http_ok(self.api("/healthz"), self.proc, self.logfile, args.start_timeout)
         handle = self.recipient.split("@", 1)[0]
         r = httpx.post(
-            self.api("/api/v1/mailboxes"), json={"mode": "agent", "handle": handle}, timeout=30
+            self.api("/api/v1/mailboxes"),
+            json={"mode": "agent", "handle": handle},
+            headers={"Authorization": f"Bearer {BENCH_ADMIN_KEY}"},
+            timeout=30,
         )
         if r.status_code != 201:
             raise RuntimeError(f"creating mailbox {handle!r}: HTTP {r.status_code} {r.text[:300]}")

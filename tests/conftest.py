@@ -118,6 +118,23 @@ async def _truncate(url: str) -> None:
         await conn.close()
 
 
+async def _clear_rate_limits(url: str) -> None:
+    """Forget the rate-limit counts a previous test left in this worker's Redis database, so
+    every test starts with a full allowance (the counts are per caller address, and every test
+    calls from 127.0.0.1)."""
+    import redis.asyncio as aioredis
+
+    from inboxkit.services.throttle import KEY_PREFIX
+
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{KEY_PREFIX}:*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
@@ -147,6 +164,7 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
         overrides["database_url"] = url
         if REDIS_URL:
             overrides["redis_url"] = REDIS_URL
+            asyncio.run(_clear_rate_limits(REDIS_URL))
     return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
 
 
@@ -172,6 +190,7 @@ SERVICE_MODULES = {
     "tests/mcp/test_stdio.py",
     "tests/realtime/test_multiprocess.py",
     "tests/realtime/test_redis_bus.py",
+    "tests/realtime/test_shared_rate_limits.py",
     "tests/store/test_data_dir.py",
 }
 

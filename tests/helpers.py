@@ -15,7 +15,7 @@ from inboxkit.app import running
 from inboxkit.config import Settings
 from inboxkit.runtime import Runtime
 
-__all__ = ["RunningServer", "start_server", "make_message", "smtp_wire_bytes"]
+__all__ = ["RunningServer", "start_server", "make_message", "smtp_wire_bytes", "update_plan"]
 
 
 @dataclass
@@ -93,10 +93,15 @@ RELAXED_ANONYMOUS = {
 
 
 async def relax_anonymous_plan(runtime: Runtime) -> None:
+    await update_plan(runtime, "anonymous", **RELAXED_ANONYMOUS)
+
+
+async def update_plan(runtime: Runtime, name: str, **limits: Any) -> None:
+    """Change a plan's limits in the database (effective on the next request)."""
     from inboxkit.store import plans
 
     async with runtime.db.write() as conn:
-        await plans.update_plan(conn, "anonymous", RELAXED_ANONYMOUS)
+        await plans.update_plan(conn, name, limits)
 
 
 @contextlib.asynccontextmanager

@@ -32,6 +32,7 @@ from inboxkit.api.messages import router as messages_router
 from inboxkit.api.openapi import document_settings
 from inboxkit.api.ops import router as ops_router
 from inboxkit.api.outbound import router as outbound_router
+from inboxkit.api.ratelimit import RateLimitHeaders
 from inboxkit.api.schemas import ErrorResponse
 from inboxkit.api.stream import router as stream_router
 from inboxkit.api.stream import ws_router
@@ -53,7 +54,8 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "Not found (or not yours)",
         413: "Request body too large",
         422: "Validation error",
-        429: "Rate limited, or a period's quota reached (`Retry-After` says when to retry)",
+        429: "Over a rate limit of the caller's plan (see Retry-After and RateLimit-*), or a "
+        "period's quota reached (`Retry-After` says when to retry)",
     }.items()
 }
 
@@ -96,6 +98,9 @@ def http_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.C
         "log_level": "warning",
         "lifespan": "on",
         "http": guarded_http_protocol(settings.http_header_timeout, settings.http_max_connections),
+        # X-Forwarded-For is read by us, from INBOXKIT_TRUSTED_PROXIES only (api/deps.py):
+        # uvicorn's own handling would believe it from 127.0.0.1 by default.
+        "proxy_headers": False,
         # Events are small JSON; compression would cost each connection ~35 KiB of zlib
         # state (browsers always offer it) for little gain.
         "ws_per_message_deflate": False,
@@ -126,6 +131,7 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     document_settings(app, settings)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     for router in (
         mailboxes_router,

@@ -7,6 +7,7 @@ the same names. Nothing in the package reads the environment after this object i
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -54,6 +55,9 @@ class Settings(BaseSettings):
     # recipients a session may have refused before it is closed (address guessing).
     smtp_max_connections_per_ip: int = Field(default=20, ge=1)
     smtp_max_refused_recipients: int = Field(default=20, ge=1)
+    # New SMTP sessions one peer (IPv6: its /64) may open a minute, counted with the rate
+    # limits (shared by every SMTP process through Redis); more are answered 421 at connect.
+    smtp_connect_rate_per_ip: int = Field(default=600, ge=1)
 
     # Parsing guards (DESIGN §5). Messages are parsed by `parse_workers` processes at once
     # (default: one per CPU, at least 2 so one slow message never holds up the next, at most
@@ -135,6 +139,13 @@ class Settings(BaseSettings):
     webhook_test_rate_window: float = Field(default=60.0, gt=0)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Reverse proxies whose X-Forwarded-For is believed (comma list of CIDRs or addresses).
+    # A request whose socket peer is one of them is counted under the right-most forwarded
+    # address that is not; any other request under its peer. Empty: the header is ignored.
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list
+    )
+
     @field_validator("domains", mode="before")
     @classmethod
     def _split_domains(cls, value: object) -> object:
@@ -166,6 +177,18 @@ class Settings(BaseSettings):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"{origin!r} is not an origin such as https://mail.example.com")
         return [origin.rstrip("/") for origin in value]
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            try:
+                return [ip_network(str(part), strict=False) for part in value]
+            except ValueError as exc:
+                raise ValueError(f"{exc}; give CIDRs such as 10.0.0.0/8 or 2001:db8::/32") from None
+        return value
 
     @field_validator("outbox_retry_schedule", "webhook_retry_schedule", mode="before")
     @classmethod

@@ -186,11 +186,13 @@ class RateLimited(InboxKitError):
         retry_after: int = 1,
         resource: Resource | None = None,
         headers: dict[str, str] | None = None,
+        details: dict[str, object] | None = None,
     ):
         super().__init__(
             message,
             headers={**(headers or {}), "Retry-After": str(max(1, int(retry_after)))},
             resource=resource,
+            details=details,
         )
         self.retry_after = retry_after
 

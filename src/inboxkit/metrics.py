@@ -6,7 +6,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-__all__ = ["Metrics"]
+__all__ = ["Metrics", "RATE_LIMIT_BUCKETS"]
+
+RATE_LIMIT_BUCKETS = ("create", "read", "write", "send", "waits", "smtp_connect")
 
 
 class Metrics:
@@ -38,6 +40,16 @@ class Metrics:
         self.commit_batches = Gauge(
             "inboxkit_commit_batches", "Group commits performed.", registry=self.registry
         )
+        # Exposed as inboxkit_rate_limited_total{bucket}: create, read, write, send (plans'
+        # per-minute limits), waits (open waits and streams), smtp_connect (new SMTP sessions).
+        self.rate_limited = Counter(
+            "inboxkit_rate_limited",
+            "Requests refused by a rate limit, by bucket.",
+            ["bucket"],
+            registry=self.registry,
+        )
+        for bucket in RATE_LIMIT_BUCKETS:
+            self.rate_limited.labels(bucket)
         self.committed_items = Gauge(
             "inboxkit_committed_items",
             "Deliveries committed by group commits.",

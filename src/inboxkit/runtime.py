@@ -29,6 +29,7 @@ from inboxkit.services.messages import MessageService
 from inboxkit.services.outbound import OutboundService
 from inboxkit.services.plans import PlanService
 from inboxkit.services.quotas import DeliveryQuotas
+from inboxkit.services.throttle import RateLimiter
 from inboxkit.services.wait import WaitService
 from inboxkit.services.webhooks import WebhookService
 from inboxkit.smtp.handler import InboxHandler
@@ -89,12 +90,16 @@ class Runtime:
         self.dialect = create_dialect(self.db, self.batcher)
         self.plans = PlanService(self.db)
         self.auth = AuthService(settings, self.db, self.plans)
+        # Rate limits per plan (and SMTP connects per peer): in Redis when configured.
+        self.throttle = RateLimiter(settings.redis_url, self.metrics)
         self.mailboxes = MailboxService(settings, self.db, self.bus)
         self.accounts = AccountService(self.db, self.bus, self.plans, self.mailboxes)
         self.usage = UsageService(self.db, self.plans)
         self.quotas = DeliveryQuotas(self.db)
         self.messages = MessageService(settings, self.db, self.mailboxes)
-        self.waits = WaitService(settings, self.db, self.bus, self.mailboxes, self.dialect)
+        self.waits = WaitService(
+            settings, self.db, self.bus, self.mailboxes, self.dialect, metrics=self.metrics
+        )
         self.catchup = CatchUp(self.db, self.bus, settings.wait_poll_interval)
         self.pipeline = Pipeline(self.mailboxes, self.parser, self.batcher, self.bus)
         self.webhooks = WebhookService(settings, self.db, self.dialect, self.mailboxes)
@@ -134,7 +139,7 @@ class Runtime:
             handler = InboxHandler(
                 self.settings, self.mailboxes, self.pipeline, self.metrics, self.quotas
             )
-            self.smtp_server = await start_smtp_server(self.settings, handler)
+            self.smtp_server = await start_smtp_server(self.settings, handler, self.throttle)
         if self.role.runs_workers:
             self.worker_tasks = start_workers(self)
 
@@ -153,6 +158,7 @@ class Runtime:
         await self.outbox.close()
         await self.webhook_dispatcher.close()
         await self.waits.close()
+        await self.throttle.close()
         await self.catchup.close()
         await self.batcher.close()
         await self.bus.close()

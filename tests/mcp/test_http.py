@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 from email.message import EmailMessage
 
 import httpx
@@ -16,7 +17,7 @@ from mcp.types import EmbeddedResource, ImageContent, TextContent
 
 from inboxkit.mcp.present import UNTRUSTED
 from inboxkit.mcp.tools import PROGRESS_INTERVAL
-from tests.helpers import RunningServer, start_server
+from tests.helpers import RunningServer, start_server, update_plan
 from tests.mcp.conftest import TOOL_NAMES, call, call_error, http_client
 
 MCP_HEADERS = {
@@ -389,3 +390,20 @@ async def test_anonymous_inbox_token_cannot_send_email_or_reply(server: RunningS
     for error in refusals:
         assert "cannot send" in error and "API key" in error
     assert outbound["messages"] == []
+
+
+async def test_tool_calls_count_against_the_plans_rate_limits_and_say_how_long_to_wait(
+    server: RunningServer,
+):
+    await update_plan(server.runtime, "default", create_per_minute=1, read_per_minute=1)
+    key = await server.create_key()
+    async with http_client(mcp_url(server), server.auth(key)) as client:
+        await call(client, "create_inbox")
+        await call(client, "list_inboxes")
+        too_many_creations = await call_error(client, "create_inbox")
+        too_many_reads = await call_error(client, "list_inboxes")
+
+    assert "Plan 'default' allows 1 inbox creations a minute per account" in too_many_creations
+    assert "Plan 'default' allows 1 reads a minute per account" in too_many_reads
+    for error in (too_many_creations, too_many_reads):
+        assert re.search(r"Wait \d+ seconds, then try again\.$", error), error

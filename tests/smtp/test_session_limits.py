@@ -1,9 +1,11 @@
 """Limits that keep one SMTP client from taking the server for itself: command-line length,
-connections per address, refused recipients per session; and long DATA lines still accepted."""
+connections per address (at once, and new ones a minute), refused recipients per session; and
+long DATA lines still accepted."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import struct
 from collections.abc import AsyncIterator
@@ -342,3 +344,39 @@ async def test_accepted_recipients_do_not_count_towards_the_refused_limit(
         assert (await client.command(b"RSET\r\n"))[0] == 250
     assert (await client.command(b"QUIT\r\n"))[0] == 221
     assert await _closed_by_server(client)
+
+
+# -- New connections a minute per address -----------------------------------------------------
+
+
+@pytest.fixture
+async def slow_connect_server(settings: Settings) -> AsyncIterator[RunningServer]:
+    async with start_server(settings.model_copy(update={"smtp_connect_rate_per_ip": 3})) as s:
+        yield s
+
+
+async def test_fourth_connection_in_a_minute_from_one_address_gets_421_before_the_greeting(
+    slow_connect_server: RunningServer,
+):
+    server = slow_connect_server
+    for _ in range(3):
+        client, code, _ = await _connect(server)
+        assert code == 220
+        assert (await client.command(b"QUIT\r\n"))[0] == 221
+        assert await _closed_by_server(client)
+
+    refused, code, text = await _connect(server)
+
+    assert code == 421
+    assert re.fullmatch(
+        r"4\.7\.0 Too many connections from your address \(at most 3 new ones a minute\); "
+        r"try again in \d+ seconds",
+        text,
+    ), text
+    assert await _closed_by_server(refused)
+    # Another address has its own count.
+    other, code, _ = await _connect(server, source=OTHER_ADDRESS)
+    assert code == 220
+    other.writer.close()
+    metrics = (await server.http.get(f"{server.base_url}/metrics")).text
+    assert 'inboxkit_rate_limited_total{bucket="smtp_connect"} 1.0' in metrics

@@ -7,9 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
+from inboxkit.netaddr import client_address
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
+from inboxkit.services.throttle import request_bucket
 
 __all__ = [
     "CLIENT_HEADER",
@@ -17,6 +20,7 @@ __all__ = [
     "PrincipalDep",
     "CursorQuery",
     "get_runtime",
+    "admitted",
     "client_ip",
     "ID_PATTERN",
 ]
@@ -43,12 +47,32 @@ async def get_principal(
     # The MCP server's REST backend (stdio) names itself, so its calls count as MCP use.
     surface = "mcp" if request.headers.get(CLIENT_HEADER, "").lower() == "mcp" else "api"
     principal.require_access(surface)
-    return dataclasses.replace(principal, client_ip=client_ip(request), via=surface)
+    return await admitted(request, dataclasses.replace(principal, via=surface))
 
 
-def client_ip(request: Request) -> str | None:
-    """The caller's address: the socket peer."""
-    return request.client.host if request.client else None
+async def admitted(request: Request, principal: Principal) -> Principal:
+    """The principal with its client address, once its request is counted against its plan's
+    rate limit (RateLimited, 429, when it is over). The verdict is kept for the
+    `RateLimit-*` response headers (`api/ratelimit.py`)."""
+    runtime: Runtime = request.app.state.runtime
+    principal = dataclasses.replace(principal, client_ip=client_ip(request))
+    route = getattr(request.scope.get("route"), "path", None) or request.url.path
+    verdict = await runtime.throttle.admit(principal, request_bucket(request.method, route))
+    if verdict is not None:
+        request.state.rate_limit = verdict
+    return principal
+
+
+def client_ip(connection: HTTPConnection) -> str | None:
+    """The caller's address: the socket peer, or behind a trusted proxy (INBOXKIT_TRUSTED_PROXIES)
+    the address it forwarded (`netaddr.client_address`)."""
+    runtime: Runtime = connection.app.state.runtime
+    peer = connection.client.host if connection.client else None
+    return client_address(
+        peer,
+        connection.headers.getlist("x-forwarded-for"),
+        runtime.settings.trusted_proxies,
+    )
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from inboxkit.errors import InboxKitError
+from inboxkit.errors import InboxKitError, QuotaExceeded
 
 __all__ = ["install_error_handlers", "error_response"]
 
@@ -84,7 +84,11 @@ def allowed_methods(request: Request) -> list[str]:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InboxKitError)
-    async def _domain(_request: Request, exc: InboxKitError) -> JSONResponse:
+    async def _domain(request: Request, exc: InboxKitError) -> JSONResponse:
+        if isinstance(exc, QuotaExceeded):
+            runtime = getattr(request.app.state, "runtime", None)
+            if runtime is not None:
+                runtime.metrics.quota_refusals.labels(exc.limit or "unknown").inc()
         return error_response(exc.status, exc.code, exc.message, exc.headers, exc.details)
 
     @app.exception_handler(RequestValidationError)

@@ -86,6 +86,10 @@ Minutes = Annotated[int, Field(ge=1), BeforeValidator(_json_number)]
 JsonBool = Annotated[bool, Field(strict=True)]
 
 
+# Names and labels: no control characters (a NUL cannot even be stored by PostgreSQL).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
 class Strict(BaseModel):
     """A request body: unknown fields are refused."""
 
@@ -160,13 +164,13 @@ class MailboxCreate(Strict):
         None, min_length=1, description="One of the server's domains (default: first)."
     )
     ttl_minutes: Minutes | None = Field(None, description="Minutes until the mailbox expires.")
-    name: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, max_length=200, pattern=PRINTABLE)
 
 
 class MailboxUpdate(Strict):
     """Changes to a mailbox: rename it, or extend its life; fields left out stay as they are."""
 
-    name: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, max_length=200, pattern=PRINTABLE)
     ttl_minutes: Minutes | None = Field(
         None, description="Extend: expire this many minutes from now."
     )
@@ -302,7 +306,7 @@ class WaitResult(BaseModel):
 class ApiKeyCreate(Strict):
     """An API key to create, with its scopes, in a new account or an existing one."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
     scopes: list[Scope] | None = Field(None, description="Default: every scope except admin.")
     account_id: str | None = Field(None, description="Add the key to this account (default: new).")
     modes: list[Literal["test", "agent"]] | None = Field(
@@ -409,15 +413,15 @@ class PlanView(PlanLimits):
 class AccountCreate(Strict):
     """An account to create, on a plan (default: `default`)."""
 
-    name: str = Field(min_length=1, max_length=200)
-    plan: str | None = Field(None, max_length=64)
+    name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
+    plan: str | None = Field(None, max_length=64, pattern=PRINTABLE)
 
 
 class AccountUpdate(Strict):
     """What to change of an account; its plan applies from the next request on."""
 
-    name: str | None = Field(None, min_length=1, max_length=200)
-    plan: str | None = Field(None, max_length=64)
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=PRINTABLE)
+    plan: str | None = Field(None, max_length=64, pattern=PRINTABLE)
 
 
 class Account(BaseModel):

@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from starlette.requests import HTTPConnection
 from starlette.types import Receive, Scope, Send
 
-from inboxkit.api.deps import RuntimeDep
+from inboxkit.api.deps import RuntimeDep, admitted
 from inboxkit.api.disconnect import unless_disconnected
 from inboxkit.api.errors import error_response
 from inboxkit.api.schemas import STREAMS_EXCEEDED, ErrorResponse
@@ -67,7 +67,9 @@ async def stream_principal(request: Request) -> Principal:
     runtime: Runtime = request.app.state.runtime
     if not _same_origin(request, runtime):
         raise Forbidden("Cross-site requests may not open event streams.")
-    return await runtime.auth.authenticate(_token(request.headers, request.query_params))
+    principal = await runtime.auth.authenticate(_token(request.headers, request.query_params))
+    principal.require_access("api")
+    return await admitted(request, principal)
 
 
 # -- WebSocket --------------------------------------------------------------------------------
@@ -87,6 +89,7 @@ async def inbox_socket(websocket: WebSocket, address: str) -> None:
         principal = await runtime.auth.authenticate(
             _token(websocket.headers, websocket.query_params)
         )
+        principal.require_access("api")
         stream = await runtime.waits.follow(
             principal, address, after=_start(websocket.query_params.get("after"))
         ).open()

@@ -24,6 +24,7 @@ from inboxkit.records import jsonable
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
 from inboxkit.services.messages import MessageFilter
+from inboxkit.services.throttle import Bucket
 from inboxkit.services.wait import MAX_WAIT_SECONDS
 
 __all__ = [
@@ -79,7 +80,9 @@ class Backend(Protocol):
 
 
 class ServiceBackend:
-    """The services of this process, called with one caller's Principal."""
+    """The services of this process, called with one caller's Principal. Each call counts
+    against the caller's plan's rate limit for its kind (create, read, write, send), as the
+    REST request for the same operation would."""
 
     max_wait = MAX_WAIT_SECONDS
 
@@ -87,12 +90,17 @@ class ServiceBackend:
         self.runtime = runtime
         self.principal = principal
 
+    async def _count(self, bucket: Bucket) -> None:
+        await self.runtime.throttle.admit(self.principal, bucket)
+
     async def create_inbox(self, **fields: Any) -> dict[str, Any]:
+        await self._count(Bucket.CREATE)
         return jsonable(await self.runtime.mailboxes.create(self.principal, **fields))
 
     async def list_inboxes(
         self, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
+        await self._count(Bucket.READ)
         items, next_cursor = await self.runtime.mailboxes.list(
             self.principal, limit=limit, cursor=cursor
         )
@@ -101,12 +109,14 @@ class ServiceBackend:
     async def list_messages(
         self, inbox: str, flt: MessageFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
+        await self._count(Bucket.READ)
         items, next_cursor = await self.runtime.messages.list(
             self.principal, inbox, flt, limit=limit, cursor=cursor
         )
         return jsonable(items), next_cursor
 
     async def read_message(self, inbox: str, message_id: str, *, mark_read: bool) -> dict[str, Any]:
+        await self._count(Bucket.READ)
         message = await self.runtime.messages.get(
             self.principal, inbox, message_id, mark_read=mark_read
         )
@@ -115,6 +125,7 @@ class ServiceBackend:
     async def wait(
         self, inbox: str, flt: MessageFilter, *, timeout: float, mark_read: bool
     ) -> dict[str, Any]:
+        await self._count(Bucket.READ)
         result = await self.runtime.waits.wait(
             self.principal, inbox, flt, timeout=timeout, mark_read=mark_read
         )
@@ -123,19 +134,23 @@ class ServiceBackend:
     async def attachment(
         self, inbox: str, message_id: str, attachment_id: str, *, max_bytes: int
     ) -> tuple[bytes | None, dict[str, Any]]:
+        await self._count(Bucket.READ)
         data, meta = await self.runtime.messages.attachment(
             self.principal, inbox, message_id, attachment_id
         )
         return (data if len(data) <= max_bytes else None), jsonable(meta)
 
     async def send(self, inbox: str, **fields: Any) -> dict[str, Any]:
+        await self._count(Bucket.SEND)
         return jsonable(await self.runtime.outbound.send(self.principal, inbox, **fields))
 
     async def reply(self, inbox: str, message_id: str, **fields: Any) -> dict[str, Any]:
+        await self._count(Bucket.SEND)
         result = await self.runtime.outbound.reply(self.principal, inbox, message_id, **fields)
         return jsonable(result)
 
     async def delete_inbox(self, inbox: str) -> None:
+        await self._count(Bucket.WRITE)
         await self.runtime.mailboxes.delete(self.principal, inbox)
 
 

@@ -4,7 +4,8 @@ Each of them pins a connection, a task and a bus subscription for up to a minute
 for ever), so one token could otherwise hold thousands. `WaitService` takes a slot for every
 `wait` and every `follow` stream (REST, WebSocket, SSE and the MCP wait tools all go through
 it) and gives it back however the wait or stream ends; past the limit the caller gets `429
-rate_limited` with `Retry-After`.
+rate_limited` with `Retry-After`. The limit is the server's `max_streams_per_token`, or the
+caller's plan's `concurrent_waits` where that is lower.
 
 Where the count lives:
 - Without Redis, in this process (a dict of counters): exact, and per process — but without
@@ -27,6 +28,8 @@ import uuid
 from collections import Counter
 
 from inboxkit.errors import RateLimited
+from inboxkit.metrics import Metrics
+from inboxkit.plan import Plan
 from inboxkit.services.auth import Principal, PrincipalKind
 
 __all__ = ["StreamSlots", "Slot", "slot_holder", "LEASE_SECONDS", "RETRY_AFTER_SECONDS"]
@@ -77,8 +80,9 @@ class StreamSlots:
     """Counts the waits and streams each token holds and refuses one past `limit`; shared by
     every process through Redis when one is configured."""
 
-    def __init__(self, limit: int, redis_url: str | None = None):
+    def __init__(self, limit: int, redis_url: str | None = None, metrics: Metrics | None = None):
         self.limit = limit
+        self.metrics = metrics
         self._held: Counter[str] = Counter()  # slots taken in this process and not yet freed
         self._changed = asyncio.Condition()
         self._origin = uuid.uuid4().hex[:12]
@@ -120,31 +124,48 @@ class StreamSlots:
 
     # -- acquire -------------------------------------------------------------------------
 
-    def _refuse(self) -> RateLimited:
-        return RateLimited(
-            f"This token already holds {self.limit} open waits and event streams, the most "
-            "allowed at once; close one (or let a wait finish) and retry.",
-            retry_after=RETRY_AFTER_SECONDS,
-        )
+    def limit_for(self, plan: Plan | None) -> int:
+        """The most slots a holder on `plan` may hold: the server's limit, or the plan's
+        `concurrent_waits` when that is lower."""
+        if plan is not None and plan.concurrent_waits is not None:
+            return min(plan.concurrent_waits, self.limit)
+        return self.limit
 
-    async def acquire(self, holder: str) -> Slot:
-        """Take a slot for `holder`, or raise RateLimited (429) when it holds `limit`."""
+    def _refuse(self, limit: int, plan: Plan | None) -> RateLimited:
+        if self.metrics is not None:
+            self.metrics.rate_limited.labels("waits").inc()
+        if plan is not None and plan.concurrent_waits is not None and limit < self.limit:
+            message = (
+                f"Plan '{plan.name}' allows {limit} open waits and event streams at once per "
+                "token; close one (or let a wait finish) and retry, or ask for a larger plan."
+            )
+        else:
+            message = (
+                f"This token already holds {limit} open waits and event streams, the most "
+                "allowed at once; close one (or let a wait finish) and retry."
+            )
+        return RateLimited(message, retry_after=RETRY_AFTER_SECONDS)
+
+    async def acquire(self, holder: str, plan: Plan | None = None) -> Slot:
+        """Take a slot for `holder`, or raise RateLimited (429) when it holds its limit
+        (`limit_for(plan)`)."""
+        limit = self.limit_for(plan)
         if self._redis is None:
-            return self._acquire_local(holder)
+            return self._acquire_local(holder, limit, plan)
         self._serial += 1
         member = f"{self._origin}:{self._serial}"
         # Shielded: a caller cancelled mid-call (its client left) must not leave a slot
         # taken in Redis that nobody will release.
-        attempt = asyncio.ensure_future(self._acquire_remote(holder, member))
+        attempt = asyncio.ensure_future(self._acquire_remote(holder, member, limit))
         try:
             admitted = await asyncio.shield(attempt)
         except asyncio.CancelledError:
             attempt.add_done_callback(self._undo_cancelled)
             raise
         if admitted is None:
-            return self._acquire_local(holder)  # Redis unreachable: count here
+            return self._acquire_local(holder, limit, plan)  # Redis unreachable: count here
         if not isinstance(admitted, Slot):
-            raise self._refuse()
+            raise self._refuse(limit, plan)
         return admitted
 
     def _undo_cancelled(self, attempt: asyncio.Future[Slot | bool | None]) -> None:
@@ -153,18 +174,18 @@ class StreamSlots:
             if isinstance(slot, Slot):
                 slot.release()
 
-    def _acquire_local(self, holder: str) -> Slot:
-        if self._held[holder] >= self.limit:
-            raise self._refuse()
+    def _acquire_local(self, holder: str, limit: int, plan: Plan | None) -> Slot:
+        if self._held[holder] >= limit:
+            raise self._refuse(limit, plan)
         self._held[holder] += 1
         return Slot(self, holder, None)
 
-    async def _acquire_remote(self, holder: str, member: str) -> Slot | bool | None:
+    async def _acquire_remote(self, holder: str, member: str, limit: int) -> Slot | bool | None:
         now = time.time()
         try:
             admitted = await self._acquire_script(
                 keys=[KEY_PREFIX + holder],
-                args=[now, self.limit, now + LEASE_SECONDS, member, 2 * LEASE_SECONDS],
+                args=[now, limit, now + LEASE_SECONDS, member, 2 * LEASE_SECONDS],
             )
         except Exception as exc:  # any Redis failure: fail open to the local count
             log.warning("stream slots: Redis unavailable (%s); counting per process", exc)

@@ -36,6 +36,7 @@ from inboxkit.bus.base import RESYNC, SHUTDOWN, Event, Subscription
 from inboxkit.config import Settings
 from inboxkit.errors import NotFound, Resource, ValidationFailed
 from inboxkit.ids import id_at, id_time_ms, new_id
+from inboxkit.metrics import Metrics
 from inboxkit.records import MessageSummary, WaitResult, summary
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
@@ -114,6 +115,7 @@ class WaitService:
         bus: Bus,
         mailboxes: MailboxService,
         dialect: Dialect,
+        metrics: Metrics | None = None,
     ):
         self.settings = settings
         self.db = db
@@ -121,7 +123,7 @@ class WaitService:
         self.mailboxes = mailboxes
         self.dialect = dialect
         # Every blocking wait and every stream holds one of its token's slots (slots.py).
-        self.slots = StreamSlots(settings.max_streams_per_token, settings.redis_url)
+        self.slots = StreamSlots(settings.max_streams_per_token, settings.redis_url, metrics)
         self.closing = False
 
     async def start(self) -> None:
@@ -195,7 +197,7 @@ class WaitService:
                     if remaining <= 0 or self.closing:
                         return TIMED_OUT.copy()
                     if slot is None:
-                        slot = await self.slots.acquire(slot_holder(principal))
+                        slot = await self.slots.acquire(slot_holder(principal), principal.plan)
                     events = await subscription.wait(remaining)
                     kinds = {event.get("event") for event in events}
                     if SHUTDOWN in kinds:
@@ -324,7 +326,7 @@ class Follow:
         self._principal.require("messages:read")
         row = await _shielded(service.mailboxes.find(self._principal, self._ref))
         self.mailbox = MailboxRef(row.id, row.address)  # not the Row: it pins its whole result
-        self._slot = await service.slots.acquire(slot_holder(self._principal))
+        self._slot = await service.slots.acquire(slot_holder(self._principal), self._principal.plan)
         self._subscription = service.bus.subscribe(self.mailbox.id)
         try:
             if self._after is not None:

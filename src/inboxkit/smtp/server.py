@@ -14,6 +14,8 @@ from aiosmtpd.smtp import SMTP, syntax
 
 from inboxkit import __version__
 from inboxkit.config import Settings
+from inboxkit.errors import RateLimited
+from inboxkit.services.throttle import Bucket, RateLimiter
 from inboxkit.smtp.gate import ConnectionGate, peer_key
 from inboxkit.smtp.handler import InboxHandler
 from inboxkit.smtp.lines import READ_WINDOW, CommandLineGuard, line_too_long, read_data
@@ -31,18 +33,31 @@ TOO_MANY_REFUSED = (
     "421 4.7.0 Too many unknown recipients in one session ({limit}); "
     "check the addresses, then reconnect"
 )
+# RFC 5321 §3.8: the server may decline a connection with 421; RFC 3463 4.7.0, a temporary
+# refusal for policy reasons. A peer opening sessions faster than the rate limit allows.
+CONNECTING_TOO_OFTEN = (
+    "421 4.7.0 Too many connections from your address (at most {limit} new ones a minute); "
+    "try again in {retry} seconds"
+)
 # RFC 3463 5.3.4: message too big for the system; 552 per RFC 5321 §4.5.3.1.10.
 MESSAGE_TOO_BIG = "552 5.3.4 Message too big: at most {limit} octets are accepted"
 
 
 class InboxSMTP(SMTP):
-    """aiosmtpd with our limits: connections in total and per peer, session time, command-line
-    length, refused recipients; and DATA read so that long lines are accepted."""
+    """aiosmtpd with our limits: connections in total and per peer, new connections per peer a
+    minute, session time, command-line length, refused recipients; and DATA read so that long
+    lines are accepted."""
 
     # aiosmtpd sizes the session's StreamReader from this (see smtp/lines.py).
     line_length_limit = READ_WINDOW
 
-    def __init__(self, handler: InboxHandler, settings: Settings, gate: ConnectionGate):
+    def __init__(
+        self,
+        handler: InboxHandler,
+        settings: Settings,
+        gate: ConnectionGate,
+        limiter: RateLimiter | None = None,
+    ):
         super().__init__(
             handler,
             data_size_limit=settings.max_message_bytes,
@@ -55,6 +70,7 @@ class InboxSMTP(SMTP):
         )
         self._settings = settings
         self._gate = gate
+        self._limiter = limiter
         self._peer: str | None = None  # set while this connection holds a slot in the gate
         self._session_timer: asyncio.TimerHandle | None = None
         self._lines = CommandLineGuard()
@@ -86,6 +102,21 @@ class InboxSMTP(SMTP):
         self._session_timer = self.loop.call_later(
             self._settings.smtp_session_timeout, self._close_with, SESSION_TOO_LONG
         )
+
+    async def _handle_client(self) -> None:
+        # aiosmtpd has no hook between accepting a connection and greeting it; this coroutine
+        # (started by connection_made) sends the 220, so the connect rate is checked first.
+        if self._limiter is not None and self._peer is not None:
+            limit = self._settings.smtp_connect_rate_per_ip
+            try:
+                await self._limiter.hit(Bucket.SMTP_CONNECT, f"ip:{self._peer}", limit)
+            except RateLimited as refused:
+                log.info("refused an SMTP connection from %s: over %d a minute", self._peer, limit)
+                self._close_with(
+                    CONNECTING_TOO_OFTEN.format(limit=limit, retry=refused.retry_after)
+                )
+                return
+        await super()._handle_client()
 
     def _set_post_data_state(self) -> None:
         self._release_holds()
@@ -175,12 +206,15 @@ class InboxSMTP(SMTP):
         await self.push(status)
 
 
-async def start_smtp_server(settings: Settings, handler: InboxHandler) -> asyncio.Server:
+async def start_smtp_server(
+    settings: Settings, handler: InboxHandler, limiter: RateLimiter | None = None
+) -> asyncio.Server:
+    """Listen for SMTP; `limiter` counts new sessions per peer (`smtp_connect_rate_per_ip`)."""
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     gate = ConnectionGate(settings.smtp_max_connections, settings.smtp_max_connections_per_ip)
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: InboxSMTP(handler, settings, gate),
+        lambda: InboxSMTP(handler, settings, gate, limiter),
         host=settings.smtp_host,
         port=settings.smtp_port,
         reuse_address=True,

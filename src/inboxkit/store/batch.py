@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxkit.errors import InboxKitError
 from inboxkit.records import MessageSummary
 from inboxkit.store.db import Database
 from inboxkit.store.messages import Delivery, StoreHook, insert_deliveries
@@ -73,7 +74,9 @@ class CommitBatcher:
             try:
                 results = await self._commit(batch)
             except Exception as exc:
-                log.warning("group commit of %d failed (%s); retrying singly", len(batch), exc)
+                # A plan's ceiling refusing one delivery is routine; anything else is not.
+                level = logging.DEBUG if isinstance(exc, InboxKitError) else logging.WARNING
+                log.log(level, "group commit of %d failed (%s); retrying singly", len(batch), exc)
                 for item in batch:
                     try:
                         (result,) = await self._commit([item])
