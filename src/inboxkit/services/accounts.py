@@ -199,7 +199,12 @@ class UsageService:
         for plan in plans:
             if plan.retention_days is None:
                 continue
-            cutoff = now - timedelta(days=plan.retention_days)
+            try:
+                cutoff = now - timedelta(days=plan.retention_days)
+            except OverflowError:
+                # A retention reaching back past year 1 (a plan may allow up to 2**31-1 days):
+                # no message is that old, and the other plans' sweeps must still run.
+                continue
             while True:
                 async with self.db.write() as conn:
                     done = await messages.purge_older(conn, plan.name, cutoff, RETENTION_BATCH)

@@ -7,17 +7,19 @@ dropping is never allowed. But RCPT comes before the message exists, and many se
 between RCPT and DATA at once: counting only committed mail would admit them all.
 
 So each accepted RCPT takes a *hold* on its mailbox and its owner's month in this process, and
-the comparison is `committed + held < ceiling`, made under one lock so two sessions cannot take
-the last slot. A hold is given back once the delivery's transaction has counted the message
-(it is then part of `committed`), or when the transaction is abandoned (RSET, QUIT, a dropped
-connection, a failed DATA). The storing transaction checks the ceiling again (store/usage.py),
+the comparison is `committed + held < ceiling`. The committed figures are read first; the
+comparison and the taking of the hold then run with no `await` between them, so no other
+session of this process can act in between and two sessions cannot take the last slot (a lock
+held across the read queued every RCPT of the process behind the previous one's database round
+trip; see docs/benchmarks.md). A hold is given back once the delivery's transaction has counted
+the message (it is then part of `committed`), or when the transaction is abandoned (RSET,
+QUIT, a dropped connection, a failed DATA). The storing transaction checks the ceiling again (store/usage.py),
 so sessions in *other* SMTP processes, which hold their own slots, can at worst get their
 `452` after DATA instead of at RCPT — nothing over a ceiling is ever stored.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 
 from inboxkit.errors import MailboxFull, MessageTooLarge
@@ -64,7 +66,6 @@ class DeliveryQuotas:
     def __init__(self, db: Database):
         self.db = db
         self._held: Counter[str] = Counter()
-        self._lock = asyncio.Lock()
 
     def held(self, key: str) -> int:
         return self._held[key]
@@ -91,26 +92,26 @@ class DeliveryQuotas:
         subject = usage.owner_subject(recipient.account_id, recipient.mailbox_id)
         period = usage.month(now)
         month_key = f"{subject}:{period}"
-        async with self._lock:
-            async with self.db.read() as conn:
-                count = await usage.message_count(conn, recipient.mailbox_id)
-                received = (await usage.figures(conn, subject, [period]))[period]["received"]
-            if per_box is not None and count + self._held[box_key] >= per_box:
-                raise MailboxFull(
-                    f"Mailbox full: it holds {per_box} messages, the most plan "
-                    f"'{plan.name}' allows.",
-                    limit="max_messages_per_mailbox",
-                    allowed=per_box,
-                    used=count,
-                )
-            if per_month is not None and received + self._held[month_key] >= per_month:
-                raise MailboxFull(
-                    f"Mailbox full: its account received {per_month} messages this month, "
-                    f"the most plan '{plan.name}' allows.",
-                    limit="received_per_month",
-                    allowed=per_month,
-                    used=received,
-                )
-            self._held[box_key] += 1
-            self._held[month_key] += 1
+        async with self.db.read() as conn:
+            count, received = await usage.admission_figures(
+                conn, recipient.mailbox_id, subject, period
+            )
+        # From here to the hold: no await, so the check and the hold are one step.
+        if per_box is not None and count + self._held[box_key] >= per_box:
+            raise MailboxFull(
+                f"Mailbox full: it holds {per_box} messages, the most plan '{plan.name}' allows.",
+                limit="max_messages_per_mailbox",
+                allowed=per_box,
+                used=count,
+            )
+        if per_month is not None and received + self._held[month_key] >= per_month:
+            raise MailboxFull(
+                f"Mailbox full: its account received {per_month} messages this month, "
+                f"the most plan '{plan.name}' allows.",
+                limit="received_per_month",
+                allowed=per_month,
+                used=received,
+            )
+        self._held[box_key] += 1
+        self._held[month_key] += 1
         return Hold(self, (box_key, month_key))

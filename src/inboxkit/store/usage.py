@@ -39,6 +39,7 @@ __all__ = [
     "mailbox_change",
     "message_count",
     "month",
+    "admission_figures",
     "month_bounds",
     "owner_subject",
 ]
@@ -117,6 +118,24 @@ async def message_count(conn: AsyncConnection, mailbox_id: str) -> int:
         sa.select(mailboxes.c.message_count).where(mailboxes.c.id == mailbox_id)
     )
     return int(count or 0)
+
+
+async def admission_figures(
+    conn: AsyncConnection, mailbox_id: str, subject: str, period: str
+) -> tuple[int, int]:
+    """A mailbox's message count and its owner's received figure of `period`, in one
+    statement: SMTP reads both for every RCPT to a mailbox whose plan has ceilings."""
+    received = (
+        sa.select(usage_counters.c.received)
+        .where(usage_counters.c.subject == subject, usage_counters.c.period == period)
+        .scalar_subquery()
+    )
+    row = (
+        await conn.execute(
+            sa.select(mailboxes.c.message_count, received).where(mailboxes.c.id == mailbox_id)
+        )
+    ).one_or_none()
+    return (int(row[0] or 0), int(row[1] or 0)) if row is not None else (0, 0)
 
 
 async def mailbox_change(
