@@ -60,6 +60,7 @@ def _schemathesis() -> list[str]:
     return [found]
 
 
+@pytest.mark.timeout(RUN_LIMIT + 60)
 async def test_schemathesis_finds_no_difference_between_the_document_and_the_server(
     documented_server: RunningServer, tmp_path: Path
 ):

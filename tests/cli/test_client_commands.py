@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import socket
+import subprocess
 import sys
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -44,17 +45,19 @@ def read_terminal(leader: int) -> bytes:
 
 
 async def run(server: RunningServer, *args: str, stdin: bytes | None = None, **env: str) -> Result:
-    process = await asyncio.create_subprocess_exec(
-        str(INBOXKIT),
-        *args,
-        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    # A plain subprocess in a thread: asyncio's pipe transports could outlive the test's loop
+    # on a loaded machine and fail it with an "unclosed transport" warning.
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(INBOXKIT), *args],
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
         env=cli_env(server, **env),
+        timeout=60,
     )
-    out, err = await asyncio.wait_for(process.communicate(stdin), 60)
-    assert process.returncode is not None
-    return Result(process.returncode, out.decode(), err.decode(), out)
+    out, err = done.stdout, done.stderr
+    return Result(done.returncode, out.decode(), err.decode(), out)
 
 
 async def create_inbox(server: RunningServer, *options: str) -> tuple[str, str]:

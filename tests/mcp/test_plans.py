@@ -90,7 +90,9 @@ async def test_a_monthly_send_quota_says_when_it_resets_from_both_backends(
         errors = [
             await call_error(client, "send_email", **mail) for client in (in_process, over_rest)
         ]
-    assert errors[0] == errors[1]
+    # The seconds to the month's end tick between the two calls: compare without them.
+    same = [re.sub(r"\d+ s\b", "N s", error) for error in errors]
+    assert same[0] == same[1]
     assert re.search(r"The quota resets in \d+ (day|hour|minute)s?; tell the user\.$", errors[0])
 
 

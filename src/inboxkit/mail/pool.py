@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 WORKER_MEMORY_BYTES = 2 * 1024**3
 ATTEMPTS = 2  # a message whose worker dies twice is stored unparsed (it may be the cause)
+# How long a new parser process may take to start (fork and imports) before it counts as failed.
+STARTUP_TIMEOUT = 60.0
 
 
 def _init_worker() -> None:
@@ -44,6 +46,11 @@ def _init_worker() -> None:
     import inboxkit.mail.htmltext  # noqa: F401
 
 
+def _answer() -> bool:
+    """Run in a new worker to show it is up (see `ParserPool._started`)."""
+    return True
+
+
 def _unparsed(reason: str) -> ParsedMessage:
     return ParsedMessage(parse_error=reason)
 
@@ -53,6 +60,7 @@ class _Slot:
 
     def __init__(self) -> None:
         self.executor: ProcessPoolExecutor | None = None
+        self.ready = False  # its process has started and answered once
 
     def executor_for_use(self) -> ProcessPoolExecutor:
         if self.executor is None:
@@ -66,6 +74,7 @@ class _Slot:
     def discard(self) -> None:
         """Kill this slot's process (it is stuck or dead) and start afresh on next use."""
         executor, self.executor = self.executor, None
+        self.ready = False
         if executor is None:
             return
         for process in list(getattr(executor, "_processes", {}).values()):
@@ -103,10 +112,24 @@ class ParserPool:
         finally:
             self._free.put_nowait(slot)
 
+    async def _started(self, slot: _Slot) -> ProcessPoolExecutor:
+        """The slot's executor, its process started and answering. Starting a process (fork,
+        imports) is not parsing: on a loaded machine it alone can take seconds, and counting it
+        in the message's `timeout` stored the first messages after a start unparsed."""
+        executor = slot.executor_for_use()
+        if not slot.ready:
+            started = asyncio.wrap_future(executor.submit(_answer))
+            try:
+                await asyncio.wait_for(started, STARTUP_TIMEOUT)
+            except TimeoutError:
+                raise BrokenProcessPool("the parser process did not start") from None
+            slot.ready = True
+        return executor
+
     async def _parse_in(self, slot: _Slot, raw: bytes) -> ParsedMessage:
         for _attempt in range(ATTEMPTS):
             try:
-                executor = slot.executor_for_use()
+                executor = await self._started(slot)
                 future = asyncio.wrap_future(executor.submit(prepare_message, raw, self.limits))
                 return await asyncio.wait_for(future, self.timeout)
             except TimeoutError:
