@@ -51,7 +51,8 @@ if (list.dataset.live) {
   for (const name of ["mailbox.deleted", "mailbox.expired"]) {
     events.addEventListener(name, () => { events.close(); location.assign("/"); });
   }
-  document.body.dataset.live = "connected";
+  events.addEventListener("open", () => { document.body.dataset.live = "connected"; });
+  events.addEventListener("error", () => { document.body.dataset.live = "reconnecting"; });
 }
 
 // Keyboard: j/k move, Enter opens, `/` searches.
