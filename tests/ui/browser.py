@@ -26,7 +26,10 @@ HOW = (
 
 
 def _executable() -> str | None:
-    return os.environ.get("INBOXKIT_CHROMIUM") or shutil.which("chromium")
+    configured = os.environ.get("INBOXKIT_CHROMIUM")
+    if configured:
+        return configured if Path(configured).is_file() else None
+    return shutil.which("chromium")
 
 
 @asynccontextmanager

@@ -1,7 +1,7 @@
 """The web UI in a real browser (the system's Chromium), against the whole service on both
 backends: sign in, live mail, the message view, remote images, attachments, sign out, and the
 XSS corpus. Screenshots land in tests/ui/screenshots/ (and, with INBOXKIT_UI_DOCS_SCREENSHOT=1,
-the inbox view is copied to docs/ui.png for the README: `make ui-screenshot`)."""
+the message view is copied to docs/ui.png for the README: `make ui-screenshot`)."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ async def test_signed_in_person_watches_mail_arrive_reads_it_and_signs_out(
             # Delete the message: the list is empty again.
             page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
             await page.click("#delete-message")
-            await page.wait_for_url(f"**/inbox/*")
+            await page.wait_for_url("**/inbox/*")
             await page.wait_for_selector("#empty:not([hidden])")
             assert await page.locator("#messages li[data-id]").count() == 0
             inbox_url = page.url
@@ -140,7 +140,7 @@ async def test_signed_in_person_watches_mail_arrive_reads_it_and_signs_out(
             await replay.close()
             await context.close()
     if os.environ.get("INBOXKIT_UI_DOCS_SCREENSHOT") == "1":
-        shutil.copy(SCREENSHOTS / "inbox.png", DOCS_SCREENSHOT)
+        shutil.copy(SCREENSHOTS / "message.png", DOCS_SCREENSHOT)
 
 
 async def test_visitor_makes_an_inbox_with_one_click_and_sees_mail_live(
@@ -198,7 +198,7 @@ def hostile_html(attacker: str) -> str:
             f"<noscript><p title=\"</noscript><img src=x onerror={TRAP}('mxss1')>\"></noscript>",
             f"<math><mtext><table><mglyph><style><img src=x onerror={TRAP}('mxss2')>",
             f"<div style=\"width:expression({TRAP}('expression'))\">ie</div>",
-            f"<base href=\"{attacker}/base/\"><img src=relative.png>",
+            f'<base href="{attacker}/base/"><img src=relative.png>',
         ]
     )
 
@@ -228,7 +228,9 @@ async def test_hostile_messages_run_no_script_and_reach_no_attacker(server: Runn
             context = await browser.new_context(base_url=server.base_url)
             await context.expose_function(TRAP, lambda what="": calls.append(str(what)))
             page = await context.new_page()
-            page.on("dialog", lambda d: (dialogs.append(d.message), asyncio.ensure_future(d.dismiss())))
+            page.on(
+                "dialog", lambda d: (dialogs.append(d.message), asyncio.ensure_future(d.dismiss()))
+            )
             await page.goto("/")
             await page.click("#new-inbox")
             await page.wait_for_selector("body[data-live='connected']")
@@ -252,7 +254,9 @@ async def test_hostile_messages_run_no_script_and_reach_no_attacker(server: Runn
                     await frame.locator(selector).click(timeout=2000, no_wait_after=True)
             await page.wait_for_load_state("load")
             shown = (await page.locator("#subject").text_content() or "").strip()
-            assert shown == f"<img src=x onerror={TRAP}('subject')><script>{TRAP}('subject2')</script>"
+            assert (
+                shown == f"<img src=x onerror={TRAP}('subject')><script>{TRAP}('subject2')</script>"
+            )
             await page.screenshot(path=str(SCREENSHOTS / "hostile.png"), full_page=True)
             await context.close()
         assert calls == []

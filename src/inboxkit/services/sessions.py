@@ -60,6 +60,8 @@ def _mac(secret: str, data: str) -> str:
 
 
 class SessionService:
+    """Opens, reads (from a cookie), seals and closes web UI sessions."""
+
     def __init__(self, db: Database):
         self.db = db
 
@@ -68,7 +70,9 @@ class SessionService:
         session = Session(id=secrets.token_urlsafe(32), secret=secrets.token_hex(32))
         now = utcnow()
         async with self.db.write() as conn:
-            await rows.insert(conn, _digest(session.id), session.secret, now, now + SESSION_LIFETIME)
+            await rows.insert(
+                conn, _digest(session.id), session.secret, now, now + SESSION_LIFETIME
+            )
         return session
 
     def seal(self, session: Session) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 import hmac
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -110,7 +110,9 @@ async def _form(request: Request, session: Session | None) -> dict[str, str]:
         raise Forbidden("The form's security token is missing or stale; reload the page and retry.")
     for name, value in fields.items():
         if len(value) > MAX_FORM_FIELD:
-            raise BadRequest(f"The field '{name}' is too long (at most {MAX_FORM_FIELD} characters).")
+            raise BadRequest(
+                f"The field '{name}' is too long (at most {MAX_FORM_FIELD} characters)."
+            )
     return fields
 
 
@@ -184,7 +186,7 @@ async def front(request: Request) -> Response:
     if session.key:
         principal = await _principal(request, session.key)
         listed, _ = await runtime.mailboxes.list(principal, limit=PAGE_SIZE)
-        inboxes.extend(box for box in listed if box["id"] not in seen)
+        inboxes.extend(dict(box) for box in listed if box["id"] not in seen)
     unread = sum(box["unread_count"] for box in inboxes)
     response = _page(
         "index.html",
@@ -238,7 +240,7 @@ async def sign_out(request: Request) -> Response:
 @router.post("/ui/inboxes")
 @_refusals
 async def create_inbox(request: Request) -> Response:
-    """"New inbox": with the signed-in key, or (no key) anonymously, keeping its token."""
+    """ "New inbox": with the signed-in key, or (no key) anonymously, keeping its token."""
     runtime = _runtime(request)
     session = await _session(request)
     fields = await _form(request, session)
