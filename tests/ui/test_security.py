@@ -189,3 +189,56 @@ async def test_a_session_works_on_every_api_process_and_sign_out_ends_it_on_all(
             assert signed_out.status_code == 303
             assert (await second.get(f"/inbox/{inbox['id']}")).status_code == 401
             assert (await second.get(f"/ui/inbox/{inbox['id']}/events")).status_code == 401
+
+
+async def test_inbox_page_searches_filters_unread_marks_read_extends_and_deletes(
+    server: RunningServer,
+) -> None:
+    inbox = await server.create_inbox()
+    await server.send(inbox["address"], subject="alpha report", body="first")
+    await server.send(inbox["address"], subject="beta notice", body="second")
+    page = f"/inbox/{inbox['id']}"
+    async with httpx.AsyncClient(base_url=server.base_url) as client:
+        csrf = await signed_in(client, inbox["token"])
+        everything = (await client.get(page)).text
+        assert "alpha report" in everything and "beta notice" in everything
+        assert "<title>(2) " in everything
+        searched = (await client.get(page, params={"q": "alpha"})).text
+        assert "alpha report" in searched and "beta notice" not in searched
+
+        listed = await server.http.get(
+            f"/mailboxes/{inbox['id']}/messages", headers=server.auth(inbox["token"])
+        )
+        alpha = next(m for m in listed.json()["data"] if m["subject"] == "alpha report")
+        marked = await client.post(
+            f"/ui/inbox/{inbox['id']}/{alpha['id']}/read",
+            data={"csrf": csrf, "is_read": "1"},
+            headers=same_site(client),
+        )
+        assert marked.status_code == 303
+        unread = (await client.get(page, params={"unread": "1"})).text
+        assert "beta notice" in unread and "alpha report" not in unread
+        assert "<title>(1) " in unread
+
+        before = (
+            await server.http.get(f"/mailboxes/{inbox['id']}", headers=server.auth(inbox["token"]))
+        ).json()
+        extended = await client.post(
+            f"/ui/inbox/{inbox['id']}/extend",
+            data={"csrf": csrf, "ttl_minutes": "50"},
+            headers=same_site(client),
+        )
+        assert extended.status_code == 303
+        after = (
+            await server.http.get(f"/mailboxes/{inbox['id']}", headers=server.auth(inbox["token"]))
+        ).json()
+        assert after["data"]["expires_at"] != before["data"]["expires_at"]
+
+        deleted = await client.post(
+            f"/ui/inbox/{inbox['id']}/delete", data={"csrf": csrf}, headers=same_site(client)
+        )
+        assert deleted.status_code == 303
+        gone = await server.http.get(
+            f"/mailboxes/{inbox['id']}", headers=server.auth(inbox["token"])
+        )
+        assert gone.status_code in (401, 404)
