@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 
 import httpx
+import sqlalchemy as sa
 
+from inboxkit.store.tables import ui_sessions
 from tests.helpers import RunningServer, start_server
 from tests.ui.browser import chromium, counting_server
 
@@ -242,3 +244,30 @@ async def test_inbox_page_searches_filters_unread_marks_read_extends_and_deletes
             f"/mailboxes/{inbox['id']}", headers=server.auth(inbox["token"])
         )
         assert gone.status_code in (401, 404)
+
+
+async def test_visits_write_no_session_until_someone_signs_in_or_makes_an_inbox(
+    server: RunningServer,
+) -> None:
+    async def sessions() -> int:
+        async with server.runtime.db.read() as conn:
+            return int(
+                (
+                    await conn.execute(sa.select(sa.func.count()).select_from(ui_sessions))
+                ).scalar_one()
+            )
+
+    async with httpx.AsyncClient(base_url=server.base_url) as client:
+        for _ in range(3):
+            front = await client.get("/")
+            assert front.status_code == 200
+        assert await sessions() == 0
+        assert "inboxkit_session" not in client.cookies
+        csrf = csrf_of(front.text)
+        made = await client.post("/ui/inboxes", data={"csrf": csrf}, headers=same_site(client))
+        assert made.status_code == 303
+        assert await sessions() == 1
+        assert "inboxkit_session" in client.cookies
+        # The pre-session token is spent: the session's own token is needed from now on.
+        again = await client.post("/ui/inboxes", data={"csrf": csrf}, headers=same_site(client))
+        assert again.status_code == 403

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import hmac
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,9 @@ __all__ = ["install", "COOKIE"]
 
 HERE = Path(__file__).parent
 COOKIE = "inboxkit_session"
+# Before a session exists (nobody signed in, no inbox made), the front page's forms are
+# protected by a random double-submit cookie, so a visit writes nothing to the database.
+PRE_COOKIE = "inboxkit_csrf"
 CSRF_FIELD = "csrf"
 MAX_FORM_FIELD = 512
 PAGE_SIZE = 100
@@ -80,6 +84,12 @@ def _set_cookie(response: Response, request: Request, runtime: Runtime, session:
         secure=_secure(request, runtime),
         path="/",
     )
+    response.delete_cookie(PRE_COOKIE, path="/", httponly=True, samesite="strict")
+
+
+async def _started(request: Request, session: Session | None) -> Session:
+    """The session a sign-in or "New inbox" continues, or a new one (its row written now)."""
+    return session if session is not None else await _runtime(request).sessions.open()
 
 
 async def _session(request: Request) -> Session | None:
@@ -99,14 +109,23 @@ def _same_site(request: Request) -> bool:
     return same_origin(request.scope, _runtime(request).settings)
 
 
-async def _form(request: Request, session: Session | None) -> dict[str, str]:
-    """A same-origin form post's fields, once its CSRF token matched the session's."""
+async def _form(
+    request: Request, session: Session | None, *, before_session: bool = False
+) -> dict[str, str]:
+    """A same-origin form post's fields, once its CSRF token matched the session's (or, for
+    the posts that start a session, `before_session`, the visitor's pre-session cookie's)."""
     if not _same_site(request):
         raise Forbidden("Cross-site form posts are refused; use the page on this site.")
     form = await request.form(max_files=0, max_fields=20, max_part_size=MAX_FORM_FIELD * 4)
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     token = fields.get(CSRF_FIELD, "")
-    if session is None or not hmac.compare_digest(token.encode(), session.csrf.encode()):
+    if session is not None:
+        expected = session.csrf
+    elif before_session:
+        expected = request.cookies.get(PRE_COOKIE, "")
+    else:
+        expected = ""
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         raise Forbidden("The form's security token is missing or stale; reload the page and retry.")
     for name, value in fields.items():
         if len(value) > MAX_FORM_FIELD:
@@ -171,19 +190,19 @@ def _refusals(handler: Handler) -> Handler:
 async def front(request: Request) -> Response:
     runtime = _runtime(request)
     session = await _session(request)
-    fresh = session is None
-    if session is None:
-        session = await runtime.sessions.open()
+    pre_token = request.cookies.get(PRE_COOKIE) or ""
+    if session is None and not re.fullmatch(r"[A-Za-z0-9_-]{43}", pre_token):
+        pre_token = secrets.token_urlsafe(32)
     inboxes: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for mailbox_id, token in session.inboxes.items():
+    for mailbox_id, token in (session.inboxes if session else {}).items():
         try:
             box = await runtime.mailboxes.get(await _principal(request, token), mailbox_id)
         except (NotFound, Unauthorized):
             continue  # deleted or expired
         inboxes.append({**box, "own_token": True})
         seen.add(box["id"])
-    if session.key:
+    if session is not None and session.key:
         principal = await _principal(request, session.key)
         listed, _ = await runtime.mailboxes.list(principal, limit=PAGE_SIZE)
         inboxes.extend(dict(box) for box in listed if box["id"] not in seen)
@@ -191,15 +210,21 @@ async def front(request: Request) -> Response:
     response = _page(
         "index.html",
         title=f"({unread}) inboxkit" if unread else "inboxkit",
-        session=session,
-        csrf=session.csrf,
-        signed_in=session.key is not None,
+        csrf=session.csrf if session else pre_token,
+        signed_in=session is not None and session.key is not None,
         inboxes=inboxes,
         anonymous_allowed=runtime.settings.allow_anonymous,
         max_ttl=runtime.settings.max_ttl_minutes,
     )
-    if fresh:
-        _set_cookie(response, request, runtime, session)
+    if session is None:
+        response.set_cookie(
+            PRE_COOKIE,
+            pre_token,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request, runtime),
+            path="/",
+        )
     return response
 
 
@@ -208,8 +233,7 @@ async def front(request: Request) -> Response:
 async def sign_in(request: Request) -> Response:
     runtime = _runtime(request)
     session = await _session(request)
-    fields = await _form(request, session)
-    assert session is not None
+    fields = await _form(request, session, before_session=True)
     token = fields.get("token", "").strip()
     if not token:
         raise BadRequest("Paste an API key (ik_…) or a mailbox token (ikm_…) to sign in.")
@@ -217,8 +241,10 @@ async def sign_in(request: Request) -> Response:
     principal.require_access("api")
     # A new session id on sign-in: a cookie planted before signing in is worth nothing after.
     fresh = await runtime.sessions.open()
-    fresh = dataclasses.replace(fresh, key=token, inboxes=session.inboxes)
-    await runtime.sessions.close(session)
+    if session is not None:
+        fresh = dataclasses.replace(fresh, inboxes=session.inboxes)
+        await runtime.sessions.close(session)
+    fresh = fresh.with_key(token)
     response = _see("/")
     _set_cookie(response, request, runtime, fresh)
     return response
@@ -240,11 +266,11 @@ async def sign_out(request: Request) -> Response:
 @router.post("/ui/inboxes")
 @_refusals
 async def create_inbox(request: Request) -> Response:
-    """ "New inbox": with the signed-in key, or (no key) anonymously, keeping its token."""
+    """The "New inbox" button: with the signed-in key, or (no key) anonymously, keeping the
+    inbox's token in the session."""
     runtime = _runtime(request)
     session = await _session(request)
-    fields = await _form(request, session)
-    assert session is not None
+    fields = await _form(request, session, before_session=True)
     ttl = fields.get("ttl_minutes", "").strip()
     options: dict[str, Any] = {
         "mode": fields.get("mode") or "test",
@@ -252,11 +278,13 @@ async def create_inbox(request: Request) -> Response:
         "name": fields.get("name", "").strip() or None,
         "ttl_minutes": int(ttl) if ttl.isdigit() else None,
     }
-    anonymous = session.key is None or fields.get("anonymous") == "1"
-    principal = await _principal(request, None if anonymous else session.key)
+    key = session.key if session is not None else None
+    principal = await _principal(request, key)
     box = await runtime.mailboxes.create(principal, **options)
-    if box.get("token"):
-        session = session.with_inbox(box["id"], box["token"])
+    if box.get("token") or session is None:
+        session = await _started(request, session)
+        if box.get("token"):
+            session = session.with_inbox(box["id"], box["token"])
     response = _see(f"/inbox/{box['id']}")
     _set_cookie(response, request, runtime, session)
     return response
