@@ -26,6 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from inboxkit.api.deps import admitted
+from inboxkit.api.downloads import download
 from inboxkit.api.stream import event_stream, start_after
 from inboxkit.errors import BadRequest, Forbidden, InboxKitError, NotFound, Unauthorized
 from inboxkit.ids import is_id
@@ -46,7 +47,6 @@ PRE_COOKIE = "inboxkit_csrf"
 CSRF_FIELD = "csrf"
 MAX_FORM_FIELD = 512
 PAGE_SIZE = 100
-_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -431,11 +431,8 @@ async def message_html(request: Request, mailbox_id: str, message_id: str) -> Re
 async def message_raw(request: Request, mailbox_id: str, message_id: str) -> Response:
     principal = await _for_mailbox(request, await _session(request), mailbox_id)
     raw = await _runtime(request).messages.raw(principal, mailbox_id, message_id)
-    return Response(
-        raw,
-        media_type="message/rfc822",
-        headers={"Content-Disposition": f'attachment; filename="{message_id}.eml"'},
-    )
+    name = f"{message_id}.eml"
+    return download(raw, content_type="message/rfc822", filename=name, fallback=name)
 
 
 @router.get("/ui/inbox/{mailbox_id}/{message_id}/attachments/{attachment_id}")
@@ -447,12 +444,12 @@ async def attachment(
     data, meta = await _runtime(request).messages.attachment(
         principal, mailbox_id, message_id, attachment_id
     )
-    # The sender's filename reaches the header only as safe characters (no quotes, no path).
-    safe = _UNSAFE_FILENAME.sub("_", str(meta.get("filename") or "")).strip("._")[:100]
-    return Response(
+    # Saved, never rendered: the API's download rules (inert type, cleaned name, sandbox).
+    return download(
         data,
-        media_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{safe or attachment_id}"'},
+        content_type=meta.get("content_type"),
+        filename=str(meta.get("filename") or ""),
+        fallback=attachment_id,
     )
 
 

@@ -58,10 +58,13 @@ class UiHeaders:
                     for k, v in message.get("headers", [])
                     if k.lower() not in {name for name, _ in _COMMON}
                 ]
-                own_csp = any(k.lower() == b"content-security-policy" for k, _ in headers)
-                if not own_csp:
+                policy = next(
+                    (v for k, v in headers if k.lower() == b"content-security-policy"), None
+                )
+                if policy is None:
                     headers.append((b"content-security-policy", PAGE_CSP.encode()))
-                frame = b"SAMEORIGIN" if own_csp else b"DENY"
+                framed = policy is not None and b"frame-ancestors 'self'" in policy
+                frame = b"SAMEORIGIN" if framed else b"DENY"
                 headers.append((b"x-frame-options", frame))
                 headers.extend(_COMMON)
                 message = {**message, "headers": headers}

@@ -55,7 +55,23 @@ if (list.dataset.live) {
   events.addEventListener("error", () => { document.body.dataset.live = "reconnecting"; });
 }
 
-// Keyboard: j/k move, Enter opens, `/` searches.
+// Delete the selected message: the same form post (with the page's CSRF token) a button makes.
+function deleteSelected() {
+  const item = list.querySelectorAll("li")[current];
+  if (!item || !confirm("Delete this message?")) return;
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = `/ui/inbox/${encodeURIComponent(mailbox)}/${encodeURIComponent(item.dataset.id)}/delete`;
+  const token = document.createElement("input");
+  token.type = "hidden";
+  token.name = "csrf";
+  token.value = list.dataset.csrf;
+  form.append(token);
+  document.body.append(form);
+  form.submit();
+}
+
+// Keyboard: j/k move, Enter opens, Delete deletes, `/` searches.
 let current = -1;
 function select(index) {
   const items = list.querySelectorAll("li");
@@ -70,6 +86,7 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "j") select(current + 1);
   else if (event.key === "k") select(current - 1);
   else if (event.key === "/") { event.preventDefault(); document.getElementById("search").focus(); }
+  else if (event.key === "Delete" && current >= 0) deleteSelected();
   else if (event.key === "Enter" && current >= 0) {
     list.querySelectorAll("li")[current].querySelector("a").click();
   }
