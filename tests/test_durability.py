@@ -23,6 +23,7 @@ from tests.databases import INBOXKIT, command_env, fresh_postgres_database
 from tests.helpers import RunningServer, smtp_wire_bytes
 
 CLIENTS = 20
+ADMIN_KEY = "ik_durability_admin_key_for_this_test_only"
 MESSAGES_PER_CLIENT = 25  # 500 in all
 KILL_AFTER = 200  # acknowledged messages before the SIGKILL lands
 
@@ -77,7 +78,9 @@ async def _start(flags: list[str]) -> ServerProcess:
         "--smtp-port",
         str(smtp_port),
         *flags,
-        env=command_env(),
+        # Inboxes are made with the admin key: the anonymous plan's creation rate is not what
+        # this test is about.
+        env={**command_env(), "INBOXKIT_ADMIN_KEY": ADMIN_KEY},
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,  # its own process group, so a kill takes its children too
@@ -172,7 +175,9 @@ async def test_every_acknowledged_message_survives_a_sigkill_mid_burst(database_
         async with httpx.AsyncClient(base_url=server.api, timeout=30) as http:
             inboxes = []
             for _ in range(4):
-                response = await http.post("/mailboxes", json={})
+                response = await http.post(
+                    "/mailboxes", json={}, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+                )
                 assert response.status_code == 201, response.text
                 inboxes.append(response.json()["data"])
         acked: dict[str, bytes] = {}

@@ -4,6 +4,7 @@ sent a month."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import aiosmtplib
@@ -367,3 +368,29 @@ async def test_refusals_are_counted_by_limit_in_the_metrics(server: RunningServe
     metrics = (await server.http.get(f"{server.base_url}/metrics")).text
     assert 'inboxkit_quota_refusals_total{limit="max_mailboxes"} 1.0' in metrics
     assert 'inboxkit_quota_refusals_total{limit="max_messages_per_mailbox"} 1.0' in metrics
+
+
+async def test_far_from_a_ceiling_figures_are_remembered_and_near_it_the_answer_is_exact(
+    server: RunningServer, tenant_on
+):
+    tenant = await tenant_on("dozen", max_messages_per_mailbox=12)
+    box = (await server.http.post("/mailboxes", json={}, headers=tenant["headers"])).json()["data"]
+    # Mail stored without an SMTP hold (a local delivery of a sent message would be one such
+    # path) changes the committed figure behind the remembered one's back.
+    assert (await smtp_attempt(server, box["address"], "first"))[0] == 250
+    owner = await tenant_on("default")
+    sender = (await server.http.post("/mailboxes", json={}, headers=owner["headers"])).json()
+    for n in range(3):
+        sent = await server.http.post(
+            f"/mailboxes/{sender['data']['id']}/send",
+            json={"to": [box["address"]], "text": f"local {n}"},
+            headers=owner["headers"],
+        )
+        assert sent.status_code == 202
+    for _ in range(100):
+        if await stored_count(server, tenant["headers"], box["id"]) == 4:
+            break
+        await asyncio.sleep(0.1)
+    codes = [(await smtp_attempt(server, box["address"], f"m{n}"))[0] for n in range(10)]
+    assert codes == [250] * 8 + [452] * 2
+    assert await stored_count(server, tenant["headers"], box["id"]) == 12

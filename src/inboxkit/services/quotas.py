@@ -16,10 +16,15 @@ the message (it is then part of `committed`), or when the transaction is abandon
 QUIT, a dropped connection, a failed DATA). The storing transaction checks the ceiling again (store/usage.py),
 so sessions in *other* SMTP processes, which hold their own slots, can at worst get their
 `452` after DATA instead of at RCPT — nothing over a ceiling is ever stored.
+
+Far from a ceiling the committed figures are remembered for a second (this process's own
+deliveries add to them as they are counted), so RCPT reads the database only when a figure is
+old or the ceiling is near; near it, every RCPT reads the database and the answer is exact.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from inboxkit.errors import MailboxFull, MessageTooLarge
@@ -31,6 +36,12 @@ from inboxkit.store.tables import utcnow
 
 __all__ = ["DeliveryQuotas", "Hold", "check_size"]
 
+REMEMBER_SECONDS = 1.0
+REMEMBER_SIZE = 10_000
+# "Near" a ceiling: within a tenth of it, and never fewer than this many slots.
+NEAR_FRACTION = 10
+NEAR_MIN = 5
+
 
 class Hold:
     """Slots one accepted recipient keeps until its delivery is counted or abandoned."""
@@ -41,10 +52,11 @@ class Hold:
         self._owner = owner
         self.keys = keys
 
-    def release(self) -> None:
-        """Give the slots back (idempotent)."""
+    def release(self, *, counted: bool = False) -> None:
+        """Give the slots back (idempotent); `counted` when the delivery's transaction counted
+        the message, so the remembered committed figures grow by one."""
         if self.keys:
-            self._owner._release(self.keys)
+            self._owner._release(self.keys, counted=counted)
             self.keys = ()
 
 
@@ -66,15 +78,41 @@ class DeliveryQuotas:
     def __init__(self, db: Database):
         self.db = db
         self._held: Counter[str] = Counter()
+        # key -> (committed figure, monotonic time it was read): reading the database on every
+        # RCPT was the whole cost of an enforced plan, so a figure read less than
+        # REMEMBER_SECONDS ago is reused while the ceiling is far; this process's own
+        # deliveries add to it as they are counted. Near a ceiling the database is read.
+        self._known: dict[str, tuple[int, float]] = {}
 
     def held(self, key: str) -> int:
         return self._held[key]
 
-    def _release(self, keys: tuple[str, ...]) -> None:
+    def _release(self, keys: tuple[str, ...], *, counted: bool = False) -> None:
         for key in keys:
             self._held[key] -= 1
             if self._held[key] <= 0:
                 del self._held[key]
+            known = self._known.get(key)
+            if counted and known is not None:
+                self._known[key] = (known[0] + 1, known[1])
+
+    def _remembered(self, key: str, ceiling: int | None, now: float) -> int | None:
+        """The remembered committed figure for `key` if it is fresh and far enough from the
+        ceiling that mail from other processes in the last second cannot matter much."""
+        if ceiling is None:
+            return 0
+        known = self._known.get(key)
+        if known is None or now - known[1] > REMEMBER_SECONDS:
+            return None
+        figure = known[0]
+        if figure + self._held[key] >= ceiling - max(NEAR_MIN, ceiling // NEAR_FRACTION):
+            return None
+        return figure
+
+    def _remember(self, key: str, figure: int, now: float) -> None:
+        if len(self._known) >= REMEMBER_SIZE:
+            self._known.clear()
+        self._known[key] = (figure, now)
 
     async def reserve(self, recipient: Recipient, declared_size: int | None = None) -> Hold | None:
         """Admit one recipient, or raise MailboxFull / MessageTooLarge. Returns the hold to
@@ -92,10 +130,16 @@ class DeliveryQuotas:
         subject = usage.owner_subject(recipient.account_id, recipient.mailbox_id)
         period = usage.month(now)
         month_key = f"{subject}:{period}"
-        async with self.db.read() as conn:
-            count, received = await usage.admission_figures(
-                conn, recipient.mailbox_id, subject, period
-            )
+        mono = time.monotonic()
+        count = self._remembered(box_key, per_box, mono)
+        received = self._remembered(month_key, per_month, mono)
+        if count is None or received is None:
+            async with self.db.read() as conn:
+                count, received = await usage.admission_figures(
+                    conn, recipient.mailbox_id, subject, period
+                )
+            self._remember(box_key, count, mono)
+            self._remember(month_key, received, mono)
         # From here to the hold: no await, so the check and the hold are one step.
         if per_box is not None and count + self._held[box_key] >= per_box:
             raise MailboxFull(

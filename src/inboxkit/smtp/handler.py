@@ -142,7 +142,7 @@ class InboxHandler:
         async def counted(_conn: Any, _stored: Any) -> None:
             # The storing transaction has counted the message: the holds are redundant now.
             if isinstance(session, InboxSession):
-                session.release_holds()
+                session.release_holds(counted=True)
 
         try:
             stored = await self.pipeline.deliver(

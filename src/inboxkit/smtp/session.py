@@ -21,7 +21,7 @@ class InboxSession(Session):
         # The current transaction's quota holds (services/quotas.py), given back when it ends.
         self.holds: list[Hold] = []
 
-    def release_holds(self) -> None:
+    def release_holds(self, *, counted: bool = False) -> None:
         for hold in self.holds:
-            hold.release()
+            hold.release(counted=counted)
         self.holds.clear()
