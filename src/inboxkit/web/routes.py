@@ -28,7 +28,18 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from inboxkit.api.deps import admitted
 from inboxkit.api.downloads import download
 from inboxkit.api.stream import event_stream, start_after
-from inboxkit.errors import BadRequest, Forbidden, InboxKitError, NotFound, Unauthorized
+from inboxkit.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InboxKitError,
+    NotFound,
+    PayloadTooLarge,
+    QuotaExceeded,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
 from inboxkit.ids import is_id
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import ANONYMOUS, Principal
@@ -46,6 +57,9 @@ COOKIE = "inboxkit_session"
 PRE_COOKIE = "inboxkit_csrf"
 CSRF_FIELD = "csrf"
 MAX_FORM_FIELD = 512
+# The send and reply forms' longer fields: a recipient list and a plain-text body.
+MAX_ADDRESS_LIST = 4096
+MAX_BODY_CHARS = 65536
 PAGE_SIZE = 100
 
 _templates = Environment(
@@ -110,13 +124,20 @@ def _same_site(request: Request) -> bool:
 
 
 async def _form(
-    request: Request, session: Session | None, *, before_session: bool = False
+    request: Request,
+    session: Session | None,
+    *,
+    before_session: bool = False,
+    longer: dict[str, int] | None = None,
 ) -> dict[str, str]:
     """A same-origin form post's fields, once its CSRF token matched the session's (or, for
-    the posts that start a session, `before_session`, the visitor's pre-session cookie's)."""
+    the posts that start a session, `before_session`, the visitor's pre-session cookie's).
+    Every field is at most MAX_FORM_FIELD characters, but those `longer` names."""
     if not _same_site(request):
         raise Forbidden("Cross-site form posts are refused; use the page on this site.")
-    form = await request.form(max_files=0, max_fields=20, max_part_size=MAX_FORM_FIELD * 4)
+    limits = longer or {}
+    largest = max([MAX_FORM_FIELD, *limits.values()])
+    form = await request.form(max_files=0, max_fields=20, max_part_size=largest * 4)
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     token = fields.get(CSRF_FIELD, "")
     if session is not None:
@@ -128,10 +149,9 @@ async def _form(
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         raise Forbidden("The form's security token is missing or stale; reload the page and retry.")
     for name, value in fields.items():
-        if len(value) > MAX_FORM_FIELD:
-            raise BadRequest(
-                f"The field '{name}' is too long (at most {MAX_FORM_FIELD} characters)."
-            )
+        limit = limits.get(name, MAX_FORM_FIELD)
+        if len(value) > limit:
+            raise BadRequest(f"The field '{name}' is too long (at most {limit} characters).")
     return fields
 
 
@@ -321,10 +341,24 @@ async def delete_inbox(request: Request, mailbox_id: str) -> Response:
 @router.get("/inbox/{mailbox_id}")
 @_refusals
 async def inbox(request: Request, mailbox_id: str) -> Response:
-    runtime = _runtime(request)
     session = await _session(request)
     principal = await _for_mailbox(request, session, mailbox_id)
     assert session is not None
+    return await _inbox_page(request, session, principal, mailbox_id)
+
+
+async def _inbox_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    mailbox_id: str,
+    *,
+    status: int = 200,
+    send_error: InboxKitError | None = None,
+    draft: dict[str, str] | None = None,
+) -> Response:
+    """An inbox's page; after a refused send, with the refusal and the form as it was."""
+    runtime = _runtime(request)
     q = request.query_params.get("q", "")[:200].strip()
     unread_only = request.query_params.get("unread") == "1"
     box = await runtime.mailboxes.get(principal, mailbox_id)
@@ -333,6 +367,7 @@ async def inbox(request: Request, mailbox_id: str) -> Response:
     title = f"({box['unread_count']}) {box['address']}" if box["unread_count"] else box["address"]
     return _page(
         "inbox.html",
+        status,
         title=title,
         csrf=session.csrf,
         box=box,
@@ -341,6 +376,8 @@ async def inbox(request: Request, mailbox_id: str) -> Response:
         unread_only=unread_only,
         live=not q and not unread_only,
         max_ttl=runtime.settings.max_ttl_minutes,
+        send_error=send_error,
+        draft=draft or {},
     )
 
 
@@ -387,17 +424,35 @@ async def delete_message(request: Request, mailbox_id: str, message_id: str) -> 
 @router.get("/inbox/{mailbox_id}/{message_id}")
 @_refusals
 async def message(request: Request, mailbox_id: str, message_id: str) -> Response:
-    runtime = _runtime(request)
     session = await _session(request)
     principal = await _for_mailbox(request, session, mailbox_id)
     assert session is not None
+    return await _message_page(request, session, principal, mailbox_id, message_id)
+
+
+async def _message_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    mailbox_id: str,
+    message_id: str,
+    *,
+    status: int = 200,
+    reply_error: InboxKitError | None = None,
+    draft: dict[str, str] | None = None,
+) -> Response:
+    """A message's page; after a refused reply, with the refusal and the form as it was."""
+    runtime = _runtime(request)
     box = await runtime.mailboxes.get(principal, mailbox_id)
-    found = await runtime.messages.get(principal, mailbox_id, message_id)
+    found = await runtime.messages.get(
+        principal, mailbox_id, message_id, mark_read=reply_error is None
+    )
     raw = await runtime.messages.raw(principal, mailbox_id, message_id)
     images = request.query_params.get("images") == "1"
     frame = f"/ui/inbox/{mailbox_id}/{message_id}/html" + ("?images=1" if images else "")
     return _page(
         "message.html",
+        status,
         title=found["subject"] or "(no subject)",
         csrf=session.csrf,
         box=box,
@@ -407,7 +462,102 @@ async def message(request: Request, mailbox_id: str, message_id: str) -> Respons
         images=images,
         first_link=found["links"][0] if found["links"] else None,
         allow_images_url=f"/inbox/{mailbox_id}/{message_id}?" + urlencode({"images": "1"}),
+        reply_error=reply_error,
+        draft=draft or {},
     )
+
+
+# -- sending and replying (agent inboxes) -----------------------------------------------------
+
+
+# What a send or reply can be refused for that the person can fix on the form itself (the
+# plan's policy, a rate or quota, a bad address or body, a message too large): shown above it.
+_SEND_REFUSALS = (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    PayloadTooLarge,
+    QuotaExceeded,
+    RateLimited,
+    ValidationFailed,
+)
+
+
+def _addresses(value: str) -> list[str]:
+    """A comma-separated list of addresses as typed: each trimmed, blanks dropped."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+@router.post("/ui/inbox/{mailbox_id}/send")
+@_refusals
+async def send(request: Request, mailbox_id: str) -> Response:
+    """The send form: a new message from the inbox's address, through the outbound service.
+    A refusal (the plan's sending policy, a rate, a bad address) is shown on the inbox's page
+    above the form, which keeps what was typed."""
+    session = await _session(request)
+    fields = await _form(
+        request,
+        session,
+        longer={"to": MAX_ADDRESS_LIST, "cc": MAX_ADDRESS_LIST, "text": MAX_BODY_CHARS},
+    )
+    principal = await _for_mailbox(request, session, mailbox_id)
+    assert session is not None
+    draft = {name: fields.get(name, "") for name in ("to", "cc", "subject", "text")}
+    try:
+        to = _addresses(draft["to"])
+        if not to:
+            raise BadRequest("Give at least one recipient in To (addresses separated by commas).")
+        await _runtime(request).outbound.send(
+            principal,
+            mailbox_id,
+            to=to,
+            cc=_addresses(draft["cc"]),
+            subject=draft["subject"],
+            text=draft["text"],
+        )
+    except _SEND_REFUSALS as exc:
+        page = await _inbox_page(
+            request, session, principal, mailbox_id, status=exc.status, send_error=exc, draft=draft
+        )
+        for name, value in (exc.headers or {}).items():
+            page.headers[name] = value
+        return page
+    return _see(f"/inbox/{mailbox_id}")
+
+
+@router.post("/ui/inbox/{mailbox_id}/{message_id}/reply")
+@_refusals
+async def reply(request: Request, mailbox_id: str, message_id: str) -> Response:
+    """The reply form: threaded onto the message by the outbound service (`Re:`, In-Reply-To,
+    References); to its sender, or with "reply all" to everyone it was addressed to."""
+    session = await _session(request)
+    fields = await _form(request, session, longer={"text": MAX_BODY_CHARS})
+    principal = await _for_mailbox(request, session, mailbox_id)
+    assert session is not None
+    draft = {"text": fields.get("text", ""), "reply_all": fields.get("reply_all", "")}
+    try:
+        await _runtime(request).outbound.reply(
+            principal,
+            mailbox_id,
+            message_id,
+            text=draft["text"],
+            reply_all=draft["reply_all"] == "1",
+        )
+    except _SEND_REFUSALS as exc:
+        page = await _message_page(
+            request,
+            session,
+            principal,
+            mailbox_id,
+            message_id,
+            status=exc.status,
+            reply_error=exc,
+            draft=draft,
+        )
+        for name, value in (exc.headers or {}).items():
+            page.headers[name] = value
+        return page
+    return _see(f"/inbox/{mailbox_id}")
 
 
 @router.get("/ui/inbox/{mailbox_id}/{message_id}/html")

@@ -24,6 +24,29 @@ function span(className, text) {
   return element;
 }
 
+// A form post with the page's CSRF token, as the rows the server renders carry.
+function rowForm(action, fields, label, className, confirmText) {
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = action;
+  for (const [name, value] of Object.entries({ csrf: list.dataset.csrf, ...fields })) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.append(input);
+  }
+  const button = document.createElement("button");
+  button.type = "submit";
+  button.className = className;
+  button.textContent = label;
+  form.append(button);
+  if (confirmText) {
+    form.addEventListener("submit", (event) => { if (!confirm(confirmText)) event.preventDefault(); });
+  }
+  return form;
+}
+
 function addMessage(summary) {
   if (list.querySelector(`li[data-id="${CSS.escape(summary.id)}"]`)) return;
   const item = document.createElement("li");
@@ -31,13 +54,23 @@ function addMessage(summary) {
   if (!summary.is_read) item.className = "unread";
   const link = document.createElement("a");
   link.href = `/inbox/${encodeURIComponent(mailbox)}/${encodeURIComponent(summary.id)}`;
+  const outbound = summary.direction === "outbound";
+  item.dataset.direction = summary.direction || "inbound";
   link.append(
-    span("from", summary.from || ""),
+    span("from", outbound ? `To: ${(summary.to || []).join(", ")}` : summary.from || ""),
     span("subject", summary.subject || "(no subject)"),
     span("preview muted", summary.preview || ""),
     span("time", formatTime(summary.received_at)),
   );
-  item.append(link);
+  const base = `/ui/inbox/${encodeURIComponent(mailbox)}/${encodeURIComponent(summary.id)}`;
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  actions.append(
+    rowForm(`${base}/read`, { is_read: summary.is_read ? "0" : "1" },
+      summary.is_read ? "Mark unread" : "Mark read", "mark"),
+    rowForm(`${base}/delete`, {}, "Delete", "danger remove", "Delete this message?"),
+  );
+  item.append(link, actions);
   list.prepend(item);
   empty.hidden = true;
   if (!summary.is_read) { unread += 1; showTitle(); }
