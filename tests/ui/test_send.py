@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 
 from inboxkit.services.auth import SCOPES
-from tests.helpers import RunningServer
+from tests.helpers import RunningServer, make_message
 from tests.plans.support import account_on_plan
-from tests.ui.browser import chromium, counting_server
+from tests.ui.browser import SCREENSHOTS, chromium, counting_server
 from tests.ui.test_browser import sign_in
 from tests.ui.test_security import same_site, signed_in
 
@@ -47,6 +47,7 @@ async def test_agent_inbox_sends_to_a_local_inbox_and_the_reply_arrives_threaded
     key = await server.create_key()
     ada = await server.create_inbox(token=key, mode="agent", handle="ada-sender")
     bob = await server.create_inbox(token=key, mode="agent", handle="bob-receiver")
+    SCREENSHOTS.mkdir(exist_ok=True)
     async with chromium() as browser:
         context = await browser.new_context(
             base_url=server.base_url, viewport={"width": 1100, "height": 800}
@@ -100,6 +101,7 @@ async def test_agent_inbox_sends_to_a_local_inbox_and_the_reply_arrives_threaded
         await bob_page.wait_for_selector("#reply-details summary")
         await bob_page.click("#reply-details summary")
         await bob_page.fill("#reply-text", "Thanks, got it.")
+        await bob_page.screenshot(path=str(SCREENSHOTS / "reply.png"), full_page=True)
         await bob_page.click("#reply")
         await bob_page.wait_for_url(f"**/inbox/{bob['id']}")
         assert await bob_page.locator("#messages li[data-direction='outbound']").count() == 1
@@ -109,6 +111,8 @@ async def test_agent_inbox_sends_to_a_local_inbox_and_the_reply_arrives_threaded
         assert original["message_id"] in reply["references"]
         assert "Thanks, got it." in (reply["text"] or "")
         await page.reload()
+        await page.click("#send-details summary")
+        await page.screenshot(path=str(SCREENSHOTS / "send.png"), full_page=True)
         assert "Re: Hello from the UI" in (await page.locator("#messages").text_content() or "")
         await context.close()
 
@@ -280,3 +284,33 @@ async def test_list_rows_mark_read_and_delete_without_opening_the_message(
         await context.close()
     remaining = await listed(server, key, box["id"])
     assert [(m["subject"], m["is_read"]) for m in remaining] == [("keep me", True)]
+
+
+async def test_reply_all_from_the_form_copies_everyone_the_original_was_addressed_to(
+    server: RunningServer,
+) -> None:
+    key = await server.create_key()
+    box = await server.create_inbox(token=key, mode="agent", handle="team-agent")
+    colleague = await server.create_inbox(token=key)
+    original = make_message(box["address"], "Team plan", "Thoughts?", "lead@example.org")
+    original["Cc"] = colleague["address"]
+    await server.send(box["address"], original, mail_from="lead@example.org")
+    message_id = (await listed(server, key, box["id"]))[0]["id"]
+    async with httpx.AsyncClient(base_url=server.base_url) as client:
+        csrf = await signed_in(client, key)
+        form = (await client.get(f"/inbox/{box['id']}/{message_id}")).text
+        assert 'id="reply-all"' in form
+        replied = await client.post(
+            f"/ui/inbox/{box['id']}/{message_id}/reply",
+            data={"csrf": csrf, "text": "Count me in.", "reply_all": "1"},
+            headers=same_site(client),
+        )
+        assert replied.status_code == 303
+        assert replied.headers["location"] == f"/inbox/{box['id']}"
+    sent = [m for m in await listed(server, key, box["id"]) if m["direction"] == "outbound"]
+    assert len(sent) == 1 and sent[0]["subject"] == "Re: Team plan"
+    full = await server.http.get(
+        f"/mailboxes/{box['id']}/messages/{sent[0]['id']}", headers=server.auth(key)
+    )
+    assert full.json()["data"]["to"] == ["lead@example.org"]
+    assert full.json()["data"]["cc"] == [colleague["address"]]
