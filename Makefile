@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: serve test test-fast lint typecheck format bench clean lock fuzz
+.PHONY: serve test test-fast lint typecheck format bench clean lock fuzz ui-screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: $(VENV)/.installed-dev
 # The tests that need no running service: parsing, extraction, rendering, validation.
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not service" $(PYTEST_ARGS)
+
+# docs/ui.png (the README's screenshot), made by the browser test in the system's Chromium.
+ui-screenshot: $(VENV)/.installed-dev
+	INBOXKIT_UI_DOCS_SCREENSHOT=1 INBOXKIT_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 0 -q \
+	  "tests/ui/test_browser.py::test_signed_in_person_watches_mail_arrive_reads_it_and_signs_out[sqlite]"
 
 # Every check runs, each under a one-line header; the target fails if any of them failed.
 lint: $(VENV)/.installed-dev

@@ -40,6 +40,7 @@ from inboxkit.api.webhooks import router as webhooks_router
 from inboxkit.config import Settings
 from inboxkit.mcp.http import MCP_PATH, McpEndpoint
 from inboxkit.runtime import Role, Runtime
+from inboxkit.web import install as install_web
 
 __all__ = ["build_app", "http_config", "serve", "running", "Serving", "HttpServer"]
 
@@ -145,6 +146,7 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
         app.include_router(router, prefix="/api/v1", responses=_ERROR_RESPONSES)
     app.include_router(ws_router)
     app.include_router(ops_router)
+    install_web(app)
     # A route, not a mount: a mount would redirect `POST /mcp` to `/mcp/`.
     # An ASGI app as a Route endpoint (Starlette serves it as is, every method).
     app.router.routes.append(Route(MCP_PATH, mcp_endpoint, include_in_schema=False))

@@ -29,6 +29,7 @@ from inboxkit.services.messages import MessageService
 from inboxkit.services.outbound import OutboundService
 from inboxkit.services.plans import PlanService
 from inboxkit.services.quotas import DeliveryQuotas
+from inboxkit.services.sessions import SessionService
 from inboxkit.services.throttle import RateLimiter
 from inboxkit.services.wait import WaitService
 from inboxkit.services.webhooks import WebhookService
@@ -90,6 +91,7 @@ class Runtime:
         self.dialect = create_dialect(self.db, self.batcher)
         self.plans = PlanService(self.db)
         self.auth = AuthService(settings, self.db, self.plans)
+        self.sessions = SessionService(self.db)
         # Rate limits per plan (and SMTP connects per peer): in Redis when configured.
         self.throttle = RateLimiter(settings.redis_url, self.metrics)
         self.mailboxes = MailboxService(settings, self.db, self.bus)

@@ -58,7 +58,7 @@ def _token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
     return query.get("token")
 
 
-def _start(after: str | None) -> str | None:
+def start_after(after: str | None) -> str | None:
     return after if after and is_id(after) else None
 
 
@@ -91,7 +91,7 @@ async def inbox_socket(websocket: WebSocket, address: str) -> None:
         )
         principal.require_access("api")
         stream = await runtime.waits.follow(
-            principal, address, after=_start(websocket.query_params.get("after"))
+            principal, address, after=start_after(websocket.query_params.get("after"))
         ).open()
     except RateLimited as exc:
         await _refuse_handshake(websocket, exc)
@@ -200,5 +200,10 @@ async def mailbox_events(
     so a client reconnecting with `Last-Event-ID` first gets what it missed, replayed from the
     database), `ping` when quiet for 30 s, and a final `mailbox.deleted` or `mailbox.expired`.
     The token may be given as `?token=` for clients (EventSource) that cannot set headers."""
-    stream = await runtime.waits.follow(principal, mailbox, after=_start(last_event_id)).open()
+    stream = await runtime.waits.follow(principal, mailbox, after=start_after(last_event_id)).open()
+    return event_stream(stream)
+
+
+def event_stream(stream: Follow) -> StreamingResponse:
+    """The SSE response for an opened stream (also the web UI's same-origin event route)."""
     return _EventStream(stream, _sse_lines(stream))

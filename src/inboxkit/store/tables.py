@@ -361,3 +361,18 @@ usage_counters = sa.Table(
     sa.Column("sent", sa.Integer, nullable=False, server_default="0"),
     sa.Column("storage_bytes", sa.BigInteger, nullable=False, server_default="0"),
 )
+
+# -- web UI sessions ----------------------------------------------------------------------------
+
+# One row per signed-in browser (web/session.py): the SHA-256 digest of the session id the
+# cookie carries, and the random key that signs the cookie and derives its CSRF token. Signing
+# out deletes the row, so a replayed cookie is refused by every API process at once.
+ui_sessions = sa.Table(
+    "ui_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("secret", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index("ix_ui_sessions_expires_at", "expires_at"),
+)
