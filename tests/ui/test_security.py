@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
-from inboxkit.store.tables import ui_sessions
+from inboxkit.store.tables import mailboxes, ui_sessions
 from tests.helpers import RunningServer, start_server
 from tests.ui.browser import chromium, counting_server
 
@@ -276,3 +277,26 @@ async def test_visits_write_no_session_until_someone_signs_in_or_makes_an_inbox(
         # The pre-session token is spent: the session's own token is needed from now on.
         again = await client.post("/ui/inboxes", data={"csrf": csrf}, headers=same_site(client))
         assert again.status_code == 403
+
+
+@pytest.mark.plan_defaults
+async def test_new_inbox_in_the_ui_is_held_to_the_anonymous_plan(server: RunningServer) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as client:
+        answers = []
+        for _ in range(4):
+            csrf = csrf_of((await client.get("/")).text)
+            made = await client.post("/ui/inboxes", data={"csrf": csrf}, headers=same_site(client))
+            answers.append(made.status_code)
+        # The anonymous plan's 3 creations a minute per address, as over the API.
+        assert answers == [303, 303, 303, 429]
+    async with server.runtime.db.read() as conn:
+        via = set(
+            (
+                await conn.execute(
+                    sa.select(mailboxes.c.created_via, mailboxes.c.created_ip).where(
+                        mailboxes.c.account_id.is_(None)
+                    )
+                )
+            ).all()
+        )
+    assert via == {("ui", "127.0.0.1")}

@@ -289,7 +289,8 @@ class MailboxService:
                 token_digest=digest(token),
                 created_at=now,
                 expires_at=expires_at,
-                created_via="anonymous" if anonymous else principal.via,
+                # An anonymous API call is "anonymous"; the UI and MCP name themselves.
+                created_via="anonymous" if anonymous and principal.via == "api" else principal.via,
                 created_ip=created_ip,
             )
             try:

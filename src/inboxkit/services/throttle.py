@@ -90,6 +90,10 @@ _PER = {"ip": "address", "account": "account", "mailbox": "mailbox"}
 PLAN_BUCKETS = (Bucket.CREATE, Bucket.READ, Bucket.WRITE, Bucket.SEND)
 
 
+# Routes outside the REST API that create a mailbox (the web UI's "New inbox").
+CREATE_ROUTES = frozenset({"/ui/inboxes"})
+
+
 def request_bucket(method: str, route: str) -> Bucket:
     """The bucket of a REST request, by its method and its route's path template
     (`/api/v1/mailboxes/{mailbox}/send`): creating a mailbox, sending (send and reply),
@@ -99,7 +103,9 @@ def request_bucket(method: str, route: str) -> Bucket:
         return Bucket.READ
     if method == "POST":
         last = route.rstrip("/").rsplit("/", 1)[-1]
-        if route.rstrip("/").endswith("/mailboxes") and "{" not in route:
+        if route.rstrip("/") in CREATE_ROUTES or (
+            route.rstrip("/").endswith("/mailboxes") and "{" not in route
+        ):
             return Bucket.CREATE
         if last in ("send", "reply"):
             return Bucket.SEND

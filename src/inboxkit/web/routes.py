@@ -42,7 +42,7 @@ from inboxkit.errors import (
 )
 from inboxkit.ids import is_id
 from inboxkit.runtime import Runtime
-from inboxkit.services.auth import ANONYMOUS, Principal
+from inboxkit.services.auth import Principal
 from inboxkit.services.messages import MessageFilter
 from inboxkit.services.origins import same_origin
 from inboxkit.services.sessions import Session
@@ -157,7 +157,9 @@ async def _form(
 
 async def _principal(request: Request, token: str | None) -> Principal:
     runtime = _runtime(request)
-    principal = await runtime.auth.authenticate(token) if token else ANONYMOUS
+    # Without a token this is the anonymous principal on the `anonymous` plan: the UI's "New
+    # inbox" is held to the same creation rate and mailboxes-per-address as the API.
+    principal = await runtime.auth.authenticate(token)
     principal = await admitted(request, principal)
     return dataclasses.replace(principal, via="ui")
 
