@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inboxkit.store.plans import ANONYMOUS_PLAN, account_plan_columns
+from inboxkit.store.plans import account_plan_columns, mailbox_plan_join
 from inboxkit.store.tables import accounts, api_keys, mailboxes, plans, utcnow
 
 # A result row of any shape (SQLAlchemy types rows by their column tuple).
@@ -86,16 +86,7 @@ async def mailbox_token(conn: AsyncConnection, digest: str) -> Row | None:
             mailboxes.c.token_digest,
             *account_plan_columns(),
         )
-        .select_from(
-            mailboxes.outerjoin(accounts, accounts.c.id == mailboxes.c.account_id).outerjoin(
-                plans,
-                plans.c.name
-                == sa.case(
-                    (mailboxes.c.account_id.is_(None), sa.literal(ANONYMOUS_PLAN)),
-                    else_=accounts.c.plan,
-                ),
-            )
-        )
+        .select_from(mailbox_plan_join())
         .where(mailboxes.c.token_digest == digest, mailboxes.c.deleted_at.is_(None))
     )
     return (await conn.execute(query)).first()

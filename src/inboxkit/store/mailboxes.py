@@ -15,8 +15,8 @@ from typing import Any, TypedDict
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inboxkit.store.plans import ANONYMOUS_PLAN, account_plan_columns
-from inboxkit.store.tables import accounts, mailboxes, plans, utcnow
+from inboxkit.store.plans import account_plan_columns, mailbox_plan_join
+from inboxkit.store.tables import mailboxes, utcnow
 
 # A result row of any shape (SQLAlchemy types rows by their column tuple).
 Row = sa.Row[*tuple[Any, ...]]
@@ -84,9 +84,6 @@ async def find_live(
 async def live_recipient(conn: AsyncConnection, address: str, now: datetime) -> Row | None:
     """Id, address, expiry, account and plan (`plan_<field>` columns) of the mailbox at
     `address` if it is live at `now`: what an SMTP RCPT needs."""
-    owner_plan = sa.case(
-        (mailboxes.c.account_id.is_(None), sa.literal(ANONYMOUS_PLAN)), else_=accounts.c.plan
-    )
     query = (
         sa.select(
             mailboxes.c.id,
@@ -95,11 +92,7 @@ async def live_recipient(conn: AsyncConnection, address: str, now: datetime) -> 
             mailboxes.c.account_id,
             *account_plan_columns(),
         )
-        .select_from(
-            mailboxes.outerjoin(accounts, accounts.c.id == mailboxes.c.account_id).outerjoin(
-                plans, plans.c.name == owner_plan
-            )
-        )
+        .select_from(mailbox_plan_join())
         .where(mailboxes.c.address == address, _live(now))
     )
     return (await conn.execute(query)).first()

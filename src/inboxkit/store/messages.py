@@ -21,7 +21,7 @@ from inboxkit.mail.parse import ParsedMessage
 from inboxkit.records import MessageSummary, summary
 from inboxkit.store import usage
 from inboxkit.store.mailboxes import lock_undeleted
-from inboxkit.store.plans import ANONYMOUS_PLAN
+from inboxkit.store.plans import mailbox_plan_name
 from inboxkit.store.tables import accounts, contents, mailboxes, messages, utcnow
 
 # A result row of any shape (SQLAlchemy types rows by their column tuple).
@@ -381,9 +381,6 @@ async def purge_older(conn: AsyncConnection, plan: str, cutoff: datetime, batch:
     """Delete up to `batch` messages received before `cutoff` in mailboxes on `plan` (the
     retention sweep); returns how many this transaction deleted. Safe in many processes: each
     row is counted off by the DELETE that removed it, which only one of them wins."""
-    owner_plan = sa.case(
-        (mailboxes.c.account_id.is_(None), sa.literal(ANONYMOUS_PLAN)), else_=accounts.c.plan
-    )
     candidates = (
         sa.select(messages.c.id)
         .select_from(
@@ -391,7 +388,7 @@ async def purge_older(conn: AsyncConnection, plan: str, cutoff: datetime, batch:
                 accounts, accounts.c.id == mailboxes.c.account_id
             )
         )
-        .where(messages.c.received_at < cutoff, owner_plan == plan)
+        .where(messages.c.received_at < cutoff, mailbox_plan_name() == plan)
         .limit(batch)
     )
     ids = list((await conn.execute(candidates)).scalars())

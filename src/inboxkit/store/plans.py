@@ -23,6 +23,8 @@ __all__ = [
     "DEFAULT_PLAN",
     "SEEDED",
     "account_plan_columns",
+    "mailbox_plan_join",
+    "mailbox_plan_name",
     "delete_plan",
     "ensure_seeded",
     "get_plan",
@@ -62,6 +64,22 @@ def account_plan_columns() -> list[sa.ColumnElement[Any]]:
     return [plans.c.name.label("plan_name")] + [
         plans.c[name].label(f"plan_{name}") for name in PLAN_LIMITS
     ]
+
+
+def mailbox_plan_name() -> sa.ColumnElement[Any]:
+    """The name of the plan that limits a mailbox: its account's, or `anonymous` for a mailbox
+    without an account (NULL for the bootstrap admin's account, on no plan)."""
+    return sa.case(
+        (mailboxes.c.account_id.is_(None), sa.literal(ANONYMOUS_PLAN)), else_=accounts.c.plan
+    )
+
+
+def mailbox_plan_join() -> sa.FromClause:
+    """mailboxes ⟕ accounts ⟕ plans: each mailbox with the plan that limits it (select
+    `account_plan_columns()` from it)."""
+    return mailboxes.outerjoin(accounts, accounts.c.id == mailboxes.c.account_id).outerjoin(
+        plans, plans.c.name == mailbox_plan_name()
+    )
 
 
 async def ensure_seeded(conn: AsyncConnection) -> None:

@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.errors import MailboxFull
-from inboxkit.store.plans import ANONYMOUS_PLAN, account_plan_columns
-from inboxkit.store.tables import accounts, mailboxes, plans, usage_counters
+from inboxkit.store.plans import account_plan_columns, mailbox_plan_join
+from inboxkit.store.tables import mailboxes, usage_counters
 
 Row = sa.Row[*tuple[Any, ...]]
 
@@ -154,18 +154,6 @@ async def mailbox_change(
     return int(count or 0)
 
 
-def _plan_join() -> sa.FromClause:
-    """mailboxes ⟕ accounts ⟕ plans, where a mailbox without an account is on `anonymous`."""
-    return mailboxes.outerjoin(accounts, accounts.c.id == mailboxes.c.account_id).outerjoin(
-        plans,
-        plans.c.name
-        == sa.case(
-            (mailboxes.c.account_id.is_(None), sa.literal(ANONYMOUS_PLAN)),
-            else_=accounts.c.plan,
-        ),
-    )
-
-
 async def owners(conn: AsyncConnection, mailbox_ids: Sequence[str]) -> dict[str, Row]:
     """Each mailbox's owner, creating address, stored-message figures and plan
     (`plan_<field>` columns; NULL plan for the bootstrap admin's account), by mailbox id."""
@@ -178,7 +166,7 @@ async def owners(conn: AsyncConnection, mailbox_ids: Sequence[str]) -> dict[str,
             mailboxes.c.stored_bytes,
             *account_plan_columns(),
         )
-        .select_from(_plan_join())
+        .select_from(mailbox_plan_join())
         .where(mailboxes.c.id.in_(mailbox_ids))
     )
     return {row.id: row for row in await conn.execute(query)}
