@@ -95,6 +95,7 @@ class Runtime:
         # Rate limits per plan (and SMTP connects per peer): in Redis when configured.
         self.throttle = RateLimiter(settings.redis_url, self.metrics)
         self.mailboxes = MailboxService(settings, self.db, self.bus)
+        self.plans.changed_hooks.append(self.mailboxes.forget_all)
         self.accounts = AccountService(self.db, self.bus, self.plans, self.mailboxes)
         self.usage = UsageService(self.db, self.plans)
         self.quotas = DeliveryQuotas(self.db)

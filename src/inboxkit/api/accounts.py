@@ -72,9 +72,9 @@ async def update_plan(
 ):
     """Change a plan's limits (admin); null makes a limit unlimited. Takes effect at once for
     every account on it."""
-    changed = await runtime.plans.update(principal, name, body.model_dump(exclude_unset=True))
-    runtime.mailboxes.forget_all()
-    return {"data": changed}
+    return {
+        "data": await runtime.plans.update(principal, name, body.model_dump(exclude_unset=True))
+    }
 
 
 @router.delete("/plans/{name}", status_code=204, response_class=Response, responses=_CONFLICT)

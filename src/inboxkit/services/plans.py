@@ -8,6 +8,7 @@ next request in every process, with no cache to invalidate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +72,9 @@ class PlanService:
 
     def __init__(self, db: Database):
         self.db = db
+        # Called after a plan's limits change (the runtime registers whatever remembers plans
+        # for a moment: the SMTP recipient lookup).
+        self.changed_hooks: list[Callable[[], None]] = []
 
     async def ensure_seeded(self) -> None:
         async with self.db.write() as conn:
@@ -124,6 +128,8 @@ class PlanService:
             found = await rows.update_plan(conn, name, checked)
         if not found:
             raise NotFound(f"No plan named '{name}'.", resource=Resource.PLAN)
+        for hook in self.changed_hooks:
+            hook()
         return await self.get(principal, name)
 
     async def delete(self, principal: Any, name: str) -> None:
