@@ -19,7 +19,6 @@ from inboxkit.services.plans import DEFAULT_PLAN, PlanService
 from inboxkit.store import messages, usage
 from inboxkit.store import plans as rows
 from inboxkit.store.db import Database
-from inboxkit.store.mailboxes import mark_account_deleted
 from inboxkit.store.tables import utcnow
 
 __all__ = ["AccountService", "UsageService"]
@@ -114,15 +113,10 @@ class AccountService:
         if account_id == ADMIN_ACCOUNT_ID:
             raise Forbidden("The bootstrap admin account cannot be deleted.")
         async with self.db.write() as conn:
-            ended = await mark_account_deleted(conn, account_id)
-            await messages.purge_mailboxes(conn, [row.id for row in ended])
+            ended = await self.mailboxes.end_account(conn, account_id)
             await rows.delete_account(conn, account_id)
             await usage.forget(conn, usage.account_subject(account_id))
-        self.mailboxes.forget([row.address for row in ended])
-        for row in ended:
-            await self.bus.publish(
-                {"event": "mailbox.deleted", "mailbox_id": row.id, "mailbox": row.address}
-            )
+        await self.mailboxes.announce_ended("mailbox.deleted", ended)
 
     async def mine(self, principal: Principal) -> dict[str, Any]:
         """The caller's own account and its plan's limits (`GET /account`)."""

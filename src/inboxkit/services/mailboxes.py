@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -420,10 +420,23 @@ class MailboxService:
             await messages.purge_mailboxes(conn, [row.id])
             for hook in self.end_hooks:
                 await hook(conn, "mailbox.deleted", [row])
-        self.forget([row.address])
-        await self.bus.publish(
-            {"event": "mailbox.deleted", "mailbox_id": row.id, "mailbox": row.address}
-        )
+        await self.announce_ended("mailbox.deleted", [row])
+
+    async def end_account(self, conn: AsyncConnection, account_id: str) -> Sequence[Any]:
+        """In the caller's transaction, end every mailbox of an account being deleted (messages
+        purged, rows kept so addresses are never reissued); announce them with
+        `announce_ended` once committed."""
+        ended = await rows.mark_account_deleted(conn, account_id)
+        await messages.purge_mailboxes(conn, [row.id for row in ended])
+        return ended
+
+    async def announce_ended(
+        self, event: Literal["mailbox.deleted", "mailbox.expired"], ended: Sequence[Any]
+    ) -> None:
+        """After the commit: forget the addresses and tell every listener."""
+        self.forget([row.address for row in ended])
+        for row in ended:
+            await self.bus.publish({"event": event, "mailbox_id": row.id, "mailbox": row.address})
 
     async def sweep_expired(self, batch: int = 100) -> int:
         """Purge mailboxes whose time is up. Safe to run in many processes at once: each
@@ -438,11 +451,7 @@ class MailboxService:
                 await messages.purge_mailboxes(conn, [row.id for row in claimed])
                 for hook in self.end_hooks:
                     await hook(conn, "mailbox.expired", list(claimed))
-            self.forget([row.address for row in claimed])
-            for row in claimed:
-                await self.bus.publish(
-                    {"event": "mailbox.expired", "mailbox_id": row.id, "mailbox": row.address}
-                )
+            await self.announce_ended("mailbox.expired", claimed)
             swept += len(claimed)
             if candidates < batch:
                 return swept
