@@ -14,6 +14,7 @@ from inboxkit.mcp.backends import RestBackend, ServiceBackend
 from inboxkit.mcp.tools import build_server
 from tests.helpers import RunningServer
 from tests.mcp.conftest import call, call_error, http_client
+from tests.plans.support import account_on_plan
 
 
 async def key_on_plan(server: RunningServer, plan: str, **limits: Any) -> str:
@@ -21,16 +22,7 @@ async def key_on_plan(server: RunningServer, plan: str, **limits: Any) -> str:
     admin = await server.create_key(
         "admin", scopes=["admin", "mailboxes:read", "mailboxes:write", "send"]
     )
-    headers = server.auth(admin)
-    response = await server.http.post("/plans", json={"name": plan, **limits}, headers=headers)
-    assert response.status_code == 201, response.text
-    response = await server.http.post(
-        "/accounts", json={"name": plan, "plan": plan}, headers=headers
-    )
-    assert response.status_code == 201, response.text
-    account = response.json()["data"]["id"]
-    key = await server.runtime.auth.create_key(name=plan, account_id=account)
-    return key["token"]
+    return await account_on_plan(server.http, admin, plan, limits)
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@ import pytest
 
 from inboxkit.services.auth import SCOPES
 from tests.helpers import RunningServer
+from tests.plans.support import tenant_on_plan
 
 Tenant = dict[str, Any]
 
@@ -22,30 +23,12 @@ async def admin(server: RunningServer) -> dict[str, str]:
 
 @pytest.fixture
 def tenant_on(server: RunningServer, admin: dict[str, str]) -> Callable[..., Awaitable[Tenant]]:
-    """Make a plan (if limits are given) and an account on it with a key; returns
-    {"plan", "account", "headers"}."""
+    """Make (or change) a plan when limits are given, and an account on it with a key;
+    returns {"plan", "account", "headers"}."""
+    admin_token = admin["Authorization"].removeprefix("Bearer ")
 
     async def make(plan: str, **limits: Any) -> Tenant:
-        if limits:
-            created = await server.http.post("/plans", json={"name": plan, **limits}, headers=admin)
-            assert created.status_code in (201, 409), created.text
-            if created.status_code == 409:
-                patched = await server.http.patch(f"/plans/{plan}", json=limits, headers=admin)
-                assert patched.status_code == 200, patched.text
-        account = await server.http.post(
-            "/accounts", json={"name": f"tenant on {plan}", "plan": plan}, headers=admin
-        )
-        assert account.status_code == 201, account.text
-        key = await server.http.post(
-            "/keys",
-            json={"name": "tenant key", "account_id": account.json()["data"]["id"]},
-            headers=admin,
-        )
-        assert key.status_code == 201, key.text
-        return {
-            "plan": plan,
-            "account": account.json()["data"],
-            "headers": server.auth(key.json()["data"]["token"]),
-        }
+        account, key = await tenant_on_plan(server.http, admin_token, plan, limits)
+        return {"plan": plan, "account": account, "headers": server.auth(key)}
 
     return make

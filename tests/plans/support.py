@@ -11,7 +11,14 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-__all__ = ["Outcome", "account_on_plan", "bearer", "deliver_one", "raw_message"]
+__all__ = [
+    "Outcome",
+    "account_on_plan",
+    "bearer",
+    "deliver_one",
+    "raw_message",
+    "tenant_on_plan",
+]
 
 SENDER = "sender@example.com"
 
@@ -57,12 +64,16 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def account_on_plan(
+async def tenant_on_plan(
     api: httpx.AsyncClient, admin: str, plan: str, limits: dict[str, Any]
-) -> str:
-    """An API key of a new account on a new plan with `limits`."""
-    created = await api.post("/plans", json={"name": plan, **limits}, headers=bearer(admin))
-    assert created.status_code == 201, created.text
+) -> tuple[dict[str, Any], str]:
+    """A new account on `plan` and an API key of it: (the account, the key). With `limits`
+    the plan is created (or, when it exists, changed) first; without, it must exist."""
+    if limits:
+        created = await api.post("/plans", json={"name": plan, **limits}, headers=bearer(admin))
+        if created.status_code == 409:
+            created = await api.patch(f"/plans/{plan}", json=limits, headers=bearer(admin))
+        assert created.status_code in (200, 201), created.text
     account = await api.post(
         "/accounts", json={"name": f"{plan} tenant", "plan": plan}, headers=bearer(admin)
     )
@@ -73,4 +84,11 @@ async def account_on_plan(
         headers=bearer(admin),
     )
     assert key.status_code == 201, key.text
-    return key.json()["data"]["token"]
+    return account.json()["data"], key.json()["data"]["token"]
+
+
+async def account_on_plan(
+    api: httpx.AsyncClient, admin: str, plan: str, limits: dict[str, Any]
+) -> str:
+    """An API key of a new account on a new plan with `limits`."""
+    return (await tenant_on_plan(api, admin, plan, limits))[1]

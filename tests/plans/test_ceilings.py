@@ -305,9 +305,7 @@ async def test_retention_purges_only_old_messages_and_keeps_the_mailbox(
     long_ago = datetime.now(UTC) - timedelta(days=8)
     async with server.runtime.db.write() as conn:
         await conn.execute(
-            messages.update()
-            .where(messages.c.id.in_(old_ids + [m for m in []]))
-            .values(received_at=long_ago)
+            messages.update().where(messages.c.id.in_(old_ids)).values(received_at=long_ago)
         )
         await conn.execute(
             messages.update()
