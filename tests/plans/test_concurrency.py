@@ -23,7 +23,8 @@ import pytest
 
 from inboxkit.config import Settings
 from inboxkit.services.auth import SCOPES
-from tests.conftest import REDIS_URL, _migrate, _pg_create, _pg_drop, _with_database
+from tests.conftest import REDIS_URL, _migrate
+from tests.databases import command_env, fresh_postgres_database
 from tests.helpers import RunningServer, smtp_wire_bytes
 from tests.plans.support import account_on_plan, bearer, deliver_one, raw_message
 from tests.realtime.processes import INBOXKIT, Process, free_port, until_true
@@ -156,12 +157,11 @@ class Cluster:
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     assert PG_URL and REDIS_URL
-    name = f"inboxkit_quota_{uuid.uuid4().hex[:10]}"
-    await _pg_create(PG_URL, name)
-    database_url = _with_database(PG_URL, name)
+    databases = contextlib.AsyncExitStack()
+    database_url = await databases.enter_async_context(fresh_postgres_database())
     await _migrate(database_url)
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("INBOXKIT_")},
+        **command_env(),
         "INBOXKIT_DATABASE_URL": database_url,
         "INBOXKIT_REDIS_URL": REDIS_URL,
         "INBOXKIT_DATA_DIR": str(tmp_path / "data"),
@@ -214,7 +214,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
             raise
         finally:
             codes = [await process.stop() for process in processes]
-            await _pg_drop(PG_URL, name)
+            await databases.aclose()
     # uvicorn re-raises SIGTERM once its graceful shutdown is done, hence -SIGTERM for API roles.
     assert all(code in (0, -signal.SIGTERM) for code in codes), (codes, running.logs())
 

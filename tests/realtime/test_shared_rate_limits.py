@@ -3,16 +3,17 @@ processes on one PostgreSQL database and one (private) Redis count one caller to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import _migrate, _pg_create, _pg_drop, _with_database
+from tests.conftest import _migrate
+from tests.databases import command_env, fresh_postgres_database
 from tests.realtime.processes import INBOXKIT, Process, RedisServer, free_port, until_true
 
 PG_URL = os.environ.get("INBOXKIT_TEST_DATABASE_URL")
@@ -28,14 +29,13 @@ pytestmark = pytest.mark.skipif(
 async def api_urls(tmp_path: Path) -> AsyncIterator[list[str]]:
     """Two API processes on the shipped plans (anonymous: 3 creations a minute)."""
     assert PG_URL
-    name = f"inboxkit_rl_{uuid.uuid4().hex[:10]}"
-    await _pg_create(PG_URL, name)
-    database_url = _with_database(PG_URL, name)
+    databases = contextlib.AsyncExitStack()
+    database_url = await databases.enter_async_context(fresh_postgres_database())
     await _migrate(database_url)
     redis = RedisServer(tmp_path)
     await redis.start()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("INBOXKIT_")},
+        **command_env(),
         "INBOXKIT_DATABASE_URL": database_url,
         "INBOXKIT_REDIS_URL": redis.url,
         "INBOXKIT_DATA_DIR": str(tmp_path / "data"),
@@ -71,7 +71,7 @@ async def api_urls(tmp_path: Path) -> AsyncIterator[list[str]]:
     finally:
         codes = [await process.stop() for process in processes]
         await redis.process.stop()
-        await _pg_drop(PG_URL, name)
+        await databases.aclose()
     assert all(code in (0, -signal.SIGTERM) for code in codes), codes
 
 
