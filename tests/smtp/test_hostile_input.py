@@ -275,7 +275,11 @@ async def test_parse_exceeding_parse_timeout_stores_the_message_raw_and_flagged(
     impatient_server: RunningServer,
 ):
     server = impatient_server
-    raw = b"From: a@example.com\r\nSubject: slow\r\n\r\nyour code is 123456\r\n"
+    # Large enough that parsing and extracting it (not starting the worker, which is not
+    # counted) takes far longer than the 1 ms budget.
+    raw = b"From: a@example.com\r\nSubject: slow\r\n\r\nyour code is 123456\r\n" + (
+        b"a line of an ordinary, long message body, 9 of 10 words plain\r\n" * 20_000
+    )
     summary, full = await _deliver_hostile_on(server, raw, expect_parse_error=True)
     assert summary["parse_error"] is True
     assert "longer than" in full["parse_error_detail"]
