@@ -24,6 +24,7 @@ from inboxkit.metrics import Metrics
 from inboxkit.pipeline import Pipeline
 from inboxkit.services.accounts import AccountService, UsageService
 from inboxkit.services.auth import AuthService
+from inboxkit.services.capture import CaptureService
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import MessageService
 from inboxkit.services.outbound import OutboundService
@@ -105,6 +106,7 @@ class Runtime:
         )
         self.catchup = CatchUp(self.db, self.bus, settings.wait_poll_interval)
         self.pipeline = Pipeline(self.mailboxes, self.parser, self.batcher, self.bus)
+        self.capture = CaptureService(settings, self.db, self.auth, self.pipeline)
         self.webhooks = WebhookService(settings, self.db, self.dialect, self.mailboxes)
         # Built in every role: the API's "test this endpoint" makes its first attempt here.
         self.webhook_dispatcher = WebhookDispatcher(
@@ -114,6 +116,8 @@ class Runtime:
         # Run in every storing transaction; the batcher runs them, a group commit at a time.
         self.batcher.store_hooks.append(self.webhooks.on_store)
         self.mailboxes.end_hooks.append(self.webhooks.on_mailbox_end)
+        self.mailboxes.end_hooks.append(self.capture.on_mailbox_end)
+        self.plans.changed_hooks.append(self.capture.forget)
         self.outbound = OutboundService(
             settings, self.db, self.dialect, self.mailboxes, self.pipeline
         )

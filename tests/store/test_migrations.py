@@ -60,10 +60,16 @@ def _schema(connection: sa.Connection) -> dict[str, Any]:
     return {
         table: (
             [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
-            sorted(str(sorted(i.items())) for i in inspector.get_indexes(table)),
+            sorted(_index(i) for i in inspector.get_indexes(table)),
         )
         for table in sorted(inspector.get_table_names())
     }
+
+
+def _index(index: Any) -> str:
+    """An index as comparable text (a partial index's condition is an object: its SQL)."""
+    options = {k: str(v) for k, v in index.get("dialect_options", {}).items()}
+    return str(sorted({**index, "dialect_options": options}.items()))
 
 
 async def _inspect(url: str) -> tuple[str | None, list[Any], dict[str, Any]]:

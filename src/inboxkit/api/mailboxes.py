@@ -77,6 +77,14 @@ async def delete_mailbox(runtime: RuntimeDep, principal: PrincipalDep, mailbox: 
     return Response(status_code=204)
 
 
+@router.get("/capture", response_model=Data[Mailbox], tags=["capture"])
+async def get_capture_mailbox(runtime: RuntimeDep, principal: PrincipalDep):
+    """The account's capture mailbox (`mode: "capture"`), made on first use: every message an
+    application hands over with this account's key (SMTP AUTH, or a provider's send API under
+    `/esp/…`), to any address, lands here. Use its id or address with every message route."""
+    return {"data": await runtime.capture.mailbox(principal)}
+
+
 @router.get("/handles/{handle}", response_model=Data[HandleAvailability])
 async def handle_availability(
     runtime: RuntimeDep,

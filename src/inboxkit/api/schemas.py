@@ -64,6 +64,7 @@ Scope = Literal[
     "messages:write",
     "send",
     "webhooks",
+    "capture",
     "admin",
 ]
 assert Scope.__args__ == SCOPES  # type: ignore[attr-defined]
@@ -241,6 +242,11 @@ class MessageEnvelope(BaseModel):
     rcpt_to: list[str]
     remote_addr: str | None
     helo: str | None
+    via: str | None = Field(
+        default=None,
+        description="How captured mail reached the capture mailbox: 'smtp' (SMTP AUTH) or "
+        "'esp:<provider>' (an emulated send API). Absent on mail received as such.",
+    )
 
 
 class MessageSummary(BaseModel):

@@ -40,14 +40,19 @@ class Envelope:
     rcpt_tos: list[str]
     remote_addr: str | None = None
     helo: str | None = None
+    # How captured mail reached us (`smtp`, `esp:postmark`, …); None for mail received as such.
+    via: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        recorded: dict[str, Any] = {
             "mail_from": self.mail_from,
             "rcpt_to": self.rcpt_tos,
             "remote_addr": self.remote_addr,
             "helo": self.helo,
         }
+        if self.via is not None:
+            recorded["via"] = self.via
+        return recorded
 
 
 class Pipeline:

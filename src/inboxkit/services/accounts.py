@@ -102,7 +102,8 @@ class AccountService:
             if changes:
                 await rows.update_account(conn, account_id, changes)
         # Recipient lookups are remembered for a second; forget them so SMTP sees it at once.
-        self.mailboxes.forget_all()
+        for hook in self.plans.changed_hooks:
+            hook()
         return await self.get(principal, account_id)
 
     async def delete(self, principal: Principal, account_id: str) -> None:

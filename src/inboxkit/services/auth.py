@@ -47,6 +47,8 @@ SCOPES = (
     "messages:write",
     "send",
     "webhooks",
+    # Hand mail to the account's capture mailbox (SMTP AUTH, the emulated send APIs).
+    "capture",
     "admin",
 )
 MAILBOX_TOKEN_SCOPES = frozenset(
@@ -105,8 +107,9 @@ class Principal:
         return False
 
     def require_mode(self, mode: str) -> None:
-        """Refuse a mode outside a mode-limited key's modes."""
-        if self.modes is not None and mode not in self.modes:
+        """Refuse a mode outside a mode-limited key's modes (which name test and agent
+        mailboxes; the account's capture mailbox is governed by scopes alone)."""
+        if self.modes is not None and mode != "capture" and mode not in self.modes:
             allowed = " and ".join(sorted(self.modes)) or "no"
             raise Forbidden(
                 f"This key is limited to {allowed} mailboxes; use a key whose modes include "

@@ -404,6 +404,11 @@ class MailboxService:
             changes: rows.MailboxChanges = {}
             if "name" in fields:
                 changes["name"] = name
+            if "ttl_minutes" in fields and ttl_minutes is not None and row.mode == "capture":
+                raise ValidationFailed(
+                    "The capture mailbox never expires while its account exists; it takes no "
+                    "ttl_minutes."
+                )
             if "ttl_minutes" in fields and ttl_minutes is not None:
                 changes["expires_at"] = self._expiry(
                     row.mode, ttl_minutes, utcnow(), plan=principal.plan

@@ -93,7 +93,24 @@ async def live_recipient(conn: AsyncConnection, address: str, now: datetime) -> 
             *account_plan_columns(),
         )
         .select_from(mailbox_plan_join())
-        .where(mailboxes.c.address == address, _live(now))
+        # A capture mailbox takes mail only from its account's authenticated senders
+        # (services/capture.py), never by its address from anybody.
+        .where(mailboxes.c.address == address, mailboxes.c.mode != "capture", _live(now))
+    )
+    return (await conn.execute(query)).first()
+
+
+async def live_capture(conn: AsyncConnection, account_id: str) -> Row | None:
+    """The account's live capture mailbox with its plan (`plan_<field>` columns), if it has
+    one. Capture mailboxes never expire, so only deletion ends one."""
+    query = (
+        sa.select(mailboxes, *account_plan_columns())
+        .select_from(mailbox_plan_join())
+        .where(
+            mailboxes.c.account_id == account_id,
+            mailboxes.c.mode == "capture",
+            mailboxes.c.deleted_at.is_(None),
+        )
     )
     return (await conn.execute(query)).first()
 

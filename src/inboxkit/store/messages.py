@@ -254,13 +254,17 @@ def apply_filter(query: sa.Select[Any], flt: MessageQuery) -> sa.Select[Any]:
             sa.func.lower(c.subject).contains(flt.subject_contains.lower(), autoescape=True)
         )
     if flt.to_contains:
-        # The To and Cc headers only (a body that mentions the address must not match);
-        # JSON text is compared case-insensitively on both backends.
+        # The To and Cc headers and the envelope's recipients (a Bcc'd address is in the
+        # envelope alone), never the body; JSON text is compared case-insensitively on both
+        # backends.
         needle = flt.to_contains.lower()
         query = query.where(
             sa.or_(
                 sa.func.lower(sa.cast(c.to_addrs, sa.Text)).contains(needle, autoescape=True),
                 sa.func.lower(sa.cast(c.cc_addrs, sa.Text)).contains(needle, autoescape=True),
+                sa.func.lower(sa.cast(c.envelope["rcpt_to"], sa.Text)).contains(
+                    needle, autoescape=True
+                ),
             )
         )
     if flt.direction:

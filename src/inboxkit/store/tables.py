@@ -153,6 +153,14 @@ mailboxes = sa.Table(
     sa.Column("stored_bytes", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_mailboxes_account_id", "account_id", "id"),
     sa.Index("ix_mailboxes_expires_at", "expires_at"),
+    # One live capture mailbox per account (migration 0006).
+    sa.Index(
+        "ux_mailboxes_live_capture",
+        "account_id",
+        unique=True,
+        sqlite_where=sa.text("mode = 'capture' AND deleted_at IS NULL"),
+        postgresql_where=sa.text("mode = 'capture' AND deleted_at IS NULL"),
+    ),
 )
 
 contents = sa.Table(
