@@ -25,6 +25,8 @@ from inboxkit import __version__
 from inboxkit.api.accounts import router as accounts_router
 from inboxkit.api.connections import guarded_http_protocol
 from inboxkit.api.errors import install_error_handlers
+from inboxkit.api.esp.mailgun import router as mailgun_router
+from inboxkit.api.esp.ses import router as ses_router
 from inboxkit.api.keys import router as keys_router
 from inboxkit.api.limits import BodySizeLimit
 from inboxkit.api.mailboxes import router as mailboxes_router
@@ -146,6 +148,11 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
         app.include_router(router, prefix="/api/v1", responses=_ERROR_RESPONSES)
     app.include_router(ws_router)
     app.include_router(ops_router)
+    # Emulated provider send APIs (DESIGN §11): under /esp/<provider>, and at the provider's
+    # own paths from the root for SDKs whose base URL cannot carry a path.
+    for provider, esp_router in (("mailgun", mailgun_router), ("ses", ses_router)):
+        app.include_router(esp_router, prefix=f"/esp/{provider}")
+        app.include_router(esp_router, include_in_schema=False)
     install_web(app)
     # A route, not a mount: a mount would redirect `POST /mcp` to `/mcp/`.
     # An ASGI app as a Route endpoint (Starlette serves it as is, every method).
