@@ -182,7 +182,10 @@ async def send_message(request: Request, domain: str, credentials: Credentials) 
         principal = await _principal(request, credentials)
         _check_domain(domain)
         form = await _form(request)
-        message_id = await _capture_form(request, principal, domain, form)
+        try:
+            message_id = await _capture_form(request, principal, domain, form)
+        finally:
+            await form.close()  # uploaded files spool to temporary files
     except MailgunError as exc:
         return exc.response()
     except InboxKitError as exc:
@@ -206,7 +209,10 @@ async def send_mime(request: Request, domain: str, credentials: Credentials) -> 
         principal = await _principal(request, credentials)
         _check_domain(domain)
         form = await _form(request)
-        message_id = await _capture_mime(request, principal, domain, form)
+        try:
+            message_id = await _capture_mime(request, principal, domain, form)
+        finally:
+            await form.close()  # uploaded files spool to temporary files
     except MailgunError as exc:
         return exc.response()
     except InboxKitError as exc:
