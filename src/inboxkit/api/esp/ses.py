@@ -32,11 +32,10 @@ from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import format_datetime, getaddresses
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -79,16 +78,6 @@ _TAG_PART = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.-]{1,256})\s*\}\}")
 
 router = APIRouter(tags=["capture"])
-
-# Documents the credential; the route verifies the whole signature itself.
-_signature = APIKeyHeader(
-    name="Authorization",
-    scheme_name="awsSigV4",
-    auto_error=False,
-    description="AWS Signature Version 4 (`AWS4-HMAC-SHA256 Credential=<API key id>/<date>/"
-    "<region>/ses/aws4_request, SignedHeaders=…, Signature=…`), made with an inboxkit API key "
-    "(scope `capture`) as the secret access key and its id as the access key id.",
-)
 
 
 class SesError(Exception):
@@ -144,10 +133,11 @@ def _documented(description: str) -> dict[str, Any]:
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _documented(
         "BadRequestException (malformed request or message), MessageRejected (too large), "
-        "IncompleteSignatureException, LimitExceededException"
+        "LimitExceededException"
     ),
     403: _documented(
-        "MissingAuthenticationTokenException (unsigned), UnrecognizedClientException (unknown "
+        "MissingAuthenticationTokenException (unsigned), IncompleteSignatureException (not a "
+        "SigV4 Authorization header), UnrecognizedClientException (unknown "
         "key id), InvalidSignatureException (wrong signature, expired, wrong scope), "
         "AccessDeniedException (the key lacks the `capture` scope)"
     ),
@@ -200,15 +190,18 @@ _REQUEST_BODY = {
     "/v2/email/outbound-emails",
     response_model=SendEmailResponse,
     responses=_RESPONSES,
-    openapi_extra={"requestBody": _REQUEST_BODY},
+    # No security scheme: OpenAPI has none for SigV4; the description says how to sign.
+    openapi_extra={"requestBody": _REQUEST_BODY, "security": []},
     summary="Amazon SES v2 SendEmail, captured",
 )
-async def send_email(
-    request: Request,
-    _authorization: Annotated[str | None, Depends(_signature)],
-) -> Response:
+async def send_email(request: Request) -> Response:
     """Capture a message sent with the AWS SDK's `sesv2` `send_email` (Simple, Raw, or an
-    inline Template) into the signing key's account's capture mailbox. Never relayed."""
+    inline Template) into the signing key's account's capture mailbox. Never relayed.
+
+    Authentication is AWS Signature Version 4 (`Authorization: AWS4-HMAC-SHA256
+    Credential=<API key id>/<date>/<region>/ses/aws4_request, SignedHeaders=…, Signature=…`)
+    made with an inboxkit API key (scope `capture`) as the secret access key and its id as
+    the access key id; a request without it is refused with 403, as AWS refuses it."""
     try:
         body = await _body(request)
         principal = await _signer(request, body)
@@ -269,7 +262,7 @@ async def _signer(request: Request, body: bytes) -> Principal:
 # AWS's answers to a request it cannot verify (status, error type).
 _SIGNATURE_ERRORS: dict[SignatureProblem, tuple[int, str]] = {
     SignatureProblem.MISSING: (403, "MissingAuthenticationTokenException"),
-    SignatureProblem.INCOMPLETE: (400, "IncompleteSignatureException"),
+    SignatureProblem.INCOMPLETE: (403, "IncompleteSignatureException"),
     SignatureProblem.EXPIRED: (403, "InvalidSignatureException"),
     SignatureProblem.SCOPE: (403, "InvalidSignatureException"),
     SignatureProblem.PAYLOAD: (403, "InvalidSignatureException"),
