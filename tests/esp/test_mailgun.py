@@ -12,6 +12,7 @@ import pytest
 from mailgun.client import Client
 from mailgun.config import RetryPolicy
 
+from inboxkit.config import Settings
 from tests.esp.captured import (
     attachment_bytes,
     captured_messages,
@@ -19,7 +20,7 @@ from tests.esp.captured import (
     only_captured,
     raw_bytes,
 )
-from tests.helpers import RunningServer
+from tests.helpers import RunningServer, start_server, update_plan
 
 pytestmark = pytest.mark.service
 
@@ -243,3 +244,29 @@ async def test_other_account_never_sees_the_captured_mail(server: RunningServer)
         headers=server.auth(other),
     )
     assert response.status_code == 404
+
+
+async def test_oversized_request_gets_413_in_mailgun_shape(settings: Settings):
+    async with start_server(settings.model_copy(update={"max_request_bytes": 4096})) as small:
+        key = await small.create_key("mg-app", scopes=["capture", *READING])
+        files = [("attachment", ("big.bin", b"z" * 8000, "application/octet-stream"))]
+
+        response = await send(mailgun(small, key), full_message(), files)
+
+        assert response.status_code == 413
+        assert "4096" in response.json()["message"]
+        assert await captured_messages(small, key) == []
+
+
+async def test_over_the_plan_write_rate_gets_429_with_retry_after(server: RunningServer):
+    key = await server.create_key("mg-app", scopes=["capture", *READING])
+    await update_plan(server.runtime, "default", write_per_minute=1)
+    client = mailgun(server, key)
+    assert (await send(client, full_message())).status_code == 200
+
+    response = await send(client, full_message())
+
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    assert response.json()["message"]
+    assert len(await captured_messages(server, key)) == 1

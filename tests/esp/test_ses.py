@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from inboxkit.config import Settings
 from tests.esp.captured import (
     attachment_bytes,
     captured_messages,
@@ -26,7 +27,7 @@ from tests.esp.captured import (
     only_captured,
     raw_bytes,
 )
-from tests.helpers import RunningServer
+from tests.helpers import RunningServer, start_server, update_plan
 
 pytestmark = pytest.mark.service
 
@@ -372,3 +373,39 @@ async def test_captured_simple_email_parses_as_mime_with_alternative_and_attachm
     assert base64.b64encode(PDF).decode() in (
         await raw_bytes(server, key["token"], message)
     ).decode().replace("\r\n", "")
+
+
+async def test_oversized_request_and_message_are_rejected_413(
+    settings: Settings, server: RunningServer
+):
+    async with start_server(settings.model_copy(update={"max_request_bytes": 4096})) as small:
+        key = await ses_key(small)
+        request = simple_request()
+        request["Content"]["Simple"]["Attachments"][0]["RawContent"] = b"x" * 8000
+        with pytest.raises(ClientError) as raised:
+            await asyncio.to_thread(sesv2(small, key["id"], key["token"]).send_email, **request)
+        assert raised.value.response["Error"]["Code"] == "MessageRejected"
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+
+    key = await ses_key(server)
+    await update_plan(server.runtime, "default", max_message_bytes=3000)
+    request = simple_request()
+    request["Content"]["Simple"]["Attachments"][0]["RawContent"] = b"y" * 5000
+    with pytest.raises(ClientError) as raised:
+        await asyncio.to_thread(sesv2(server, key["id"], key["token"]).send_email, **request)
+    assert raised.value.response["Error"]["Code"] == "MessageRejected"
+    assert await captured_messages(server, key["token"]) == []
+
+
+async def test_over_the_plan_write_rate_raises_too_many_requests(server: RunningServer):
+    key = await ses_key(server)
+    await update_plan(server.runtime, "default", write_per_minute=1)
+    client = sesv2(server, key["id"], key["token"])
+    await asyncio.to_thread(client.send_email, **simple_request())
+
+    with pytest.raises(client.exceptions.TooManyRequestsException) as raised:
+        await asyncio.to_thread(client.send_email, **simple_request())
+
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert int(raised.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"]) >= 1
+    assert len(await captured_messages(server, key["token"])) == 1

@@ -57,7 +57,7 @@ from inboxkit.mail.compose import (
 )
 from inboxkit.services.auth import Principal
 
-__all__ = ["router"]
+__all__ = ["PATHS", "router", "too_large"]
 
 VIA = "esp:mailgun"
 QUEUED = "Queued. Thank you."
@@ -74,6 +74,8 @@ _DOMAIN = re.compile(
 _PLACEHOLDER = re.compile(r"%recipient\.([A-Za-z0-9_.-]{1,100})%")
 
 router = APIRouter(tags=["capture"])
+# Where this router is served (app.py): under /esp/mailgun and from the root.
+PATHS = re.compile(r"^(?:/esp/mailgun)?/v3/[^/]+/messages(?:\.mime)?$")
 
 _basic = HTTPBasic(
     auto_error=False,
@@ -94,6 +96,11 @@ class MailgunError(Exception):
 
     def response(self) -> JSONResponse:
         return JSONResponse({"message": self.message}, self.status, headers=self.headers)
+
+
+def too_large(message: str) -> JSONResponse:
+    """A request body over the server's limit, refused before it is read."""
+    return MailgunError(413, message).response()
 
 
 class Queued(BaseModel):

@@ -60,7 +60,7 @@ from inboxkit.mail.compose import (
 )
 from inboxkit.services.auth import Principal
 
-__all__ = ["router"]
+__all__ = ["PATHS", "router", "too_large"]
 
 VIA = "esp:ses"
 # The header SES reads a raw message's tags from; captured mail keeps `EmailTags` in it.
@@ -78,6 +78,8 @@ _TAG_PART = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.-]{1,256})\s*\}\}")
 
 router = APIRouter(tags=["capture"])
+# Where this router is served (app.py): under /esp/ses and from the root.
+PATHS = re.compile(r"^(?:/esp/ses)?/v2/email/outbound-emails$")
 
 
 class SesError(Exception):
@@ -100,6 +102,11 @@ class SesError(Exception):
             **self.headers,
         }
         return JSONResponse({"message": self.message}, status_code=self.status, headers=headers)
+
+
+def too_large(message: str) -> JSONResponse:
+    """A request body over the server's limit, refused before it is read."""
+    return SesError(413, "MessageRejected", message).response()
 
 
 def _bad(message: str) -> SesError:
@@ -132,8 +139,8 @@ def _documented(description: str) -> dict[str, Any]:
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _documented(
-        "BadRequestException (malformed request or message), MessageRejected (too large), "
-        "LimitExceededException"
+        "BadRequestException (malformed request or message), LimitExceededException (a "
+        "standing ceiling of the account's plan)"
     ),
     403: _documented(
         "MissingAuthenticationTokenException (unsigned), IncompleteSignatureException (not a "
@@ -142,6 +149,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         "AccessDeniedException (the key lacks the `capture` scope)"
     ),
     404: _documented("NotFoundException: a stored template (none exist here)"),
+    413: _documented("MessageRejected: the request or the message is too large"),
     429: _documented("TooManyRequestsException: a rate limit or ceiling of the account's plan"),
 }
 
@@ -219,7 +227,7 @@ async def _body(request: Request) -> bytes:
     try:
         return await request.body()
     except StarletteHTTPException as exc:  # BodySizeLimit counting a streamed body
-        raise SesError(400, "MessageRejected", str(exc.detail)) from None
+        raise SesError(413, "MessageRejected", str(exc.detail)) from None
 
 
 async def _signer(request: Request, body: bytes) -> Principal:
@@ -273,7 +281,7 @@ _SIGNATURE_ERRORS: dict[SignatureProblem, tuple[int, str]] = {
 def _from_inboxkit(exc: InboxKitError) -> SesError:
     """Our refusals as SES would give them: over a rate or a ceiling, too large, malformed."""
     if isinstance(exc, MessageTooLarge):
-        return SesError(400, "MessageRejected", exc.message)
+        return SesError(413, "MessageRejected", exc.message)
     if exc.status == 429 or isinstance(exc, RateLimited):
         return SesError(429, "TooManyRequestsException", exc.message, exc.headers)
     if exc.status == 403:
