@@ -144,7 +144,12 @@ class Runtime:
         await self.auth.ensure_admin_account()
         if self.role.receives_mail:
             handler = InboxHandler(
-                self.settings, self.mailboxes, self.pipeline, self.metrics, self.quotas
+                self.settings,
+                self.mailboxes,
+                self.pipeline,
+                self.metrics,
+                self.quotas,
+                capture=self.capture if self.settings.smtp_capture else None,
             )
             self.smtp_server = await start_smtp_server(self.settings, handler, self.throttle)
         if self.role.runs_workers:

@@ -61,7 +61,7 @@ async def get_mailbox(runtime: RuntimeDep, principal: PrincipalDep, mailbox: str
 @router.patch(
     "/mailboxes/{mailbox}",
     response_model=Data[Mailbox],
-    responses={409: {"model": ErrorResponse, "description": "ttl_minutes on the capture mailbox"}},
+    responses={409: {"model": ErrorResponse, "description": "The capture mailbox takes no TTL"}},
 )
 async def update_mailbox(
     runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, body: MailboxUpdate

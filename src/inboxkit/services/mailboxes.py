@@ -406,7 +406,7 @@ class MailboxService:
             if "name" in fields:
                 changes["name"] = name
             if "ttl_minutes" in fields and ttl_minutes is not None and row.mode == "capture":
-                # 409, not 422: the value is valid, this mailbox's mode is what refuses it.
+                # 409: the request is well formed, the mailbox's kind refuses it.
                 raise Conflict(
                     "The capture mailbox never expires while its account exists; it takes no "
                     "ttl_minutes."
