@@ -409,3 +409,48 @@ async def test_over_the_plan_write_rate_raises_too_many_requests(server: Running
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
     assert int(raised.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"]) >= 1
     assert len(await captured_messages(server, key["token"])) == 1
+
+
+async def test_bulk_email_captures_one_message_per_entry_and_reports_each(
+    server: RunningServer,
+):
+    key = await ses_key(server)
+    client = sesv2(server, key["id"], key["token"])
+
+    result = await asyncio.to_thread(
+        client.send_bulk_email,
+        FromEmailAddress="Reminders <remind@svc.example>",
+        DefaultContent={
+            "Template": {
+                "TemplateContent": {
+                    "Subject": "Hi {{name}}, your slot is {{slot}}",
+                    "Text": "See you at {{slot}}.",
+                },
+                "TemplateData": json.dumps({"name": "there", "slot": "soon"}),
+            }
+        },
+        DefaultEmailTags=[{"Name": "flow", "Value": "reminder"}],
+        BulkEmailEntries=[
+            {
+                "Destination": {"ToAddresses": ["lea@people.example"]},
+                "ReplacementEmailContent": {
+                    "ReplacementTemplate": {
+                        "ReplacementTemplateData": json.dumps({"name": "Lea", "slot": "9:30"})
+                    }
+                },
+            },
+            {"Destination": {"ToAddresses": ["not an address"]}},
+            {"Destination": {"ToAddresses": ["max@people.example"]}},
+        ],
+    )
+
+    statuses = [entry["Status"] for entry in result["BulkEmailEntryResults"]]
+    assert statuses == ["SUCCESS", "INVALID_PARAMETER", "SUCCESS"]
+    assert result["BulkEmailEntryResults"][1]["Error"]
+    messages = {m["to"][0]: m for m in await captured_messages(server, key["token"])}
+    assert set(messages) == {"lea@people.example", "max@people.example"}
+    assert messages["lea@people.example"]["subject"] == "Hi Lea, your slot is 9:30"
+    assert messages["max@people.example"]["subject"] == "Hi there, your slot is soon"
+    assert header(messages["lea@people.example"], "X-SES-Message-Tags") == ["flow=reminder"]
+    first_id = result["BulkEmailEntryResults"][0]["MessageId"]
+    assert messages["lea@people.example"]["message_id"] == f"<{first_id}@email.amazonses.com>"

@@ -1,4 +1,5 @@
-"""Amazon SES v2 `SendEmail` (`POST /v2/email/outbound-emails`), captured.
+"""Amazon SES v2 `SendEmail` (`POST /v2/email/outbound-emails`) and `SendBulkEmail`
+(`POST /v2/email/outbound-bulk-emails`), captured.
 
 An application using the AWS SDK's `sesv2` client with `endpoint_url` pointed here, the
 access key id set to an inboxkit API key's id and the secret to the key itself, has its mail
@@ -16,6 +17,11 @@ and Date) and `Template` when its content is given inline (`TemplateContent` wit
 `TemplateArn`) does not exist here (NotFoundException). `EmailTags` are kept as one
 `X-SES-Message-Tags: name=value, …` header (the header SES reads tags from in raw mail);
 `ConfigurationSetName` and the other sending options are accepted and ignored.
+
+`SendBulkEmail` sends its inline default template once per entry (at most 50), with the
+entry's replacement data (or the default data), tags (or the default tags) and headers; each
+entry is captured or refused on its own and reported as SES reports it (`SUCCESS` with a
+MessageId, or `INVALID_PARAMETER`, `MESSAGE_REJECTED`, `ACCOUNT_THROTTLED` … with the reason).
 """
 
 from __future__ import annotations
@@ -74,12 +80,13 @@ MAX_ATTACHMENTS = 100
 MAX_TAGS = 50
 MAX_REPLY_TO = 50
 MAX_TEMPLATE_VARIABLES = 1000
+MAX_BULK_ENTRIES = 50  # SES v2's limit per SendBulkEmail call
 _TAG_PART = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.-]{1,256})\s*\}\}")
 
 router = APIRouter(tags=["capture"])
 # Where this router is served (app.py): under /esp/ses and from the root.
-PATHS = re.compile(r"^(?:/esp/ses)?/v2/email/outbound-emails$")
+PATHS = re.compile(r"^(?:/esp/ses)?/v2/email/outbound-(?:bulk-)?emails$")
 
 
 class SesError(Exception):
@@ -221,6 +228,73 @@ async def send_email(request: Request) -> Response:
     except ComposeError as exc:
         return _bad(str(exc)).response()
     return JSONResponse({"MessageId": message_id}, headers={"x-amzn-RequestId": str(uuid.uuid4())})
+
+
+_BULK_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["DefaultContent", "BulkEmailEntries"],
+                "properties": {
+                    "FromEmailAddress": {"type": "string", "maxLength": 1000},
+                    "ReplyToAddresses": _ADDRESSES,
+                    "DefaultContent": {
+                        "type": "object",
+                        "description": '`{"Template": …}` with the template given inline.',
+                    },
+                    "BulkEmailEntries": {
+                        "type": "array",
+                        "maxItems": MAX_BULK_ENTRIES,
+                        "items": {"type": "object", "required": ["Destination"]},
+                    },
+                    "DefaultEmailTags": {"type": "array", "maxItems": MAX_TAGS},
+                },
+            }
+        }
+    },
+}
+
+
+class BulkEntryResult(BaseModel):
+    """One entry's outcome: `SUCCESS` with its MessageId, or why it was refused."""
+
+    Status: str
+    MessageId: str | None = None
+    Error: str | None = None
+
+
+class SendBulkEmailResponse(BaseModel):
+    """SES v2's answer to a bulk send: one result per entry, in order."""
+
+    BulkEmailEntryResults: list[BulkEntryResult]
+
+
+@router.post(
+    "/v2/email/outbound-bulk-emails",
+    response_model=SendBulkEmailResponse,
+    responses=_RESPONSES,
+    openapi_extra={"requestBody": _BULK_BODY, "security": []},
+    summary="Amazon SES v2 SendBulkEmail, captured",
+)
+async def send_bulk_email(request: Request) -> Response:
+    """Capture a bulk send (`sesv2` `send_bulk_email`): one message per entry, from the
+    inline default template with the entry's replacement data, tags and headers. Signed as
+    `SendEmail` is; each entry succeeds or fails on its own, as SES reports it."""
+    try:
+        body = await _body(request)
+        principal = await _signer(request, body)
+        results = await _capture_bulk(request, principal, _payload(body))
+    except SesError as exc:
+        return exc.response()
+    except InboxKitError as exc:
+        return _from_inboxkit(exc).response()
+    except ComposeError as exc:
+        return _bad(str(exc)).response()
+    return JSONResponse(
+        {"BulkEmailEntryResults": results}, headers={"x-amzn-RequestId": str(uuid.uuid4())}
+    )
 
 
 async def _body(request: Request) -> bytes:
@@ -605,3 +679,71 @@ async def _capture_raw(
         via=VIA,
         remote_addr=client_ip(request),
     )
+
+
+async def _capture_bulk(
+    request: Request, principal: Principal, payload: dict[str, Any]
+) -> list[dict[str, str]]:
+    """Each entry as a templated SendEmail of its own; its result as SES reports it."""
+    default = _object(payload.get("DefaultContent"), "DefaultContent", required=True)
+    template = _object(default.get("Template"), "DefaultContent.Template", required=True)
+    if template.get("TemplateName") is not None or template.get("TemplateArn") is not None:
+        _template(template)  # raises NotFoundException: no stored templates here
+    entries = _list(payload.get("BulkEmailEntries"), "BulkEmailEntries", MAX_BULK_ENTRIES)
+    if not entries:
+        raise _bad("BulkEmailEntries must hold at least one entry.")
+    headers = _list(template.get("Headers"), "DefaultContent.Template.Headers", MAX_HEADERS)
+    results: list[dict[str, str]] = []
+    for i, value in enumerate(entries):
+        where = f"BulkEmailEntries[{i}]"
+        try:
+            entry = _object(value, where, required=True)
+            replacement = _object(
+                _object(
+                    entry.get("ReplacementEmailContent"), f"{where}.ReplacementEmailContent"
+                ).get("ReplacementTemplate"),
+                f"{where}.ReplacementEmailContent.ReplacementTemplate",
+            )
+            extra = _list(
+                entry.get("ReplacementHeaders"), f"{where}.ReplacementHeaders", MAX_HEADERS
+            )
+            one = {
+                "FromEmailAddress": payload.get("FromEmailAddress"),
+                "ReplyToAddresses": payload.get("ReplyToAddresses"),
+                "Destination": entry.get("Destination"),
+                "EmailTags": entry.get("ReplacementTags") or payload.get("DefaultEmailTags"),
+                "Content": {
+                    "Template": {
+                        **template,
+                        "TemplateData": replacement.get(
+                            "ReplacementTemplateData", template.get("TemplateData", "{}")
+                        ),
+                        "Headers": (headers + extra)[:MAX_HEADERS] if extra else headers,
+                    }
+                },
+            }
+            message_id = await _capture(request, principal, one)
+        except SesError as exc:
+            results.append(
+                {"Status": _BULK_STATUS.get(exc.error_type, "FAILED"), "Error": exc.message}
+            )
+        except ComposeError as exc:
+            results.append({"Status": "INVALID_PARAMETER", "Error": str(exc)})
+        except InboxKitError as exc:
+            refused = _from_inboxkit(exc)
+            results.append(
+                {"Status": _BULK_STATUS.get(refused.error_type, "FAILED"), "Error": refused.message}
+            )
+        else:
+            results.append({"Status": "SUCCESS", "MessageId": message_id})
+    return results
+
+
+# An entry's refusal as SendBulkEmail reports it (BulkEmailStatus).
+_BULK_STATUS = {
+    "BadRequestException": "INVALID_PARAMETER",
+    "MessageRejected": "MESSAGE_REJECTED",
+    "TooManyRequestsException": "ACCOUNT_THROTTLED",
+    "LimitExceededException": "ACCOUNT_DAILY_QUOTA_EXCEEDED",
+    "NotFoundException": "TEMPLATE_NOT_FOUND",
+}
