@@ -13,7 +13,8 @@ placeholders filled from that recipient's variables.
 
 Answers are Mailgun's: 200 `{"id": "<…@domain>", "message": "Queued. Thank you."}`, and errors
 as `{"message": …}` with 400 (malformed), 401 (no or wrong key), 403 (a key without the
-`capture` scope), 413 (too large) or 429 (a rate limit or ceiling of the account's plan).
+`capture` scope), 404 (a path domain that is not a domain name), 413 (too large) or 429 (a
+rate limit or ceiling of the account's plan).
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         400: "Malformed request: a missing or invalid field",
         401: "No or wrong API key",
         403: "The key lacks the `capture` scope",
+        404: "The domain in the path is not a domain name",
         413: "The request or message is too large",
         429: "Over a rate limit or ceiling of the account's plan (see Retry-After)",
     }.items()
