@@ -1,12 +1,12 @@
 """Verifying AWS Signature Version 4 on a request, as an AWS service does (pure, no I/O).
 
 Why by hand: botocore's `SigV4Auth` signs outgoing requests; it has no verifier, and its
-canonicalisation works on its own `AWSRequest` objects, not on what a server received. The
-packages that do verify on the server side are either tied to a framework or a gateway (an
-S3 server's request handler, a proxy's auth plugin) or small and unmaintained; and none takes
-our stored secret, which is not the secret itself but SHA-256("AWS4" + secret) (see
-`services/auth.py`). The algorithm is short and fully specified (AWS "Create a signed AWS API
-request"), so it is written here, with every decision that matters for security explicit:
+canonicalisation works on its own `AWSRequest` objects, not on what a server received. The one
+Python package that verifies on the server side, `awssig`, has had no release since 2019 and
+looks secrets up in a mapping of the secret keys themselves, which this server does not keep:
+it keeps SHA-256("AWS4" + secret) (see `services/auth.py`). The algorithm is short and fully
+specified (AWS "Create a signed AWS API request"), so it is written here, with every decision
+that matters for security explicit:
 
 - the payload hash is always computed from the body received: an `x-amz-content-sha256`
   header must equal it, so `UNSIGNED-PAYLOAD` and a signature made for another body never pass;
