@@ -18,6 +18,7 @@ from inboxkit.services.capture import CaptureService
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.quotas import DeliveryQuotas, check_size
 from inboxkit.smtp.session import InboxSession
+from inboxkit.smtp.tls import tls_details
 
 __all__ = ["InboxHandler"]
 
@@ -179,7 +180,11 @@ class InboxHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SMTPEnvelope) -> str:
         raw: Any = envelope.original_content or b""
-        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        # The real client (after a trusted proxy's PROXY header), else the socket peer.
+        peer = getattr(server, "client_host", None) or (
+            session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        )
+        tls = tls_details((session.ssl or {}).get("ssl_object")) if session.ssl else None
         captured = session.capture if isinstance(session, InboxSession) else None
         delivery = Envelope(
             mail_from=envelope.mail_from or "",
@@ -187,6 +192,7 @@ class InboxHandler:
             remote_addr=peer,
             helo=session.host_name,
             via="smtp" if captured is not None else None,
+            tls=tls,
         )
         resolved: list[Recipient] | None = getattr(envelope, "inboxkit_resolved", None)
         try:
