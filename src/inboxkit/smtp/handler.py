@@ -13,8 +13,10 @@ from inboxkit.errors import MailboxFull, MessageTooLarge
 from inboxkit.metrics import Metrics
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
 from inboxkit.pipeline.recipients import Recipient, RecipientStatus
+from inboxkit.services.faults import FaultService
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.quotas import DeliveryQuotas, check_size
+from inboxkit.smtp.faults import FaultReplies
 from inboxkit.smtp.session import InboxSession
 
 __all__ = ["InboxHandler"]
@@ -56,12 +58,15 @@ class InboxHandler:
         pipeline: Pipeline,
         metrics: Metrics | None = None,
         quotas: DeliveryQuotas | None = None,
+        faults: FaultService | None = None,
     ):
         self.settings = settings
         self.mailboxes = mailboxes
         self.pipeline = pipeline
         self.metrics = metrics or Metrics()
         self.quotas = quotas
+        # Replies an account injected into its own mail (smtp/faults.py).
+        self.faults = FaultReplies(faults) if faults is not None else None
 
     async def handle_RCPT(
         self,
@@ -83,6 +88,10 @@ class InboxHandler:
             if isinstance(session, InboxSession):
                 session.refused_recipients += 1
             return NOT_OUR_DOMAIN if found.status is RecipientStatus.FOREIGN else NO_SUCH_MAILBOX
+        if self.faults is not None:
+            injected = await self.faults.at_rcpt(server, session, envelope, found)
+            if injected is not None:
+                return injected
         refusal = await self._hold(session, envelope, found)
         if refusal is not None:
             return refusal
@@ -122,6 +131,11 @@ class InboxHandler:
         return TRY_AGAIN
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SMTPEnvelope) -> str:
+        if self.faults is not None:
+            injected = await self.faults.at_data(session, envelope)
+            if injected is not None:
+                self.metrics.smtp_replies.labels(injected[:3]).inc()
+                return injected
         raw: Any = envelope.original_content or b""
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
         delivery = Envelope(

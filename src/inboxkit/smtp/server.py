@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, syntax
 
@@ -16,6 +16,7 @@ from inboxkit import __version__
 from inboxkit.config import Settings
 from inboxkit.errors import RateLimited
 from inboxkit.services.throttle import Bucket, RateLimiter
+from inboxkit.smtp.faults import ends_session
 from inboxkit.smtp.gate import ConnectionGate, peer_key
 from inboxkit.smtp.handler import InboxHandler
 from inboxkit.smtp.lines import READ_WINDOW, CommandLineGuard, line_too_long, read_data
@@ -155,6 +156,15 @@ class InboxSMTP(SMTP):
             # there. The total session time still bounds it.
             self._reset_timeout()
         super().data_received(data)
+
+    async def push(self, status: AnyStr) -> None:
+        await super().push(status)
+        if ends_session(self.session):
+            # An injected fault's reply that ends the session (smtp/faults.py): sent, then
+            # the connection closed, and anything the client pipelined after it unanswered.
+            self._cut_off = True
+            if self.transport is not None:
+                self.transport.close()
 
     def _close_with(self, reply: str) -> None:
         """Answer `reply` and end the session; the reply is flushed before the socket closes."""
