@@ -3,19 +3,48 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from inboxkit.api.deps import PrincipalDep, RuntimeDep
-from inboxkit.api.schemas import Data, Strict
-from inboxkit.services.faults import CODES_ACCEPTED, MAX_COUNT, MAX_MESSAGE_CHARS, FaultStage
+from inboxkit.api.schemas import PRINTABLE, Data, Strict
+from inboxkit.services.faults import (
+    CODES_ACCEPTED,
+    MAX_COUNT,
+    MAX_MESSAGE_CHARS,
+    FaultStage,
+    code_accepted,
+)
 
 router = APIRouter(tags=["faults"])
 
 Stage = Literal["connect", "mail", "rcpt", "data"]
 assert set(Stage.__args__) == {s.value for s in FaultStage}  # type: ignore[attr-defined]
+
+# Every code a fault may answer, listed so the document states exactly what is accepted.
+SMTP_CODES = [421, *range(450, 460), *range(550, 560)]
+assert all(code_accepted(code) for code in SMTP_CODES)
+
+
+def _smtp_code(value: int) -> int:
+    if not code_accepted(value):
+        raise ValueError(f"must be an SMTP refusal: {CODES_ACCEPTED}")
+    return value
+
+
+def _json_number(value: object) -> object:
+    # pydantic would take `true` for a number; the document says a number.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+SmtpCode = Annotated[int, BeforeValidator(_json_number), AfterValidator(_smtp_code)]
+Probability = Annotated[float, BeforeValidator(_json_number)]
+# The constraint sits inside, so the document shows `minimum` and `maximum`.
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT), BeforeValidator(_json_number)]
 
 FaultId = Path(max_length=26, description="The fault's id, as `POST /faults` returned it.")
 
@@ -28,9 +57,8 @@ class FaultCreate(Strict):
         "is refused; `rcpt`: the recipient is refused; `data`: the message is refused after "
         "its data is read (nothing stored). Where each is answered: docs/faults.md."
     )
-    code: int = Field(
-        ge=421,
-        le=559,
+    code: SmtpCode = Field(
+        json_schema_extra={"enum": SMTP_CODES},
         description=f"The SMTP reply code: {CODES_ACCEPTED}. 4xx asks the sender to retry, "
         "5xx to give up; 421 also closes the session.",
     )
@@ -38,23 +66,24 @@ class FaultCreate(Strict):
         None,
         min_length=1,
         max_length=MAX_MESSAGE_CHARS,
+        pattern=r"^[ -~]+$",
         description="The reply text, printable ASCII on one line. An RFC 3463 enhanced status "
         "code (`4.3.0`) is put before it unless it starts with one; left out, the standard "
         "text for the code is used.",
     )
-    probability: float = Field(
+    probability: Probability = Field(
         1.0, ge=0, le=1, description="The chance that each matching message fires it."
     )
-    count: int | None = Field(
+    count: Count | None = Field(
         None,
-        ge=1,
-        le=MAX_COUNT,
         description="Fire this many times, then stop (the fault stays, exhausted, so `fired` "
         "can be read). Left out: no limit.",
     )
     mailbox: str | None = Field(
         None,
+        min_length=1,
         max_length=320,
+        pattern=PRINTABLE,
         description="Only mail for this mailbox (id or address; the capture mailbox too). "
         "Left out: every mailbox of the account.",
     )
