@@ -15,14 +15,16 @@ account is known and nothing of another account is at stake:
   DATA is answered with the fault's reply and nothing is stored. A message that also goes to
   mailboxes it does not cover is delivered normally: one DATA reply cannot refuse part of it.
 
-Any `421` reply ends the session after it is sent (RFC 5321 §3.8). An authenticated capture
-session knows its account from AUTH, so `connect` and `mail` are answered at MAIL
-(`FaultReplies.at_mail`).
+Any `421` reply ends the session after it is sent (RFC 5321 §3.8). An SMTP AUTH capture session
+knows its account from AUTH and delivers every recipient to the capture mailbox, so there
+`connect` and `mail` are answered at MAIL itself (`FaultReplies.at_mail`), `rcpt` at each RCPT
+and `data` at DATA.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiosmtpd.smtp import SMTP, Session
@@ -127,17 +129,27 @@ class FaultReplies:
         return None if fault is None else self._answer(session, fault)
 
     async def at_mail(
-        self, server: SMTP, session: Session, envelope: SMTPEnvelope, recipient: Recipient
+        self,
+        session: Session,
+        envelope: SMTPEnvelope,
+        account_id: str | None,
+        capture_mailbox: Callable[[str], Awaitable[Recipient]],
     ) -> str | None:
-        """For a session whose account is known before RCPT (SMTP AUTH capture, where every
-        recipient reaches `recipient`, the capture mailbox): the reply to MAIL when a connect
-        or mail fault fires, else None. The caller leaves the sender unset on a reply."""
-        if recipient.account_id is None:
+        """For an SMTP AUTH capture session, whose account is known before RCPT and whose every
+        recipient reaches the account's capture mailbox: the reply to MAIL when a connect or
+        mail fault covering that mailbox fires, else None. The caller leaves the sender unset
+        on a reply, so the client must send MAIL again (or reconnect, after `connect`)."""
+        if account_id is None:
             return None
-        faults = await self.faults.live_for(recipient.account_id)
+        faults = await self.faults.live_for(account_id)
         if not faults:
+            return None  # the usual case: no lookup of the capture mailbox at all
+        try:
+            mailbox_id = (await capture_mailbox(account_id)).mailbox_id
+        except Exception:
+            log.exception("could not find the capture mailbox; no fault injected at MAIL")
             return None
-        fault = await self._session_start(session, envelope, faults, recipient.mailbox_id)
+        fault = await self._session_start(session, envelope, faults, mailbox_id)
         return None if fault is None else self._answer(session, fault)
 
     async def at_data(self, session: Session, envelope: SMTPEnvelope) -> str | None:
