@@ -25,6 +25,7 @@ from inboxkit import __version__
 from inboxkit.api.accounts import router as accounts_router
 from inboxkit.api.connections import guarded_http_protocol
 from inboxkit.api.errors import install_error_handlers
+from inboxkit.api.esp import postmark, resend, sendgrid, too_large_answer
 from inboxkit.api.keys import router as keys_router
 from inboxkit.api.limits import BodySizeLimit
 from inboxkit.api.mailboxes import router as mailboxes_router
@@ -133,7 +134,9 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
     install_error_handlers(app)
     document_settings(app, settings)
     app.add_middleware(RateLimitHeaders)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_request_bytes, answer_for=too_large_answer
+    )
     for router in (
         mailboxes_router,
         messages_router,
@@ -145,6 +148,11 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
     ):
         app.include_router(router, prefix="/api/v1", responses=_ERROR_RESPONSES)
     app.include_router(ws_router)
+    # Emulated provider send APIs (capture): documented under /esp/<provider>, and served
+    # again at the providers' own paths for SDKs whose base URL cannot carry a path.
+    for name, provider in (("postmark", postmark), ("sendgrid", sendgrid), ("resend", resend)):
+        app.include_router(provider.router, prefix=f"/esp/{name}")
+        app.include_router(provider.router, include_in_schema=False)
     app.include_router(ops_router)
     install_web(app)
     # A route, not a mount: a mount would redirect `POST /mcp` to `/mcp/`.

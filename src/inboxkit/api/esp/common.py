@@ -8,8 +8,9 @@ relayed: the message lands in the key's account's capture mailbox (services/capt
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, datetime
-from email.utils import getaddresses, parseaddr
+from email import utils as email_utils
 
 from fastapi import Request
 
@@ -24,6 +25,30 @@ __all__ = ["capture_draft", "capture_principal", "mailbox", "mailbox_list", "run
 
 # A provider's own limit on recipients per message is 50 (Postmark, Resend, SES) to 1000
 # (SendGrid); the capture service caps a message at 1000 envelope recipients.
+
+
+# Python releases before 3.11.10 / 3.12.6 parse some malformed address lists leniently and
+# have no `strict` switch (CVE-2023-27043); there the result is checked against the input
+# below instead, and the address itself always passes `check_address`.
+_STRICT = "strict" in inspect.signature(email_utils.getaddresses).parameters
+
+
+def _parseaddr(value: str) -> tuple[str, str]:
+    if _STRICT:
+        return email_utils.parseaddr(value, strict=True)  # type: ignore[call-arg,unused-ignore]
+    name, address = email_utils.parseaddr(value)
+    # Without `strict`, "a@x.example)<b@y.example>" reads as b@y.example; an address must
+    # be the whole value or stand in its closing angle brackets.
+    stripped = value.strip()
+    if address and stripped != address and not stripped.endswith(f"<{address}>"):
+        return "", ""
+    return name, address
+
+
+def _getaddresses(values: list[str]) -> list[tuple[str, str]]:
+    if _STRICT:
+        return email_utils.getaddresses(values, strict=True)  # type: ignore[call-arg,unused-ignore]
+    return email_utils.getaddresses(values)
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -46,7 +71,7 @@ def mailbox(value: object, field_name: str) -> tuple[str, str | None]:
         raise ComposeError(f"{field_name} must be an email address.")
     if len(value) > 1000:
         raise ComposeError(f"{field_name} is longer than 1000 characters.")
-    name, address = parseaddr(value, strict=True)
+    name, address = _parseaddr(value)
     if not address:
         raise ComposeError(f"{field_name} {value[:100]!r} is not an email address.")
     return check_address(address, field_name), (name or None)
@@ -62,7 +87,7 @@ def mailbox_list(
     if isinstance(value, str):
         if len(value) > 100_000:
             raise ComposeError(f"{field_name} is too long.")
-        parts = [f"{n} <{a}>" if n else a for n, a in getaddresses([value], strict=True) if a]
+        parts = [f"{n} <{a}>" if n else a for n, a in _getaddresses([value]) if a]
         if not parts and value.strip():
             raise ComposeError(f"{field_name} {value[:100]!r} holds no email address.")
     elif isinstance(value, list):
