@@ -220,11 +220,8 @@ def _drafts(body: object) -> list[tuple[Draft, list[str]]]:
     reply_to += [header for _a, header in _emails(fields.get("reply_to_list"), "reply_to_list")]
     text, html = _content(fields)
     template_id = fields.get("template_id")
-    if text is None and html is None:
-        if not template_id:
-            raise FieldError("Unless a template_id is given, content is required.", "content")
-        data = fields.get("dynamic_template_data")
-        text = json.dumps(data if data is not None else {}, indent=2, sort_keys=True)
+    if text is None and html is None and not template_id:
+        raise FieldError("Unless a template_id is given, content is required.", "content")
     subject = optional_line(fields.get("subject"), "subject", SUBJECT_CHARS)
     attachments = _attachments(fields.get("attachments"))
     shared_headers = headers_from_mapping(fields.get("headers"), "headers")
@@ -254,6 +251,11 @@ def _drafts(body: object) -> list[tuple[Draft, list[str]]]:
         extra = _tag_headers(fields, personal)
         if len(own) + len(extra) > MAX_HEADERS:
             raise ComposeError(f"A message may carry at most {MAX_HEADERS} custom headers.")
+        own_text = text
+        if text is None and html is None:
+            # A template is not rendered: its data (set per personalization) is the text.
+            data = personal.get("dynamic_template_data", fields.get("dynamic_template_data"))
+            own_text = json.dumps(data if data is not None else {}, indent=2, sort_keys=True)
         draft = Draft(
             from_address=from_address,
             from_name=from_name,
@@ -261,7 +263,7 @@ def _drafts(body: object) -> list[tuple[Draft, list[str]]]:
             cc=[header for _a, header in cc],
             bcc=[address for address, _h in bcc],
             subject=own_subject if own_subject is not None else (subject or ""),
-            text=text,
+            text=own_text,
             html=html,
             attachments=attachments,
             reply_to=reply_to,
