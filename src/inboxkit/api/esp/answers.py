@@ -10,11 +10,13 @@ provider's shape and status.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from starlette.exceptions import HTTPException
@@ -30,7 +32,13 @@ from inboxkit.errors import (
 )
 from inboxkit.mail.compose import ComposeError
 
-__all__ = ["Problem", "Refusal", "Unreadable", "read_json", "refusal", "key_problem"]
+__all__ = ["Problem", "Refusal", "Unreadable", "each", "read_json", "refusal", "key_problem"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+# Messages of one batch request captured at once. Concurrent deliveries share commits (the
+# store's group commit), so a batch of a hundred costs a few fsyncs rather than a hundred.
+BATCH_CONCURRENCY = 32
 
 log = logging.getLogger(__name__)
 
@@ -108,3 +116,24 @@ def refusal(exc: BaseException, *, key: str | None = None) -> Refusal:
         return Refusal(Problem.INVALID, exc.message, dict(exc.headers))
     log.exception("capture through a provider API failed", exc_info=exc)
     return Refusal(Problem.FAILED, "Something went wrong on the server; try again.")
+
+
+async def each(items: Sequence[T], capture: Callable[[T], Awaitable[R]]) -> list[R | Exception]:
+    """`capture(item)` for every item, BATCH_CONCURRENCY at a time, results in order; an
+    item that failed has its exception in its place (the others are still captured).
+
+    The first item is captured alone: an account's first capture makes its capture mailbox,
+    and a crowd of first captures would all race to make it."""
+    gate = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+    async def one(item: T) -> R | Exception:
+        async with gate:
+            try:
+                return await capture(item)
+            except Exception as exc:
+                return exc
+
+    if not items:
+        return []
+    first = await one(items[0])
+    return [first, *await asyncio.gather(*(one(item) for item in items[1:]))]

@@ -7,6 +7,7 @@ import base64
 import binascii
 from typing import Any
 
+from inboxkit.api.schemas import EMAIL_PATTERN
 from inboxkit.mail.compose import (
     MAX_HEADERS,
     ComposeError,
@@ -17,6 +18,13 @@ from inboxkit.mail.compose import (
 )
 
 __all__ = [
+    "ADDRESS_PATTERN",
+    "BASE64_PATTERN",
+    "CONTENT_TYPE_PATTERN",
+    "FIELD_NAME_PATTERN",
+    "FILENAME_PATTERN",
+    "ONE_LINE_PATTERN",
+    "TEXT_PATTERN",
     "MAX_ATTACHMENTS",
     "MAX_BODY_CHARS",
     "AttachmentBudget",
@@ -27,6 +35,32 @@ __all__ = [
     "json_list",
     "optional_line",
 ]
+
+# For the OpenAPI document: a plain address the composer takes and capture can file (the
+# capture service splits a `+tag` off the local part, so the part before it must not be empty).
+ADDRESS_PATTERN = "^(?![+])" + EMAIL_PATTERN.removeprefix("^")
+# A one-line value (`check_line`): no control characters but tab, no line separators.
+ONE_LINE_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]*$"
+# A body (`check_body`): anything but NUL.
+TEXT_PATTERN = r"^[^\x00]*$"
+# A file name: one line with something visible in it.
+FILENAME_PATTERN = (
+    r"^[^\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]*[!-~][^\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]*$"
+)
+# A header field name the caller may set (`check_header`): printable ASCII without ':', not
+# one of the fields the composer sets itself.
+FIELD_NAME_PATTERN = (
+    "^(?!(?i:from|to|cc|bcc|subject|date|message-id|mime-version|reply-to|content-type|"
+    "content-transfer-encoding|content-disposition)$)[!-9;-~]{1,76}$"
+)
+# A media type for an attachment (`OutgoingAttachment.check`): type/subtype, neither
+# multipart/* nor message/*.
+CONTENT_TYPE_PATTERN = (
+    "^(?!(?i:multipart|message)/)"
+    "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
+)
+# Standard base64, padded, without line breaks.
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 
 # Bodies: providers take about 5 MB of text or HTML (Postmark's documented ceiling); the
 # request limit and the plan's message size bound the whole message as well.
@@ -70,11 +104,11 @@ def body_text(value: object, name: str) -> str | None:
 
 
 def base64_bytes(value: object, name: str) -> bytes:
-    """Strict base64 (line breaks allowed, as some encoders wrap at 76 characters)."""
+    """Strict, padded base64 (BASE64_PATTERN)."""
     if not isinstance(value, str):
         raise ComposeError(f"{name} must be a base64 string.")
     try:
-        return base64.b64decode("".join(value.split()), validate=True)
+        return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise ComposeError(f"{name} is not valid base64.") from None
 

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 
-from inboxkit.api.esp.answers import Problem, Refusal, Unreadable, read_json, refusal
+from inboxkit.api.esp.answers import Problem, Refusal, each, read_json, refusal
 from inboxkit.api.esp.common import (
     capture_draft,
     capture_principal,
@@ -34,7 +34,14 @@ from inboxkit.api.esp.common import (
     runtime_of,
 )
 from inboxkit.api.esp.fields import (
+    ADDRESS_PATTERN,
+    BASE64_PATTERN,
+    CONTENT_TYPE_PATTERN,
+    FIELD_NAME_PATTERN,
+    FILENAME_PATTERN,
     MAX_ATTACHMENTS,
+    ONE_LINE_PATTERN,
+    TEXT_PATTERN,
     AttachmentBudget,
     base64_bytes,
     body_text,
@@ -159,7 +166,9 @@ def _attachments(value: object) -> list[OutgoingAttachment]:
 def _headers(fields: dict[str, Any]) -> list[tuple[str, str]]:
     headers: list[tuple[str, str]] = []
     given = fields.get("headers")
-    for index, item in enumerate(json_list(given or [], "Headers", limit=MAX_HEADERS)):
+    for index, item in enumerate(
+        json_list([] if given is None else given, "Headers", limit=MAX_HEADERS)
+    ):
         header = _fields(item, f"Headers[{index}]")
         name, value = header.get("name"), header.get("value")
         if not isinstance(name, str) or not isinstance(value, str):
@@ -176,9 +185,9 @@ def _headers(fields: dict[str, Any]) -> list[tuple[str, str]]:
         for key, value in metadata.items():
             if len(key) > METADATA_NAME_CHARS:
                 raise ComposeError(f"Metadata field names are at most {METADATA_NAME_CHARS} chars.")
-            if not isinstance(value, str | int | float) or isinstance(value, bool):
-                raise ComposeError(f"Metadata.{key} must be a string or a number.")
-            text = str(value)
+            if not isinstance(value, str):
+                raise ComposeError(f"Metadata.{key[:20]} must be a string.")
+            text = value
             if len(text) > METADATA_VALUE_CHARS:
                 raise ComposeError(f"Metadata values are at most {METADATA_VALUE_CHARS} chars.")
             headers.append(check_header(f"X-PM-Metadata-{key}", text))
@@ -254,41 +263,85 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"model": PostmarkError, "description": "Over a rate limit or a plan's ceiling"},
 }
 
+_STRING_OR_NULL: dict[str, Any] = {"type": ["string", "null"], "pattern": ONE_LINE_PATTERN}
+_ADDRESSES_OR_EMPTY: dict[str, Any] = {
+    "anyOf": [{"type": "string", "pattern": ADDRESS_PATTERN}, {"enum": ["", None]}],
+    "description": "Comma-separated addresses, at most 50",
+}
 _MESSAGE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["From", "To"],
+    # At least one body that is not empty.
+    "anyOf": [
+        {"required": ["TextBody"], "properties": {"TextBody": {"type": "string", "minLength": 1}}},
+        {"required": ["HtmlBody"], "properties": {"HtmlBody": {"type": "string", "minLength": 1}}},
+    ],
     "properties": {
-        "From": {"type": "string", "description": "`address` or `Name <address>`"},
-        "To": {"type": "string", "description": "Comma-separated, at most 50"},
-        "Cc": {"type": ["string", "null"]},
-        "Bcc": {"type": ["string", "null"]},
-        "Subject": {"type": ["string", "null"], "maxLength": SUBJECT_CHARS},
-        "HtmlBody": {"type": ["string", "null"]},
-        "TextBody": {"type": ["string", "null"]},
-        "ReplyTo": {"type": ["string", "null"]},
+        "From": {
+            "type": "string",
+            "pattern": ADDRESS_PATTERN,
+            "description": "Or `Name <address>`",
+        },
+        "To": {
+            "type": "string",
+            "pattern": ADDRESS_PATTERN,
+            "description": "Comma-separated, at most 50",
+        },
+        "Cc": _ADDRESSES_OR_EMPTY,
+        "Bcc": _ADDRESSES_OR_EMPTY,
+        "ReplyTo": _ADDRESSES_OR_EMPTY,
+        "Subject": _STRING_OR_NULL | {"maxLength": SUBJECT_CHARS},
+        "HtmlBody": {"type": ["string", "null"], "pattern": TEXT_PATTERN},
+        "TextBody": {"type": ["string", "null"], "pattern": TEXT_PATTERN},
         "Headers": {
             "type": ["array", "null"],
             "maxItems": MAX_HEADERS,
             "items": {
                 "type": "object",
-                "properties": {"Name": {"type": "string"}, "Value": {"type": "string"}},
+                "required": ["Name", "Value"],
+                "properties": {
+                    "Name": {"type": "string", "pattern": FIELD_NAME_PATTERN},
+                    "Value": {
+                        "type": "string",
+                        "pattern": ONE_LINE_PATTERN,
+                        "maxLength": SUBJECT_CHARS,
+                    },
+                },
             },
         },
-        "Tag": {"type": ["string", "null"], "maxLength": TAG_CHARS},
-        "Metadata": {"type": ["object", "null"], "maxProperties": METADATA_FIELDS},
-        "MessageStream": {"type": ["string", "null"], "maxLength": STREAM_CHARS},
-        "TrackOpens": {"type": ["boolean", "null"]},
-        "TrackLinks": {"type": ["string", "null"]},
+        "Tag": _STRING_OR_NULL | {"maxLength": TAG_CHARS},
+        "Metadata": {
+            "type": ["object", "null"],
+            "maxProperties": METADATA_FIELDS,
+            "propertyNames": {"pattern": f"^[!-9;-~]{{0,{METADATA_NAME_CHARS}}}$"},
+            "additionalProperties": {
+                "type": "string",
+                "pattern": ONE_LINE_PATTERN,
+                "maxLength": METADATA_VALUE_CHARS,
+            },
+        },
+        "MessageStream": _STRING_OR_NULL | {"maxLength": STREAM_CHARS},
+        "TrackOpens": {"description": "Accepted and ignored"},
+        "TrackLinks": {"description": "Accepted and ignored"},
         "Attachments": {
             "type": ["array", "null"],
             "maxItems": MAX_ATTACHMENTS,
             "items": {
                 "type": "object",
+                "required": ["Name", "Content"],
                 "properties": {
-                    "Name": {"type": "string"},
-                    "Content": {"type": "string", "description": "base64"},
-                    "ContentType": {"type": "string"},
-                    "ContentID": {"type": ["string", "null"]},
+                    "Name": {"type": "string", "pattern": FILENAME_PATTERN, "maxLength": 255},
+                    "Content": {"type": "string", "pattern": BASE64_PATTERN},
+                    "ContentType": {
+                        "anyOf": [
+                            {"type": "string", "pattern": CONTENT_TYPE_PATTERN},
+                            {"enum": ["", None]},
+                        ]
+                    },
+                    "ContentID": {
+                        "type": ["string", "null"],
+                        "pattern": "^(?:[Cc][Ii][Dd]:)?[!-;=?-~]{0,246}$",
+                    },
                 },
             },
         },
@@ -331,7 +384,13 @@ async def send_email(request: Request, token: TokenDep) -> JSONResponse:
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {"type": "array", "maxItems": MAX_BATCH, "items": _MESSAGE_SCHEMA}
+                    "schema": {
+                        "type": "array",
+                        "maxItems": MAX_BATCH,
+                        # Each message is checked on its own: a refused one gets its own
+                        # ErrorCode in the 200 answer (the fields are those of /email).
+                        "items": {"type": "object"},
+                    }
                 }
             },
         }
@@ -343,8 +402,14 @@ async def send_batch(request: Request, token: TokenDep) -> JSONResponse:
     try:
         principal = await capture_principal(request, token)
         body = await read_json(request)
-        if not isinstance(body, list):
-            raise Unreadable("The batch must be a JSON array of messages.")
+        if not isinstance(body, list) or not all(isinstance(m, dict) for m in body):
+            return JSONResponse(
+                {
+                    "ErrorCode": int(ErrorCode.INCOMPATIBLE_JSON),
+                    "Message": "The batch must be a JSON array of message objects.",
+                },
+                status_code=422,
+            )
         if len(body) > MAX_BATCH:
             return JSONResponse(
                 {
@@ -357,11 +422,10 @@ async def send_batch(request: Request, token: TokenDep) -> JSONResponse:
     except Exception as exc:
         return _answer(refusal(exc, key=token))
     results: list[dict[str, Any]] = []
-    for message in body:
-        try:
-            results.append(await _send(request, principal, message))
-        except Exception as exc:
-            refused = refusal(exc, key=token)
+    for result in await each(body, lambda message: _send(request, principal, message)):
+        if isinstance(result, Exception):
+            refused = refusal(result, key=token)
             code = _ANSWERS[refused.problem][1]
-            results.append({"ErrorCode": int(code), "Message": refused.message})
+            result = {"ErrorCode": int(code), "Message": refused.message}
+        results.append(result)
     return JSONResponse(results)

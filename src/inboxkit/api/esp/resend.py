@@ -26,11 +26,14 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from inboxkit.api.esp.answers import Problem, Refusal, Unreadable, read_json, refusal
+from inboxkit.api.esp.answers import Problem, Refusal, Unreadable, each, read_json, refusal
 from inboxkit.api.esp.common import capture_draft, capture_principal, formatted, mailbox
 from inboxkit.api.esp.common import mailbox_list as addresses
 from inboxkit.api.esp.fields import (
+    ADDRESS_PATTERN,
     MAX_ATTACHMENTS,
+    ONE_LINE_PATTERN,
+    TEXT_PATTERN,
     AttachmentBudget,
     base64_bytes,
     body_text,
@@ -39,7 +42,6 @@ from inboxkit.api.esp.fields import (
     json_object,
     optional_line,
 )
-from inboxkit.api.schemas import EMAIL_PATTERN
 from inboxkit.mail.compose import (
     MAX_HEADERS,
     SUBJECT_CHARS,
@@ -243,30 +245,34 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
 }
 
-_ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+_ADDRESS_LIST: dict[str, Any] = {
+    "type": "array",
+    "maxItems": MAX_RECIPIENTS,
+    "items": {"type": "string", "pattern": ADDRESS_PATTERN},
+}
 _ADDRESSES: dict[str, Any] = {
-    "anyOf": [
-        {"type": "string", "pattern": EMAIL_PATTERN},
-        {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": MAX_RECIPIENTS,
-            "items": {"type": "string", "pattern": EMAIL_PATTERN},
-        },
-    ]
+    "anyOf": [{"type": "string", "pattern": ADDRESS_PATTERN}, _ADDRESS_LIST | {"minItems": 1}]
+}
+_OPTIONAL_ADDRESSES: dict[str, Any] = {
+    "anyOf": [{"type": "string", "pattern": ADDRESS_PATTERN}, _ADDRESS_LIST, {"enum": ["", None]}]
 }
 _EMAIL_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["from", "to", "subject", "text"],
+    "required": ["from", "to", "subject"],
+    # At least one body that is not empty.
+    "anyOf": [
+        {"required": ["text"], "properties": {"text": {"type": "string", "minLength": 1}}},
+        {"required": ["html"], "properties": {"html": {"type": "string", "minLength": 1}}},
+    ],
     "properties": {
-        "from": {"type": "string", "pattern": EMAIL_PATTERN},
+        "from": {"type": "string", "pattern": ADDRESS_PATTERN},
         "to": _ADDRESSES,
-        "cc": _ADDRESSES,
-        "bcc": _ADDRESSES,
-        "reply_to": _ADDRESSES,
-        "subject": {"type": "string", "maxLength": SUBJECT_CHARS, "pattern": _ONE_LINE},
-        "text": {"type": "string", "minLength": 1, "pattern": r"^[^\x00]*$"},
-        "html": {"type": "string", "minLength": 1, "pattern": r"^[^\x00]*$"},
+        "cc": _OPTIONAL_ADDRESSES,
+        "bcc": _OPTIONAL_ADDRESSES,
+        "reply_to": _OPTIONAL_ADDRESSES,
+        "subject": {"type": "string", "maxLength": SUBJECT_CHARS, "pattern": ONE_LINE_PATTERN},
+        "text": {"type": ["string", "null"], "pattern": TEXT_PATTERN},
+        "html": {"type": ["string", "null"], "pattern": TEXT_PATTERN},
     },
 }
 
@@ -350,10 +356,11 @@ async def send_batch(request: Request, credentials: CredentialsDep) -> JSONRespo
                 if not permissive:
                     raise ComposeError(f"emails[{index}]: {exc}") from None
                 errors.append({"index": index, "message": str(exc)})
-        data = [
-            {"id": await _capture(request, principal, draft, recipients)}
-            for _index, draft, recipients in drafts
-        ]
+        captured = await each(drafts, lambda item: _capture(request, principal, item[1], item[2]))
+        failed = [result for result in captured if isinstance(result, Exception)]
+        if failed:
+            raise failed[0]
+        data = [{"id": result} for result in captured]
     except Exception as exc:
         return _answer(refusal(exc, key=key))
     answer: dict[str, Any] = {"data": data}

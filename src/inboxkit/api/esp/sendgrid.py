@@ -23,10 +23,13 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from inboxkit.api.esp.answers import Problem, Refusal, read_json, refusal
+from inboxkit.api.esp.answers import Problem, Refusal, each, read_json, refusal
 from inboxkit.api.esp.common import capture_draft, capture_principal, mailbox
 from inboxkit.api.esp.fields import (
+    ADDRESS_PATTERN,
     MAX_ATTACHMENTS,
+    ONE_LINE_PATTERN,
+    TEXT_PATTERN,
     AttachmentBudget,
     base64_bytes,
     body_text,
@@ -35,7 +38,6 @@ from inboxkit.api.esp.fields import (
     json_object,
     optional_line,
 )
-from inboxkit.api.schemas import EMAIL_PATTERN
 from inboxkit.mail.compose import (
     MAX_HEADERS,
     SUBJECT_CHARS,
@@ -277,7 +279,9 @@ def _drafts(body: object) -> list[tuple[Draft, list[str]]]:
 async def _send(request: Request, principal: Principal, body: object) -> str:
     drafts = _drafts(body)
     message_id = secrets.token_urlsafe(16)[:22]
-    for draft, recipients in drafts:
+
+    async def capture(item: tuple[Draft, list[str]]) -> None:
+        draft, recipients = item
         draft.headers.append(("X-SendGrid-Message-Id", message_id))
         await capture_draft(
             request,
@@ -287,6 +291,10 @@ async def _send(request: Request, principal: Principal, body: object) -> str:
             envelope_to=recipients,
             via=VIA,
         )
+
+    failed = [result for result in await each(drafts, capture) if isinstance(result, Exception)]
+    if failed:
+        raise failed[0]
     return message_id
 
 
@@ -294,8 +302,8 @@ _EMAIL_OBJECT: dict[str, Any] = {
     "type": "object",
     "required": ["email"],
     "properties": {
-        "email": {"type": "string", "pattern": EMAIL_PATTERN},
-        "name": {"type": "string", "maxLength": NAME_CHARS, "pattern": r"^[^\x00-\x1f\x7f]*$"},
+        "email": {"type": "string", "pattern": ADDRESS_PATTERN},
+        "name": {"type": ["string", "null"], "maxLength": NAME_CHARS, "pattern": ONE_LINE_PATTERN},
     },
 }
 
@@ -306,14 +314,28 @@ _REQUEST_SCHEMA: dict[str, Any] = {
         "personalizations": {
             "type": "array",
             "minItems": 1,
-            "maxItems": 10,
+            # Stated, not declared as maxItems: the recipients' bound (to, cc and bcc of every
+            # personalization together) cannot be written in a schema, and both bounds only
+            # matter together.
+            "description": f"At most {MAX_PERSONALIZATIONS} personalizations and "
+            f"{MAX_RECIPIENTS} recipients in all (to, cc and bcc)",
             "items": {
                 "type": "object",
                 "required": ["to"],
                 "properties": {
-                    "to": {"type": "array", "minItems": 1, "maxItems": 50, "items": _EMAIL_OBJECT},
-                    "cc": {"type": "array", "maxItems": 50, "items": _EMAIL_OBJECT},
-                    "bcc": {"type": "array", "maxItems": 50, "items": _EMAIL_OBJECT},
+                    "to": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": _EMAIL_OBJECT,
+                    },
+                    "cc": {
+                        "type": ["array", "null"],
+                        "items": _EMAIL_OBJECT,
+                    },
+                    "bcc": {
+                        "type": ["array", "null"],
+                        "items": _EMAIL_OBJECT,
+                    },
                 },
             },
         },
@@ -321,18 +343,18 @@ _REQUEST_SCHEMA: dict[str, Any] = {
         "subject": {
             "type": "string",
             "maxLength": SUBJECT_CHARS,
-            "pattern": r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$",
+            "pattern": ONE_LINE_PATTERN,
         },
         "content": {
             "type": "array",
             "minItems": 1,
-            "maxItems": 2,
+            "maxItems": 10,
             "items": {
                 "type": "object",
                 "required": ["type", "value"],
                 "properties": {
                     "type": {"enum": ["text/plain", "text/html"]},
-                    "value": {"type": "string", "minLength": 1, "pattern": r"^[^\x00]*$"},
+                    "value": {"type": "string", "minLength": 1, "pattern": TEXT_PATTERN},
                 },
             },
         },
