@@ -9,13 +9,18 @@ from aiosmtpd.smtp import SMTP, Session
 from aiosmtpd.smtp import Envelope as SMTPEnvelope
 
 from inboxkit.config import Settings
-from inboxkit.errors import MailboxFull, MessageTooLarge
+from inboxkit.errors import MailboxFull, MessageTooLarge, RateLimited
+from inboxkit.mail.addresses import split_address
 from inboxkit.metrics import Metrics
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
 from inboxkit.pipeline.recipients import Recipient, RecipientStatus
+from inboxkit.services.capture import CaptureService
+from inboxkit.services.faults import FaultService
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.quotas import DeliveryQuotas, check_size
+from inboxkit.smtp.faults import FaultReplies
 from inboxkit.smtp.session import InboxSession
+from inboxkit.smtp.tls import tls_details
 
 __all__ = ["InboxHandler"]
 
@@ -34,6 +39,11 @@ TRY_AGAIN = "451 4.3.0 Temporary failure, please try again later"
 MAILBOX_FULL = "452 4.2.2 {message} Try again later."
 # RFC 3463 5.3.4: message too big for the system (here: for the recipient's plan).
 TOO_BIG_FOR_PLAN = "552 5.3.4 {message}"
+# RFC 3463 5.1.3: bad destination mailbox address syntax (a captured recipient is any
+# address, but it must be one).
+NOT_AN_ADDRESS = "553 5.1.3 That is not an email address"
+# RFC 3463 4.7.0: a temporary refusal for policy reasons: the plan's write rate.
+CAPTURE_TOO_FAST = "451 4.7.0 {message}"
 
 
 def _declared_size(options: list[str]) -> int | None:
@@ -56,12 +66,61 @@ class InboxHandler:
         pipeline: Pipeline,
         metrics: Metrics | None = None,
         quotas: DeliveryQuotas | None = None,
+        *,
+        capture: CaptureService | None = None,
+        faults: FaultService | None = None,
     ):
         self.settings = settings
         self.mailboxes = mailboxes
         self.pipeline = pipeline
         self.metrics = metrics or Metrics()
         self.quotas = quotas
+        # Replies an account injected into its own mail (smtp/faults.py).
+        self.faults = FaultReplies(faults) if faults is not None else None
+        # Set when SMTP capture is on (INBOXKIT_SMTP_CAPTURE): AUTH is offered and an
+        # authenticated session's mail goes to its account's capture mailbox.
+        self.capture = capture
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: SMTPEnvelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        # aiosmtpd lists AUTH whenever its own TLS rule allows; whether we offer it depends
+        # on capture being on and on the connection (smtp/server.py `may_authenticate`).
+        session.host_name = hostname
+        offered = getattr(server, "may_authenticate", None)
+        if offered is not None and offered():
+            return responses
+        return [line for line in responses if not line.startswith("250-AUTH")]
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: SMTPEnvelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        captured = session.capture if isinstance(session, InboxSession) else None
+        if captured is not None and self.capture is not None:
+            # Each captured message counts against the plan's write rate.
+            try:
+                await self.capture.admit(captured)
+            except RateLimited as exc:
+                return CAPTURE_TOO_FAST.format(message=exc.message)
+            if self.faults is not None:
+                injected = await self.faults.at_mail(
+                    session, envelope, captured.account_id, self.capture.recipient
+                )
+                if injected is not None:
+                    return injected  # MAIL refused: the sender is not set
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self,
@@ -73,8 +132,14 @@ class InboxHandler:
     ) -> str:
         if len(envelope.rcpt_tos) >= self.settings.max_recipients:
             return TOO_MANY_RECIPIENTS
+        captured = session.capture if isinstance(session, InboxSession) else None
         try:
-            found = await self.mailboxes.resolve_recipient(address)
+            if captured is not None and captured.account_id is not None and self.capture:
+                if split_address(address) is None:
+                    return NOT_AN_ADDRESS
+                found = await self.capture.recipient(captured.account_id)
+            else:
+                found = await self.mailboxes.resolve_recipient(address)
         except Exception:
             log.exception("recipient lookup failed")
             return TRY_AGAIN
@@ -83,15 +148,22 @@ class InboxHandler:
             if isinstance(session, InboxSession):
                 session.refused_recipients += 1
             return NOT_OUR_DOMAIN if found.status is RecipientStatus.FOREIGN else NO_SUCH_MAILBOX
-        refusal = await self._hold(session, envelope, found)
-        if refusal is not None:
-            return refusal
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(rcpt_options)
+        if self.faults is not None:
+            injected = await self.faults.at_rcpt(server, session, envelope, found)
+            if injected is not None:
+                return injected
         # Kept on the (per-transaction) envelope so DATA does not resolve the address again.
-        resolved = getattr(envelope, "inboxkit_resolved", None)
+        resolved: list[Recipient] | None = getattr(envelope, "inboxkit_resolved", None)
         if resolved is None:
             resolved = envelope.inboxkit_resolved = []  # type: ignore[attr-defined]
+        # One message (and one hold) per mailbox however many recipients reach it: captured
+        # mail names many addresses that all land in the one capture mailbox.
+        if all(earlier.mailbox_id != found.mailbox_id for earlier in resolved):
+            refusal = await self._hold(session, envelope, found)
+            if refusal is not None:
+                return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
         resolved.append(found)
         return "250 2.1.5 OK"
 
@@ -122,13 +194,25 @@ class InboxHandler:
         return TRY_AGAIN
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SMTPEnvelope) -> str:
+        if self.faults is not None:
+            injected = await self.faults.at_data(session, envelope)
+            if injected is not None:
+                self.metrics.smtp_replies.labels(injected[:3]).inc()
+                return injected
         raw: Any = envelope.original_content or b""
-        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        # The real client (after a trusted proxy's PROXY header), else the socket peer.
+        peer = getattr(server, "client_host", None) or (
+            session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        )
+        tls = tls_details((session.ssl or {}).get("ssl_object")) if session.ssl else None
+        captured = session.capture if isinstance(session, InboxSession) else None
         delivery = Envelope(
             mail_from=envelope.mail_from or "",
             rcpt_tos=list(envelope.rcpt_tos),
             remote_addr=peer,
             helo=session.host_name,
+            via="smtp" if captured is not None else None,
+            tls=tls,
         )
         resolved: list[Recipient] | None = getattr(envelope, "inboxkit_resolved", None)
         try:
