@@ -11,11 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inboxkit.api.errors import error_response
 
-__all__ = ["BodySizeLimit", "RefusalShape"]
-
-# (the paths it applies to, the answer for a message): an emulated provider's routes answer
-# in the provider's error shape, so its SDK raises its own exception (api/esp/).
-RefusalShape = tuple[re.Pattern[str], Callable[[str], ASGIApp]]
+__all__ = ["BodySizeLimit"]
 
 
 class _TooLarge(HTTPException):
