@@ -19,8 +19,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
+# Capture over SMTP AUTH is on for a developer's own server (loopback only without TLS).
 serve: $(VENV)/.installed
-	$(BIN)/inboxkit serve
+	INBOXKIT_SMTP_CAPTURE=$${INBOXKIT_SMTP_CAPTURE:-true} $(BIN)/inboxkit serve
 
 # The suite runs on every core (pytest-xdist). Each worker is its own pytest session with its
 # own SQLite template, PostgreSQL database and Redis database (tests/conftest.py); tests that

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     # New SMTP sessions one peer (IPv6: its /64) may open a minute, counted with the rate
     # limits (shared by every SMTP process through Redis); more are answered 421 at connect.
     smtp_connect_rate_per_ip: int = Field(default=600, ge=1)
+    # Capture (DESIGN §11): SMTP AUTH for applications under test, off unless asked for
+    # (`make serve` turns it on). Plain-text AUTH only from loopback unless allowed here;
+    # failed sign-ins (SMTP and the emulated send APIs) are limited per client address.
+    smtp_capture: bool = False
+    smtp_auth_allow_plain: bool = False
+    capture_auth_failures_per_minute: int = Field(default=10, ge=1)
 
     # Parsing guards (DESIGN §5). Messages are parsed by `parse_workers` processes at once
     # (default: one per CPU, at least 2 so one slow message never holds up the next, at most

@@ -106,7 +106,7 @@ class Runtime:
         )
         self.catchup = CatchUp(self.db, self.bus, settings.wait_poll_interval)
         self.pipeline = Pipeline(self.mailboxes, self.parser, self.batcher, self.bus)
-        self.capture = CaptureService(settings, self.db, self.auth, self.pipeline)
+        self.capture = CaptureService(settings, self.db, self.auth, self.pipeline, self.throttle)
         self.webhooks = WebhookService(settings, self.db, self.dialect, self.mailboxes)
         # Built in every role: the API's "test this endpoint" makes its first attempt here.
         self.webhook_dispatcher = WebhookDispatcher(
@@ -144,7 +144,12 @@ class Runtime:
         await self.auth.ensure_admin_account()
         if self.role.receives_mail:
             handler = InboxHandler(
-                self.settings, self.mailboxes, self.pipeline, self.metrics, self.quotas
+                self.settings,
+                self.mailboxes,
+                self.pipeline,
+                self.metrics,
+                self.quotas,
+                capture=self.capture if self.settings.smtp_capture else None,
             )
             self.smtp_server = await start_smtp_server(self.settings, handler, self.throttle)
         if self.role.runs_workers:

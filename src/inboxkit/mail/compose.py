@@ -29,6 +29,8 @@ __all__ = [
     "check_address",
     "check_body",
     "check_line",
+    "check_header",
+    "format_address",
     "clean_line",
     "unique_addresses",
     "message_id_ok",
@@ -118,6 +120,46 @@ def check_address(value: str, field_name: str = "address") -> str:
     return address
 
 
+# RFC 5322 §3.6.8: a field name is printable ASCII except ':'. Fields that give the message
+# its structure are the composer's alone; the rest may come from a caller.
+_FIELD_NAME = re.compile(r"^[!-9;-~]{1,76}$")
+_STRUCTURAL = frozenset(
+    {
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "reply-to",
+        "content-type",
+        "content-transfer-encoding",
+        "content-disposition",
+    }
+)
+MAX_HEADERS = 100
+
+
+def check_header(name: str, value: str) -> tuple[str, str]:
+    """A caller's own header field, refused if its name is not a field name or is one the
+    composer sets, or its value holds a line break."""
+    if not _FIELD_NAME.match(name):
+        raise ComposeError(f"'{name[:80]}' is not a header field name (printable ASCII, no ':').")
+    if name.lower() in _STRUCTURAL:
+        raise ComposeError(f"The {name} header is set from the message's own fields.")
+    return name, check_line(f"header {name}", value)
+
+
+def format_address(address: str, name: str | None = None) -> str:
+    """`Name <address>` (quoted and encoded as needed) or the bare address, for `Draft.to`,
+    `cc` and `reply_to`; the address must already have passed `check_address`."""
+    if not name or not clean_line(name, 200):
+        return address
+    return str(Address(display_name=clean_line(name, 200), addr_spec=address))
+
+
 def unique_addresses(addresses: list[str], already: set[str] | None = None) -> list[str]:
     """`addresses` in order without repeats, compared case-insensitively, leaving out those
     in `already` (lower-cased), which it extends. Linear: a header listing one address 50,000
@@ -180,6 +222,14 @@ class Draft:
     attachments: list[OutgoingAttachment] = field(default_factory=list)
     in_reply_to: str | None = None
     references: list[str] = field(default_factory=list)
+    # Formatted like `to` (see `format_address`).
+    reply_to: list[str] = field(default_factory=list)
+    # Further header fields in order, each checked with `check_header` (a provider's custom
+    # headers, tags and metadata).
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    # An HTML-only draft gets a text part rendered from its HTML (what our own sends do); a
+    # provider that sends HTML alone sets this False.
+    text_from_html: bool = True
 
 
 def compose(draft: Draft, *, message_id: str, date: datetime) -> bytes:
@@ -209,12 +259,19 @@ def compose(draft: Draft, *, message_id: str, date: datetime) -> bytes:
         if len(references) > MAX_REFERENCES:
             references = references[:1] + references[-(MAX_REFERENCES - 1) :]
         msg["References"] = " ".join(references)
+    if draft.reply_to:
+        msg["Reply-To"] = ", ".join(draft.reply_to)
+    for name, value in draft.headers:
+        msg[name] = value
     text = draft.text
-    if text is None and draft.html is not None:
+    if text is None and draft.html is not None and draft.text_from_html:
         text = html_to_text(draft.html)
-    msg.set_content(text or "", subtype="plain", charset="utf-8")
-    if draft.html is not None:
-        msg.add_alternative(draft.html, subtype="html", charset="utf-8")
+    if text is None and draft.html is not None:
+        msg.set_content(draft.html, subtype="html", charset="utf-8")
+    else:
+        msg.set_content(text or "", subtype="plain", charset="utf-8")
+        if draft.html is not None:
+            msg.add_alternative(draft.html, subtype="html", charset="utf-8")
     for attachment in draft.attachments:
         maintype, _, subtype = attachment.content_type.lower().partition("/")
         inline: dict[str, str] = {}

@@ -38,6 +38,7 @@ __all__ = [
     "AuthService",
     "digest",
     "new_token",
+    "sigv4_digest",
 ]
 
 SCOPES = (
@@ -64,6 +65,12 @@ def new_token(prefix: str) -> str:
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def sigv4_digest(token: str) -> str:
+    """SHA-256 of "AWS4" + token: the first HMAC key of AWS SigV4's signing-key derivation
+    for a secret this long (HMAC hashes keys longer than 64 bytes), kept instead of the token."""
+    return hashlib.sha256(b"AWS4" + token.encode()).hexdigest()
 
 
 class PrincipalKind(StrEnum):
@@ -193,6 +200,24 @@ class AuthService:
                     )
         raise Unauthorized("The token is not valid (unknown, revoked, or its mailbox is gone).")
 
+    async def sigv4_key(self, key_id: str) -> tuple[bytes, Principal] | None:
+        """For a request signed with AWS SigV4 whose access key id is an API key's id: the
+        first HMAC key of the signing-key derivation (`sigv4_digest`) and the key's principal,
+        or None if there is no such live key or it was made before signing keys were kept."""
+        async with self.db.read() as conn:
+            row = await keys.active_key_by_id(conn, key_id)
+        if row is None or not row.sigv4_digest:
+            return None
+        principal = Principal(
+            kind=PrincipalKind.API_KEY,
+            account_id=row.account_id,
+            key_id=row.id,
+            scopes=frozenset(row.scopes),
+            plan=_plan_of(row, row.account_id),
+            modes=frozenset(row.modes) if row.modes is not None else None,
+        )
+        return bytes.fromhex(row.sigv4_digest), principal
+
     async def create_key(
         self,
         *,
@@ -213,7 +238,9 @@ class AuthService:
             modes = list(dict.fromkeys(modes))
             if not modes or any(m not in MODES for m in modes):
                 raise ValidationFailed("modes must list one or both of 'test' and 'agent'.")
-        token = new_token("ik_")
+        # 64 characters after the prefix: long enough that "AWS4" + token exceeds HMAC's block
+        # and `sigv4_digest` can verify SigV4 signatures (see store/tables.py).
+        token = f"ik_{secrets.token_urlsafe(48)}"
         now = utcnow()
         key_id = new_id()
         async with self.db.write() as conn:
@@ -233,6 +260,7 @@ class AuthService:
                     scopes=chosen,
                     created_at=now,
                     modes=modes,
+                    sigv4_digest=sigv4_digest(token),
                 ),
             )
         return {

@@ -11,6 +11,7 @@ into it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import secrets
 import time
@@ -19,15 +20,17 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from inboxkit.config import Settings
-from inboxkit.errors import Forbidden, Unauthorized, ValidationFailed
+from inboxkit.errors import Forbidden, RateLimited, Unauthorized, ValidationFailed
 from inboxkit.ids import new_id
 from inboxkit.mail.addresses import split_address
+from inboxkit.netaddr import peer_key
 from inboxkit.pipeline import Envelope, Pipeline
 from inboxkit.pipeline.recipients import Recipient, RecipientStatus
 from inboxkit.plan import Plan
 from inboxkit.records import Mailbox, MessageSummary
 from inboxkit.services.auth import AuthService, Principal, PrincipalKind, digest, new_token
 from inboxkit.services.quotas import check_size
+from inboxkit.services.throttle import Bucket, RateLimiter
 from inboxkit.store import mailboxes as rows
 from inboxkit.store import messages, usage
 from inboxkit.store.db import Database
@@ -52,11 +55,19 @@ def _plan(row: Any) -> Plan | None:
 class CaptureService:
     """The capture mailbox of each account and the one way captured mail is stored."""
 
-    def __init__(self, settings: Settings, db: Database, auth: AuthService, pipeline: Pipeline):
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        auth: AuthService,
+        pipeline: Pipeline,
+        limiter: RateLimiter | None = None,
+    ):
         self.settings = settings
         self.db = db
         self.auth = auth
         self.pipeline = pipeline
+        self.limiter = limiter
         # account id -> (the capture mailbox as a recipient, fresh until (monotonic))
         self._recipients: dict[str, tuple[Recipient, float]] = {}
 
@@ -65,11 +76,23 @@ class CaptureService:
     async def authenticate(self, key: str | None, *, client_ip: str | None = None) -> Principal:
         """The account behind an API key with the `capture` scope: `Unauthorized` for a token
         that is not a valid API key, `Forbidden` for one without the scope."""
-        if not key or not key.strip():
-            raise Unauthorized("Send an inboxkit API key with the 'capture' scope.")
-        principal = await self.auth.authenticate(key)
-        if principal.kind is not PrincipalKind.API_KEY or principal.account_id is None:
-            raise Unauthorized("Capture takes an account's API key (ik_…), not a mailbox token.")
+        holder = f"ip:{peer_key(client_ip)}" if client_ip else None
+        limit = self.settings.capture_auth_failures_per_minute
+        if self.limiter is not None and holder is not None:
+            await self.limiter.check(Bucket.CAPTURE_AUTH, holder, limit)
+        try:
+            if not key or not key.strip():
+                raise Unauthorized("Send an inboxkit API key with the 'capture' scope.")
+            principal = await self.auth.authenticate(key)
+            if principal.kind is not PrincipalKind.API_KEY or principal.account_id is None:
+                raise Unauthorized(
+                    "Capture takes an account's API key (ik_…), not a mailbox token."
+                )
+        except Unauthorized:
+            if self.limiter is not None and holder is not None:
+                with contextlib.suppress(RateLimited):  # this refusal still says why
+                    await self.limiter.hit(Bucket.CAPTURE_AUTH, holder, limit)
+            raise
         if CAPTURE_SCOPE not in principal.scopes:
             raise Forbidden(
                 "This key lacks the 'capture' scope; create a key with it (inboxkit keys create "
@@ -78,6 +101,11 @@ class CaptureService:
         if client_ip is not None:
             principal = _with_ip(principal, client_ip)
         return principal
+
+    async def admit(self, principal: Principal) -> None:
+        """Count one captured message against the plan's `write_per_minute` (RateLimited)."""
+        if self.limiter is not None:
+            await self.limiter.admit(principal, Bucket.WRITE)
 
     # -- the mailbox -------------------------------------------------------------------------
 
@@ -197,6 +225,7 @@ class CaptureService:
         if principal.account_id is None or CAPTURE_SCOPE not in principal.scopes:
             raise Forbidden("This key lacks the 'capture' scope.")
         recipients = check_recipients(rcpt_to)
+        await self.admit(principal)
         found = await self.recipient(principal.account_id)
         check_size(found.plan, len(raw))
         envelope = Envelope(

@@ -76,6 +76,9 @@ class Bucket(StrEnum):
     # (`slots.py`) and new SMTP sessions per peer.
     WAITS = "waits"
     SMTP_CONNECT = "smtp_connect"
+    # Failed capture sign-ins (SMTP AUTH, the emulated send APIs) per client address: a
+    # password guesser is slowed to a few tries a minute.
+    CAPTURE_AUTH = "capture_auth"
 
 
 # How a refusal names what was counted, and per whom.
@@ -85,6 +88,7 @@ _WHAT = {
     Bucket.WRITE: "changes",
     Bucket.SEND: "sends",
     Bucket.SMTP_CONNECT: "new SMTP connections",
+    Bucket.CAPTURE_AUTH: "failed sign-ins",
 }
 _PER = {"ip": "address", "account": "account", "mailbox": "mailbox"}
 PLAN_BUCKETS = (Bucket.CREATE, Bucket.READ, Bucket.WRITE, Bucket.SEND)
@@ -202,6 +206,23 @@ class RateLimiter:
         if not admitted:
             raise self._refuse(bucket, holder, verdict, plan, used=per_minute - verdict.remaining)
         return verdict
+
+    async def check(self, bucket: Bucket, holder: str, per_minute: int) -> None:
+        """Raise RateLimited if `holder` has already used its `per_minute` in `bucket`,
+        counting nothing (a failed sign-in is counted with `hit` only once it has failed)."""
+        item = RateLimitItemPerSecond(per_minute, self.window)
+        keys = (bucket.value, holder)
+        limiter = self._local
+        if self._shared is not None and time.monotonic() >= self._redis_down_until:
+            limiter = self._shared
+        try:
+            allowed = await limiter.test(item, *keys)
+            if allowed:
+                return
+            verdict = await self._verdict(limiter, item, keys)
+        except Exception:  # Redis failing: `hit` degrades to this process; so does the check
+            return
+        raise self._refuse(bucket, holder, verdict, None, used=per_minute)
 
     async def admit(self, principal: Principal, bucket: Bucket) -> Verdict | None:
         """Count a request of `principal` against its plan's limit for `bucket`. None when

@@ -9,10 +9,12 @@ from aiosmtpd.smtp import SMTP, Session
 from aiosmtpd.smtp import Envelope as SMTPEnvelope
 
 from inboxkit.config import Settings
-from inboxkit.errors import MailboxFull, MessageTooLarge
+from inboxkit.errors import MailboxFull, MessageTooLarge, RateLimited
+from inboxkit.mail.addresses import split_address
 from inboxkit.metrics import Metrics
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
 from inboxkit.pipeline.recipients import Recipient, RecipientStatus
+from inboxkit.services.capture import CaptureService
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.quotas import DeliveryQuotas, check_size
 from inboxkit.smtp.session import InboxSession
@@ -34,6 +36,11 @@ TRY_AGAIN = "451 4.3.0 Temporary failure, please try again later"
 MAILBOX_FULL = "452 4.2.2 {message} Try again later."
 # RFC 3463 5.3.4: message too big for the system (here: for the recipient's plan).
 TOO_BIG_FOR_PLAN = "552 5.3.4 {message}"
+# RFC 3463 5.1.3: bad destination mailbox address syntax (a captured recipient is any
+# address, but it must be one).
+NOT_AN_ADDRESS = "553 5.1.3 That is not an email address"
+# RFC 3463 4.7.0: a temporary refusal for policy reasons: the plan's write rate.
+CAPTURE_TOO_FAST = "451 4.7.0 {message}"
 
 
 def _declared_size(options: list[str]) -> int | None:
@@ -56,12 +63,52 @@ class InboxHandler:
         pipeline: Pipeline,
         metrics: Metrics | None = None,
         quotas: DeliveryQuotas | None = None,
+        *,
+        capture: CaptureService | None = None,
     ):
         self.settings = settings
         self.mailboxes = mailboxes
         self.pipeline = pipeline
         self.metrics = metrics or Metrics()
         self.quotas = quotas
+        # Set when SMTP capture is on (INBOXKIT_SMTP_CAPTURE): AUTH is offered and an
+        # authenticated session's mail goes to its account's capture mailbox.
+        self.capture = capture
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: SMTPEnvelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        # aiosmtpd lists AUTH whenever its own TLS rule allows; whether we offer it depends
+        # on capture being on and on the connection (smtp/server.py `may_authenticate`).
+        session.host_name = hostname
+        offered = getattr(server, "may_authenticate", None)
+        if offered is not None and offered():
+            return responses
+        return [line for line in responses if not line.startswith("250-AUTH")]
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: SMTPEnvelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        captured = session.capture if isinstance(session, InboxSession) else None
+        if captured is not None and self.capture is not None:
+            # Each captured message counts against the plan's write rate.
+            try:
+                await self.capture.admit(captured)
+            except RateLimited as exc:
+                return CAPTURE_TOO_FAST.format(message=exc.message)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self,
@@ -73,8 +120,14 @@ class InboxHandler:
     ) -> str:
         if len(envelope.rcpt_tos) >= self.settings.max_recipients:
             return TOO_MANY_RECIPIENTS
+        captured = session.capture if isinstance(session, InboxSession) else None
         try:
-            found = await self.mailboxes.resolve_recipient(address)
+            if captured is not None and captured.account_id is not None and self.capture:
+                if split_address(address) is None:
+                    return NOT_AN_ADDRESS
+                found = await self.capture.recipient(captured.account_id)
+            else:
+                found = await self.mailboxes.resolve_recipient(address)
         except Exception:
             log.exception("recipient lookup failed")
             return TRY_AGAIN
@@ -83,15 +136,18 @@ class InboxHandler:
             if isinstance(session, InboxSession):
                 session.refused_recipients += 1
             return NOT_OUR_DOMAIN if found.status is RecipientStatus.FOREIGN else NO_SUCH_MAILBOX
-        refusal = await self._hold(session, envelope, found)
-        if refusal is not None:
-            return refusal
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(rcpt_options)
         # Kept on the (per-transaction) envelope so DATA does not resolve the address again.
-        resolved = getattr(envelope, "inboxkit_resolved", None)
+        resolved: list[Recipient] | None = getattr(envelope, "inboxkit_resolved", None)
         if resolved is None:
             resolved = envelope.inboxkit_resolved = []  # type: ignore[attr-defined]
+        # One message (and one hold) per mailbox however many recipients reach it: captured
+        # mail names many addresses that all land in the one capture mailbox.
+        if all(earlier.mailbox_id != found.mailbox_id for earlier in resolved):
+            refusal = await self._hold(session, envelope, found)
+            if refusal is not None:
+                return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
         resolved.append(found)
         return "250 2.1.5 OK"
 
@@ -124,11 +180,13 @@ class InboxHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SMTPEnvelope) -> str:
         raw: Any = envelope.original_content or b""
         peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        captured = session.capture if isinstance(session, InboxSession) else None
         delivery = Envelope(
             mail_from=envelope.mail_from or "",
             rcpt_tos=list(envelope.rcpt_tos),
             remote_addr=peer,
             helo=session.host_name,
+            via="smtp" if captured is not None else None,
         )
         resolved: list[Recipient] | None = getattr(envelope, "inboxkit_resolved", None)
         try:

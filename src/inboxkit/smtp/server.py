@@ -7,6 +7,9 @@ protocol as a factory keeps SMTP, HTTP, the database and the bus on one loop.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import ipaddress
 import logging
 from typing import Any
 
@@ -14,7 +17,7 @@ from aiosmtpd.smtp import SMTP, syntax
 
 from inboxkit import __version__
 from inboxkit.config import Settings
-from inboxkit.errors import RateLimited
+from inboxkit.errors import Forbidden, RateLimited, Unauthorized
 from inboxkit.services.throttle import Bucket, RateLimiter
 from inboxkit.smtp.gate import ConnectionGate, peer_key
 from inboxkit.smtp.handler import InboxHandler
@@ -42,6 +45,33 @@ CONNECTING_TOO_OFTEN = (
 # RFC 3463 5.3.4: message too big for the system; 552 per RFC 5321 §4.5.3.1.10.
 MESSAGE_TOO_BIG = "552 5.3.4 Message too big: at most {limit} octets are accepted"
 
+# AUTH (RFC 4954) exists only for capture (DESIGN §11); these are its replies.
+AUTH_SUCCEEDED = "235 2.7.0 Authentication successful: this session's mail is captured"
+# 535 5.7.8: credentials invalid (RFC 4954 §6).
+AUTH_INVALID = (
+    "535 5.7.8 Authentication credentials invalid: the password must be an inboxkit API key "
+    "with the 'capture' scope"
+)
+AUTH_NO_SCOPE = (
+    "535 5.7.8 This API key lacks the 'capture' scope; create a key with it and use that"
+)
+# 502 5.5.1: command not implemented — AUTH is never offered for relaying.
+AUTH_NOT_OFFERED = (
+    "502 5.5.1 AUTH is not offered here: this server takes mail only for its own mailboxes"
+)
+# 538 5.7.11: encryption required for the requested mechanism (RFC 4954 §6).
+AUTH_NEEDS_TLS = "538 5.7.11 Encryption required for requested authentication mechanism"
+AUTH_UNKNOWN_MECHANISM = "504 5.5.4 Unrecognized authentication type: use PLAIN or LOGIN"
+AUTH_ALREADY = "503 5.5.1 Already authenticated"
+AUTH_BAD_BASE64 = "501 5.5.2 Cannot decode the base64 response"
+AUTH_BAD_PLAIN = "501 5.5.2 PLAIN credentials are authzid NUL username NUL password"
+# 454 4.7.0: temporary authentication failure (RFC 4954 §6).
+AUTH_TRY_AGAIN = "454 4.7.0 Temporary authentication failure, try again later"
+AUTH_TOO_MANY = "421 4.7.0 Too many failed sign-ins ({detail}); check the API key, then reconnect"
+# A session may fail this often before it is closed; across sessions the failures are
+# limited per address by `capture_auth_failures_per_minute`.
+MAX_AUTH_FAILURES_PER_SESSION = 3
+
 
 class InboxSMTP(SMTP):
     """aiosmtpd with our limits: connections in total and per peer, new connections per peer a
@@ -60,6 +90,8 @@ class InboxSMTP(SMTP):
     ):
         super().__init__(
             handler,
+            # Whether AUTH is offered is decided per connection (`may_authenticate`).
+            auth_require_tls=False,
             data_size_limit=settings.max_message_bytes,
             enable_SMTPUTF8=True,
             decode_data=False,
@@ -167,6 +199,120 @@ class InboxSMTP(SMTP):
         if transport is not None:
             transport.close()
 
+    # -- AUTH (capture) -------------------------------------------------------------------
+
+    def may_authenticate(self) -> bool:
+        """Whether this connection may AUTH: capture is on, and the connection is encrypted,
+        or (when no certificate is configured) it comes from loopback or plain-text AUTH is
+        allowed (INBOXKIT_SMTP_AUTH_ALLOW_PLAIN). With TLS configured, AUTH follows STARTTLS."""
+        if self.event_handler.capture is None:
+            return False
+        if self._tls_protocol is not None:
+            return True
+        if self.tls_context is not None:
+            return False
+        peer = self.session.peer if self.session is not None else None
+        host = peer[0] if isinstance(peer, tuple) and peer else peer
+        return self._settings.smtp_auth_allow_plain or _is_loopback(host)
+
+    @syntax("AUTH <mechanism> [initial-response]")
+    async def smtp_AUTH(self, arg: str | None) -> None:
+        # aiosmtpd's AUTH checks credentials with a synchronous callback; ours is a database
+        # read, so the exchange is ours, on aiosmtpd's challenge helper.
+        if await self.check_helo_needed("EHLO"):
+            return
+        session = self.session
+        assert isinstance(session, InboxSession)
+        if not session.extended_smtp or self.event_handler.capture is None:
+            await self.push(AUTH_NOT_OFFERED)
+            return
+        if not self.may_authenticate():
+            await self.push(AUTH_NEEDS_TLS)
+            return
+        if session.capture is not None:
+            await self.push(AUTH_ALREADY)
+            return
+        if self.envelope is not None and self.envelope.mail_from is not None:
+            await self.push("503 5.5.1 AUTH is not allowed during a mail transaction")
+            return
+        args = (arg or "").split()
+        if not args or len(args) > 2:
+            await self.push("501 5.5.4 Syntax: AUTH PLAIN|LOGIN [initial-response]")
+            return
+        mechanism = args[0].upper()
+        if mechanism == "PLAIN":
+            password = await self._plain_password(args[1] if len(args) == 2 else None)
+        elif mechanism == "LOGIN":
+            password = await self._login_password(args[1] if len(args) == 2 else None)
+        else:
+            await self.push(AUTH_UNKNOWN_MECHANISM)
+            return
+        if password is None:
+            return  # the exchange already answered (bad base64, aborted, malformed)
+        await self._check_capture_key(session, password)
+
+    async def _plain_password(self, initial: str | None) -> str | None:
+        """RFC 4616: authzid NUL authcid NUL passwd, as the initial response or after an
+        empty challenge. The username is free; the password is the key."""
+        if initial is None:
+            answer = await self.challenge_auth("")
+            if not isinstance(answer, bytes):
+                return None  # aborted or undecodable: challenge_auth has answered
+            blob = answer
+        elif initial == "=":
+            blob = b""
+        else:
+            decoded = _b64(initial)
+            if decoded is None:
+                await self.push(AUTH_BAD_BASE64)
+                return None
+            blob = decoded
+        parts = blob.split(b"\x00")
+        if len(parts) != 3:
+            await self.push(AUTH_BAD_PLAIN)
+            return None
+        return parts[2].decode("utf-8", "replace")
+
+    async def _login_password(self, initial: str | None) -> str | None:
+        """The LOGIN exchange: username (free) then password, each base64."""
+        if initial is not None and _b64(initial) is None:
+            await self.push(AUTH_BAD_BASE64)
+            return None
+        if initial is None:
+            username = await self.challenge_auth("Username:")
+            if not isinstance(username, bytes):
+                return None
+        password = await self.challenge_auth("Password:")
+        if not isinstance(password, bytes):
+            return None
+        return password.decode("utf-8", "replace")
+
+    async def _check_capture_key(self, session: InboxSession, password: str) -> None:
+        capture = self.event_handler.capture
+        assert capture is not None
+        try:
+            principal = await capture.authenticate(password, client_ip=self._peer)
+        except RateLimited as refused:
+            self._close_with(AUTH_TOO_MANY.format(detail=refused.message.rstrip(".")))
+            return
+        except (Unauthorized, Forbidden) as exc:
+            session.auth_failures += 1
+            if session.auth_failures >= MAX_AUTH_FAILURES_PER_SESSION:
+                self._close_with(
+                    AUTH_TOO_MANY.format(detail=f"{session.auth_failures} in this session")
+                )
+                return
+            await self.push(AUTH_NO_SCOPE if isinstance(exc, Forbidden) else AUTH_INVALID)
+            return
+        except Exception:
+            log.exception("capture sign-in failed")
+            await self.push(AUTH_TRY_AGAIN)
+            return
+        session.capture = principal
+        session.authenticated = True
+        session.login_data = b"capture"
+        await self.push(AUTH_SUCCEEDED)
+
     @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_RCPT(self, arg: str | None) -> None:
         assert isinstance(self.session, InboxSession)
@@ -204,6 +350,23 @@ class InboxSMTP(SMTP):
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()
         await self.push(status)
+
+
+def _is_loopback(host: object) -> bool:
+    try:
+        address = ipaddress.ip_address(str(host).split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def _b64(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        return None
 
 
 async def start_smtp_server(

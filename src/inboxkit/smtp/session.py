@@ -6,6 +6,7 @@ import asyncio
 
 from aiosmtpd.smtp import Session
 
+from inboxkit.services.auth import Principal
 from inboxkit.services.quotas import Hold
 
 __all__ = ["InboxSession"]
@@ -18,6 +19,10 @@ class InboxSession(Session):
     def __init__(self, loop: asyncio.AbstractEventLoop):
         super().__init__(loop)
         self.refused_recipients = 0
+        # Set by a successful AUTH (capture, DESIGN §11): the account whose capture mailbox
+        # takes this session's mail, whatever its recipients.
+        self.capture: Principal | None = None
+        self.auth_failures = 0
         # The current transaction's quota holds (services/quotas.py), given back when it ends.
         self.holds: list[Hold] = []
 

@@ -44,6 +44,7 @@ class NewKey:
     scopes: list[str]
     created_at: datetime
     modes: list[str] | None = None
+    sigv4_digest: str | None = None
 
 
 async def account_exists(conn: AsyncConnection, account_id: str) -> bool:
@@ -72,6 +73,20 @@ async def active_key(conn: AsyncConnection, digest: str) -> Row | None:
             )
         )
         .where(api_keys.c.digest == digest, api_keys.c.revoked_at.is_(None))
+    )
+    return (await conn.execute(query)).first()
+
+
+async def active_key_by_id(conn: AsyncConnection, key_id: str) -> Row | None:
+    """The unrevoked API key with this id, with its account's plan (as `active_key`)."""
+    query = (
+        sa.select(api_keys, *account_plan_columns())
+        .select_from(
+            api_keys.join(accounts, accounts.c.id == api_keys.c.account_id).outerjoin(
+                plans, plans.c.name == accounts.c.plan
+            )
+        )
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
     )
     return (await conn.execute(query)).first()
 

@@ -124,6 +124,12 @@ api_keys = sa.Table(
     sa.Column("revoked_at", UTCDateTime, nullable=True),
     # The mailbox modes ("test", "agent") the key may create and use; NULL for both.
     sa.Column("modes", sa.JSON, nullable=True),
+    # SHA-256 of "AWS4" + the token, for verifying AWS Signature Version 4 requests signed
+    # with the token as secret key (the emulated SES API, DESIGN §11). HMAC hashes a key
+    # longer than its 64-byte block before use, and "AWS4" + a token is 71 bytes, so this
+    # digest is the first HMAC key of SigV4's derivation: the token itself is never kept.
+    # NULL for keys made before it was kept (shorter tokens): those cannot sign SES requests.
+    sa.Column("sigv4_digest", sa.String(64), nullable=True),
     sa.Index("ix_api_keys_account_id", "account_id", "id"),
 )
 

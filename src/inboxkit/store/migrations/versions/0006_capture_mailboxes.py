@@ -1,4 +1,5 @@
-"""Capture mailboxes: at most one live capture mailbox per account.
+"""Capture: at most one live capture mailbox per account; API keys keep the digest that
+verifies SigV4-signed requests (the emulated SES API).
 
 Revision ID: 0006
 Revises: 0005
@@ -19,6 +20,7 @@ LIVE_CAPTURE = sa.text("mode = 'capture' AND deleted_at IS NULL")
 
 
 def upgrade() -> None:
+    op.add_column("api_keys", sa.Column("sigv4_digest", sa.String(length=64), nullable=True))
     op.create_index(
         "ux_mailboxes_live_capture",
         "mailboxes",
@@ -31,3 +33,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ux_mailboxes_live_capture", table_name="mailboxes")
+    with op.batch_alter_table("api_keys") as batch:
+        batch.drop_column("sigv4_digest")
