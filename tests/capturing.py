@@ -1,5 +1,7 @@
-"""Handing mail to an account's capture mailbox the way an application does, for the tests of
-the surfaces that read it (SDK, CLI, MCP, UI)."""
+"""Mail in an account's capture mailbox, for the tests of the surfaces that read it (SDK, CLI,
+MCP, UI). It is stored through `CaptureService.capture`, the one path SMTP AUTH and the
+provider APIs store captured mail by (tests/capture covers those front doors; the pytest
+plugin's tests send over SMTP AUTH end to end)."""
 
 from __future__ import annotations
 

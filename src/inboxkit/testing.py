@@ -45,7 +45,7 @@ class EmbeddedServer:
     """An in-process server. Extra keyword arguments are `Settings` fields (e.g. `domains`).
 
     It uses its own admin key (`admin_key`), so `client()` can do everything; anonymous inbox
-    creation works as on any default server."""
+    creation works as on any default server, and SMTP AUTH capture is on."""
 
     def __init__(self, data_dir: str | Path | None = None, **settings: Any):
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
@@ -139,6 +139,9 @@ class EmbeddedServer:
                 "admin_key": self.admin_key,
                 # Parse in a thread: a process pool would re-import the user's main module.
                 "parse_workers": 0,
+                # Applications under test send with SMTP AUTH into their capture mailboxes
+                # (the `captured` fixture); the listener is on loopback, so AUTH needs no TLS.
+                "smtp_capture": True,
                 **self._overrides,
             }
         )

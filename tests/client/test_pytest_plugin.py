@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from tests.helpers import RunningServer
+from inboxkit.config import Settings
+from tests.helpers import RunningServer, start_server
 
 pytest_plugins = ["pytester"]
 
@@ -195,21 +196,24 @@ def test_captured_fixture_isolates_tests_running_in_two_workers_on_embedded_serv
 
 
 async def test_captured_fixture_isolates_tests_running_in_two_workers_on_one_server(
-    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch, server: RunningServer
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch, settings: Settings
 ) -> None:
     # Both workers use this one server: only the per-test accounts keep their mail apart.
-    admin = await server.create_key("tests", scopes=["admin"])
-    clean_env.setenv("INBOXKIT_URL", server.base_url)
-    clean_env.setenv("INBOXKIT_API_KEY", admin)
-    clean_env.setenv("INBOXKIT_SMTP_PORT", str(server.smtp_port))
-    pytester.makepyfile(test_captured=CAPTURED_TESTS)
-    result = await asyncio.to_thread(
-        pytester.runpytest_subprocess, "-p", "no:cacheprovider", "-n", "2", timeout=180
-    )
-    result.assert_outcomes(passed=8)
-    # Every per-test account was deleted again.
-    listed = await server.http.get("/accounts", params={"limit": 200}, headers=server.auth(admin))
-    assert [a for a in listed.json()["data"] if a["name"].startswith("captured ")] == []
+    async with start_server(settings.model_copy(update={"smtp_capture": True})) as server:
+        admin = await server.create_key("tests", scopes=["admin"])
+        clean_env.setenv("INBOXKIT_URL", server.base_url)
+        clean_env.setenv("INBOXKIT_API_KEY", admin)
+        clean_env.setenv("INBOXKIT_SMTP_PORT", str(server.smtp_port))
+        pytester.makepyfile(test_captured=CAPTURED_TESTS)
+        result = await asyncio.to_thread(
+            pytester.runpytest_subprocess, "-p", "no:cacheprovider", "-n", "2", timeout=180
+        )
+        result.assert_outcomes(passed=8)
+        # Every per-test account was deleted again.
+        listed = await server.http.get(
+            "/accounts", params={"limit": 200}, headers=server.auth(admin)
+        )
+        assert [a for a in listed.json()["data"] if a["name"].startswith("captured ")] == []
 
 
 def test_captured_fixture_deletes_the_tests_account_afterwards(
