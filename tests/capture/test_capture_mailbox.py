@@ -83,7 +83,7 @@ async def test_capture_mailbox_cannot_be_given_a_lifetime(server: RunningServer)
     response = await server.http.patch(
         f"/mailboxes/{box['id']}", json={"ttl_minutes": 5}, headers=server.auth(key)
     )
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "never expires" in response.json()["error"]["message"]
 
 

@@ -58,7 +58,11 @@ async def get_mailbox(runtime: RuntimeDep, principal: PrincipalDep, mailbox: str
     return {"data": await runtime.mailboxes.get(principal, mailbox)}
 
 
-@router.patch("/mailboxes/{mailbox}", response_model=Data[Mailbox])
+@router.patch(
+    "/mailboxes/{mailbox}",
+    response_model=Data[Mailbox],
+    responses={409: {"model": ErrorResponse, "description": "The capture mailbox takes no TTL"}},
+)
 async def update_mailbox(
     runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, body: MailboxUpdate
 ):

@@ -15,6 +15,7 @@ from inboxkit.bus import Bus
 from inboxkit.config import Settings
 from inboxkit.errors import (
     BadRequest,
+    Conflict,
     Forbidden,
     HandleTaken,
     NotFound,
@@ -405,7 +406,8 @@ class MailboxService:
             if "name" in fields:
                 changes["name"] = name
             if "ttl_minutes" in fields and ttl_minutes is not None and row.mode == "capture":
-                raise ValidationFailed(
+                # 409: the request is well formed, the mailbox's kind refuses it.
+                raise Conflict(
                     "The capture mailbox never expires while its account exists; it takes no "
                     "ttl_minutes."
                 )

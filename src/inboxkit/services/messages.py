@@ -139,7 +139,8 @@ class MessageService:
                 "html": body.html,
                 "html_sanitized": html_sanitized if body.html else None,
                 "attachments": body.attachments,
-                "envelope": row.envelope,
+                # `via` is recorded for captured mail only; every message shows the field.
+                "envelope": {"via": None, **row.envelope},
                 "code_candidates": body.code_details,
                 "parse_error_detail": body.parse_error,
             }
