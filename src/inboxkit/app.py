@@ -25,6 +25,7 @@ from inboxkit import __version__
 from inboxkit.api.accounts import router as accounts_router
 from inboxkit.api.connections import guarded_http_protocol
 from inboxkit.api.errors import install_error_handlers
+from inboxkit.api.faults import router as faults_router
 from inboxkit.api.keys import router as keys_router
 from inboxkit.api.limits import BodySizeLimit
 from inboxkit.api.mailboxes import router as mailboxes_router
@@ -140,6 +141,7 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
         outbound_router,
         stream_router,
         webhooks_router,
+        faults_router,
         keys_router,
         accounts_router,
     ):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     # (`make serve` turns it on). Plain-text AUTH only from loopback unless allowed here;
     # failed sign-ins (SMTP and the emulated send APIs) are limited per client address.
     smtp_capture: bool = False
+    # STARTTLS (DESIGN §9): offered only with a certificate and key (PEM, reloaded when the
+    # files change); `smtp_require_tls` answers MAIL before STARTTLS with 530 5.7.0.
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
+    smtp_require_tls: bool = False
+    # PROXY protocol v1/v2 from `trusted_proxies` only: the header names the real client,
+    # which the envelope, rate limits and connection caps then use.
+    smtp_proxy_protocol: bool = False
+    smtp_proxy_timeout: float = Field(default=5.0, gt=0)
     smtp_auth_allow_plain: bool = False
     capture_auth_failures_per_minute: int = Field(default=10, ge=1)
 
@@ -151,6 +160,14 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
         default_factory=list
     )
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> Settings:
+        if (self.smtp_tls_cert is None) != (self.smtp_tls_key is None):
+            raise ValueError("set both SMTP_TLS_CERT and SMTP_TLS_KEY, or neither")
+        if self.smtp_require_tls and self.smtp_tls_cert is None:
+            raise ValueError("SMTP_REQUIRE_TLS needs SMTP_TLS_CERT and SMTP_TLS_KEY")
+        return self
 
     @field_validator("domains", mode="before")
     @classmethod

@@ -43,6 +43,7 @@ class Resource(StrEnum):
     ACCOUNT = "account"
     HANDLE = "handle"
     PLAN = "plan"
+    FAULT = "fault"
 
 
 class InboxKitError(Exception):

@@ -234,6 +234,13 @@ class Attachment(BaseModel):
     disposition: str
 
 
+class SessionTLS(BaseModel):
+    """How an SMTP session was encrypted (STARTTLS)."""
+
+    version: str = Field(description="Protocol version, e.g. 'TLSv1.3'.")
+    cipher: str = Field(description="Cipher suite name, e.g. 'TLS_AES_256_GCM_SHA384'.")
+
+
 class MessageEnvelope(BaseModel):
     """The SMTP envelope a message came with (sender, recipients, client address, HELO name),
     which can differ from its From and To headers."""
@@ -245,7 +252,10 @@ class MessageEnvelope(BaseModel):
     via: str | None = Field(
         default=None,
         description="How captured mail reached the capture mailbox: 'smtp' (SMTP AUTH) or "
-        "'esp:<provider>' (an emulated send API). Absent on mail received as such.",
+        "'esp:<provider>' (an emulated send API). Null on mail received as such.",
+    )
+    tls: SessionTLS | None = Field(
+        default=None, description="The TLS of the SMTP session (STARTTLS); null in clear."
     )
 
 

@@ -42,6 +42,8 @@ class Envelope:
     helo: str | None = None
     # How captured mail reached us (`smtp`, `esp:postmark`, …); None for mail received as such.
     via: str | None = None
+    # The TLS version and cipher of an encrypted SMTP session; None in clear.
+    tls: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         recorded: dict[str, Any] = {
@@ -52,6 +54,8 @@ class Envelope:
         }
         if self.via is not None:
             recorded["via"] = self.via
+        if self.tls is not None:
+            recorded["tls"] = self.tls
         return recorded
 
 

@@ -139,8 +139,9 @@ class MessageService:
                 "html": body.html,
                 "html_sanitized": html_sanitized if body.html else None,
                 "attachments": body.attachments,
-                # `via` is recorded for captured mail only; every message shows the field.
-                "envelope": {"via": None, **row.envelope},
+                # `via` (captured mail) and `tls` (encrypted SMTP) are recorded only when
+                # they apply; every message shows both fields.
+                "envelope": {"via": None, "tls": None, **row.envelope},
                 "code_candidates": body.code_details,
                 "parse_error_detail": body.parse_error,
             }

@@ -11,18 +11,22 @@ import base64
 import binascii
 import ipaddress
 import logging
-from typing import Any
+import ssl
+from typing import Any, AnyStr
 
+from aiosmtpd.proxy_protocol import get_proxy
 from aiosmtpd.smtp import SMTP, syntax
 
 from inboxkit import __version__
 from inboxkit.config import Settings
 from inboxkit.errors import Forbidden, RateLimited, Unauthorized
 from inboxkit.services.throttle import Bucket, RateLimiter
+from inboxkit.smtp.faults import ends_session
 from inboxkit.smtp.gate import ConnectionGate, peer_key
 from inboxkit.smtp.handler import InboxHandler
 from inboxkit.smtp.lines import READ_WINDOW, CommandLineGuard, line_too_long, read_data
 from inboxkit.smtp.session import InboxSession
+from inboxkit.smtp.tls import Certificates
 
 __all__ = ["InboxSMTP", "start_smtp_server"]
 
@@ -44,6 +48,13 @@ CONNECTING_TOO_OFTEN = (
 )
 # RFC 3463 5.3.4: message too big for the system; 552 per RFC 5321 §4.5.3.1.10.
 MESSAGE_TOO_BIG = "552 5.3.4 Message too big: at most {limit} octets are accepted"
+
+# RFC 3207 §4 / RFC 3463 5.7.0: this server requires STARTTLS before a mail transaction.
+TLS_REQUIRED = "530 5.7.0 Must issue a STARTTLS command first"
+# RFC 3463 5.7.0 (policy): a PROXY header from a peer that is not a trusted proxy, or a
+# trusted proxy's connection without a valid one.
+PROXY_NOT_TRUSTED = "554 5.7.0 PROXY is accepted only from trusted proxies"
+PROXY_HEADER_INVALID = "421 4.7.0 A valid PROXY protocol header was expected"
 
 # AUTH (RFC 4954) exists only for capture (DESIGN §11); these are its replies.
 AUTH_SUCCEEDED = "235 2.7.0 Authentication successful: this session's mail is captured"
@@ -87,9 +98,11 @@ class InboxSMTP(SMTP):
         settings: Settings,
         gate: ConnectionGate,
         limiter: RateLimiter | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ):
         super().__init__(
             handler,
+            tls_context=tls_context,
             # Whether AUTH is offered is decided per connection (`may_authenticate`).
             auth_require_tls=False,
             data_size_limit=settings.max_message_bytes,
@@ -104,6 +117,11 @@ class InboxSMTP(SMTP):
         self._gate = gate
         self._limiter = limiter
         self._peer: str | None = None  # set while this connection holds a slot in the gate
+        self._started = False  # aiosmtpd's connection_made ran (not refused at connect)
+        # The client's address: the socket peer, or the one a trusted proxy's PROXY header
+        # names. Kept here, not on the session, which STARTTLS replaces.
+        self.client_host: str | None = None
+        self._expects_proxy = False
         self._session_timer: asyncio.TimerHandle | None = None
         self._lines = CommandLineGuard()
         self._in_data = False
@@ -113,10 +131,17 @@ class InboxSMTP(SMTP):
         return InboxSession(self.loop)
 
     def connection_made(self, transport: Any) -> None:
-        if self._peer is not None:  # STARTTLS: the same session on a new transport
+        if self._started:  # STARTTLS: the session starts over on the encrypted transport
             super().connection_made(transport)
             return
-        peer = peer_key(transport.get_extra_info("peername"))
+        peername = transport.get_extra_info("peername")
+        self.client_host = _host(peername)
+        self._expects_proxy = self._settings.smtp_proxy_protocol and _trusted(
+            self.client_host, self._settings
+        )
+        # A trusted proxy carries many clients: its connection is counted under a key of its
+        # own until the PROXY header names the client it is counted under from then on.
+        peer = f"proxy:{id(self)}" if self._expects_proxy else peer_key(peername)
         refusal = self._gate.admit(peer)
         if refusal is not None:
             log.info("refused an SMTP connection from %s: %s", peer, refusal)
@@ -126,6 +151,7 @@ class InboxSMTP(SMTP):
         # From here on connection_lost gives the slot back: every way a session ends (client
         # close or reset, QUIT, timeouts, our own refusals) closes the transport, which calls it.
         self._peer = peer
+        self._started = True
         try:
             super().connection_made(transport)
         except BaseException:
@@ -137,7 +163,11 @@ class InboxSMTP(SMTP):
 
     async def _handle_client(self) -> None:
         # aiosmtpd has no hook between accepting a connection and greeting it; this coroutine
-        # (started by connection_made) sends the 220, so the connect rate is checked first.
+        # (started by connection_made) sends the 220, so the PROXY header is read and the
+        # connect rate checked first. aiosmtpd's own PROXY support expects the header from
+        # every peer; here only trusted proxies send one, and it re-keys the connection caps.
+        if self._expects_proxy and not await self._read_proxy_header():
+            return
         if self._limiter is not None and self._peer is not None:
             limit = self._settings.smtp_connect_rate_per_ip
             try:
@@ -164,12 +194,47 @@ class InboxSMTP(SMTP):
         if isinstance(self.session, InboxSession):
             self.session.release_holds()
 
+    async def _read_proxy_header(self) -> bool:
+        """Read a trusted proxy's PROXY v1/v2 header and adopt the client it names; False
+        (connection closed) for a missing or malformed header or a client over its caps."""
+        self._reset_timeout(self._settings.smtp_proxy_timeout)
+        data = await get_proxy(self._reader)
+        self._reset_timeout()
+        if not data:
+            log.info("closing an SMTP connection from %s: no valid PROXY header", self._peer)
+            self._close_with(PROXY_HEADER_INVALID)
+            return False
+        src = data.src_addr
+        if src is None:  # v1 UNKNOWN / v2 LOCAL: the proxy's own connection (a health check)
+            return True
+        host = str(src)
+        client = peer_key(host)
+        if self._peer is not None:
+            self._gate.release(self._peer)
+            self._peer = None
+        refusal = self._gate.admit(client)
+        if refusal is not None:
+            log.info("refused an SMTP connection from %s (via proxy): %s", client, refusal)
+            self._close_with(refusal)
+            return False
+        self._peer, self.client_host = client, host
+        return True
+
+    @syntax("PROXY")
+    async def smtp_PROXY(self, arg: str) -> None:
+        # A PROXY line where none is expected: the peer is not a trusted proxy (or the protocol
+        # is off), so it may not claim another client address.
+        log.info("refused a PROXY header from untrusted %s", self.client_host)
+        self._close_with(PROXY_NOT_TRUSTED)
+
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._peer is None:
+        if not self._started:
             return  # refused at connect: aiosmtpd never started on this one
+        self._started = False
         self._release_holds()
-        self._gate.release(self._peer)
-        self._peer = None
+        if self._peer is not None:
+            self._gate.release(self._peer)
+            self._peer = None
         if self._session_timer is not None:
             self._session_timer.cancel()
         super().connection_lost(exc)
@@ -187,6 +252,15 @@ class InboxSMTP(SMTP):
             # there. The total session time still bounds it.
             self._reset_timeout()
         super().data_received(data)
+
+    async def push(self, status: AnyStr) -> None:
+        await super().push(status)
+        if ends_session(self.session):
+            # An injected fault's reply that ends the session (smtp/faults.py): sent, then
+            # the connection closed, and anything the client pipelined after it unanswered.
+            self._cut_off = True
+            if self.transport is not None:
+                self.transport.close()
 
     def _close_with(self, reply: str) -> None:
         """Answer `reply` and end the session; the reply is flushed before the socket closes."""
@@ -211,9 +285,7 @@ class InboxSMTP(SMTP):
             return True
         if self.tls_context is not None:
             return False
-        peer = self.session.peer if self.session is not None else None
-        host = peer[0] if isinstance(peer, tuple) and peer else peer
-        return self._settings.smtp_auth_allow_plain or _is_loopback(host)
+        return self._settings.smtp_auth_allow_plain or _is_loopback(self.client_host)
 
     @syntax("AUTH <mechanism> [initial-response]")
     async def smtp_AUTH(self, arg: str | None) -> None:
@@ -291,7 +363,7 @@ class InboxSMTP(SMTP):
         capture = self.event_handler.capture
         assert capture is not None
         try:
-            principal = await capture.authenticate(password, client_ip=self._peer)
+            principal = await capture.authenticate(password, client_ip=self.client_host)
         except RateLimited as refused:
             self._close_with(AUTH_TOO_MANY.format(detail=refused.message.rstrip(".")))
             return
@@ -312,6 +384,13 @@ class InboxSMTP(SMTP):
         session.authenticated = True
         session.login_data = b"capture"
         await self.push(AUTH_SUCCEEDED)
+
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        if self._settings.smtp_require_tls and self._tls_protocol is None:
+            await self.push(TLS_REQUIRED)
+            return
+        await super().smtp_MAIL(arg)
 
     @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_RCPT(self, arg: str | None) -> None:
@@ -352,6 +431,22 @@ class InboxSMTP(SMTP):
         await self.push(status)
 
 
+def _host(peername: Any) -> str | None:
+    host = peername[0] if isinstance(peername, tuple) and peername else peername
+    return None if host is None else str(host)
+
+
+def _trusted(host: str | None, settings: Settings) -> bool:
+    """Whether `host` is one of INBOXKIT_TRUSTED_PROXIES (allowed to send a PROXY header)."""
+    try:
+        address = ipaddress.ip_address(str(host).split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in settings.trusted_proxies)
+
+
 def _is_loopback(host: object) -> bool:
     try:
         address = ipaddress.ip_address(str(host).split("%", 1)[0])
@@ -375,9 +470,17 @@ async def start_smtp_server(
     """Listen for SMTP; `limiter` counts new sessions per peer (`smtp_connect_rate_per_ip`)."""
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     gate = ConnectionGate(settings.smtp_max_connections, settings.smtp_max_connections_per_ip)
+    certificates = None
+    if settings.smtp_tls_cert is not None and settings.smtp_tls_key is not None:
+        certificates = Certificates(settings.smtp_tls_cert, settings.smtp_tls_key)
+
+    def session() -> InboxSMTP:
+        context = certificates.context() if certificates is not None else None
+        return InboxSMTP(handler, settings, gate, limiter, context)
+
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: InboxSMTP(handler, settings, gate, limiter),
+        session,
         host=settings.smtp_host,
         port=settings.smtp_port,
         reuse_address=True,
