@@ -29,7 +29,7 @@ from inboxkit.services.auth import Principal
 from inboxkit.services.egress import Destination, Resolver, system_resolver, vet
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
 from inboxkit.services.ratelimit import SlidingWindow
-from inboxkit.store.db import Database
+from inboxkit.store.db import Database, retryable
 from inboxkit.store.dialect import Dialect
 from inboxkit.store.tables import (
     WebhookDeliveryStatus,
@@ -43,6 +43,9 @@ from inboxkit.store.tables import (
 __all__ = ["EVENTS", "TEST_EVENT", "Deliverer", "WebhookService"]
 
 log = logging.getLogger(__name__)
+
+# Tries of a webhook deletion that PostgreSQL aborts as a deadlock (see `delete`).
+DELETE_ATTEMPTS = 3
 
 EVENTS = (
     "message.received",
@@ -258,9 +261,19 @@ class WebhookService:
 
     async def delete(self, principal: Principal, webhook_id: str) -> None:
         """Remove an endpoint; its queued deliveries and their log go with it."""
-        async with self.db.write() as conn:
-            row = await self._find(conn, principal, webhook_id)
-            await conn.execute(webhooks.delete().where(webhooks.c.id == row.id))
+        # The cascade locks the endpoint's deliveries while dispatchers finishing deliveries
+        # lock them too, in their own order; PostgreSQL then aborts one side as a deadlock,
+        # and doing the delete again is all it takes.
+        for attempt in range(DELETE_ATTEMPTS):
+            try:
+                async with self.db.write() as conn:
+                    row = await self._find(conn, principal, webhook_id)
+                    await conn.execute(webhooks.delete().where(webhooks.c.id == row.id))
+                return
+            except Exception as exc:
+                if not retryable(exc) or attempt == DELETE_ATTEMPTS - 1:
+                    raise
+                log.info("deleting webhook %s met a deadlock; trying again", webhook_id)
 
     async def deliveries(
         self,

@@ -85,6 +85,20 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
     return engine
 
 
+# PostgreSQL's SQLSTATEs for a transaction it aborted so another could go on: the work can
+# simply be done again.
+_RETRYABLE_STATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether `exc` is PostgreSQL aborting a transaction over a deadlock or a serialization
+    conflict, so running the transaction again is the whole remedy."""
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, sa.exc.DBAPIError) and (
+        getattr(orig, "sqlstate", None) in _RETRYABLE_STATES
+    )
+
+
 class Database:
     """Owns the engines. `read()` and `write()` yield connections inside a transaction."""
 
