@@ -18,8 +18,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from inboxkit.client import AsyncInboxKit
 from inboxkit.config import Settings
 from tests.helpers import RunningServer, start_server
+from tests.mcp.conftest import call, http_client
 from tests.senders.dnsserver import DnsServer
 from tests.smtp.test_proxy_protocol import _session, v1_header
 
@@ -379,3 +381,40 @@ async def test_scope_all_evaluates_test_mailboxes_too(settings: Settings, zone: 
         )
         message = await only_message(server, box, key)
     assert message["authentication"]["spf"]["result"] == "softfail"
+
+
+async def test_the_sdk_and_mcp_tools_show_whether_the_sender_is_verified(
+    verifying: RunningServer, signing_key: tuple[bytes, str]
+):
+    inbox, key = await agent_inbox(verifying, "sdk-desk")
+    raw = signed(
+        letter("alice@aligned.test", inbox["address"], "sign in"), "aligned.test", signing_key[0]
+    )
+    await send(verifying, raw, "alice@aligned.test", [inbox["address"]])
+    await send(
+        verifying,
+        letter("mallory@strictly.test", inbox["address"], "sign in too", "Code 771234."),
+        "mallory@strictly.test",
+        [inbox["address"]],
+    )
+
+    async with AsyncInboxKit(verifying.base_url, key) as client:
+        first = await client.wait_for_message(inbox["address"], timeout=10, mark_read=False)
+        assert first.from_verified is True
+        assert first.authentication is not None
+        assert first.authentication.dmarc.policy == "reject"
+        listed = await client.list_messages(inbox["address"])
+        assert {m.subject: m.from_verified for m in listed.items} == {
+            "sign in": True,
+            "sign in too": False,
+        }
+
+    async with http_client(f"{verifying.base_url}/mcp", verifying.auth(key)) as mcp:
+        code = await call(mcp, "wait_for_code", inbox=inbox["address"], timeout_seconds=10)
+        assert (code["code"], code["from_verified"]) == ("482910", True)
+        code = await call(mcp, "wait_for_code", inbox=inbox["address"], timeout_seconds=10)
+        assert (code["code"], code["from_verified"]) == ("771234", False)
+        read = await call(
+            mcp, "read_message", inbox=inbox["address"], message_id=code["message_id"]
+        )
+        assert read["authentication"]["spf"]["result"] == "fail"

@@ -151,6 +151,7 @@ def code_result(inbox: str, message: dict[str, Any]) -> dict[str, Any]:
         "link": best_link(message.get("links") or []),
         "message_id": message["id"],
         "from": message.get("from"),
+        "from_verified": bool(message.get("from_verified")),
         "subject": message.get("subject"),
         "received_at": message.get("received_at"),
         "inbox": inbox,
