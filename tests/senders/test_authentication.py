@@ -418,3 +418,23 @@ async def test_the_sdk_and_mcp_tools_show_whether_the_sender_is_verified(
             mcp, "read_message", inbox=inbox["address"], message_id=code["message_id"]
         )
         assert read["authentication"]["spf"]["result"] == "fail"
+
+
+async def test_only_the_topmost_five_signatures_are_verified_and_a_missing_key_is_permerror(
+    verifying: RunningServer, signing_key: tuple[bytes, str]
+):
+    inbox, key = await agent_inbox(verifying, "many-desk")
+    raw = letter("alice@aligned.test", inbox["address"], "many signatures")
+    for _ in range(6):
+        raw = signed(raw, "aligned.test", signing_key[0])
+    # The topmost signature names a selector with no key published.
+    raw = (
+        dkim.sign(raw, b"retired", b"aligned.test", signing_key[0], include_headers=[b"from"]) + raw
+    )
+    await send(verifying, raw, "alice@aligned.test", [inbox["address"]])
+
+    dkim_results = (await only_message(verifying, inbox, key))["authentication"]["dkim"]
+    assert dkim_results == [
+        {"result": "permerror", "domain": "aligned.test", "selector": "retired"},
+        *[{"result": "pass", "domain": "aligned.test", "selector": SELECTOR}] * 4,
+    ]

@@ -51,16 +51,16 @@ async def verify_dkim(raw: bytes, resolvers: Resolvers, budget: Budget) -> list[
     signatures = [value for name, value in message.headers if name.lower() == b"dkim-signature"]
     results: list[DkimResult] = []
     for index, header_value in enumerate(signatures[:MAX_SIGNATURES]):
-        results.append(await _verify_one(raw, index, header_value, resolvers, budget))
+        # One after another on the one parsed message: each step below sets every attribute
+        # the check reads (the signature's tags, its key), so nothing carries over.
+        results.append(await _verify_one(message, index, header_value, resolvers, budget))
     return results
 
 
 async def _verify_one(
-    raw: bytes, index: int, header_value: bytes, resolvers: Resolvers, budget: Budget
+    verifier: dkim.DKIM, index: int, header_value: bytes, resolvers: Resolvers, budget: Budget
 ) -> DkimResult:
     domain, selector = _tags(header_value)
-    # A fresh verifier per signature: dkimpy keeps the key and headers of the last one checked.
-    verifier = dkim.DKIM(raw)
     try:
         prepared: Any = verifier.verify_headerprep(index)
     except dkim.DKIMException:
