@@ -18,6 +18,7 @@ __all__ = [
     "InboxKitError",
     "BadRequest",
     "Unauthorized",
+    "SignatureMismatch",
     "Forbidden",
     "NotFound",
     "Conflict",
@@ -43,6 +44,7 @@ class Resource(StrEnum):
     ACCOUNT = "account"
     HANDLE = "handle"
     PLAN = "plan"
+    FAULT = "fault"
 
 
 class InboxKitError(Exception):
@@ -85,6 +87,14 @@ class Unauthorized(InboxKitError):
 
     code, status = "unauthorized", 401
     default_message = "A valid token is required: send 'Authorization: Bearer <token>'."
+
+
+class SignatureMismatch(Unauthorized):
+    """A request signed with a known key (AWS SigV4 with an API key's id) whose signature is
+    not the one that key makes: a class of its own because the emulated AWS API answers it
+    with another error type than an unknown key."""
+
+    default_message = "The request signature does not match the one the key makes."
 
 
 class Forbidden(InboxKitError):

@@ -27,6 +27,7 @@ from inboxkit.senders.verifier import VerifyScope
 from inboxkit.services.accounts import AccountService, UsageService
 from inboxkit.services.auth import AuthService
 from inboxkit.services.capture import CaptureService
+from inboxkit.services.faults import FaultService
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import MessageService
 from inboxkit.services.outbound import OutboundService
@@ -132,6 +133,7 @@ class Runtime:
         self.mailboxes.end_hooks.append(self.webhooks.on_mailbox_end)
         self.mailboxes.end_hooks.append(self.capture.on_mailbox_end)
         self.plans.changed_hooks.append(self.capture.forget)
+        self.faults = FaultService(self.db, self.dialect, self.mailboxes)
         self.outbound = OutboundService(
             settings, self.db, self.dialect, self.mailboxes, self.pipeline
         )
@@ -164,6 +166,7 @@ class Runtime:
                 self.metrics,
                 self.quotas,
                 capture=self.capture if self.settings.smtp_capture else None,
+                faults=self.faults,
             )
             self.smtp_server = await start_smtp_server(self.settings, handler, self.throttle)
         if self.role.runs_workers:

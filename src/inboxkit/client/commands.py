@@ -6,6 +6,7 @@
     inboxkit usage                       inboxkit account
     inboxkit plans create | list | show | update | delete       (admin)
     inboxkit accounts create | list | show | set-plan | delete  (admin)
+    inboxkit faults add | list | show | delete                  (SMTP fault injection)
 
 Every command takes `--url` / `--api-key` (or INBOXKIT_URL / INBOXKIT_API_KEY) and `--token`
 (INBOXKIT_TOKEN, a mailbox token from an anonymous `inbox create`). Data goes to stdout, as
@@ -32,6 +33,7 @@ import click
 from inboxkit.client.errors import InboxKitError, WaitTimeout
 from inboxkit.client.models import (
     Account,
+    Fault,
     Message,
     MessageSummary,
     Model,
@@ -793,6 +795,117 @@ def accounts_delete(client: InboxKit, account_id: str) -> None:
     click.echo(f"deleted account {account_id}", err=True)
 
 
+@click.group("faults")
+def faults_group() -> None:
+    """Make SMTP refuse your account's mail on cue, to test how an application retries
+    (needs an API key; docs/faults.md).
+
+    \b
+    inboxkit faults add rcpt 451 --count 2      # the next two recipients get 451 4.3.0
+    inboxkit faults add data 554 --mailbox ADDRESS --probability 0.5
+    """
+
+
+def _show_fault(fault: Fault) -> None:
+    left = "no limit" if fault.remaining is None else str(fault.remaining)
+    rows = [
+        ("id", fault.id),
+        ("stage", fault.stage),
+        ("reply", fault.reply),
+        ("mailbox", fault.mailbox_id or "all of the account's"),
+        ("probability", f"{fault.probability:g}"),
+        ("fired", str(fault.fired)),
+        ("remaining", left + (" (exhausted)" if fault.exhausted else "")),
+        ("created", _when(fault.created_at)),
+    ]
+    _table(rows)
+
+
+@faults_group.command("add")
+@click.argument("stage", type=click.Choice(["connect", "mail", "rcpt", "data"]))
+@click.argument("code", type=int)
+@click.option("--message", default=None, help="The reply text (default: the code's standard).")
+@click.option(
+    "--probability",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="The chance each matching message fires it (default 1).",
+)
+@click.option(
+    "--count", type=click.IntRange(1), default=None, help="Fire this many times, then stop."
+)
+@click.option("--mailbox", default=None, help="Only this mailbox (id or address).")
+@_json_option
+@_connection
+def faults_add(
+    client: InboxKit,
+    stage: str,
+    code: int,
+    message: str | None,
+    probability: float | None,
+    count: int | None,
+    mailbox: str | None,
+    as_json: bool,
+) -> None:
+    """Add a fault: SMTP answers CODE at STAGE (connect, mail, rcpt or data); prints its id."""
+    fault = client.create_fault(
+        stage, code, message=message, probability=probability, count=count, mailbox=mailbox
+    )
+    if as_json:
+        _print_json(fault)
+    else:
+        click.echo(fault.id)
+        _echo(f"SMTP answers {fault.reply!r} at {fault.stage}", err=True)
+
+
+@faults_group.command("list")
+@_json_option
+@_connection
+def faults_list(client: InboxKit, as_json: bool) -> None:
+    """List the account's faults, newest first, with how often each fired."""
+    faults = client.list_faults()
+    if as_json:
+        _print_json(faults)
+        return
+    if not faults:
+        click.echo("no faults", err=True)
+        return
+    _table(
+        [
+            (
+                f.id,
+                f.stage,
+                str(f.fired),
+                "-" if f.remaining is None else str(f.remaining),
+                f.mailbox_id or "all",
+                f.reply,
+            )
+            for f in faults
+        ],
+        ("id", "stage", "fired", "left", "mailbox", "reply"),
+    )
+
+
+@faults_group.command("show")
+@click.argument("fault_id")
+@_json_option
+@_connection
+def faults_show(client: InboxKit, fault_id: str, as_json: bool) -> None:
+    """Show one fault: its reply, how often it fired and what is left."""
+    fault = client.get_fault(fault_id)
+    _print_json(fault) if as_json else _show_fault(fault)
+
+
+@faults_group.command("delete")
+@click.argument("fault_ids", metavar="FAULT_ID...", nargs=-1, required=True)
+@_connection
+def faults_delete(client: InboxKit, fault_ids: tuple[str, ...]) -> None:
+    """Delete faults; SMTP stops answering with them."""
+    for fault_id in fault_ids:
+        client.delete_fault(fault_id)
+        click.echo(f"deleted fault {fault_id}", err=True)
+
+
 COMMANDS = (
     inbox_group,
     messages_command,
@@ -804,6 +917,7 @@ COMMANDS = (
     account_command,
     plans_group,
     accounts_group,
+    faults_group,
 )
 
 

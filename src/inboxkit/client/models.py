@@ -41,6 +41,7 @@ __all__ = [
     "WebhookCreated",
     "WebhookAttempt",
     "WebhookDelivery",
+    "Fault",
     "PlanLimits",
     "Plan",
     "Account",
@@ -363,6 +364,24 @@ class WebhookCreated(Webhook):
     only this once."""
 
     secret: str = Field(description="Signing secret (whsec_…), shown only at creation.")
+
+
+class Fault(Model):
+    """An injected SMTP fault: the reply (`reply`, e.g. "451 4.3.0 …") SMTP gives at `stage`
+    for the account's mail (or `mailbox_id`'s), how often it `fired`, and what is left."""
+
+    id: str
+    stage: str
+    code: int
+    message: str | None = None
+    reply: str = ""
+    probability: float = 1.0
+    count: int | None = None
+    mailbox_id: str | None = None
+    fired: int = 0
+    remaining: int | None = None
+    exhausted: bool = False
+    created_at: datetime | None = None
 
 
 class WebhookAttempt(Model):

@@ -20,6 +20,7 @@ from inboxkit.client.models import (
     ApiKey,
     ApiKeyCreated,
     Attachment,
+    Fault,
     HandleAvailability,
     Mailbox,
     MailboxCreated,
@@ -723,6 +724,52 @@ class ClientOperations(Generic[InboxT, HttpT]):
         """Send a signed `webhook.test` event now; the delivery shows the first attempt."""
         response = yield from self._call("POST", f"/webhooks/{segment(webhook_id)}/test")
         return WebhookDelivery.model_validate(data(response))
+
+    # -- fault injection -----------------------------------------------------------------------
+
+    @operation
+    def create_fault(
+        self,
+        stage: str,
+        code: int,
+        *,
+        message: str | None = None,
+        probability: float | None = None,
+        count: int | None = None,
+        mailbox: str | None = None,
+    ) -> Flow[Fault]:
+        """Make SMTP answer `code` at `stage` ("connect", "mail", "rcpt" or "data") for mail
+        to the account's mailboxes (or `mailbox`): with `count`, for the next `count` matches;
+        with `probability`, each match fires with that chance. E.g.
+        `create_fault("rcpt", 451, count=2)` makes the next two recipients get `451 4.3.0`."""
+        body: dict[str, Any] = {"stage": stage, "code": code}
+        for name, value in (
+            ("message", message),
+            ("probability", probability),
+            ("count", count),
+            ("mailbox", mailbox),
+        ):
+            if value is not None:
+                body[name] = value
+        response = yield from self._call("POST", "/faults", json=body)
+        return Fault.model_validate(data(response))
+
+    @operation
+    def list_faults(self) -> Flow[list[Fault]]:
+        """The account's faults, newest first, with how many times each fired."""
+        response = yield from self._call("GET", "/faults")
+        return [Fault.model_validate(item) for item in data(response)]
+
+    @operation
+    def get_fault(self, fault_id: str) -> Flow[Fault]:
+        """One fault, with `fired` and `remaining`."""
+        response = yield from self._call("GET", f"/faults/{segment(fault_id)}")
+        return Fault.model_validate(data(response))
+
+    @operation
+    def delete_fault(self, fault_id: str) -> Flow[None]:
+        """Remove a fault; SMTP stops answering with it."""
+        yield from self._call("DELETE", f"/faults/{segment(fault_id)}")
 
     # -- plans, accounts and usage -------------------------------------------------------------
 

@@ -15,12 +15,19 @@ import contextlib
 import dataclasses
 import secrets
 import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from inboxkit.config import Settings
-from inboxkit.errors import Forbidden, RateLimited, Unauthorized, ValidationFailed
+from inboxkit.errors import (
+    Forbidden,
+    RateLimited,
+    SignatureMismatch,
+    Unauthorized,
+    ValidationFailed,
+)
 from inboxkit.ids import new_id
 from inboxkit.mail.addresses import split_address
 from inboxkit.netaddr import peer_key
@@ -76,11 +83,7 @@ class CaptureService:
     async def authenticate(self, key: str | None, *, client_ip: str | None = None) -> Principal:
         """The account behind an API key with the `capture` scope: `Unauthorized` for a token
         that is not a valid API key, `Forbidden` for one without the scope."""
-        holder = f"ip:{peer_key(client_ip)}" if client_ip else None
-        limit = self.settings.capture_auth_failures_per_minute
-        if self.limiter is not None and holder is not None:
-            await self.limiter.check(Bucket.CAPTURE_AUTH, holder, limit)
-        try:
+        async with self._counting_failures(client_ip):
             if not key or not key.strip():
                 raise Unauthorized("Send an inboxkit API key with the 'capture' scope.")
             principal = await self.auth.authenticate(key)
@@ -88,11 +91,55 @@ class CaptureService:
                 raise Unauthorized(
                     "Capture takes an account's API key (ik_…), not a mailbox token."
                 )
+        return self._capturing(principal, client_ip)
+
+    async def authenticate_signed(
+        self,
+        key_id: str,
+        signature_matches: Callable[[bytes], bool],
+        *,
+        client_ip: str | None = None,
+    ) -> Principal:
+        """The account behind a request signed with an API key (AWS SigV4: the key's id is the
+        access key id, the key the secret). `signature_matches` is given the first HMAC key of
+        the signing-key derivation (`AuthService.sigv4_key`) and says whether the signature
+        holds. `Unauthorized` when no live key has this id, `SignatureMismatch` when the
+        signature does not hold (both counted like a wrong key), `Forbidden` without the
+        `capture` scope, which is checked only once the signature holds."""
+        async with self._counting_failures(client_ip):
+            found = await self.auth.sigv4_key(key_id)
+            if found is None:
+                raise Unauthorized(
+                    "No live API key has this access key id; sign with an inboxkit API key's "
+                    "id and the key itself as the secret."
+                )
+            first_hmac_key, principal = found
+            if not signature_matches(first_hmac_key):
+                raise SignatureMismatch(
+                    "The request signature we calculated does not match the signature you "
+                    "provided; check the secret (the API key itself) and the signing method."
+                )
+        return self._capturing(principal, client_ip)
+
+    @contextlib.asynccontextmanager
+    async def _counting_failures(self, client_ip: str | None) -> AsyncIterator[None]:
+        """Refuse a client address over `capture_auth_failures_per_minute` failed sign-ins
+        (RateLimited), and count one more when the body raises Unauthorized."""
+        holder = f"ip:{peer_key(client_ip)}" if client_ip else None
+        limit = self.settings.capture_auth_failures_per_minute
+        if self.limiter is not None and holder is not None:
+            await self.limiter.check(Bucket.CAPTURE_AUTH, holder, limit)
+        try:
+            yield
         except Unauthorized:
             if self.limiter is not None and holder is not None:
                 with contextlib.suppress(RateLimited):  # this refusal still says why
                     await self.limiter.hit(Bucket.CAPTURE_AUTH, holder, limit)
             raise
+
+    @staticmethod
+    def _capturing(principal: Principal, client_ip: str | None) -> Principal:
+        """`principal` if it may capture (Forbidden without the scope), with its address."""
         if CAPTURE_SCOPE not in principal.scopes:
             raise Forbidden(
                 "This key lacks the 'capture' scope; create a key with it (inboxkit keys create "

@@ -15,8 +15,10 @@ from inboxkit.metrics import Metrics
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
 from inboxkit.pipeline.recipients import Recipient, RecipientStatus
 from inboxkit.services.capture import CaptureService
+from inboxkit.services.faults import FaultService
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.quotas import DeliveryQuotas, check_size
+from inboxkit.smtp.faults import FaultReplies
 from inboxkit.smtp.session import InboxSession
 from inboxkit.smtp.tls import tls_details
 
@@ -66,12 +68,15 @@ class InboxHandler:
         quotas: DeliveryQuotas | None = None,
         *,
         capture: CaptureService | None = None,
+        faults: FaultService | None = None,
     ):
         self.settings = settings
         self.mailboxes = mailboxes
         self.pipeline = pipeline
         self.metrics = metrics or Metrics()
         self.quotas = quotas
+        # Replies an account injected into its own mail (smtp/faults.py).
+        self.faults = FaultReplies(faults) if faults is not None else None
         # Set when SMTP capture is on (INBOXKIT_SMTP_CAPTURE): AUTH is offered and an
         # authenticated session's mail goes to its account's capture mailbox.
         self.capture = capture
@@ -107,6 +112,12 @@ class InboxHandler:
                 await self.capture.admit(captured)
             except RateLimited as exc:
                 return CAPTURE_TOO_FAST.format(message=exc.message)
+            if self.faults is not None:
+                injected = await self.faults.at_mail(
+                    session, envelope, captured.account_id, self.capture.recipient
+                )
+                if injected is not None:
+                    return injected  # MAIL refused: the sender is not set
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -137,6 +148,10 @@ class InboxHandler:
             if isinstance(session, InboxSession):
                 session.refused_recipients += 1
             return NOT_OUR_DOMAIN if found.status is RecipientStatus.FOREIGN else NO_SUCH_MAILBOX
+        if self.faults is not None:
+            injected = await self.faults.at_rcpt(server, session, envelope, found)
+            if injected is not None:
+                return injected
         # Kept on the (per-transaction) envelope so DATA does not resolve the address again.
         resolved: list[Recipient] | None = getattr(envelope, "inboxkit_resolved", None)
         if resolved is None:
@@ -179,6 +194,11 @@ class InboxHandler:
         return TRY_AGAIN
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SMTPEnvelope) -> str:
+        if self.faults is not None:
+            injected = await self.faults.at_data(session, envelope)
+            if injected is not None:
+                self.metrics.smtp_replies.labels(injected[:3]).inc()
+                return injected
         raw: Any = envelope.original_content or b""
         # The real client (after a trusted proxy's PROXY header), else the socket peer.
         peer = getattr(server, "client_host", None) or (

@@ -12,7 +12,7 @@ import binascii
 import ipaddress
 import logging
 import ssl
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.proxy_protocol import get_proxy
 from aiosmtpd.smtp import SMTP, syntax
@@ -21,6 +21,7 @@ from inboxkit import __version__
 from inboxkit.config import Settings
 from inboxkit.errors import Forbidden, RateLimited, Unauthorized
 from inboxkit.services.throttle import Bucket, RateLimiter
+from inboxkit.smtp.faults import ends_session
 from inboxkit.smtp.gate import ConnectionGate, peer_key
 from inboxkit.smtp.handler import InboxHandler
 from inboxkit.smtp.lines import READ_WINDOW, CommandLineGuard, line_too_long, read_data
@@ -251,6 +252,15 @@ class InboxSMTP(SMTP):
             # there. The total session time still bounds it.
             self._reset_timeout()
         super().data_received(data)
+
+    async def push(self, status: AnyStr) -> None:
+        await super().push(status)
+        if ends_session(self.session):
+            # An injected fault's reply that ends the session (smtp/faults.py): sent, then
+            # the connection closed, and anything the client pipelined after it unanswered.
+            self._cut_off = True
+            if self.transport is not None:
+                self.transport.close()
 
     def _close_with(self, reply: str) -> None:
         """Answer `reply` and end the session; the reply is flushed before the socket closes."""

@@ -32,6 +32,7 @@ __all__ = [
     "plans",
     "PLAN_LIMITS",
     "usage_counters",
+    "faults",
     "utcnow",
 ]
 
@@ -378,6 +379,29 @@ usage_counters = sa.Table(
     sa.Column("received", sa.Integer, nullable=False, server_default="0"),
     sa.Column("sent", sa.Integer, nullable=False, server_default="0"),
     sa.Column("storage_bytes", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+# -- fault injection ----------------------------------------------------------------------------
+
+# SMTP replies an account asked for at a stage of its own mail (services/faults.py). `remaining`
+# is NULL for a fault without a count; one that reached 0 is exhausted and kept so its `fired`
+# figure can still be read. Both are changed only by one conditional UPDATE per firing.
+faults = sa.Table(
+    "faults",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    # NULL: every mailbox of the account, its capture mailbox included.
+    sa.Column("mailbox_id", Id, sa.ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("stage", sa.String(8), nullable=False),
+    sa.Column("code", sa.Integer, nullable=False),
+    sa.Column("message", sa.String(200), nullable=True),
+    sa.Column("probability", sa.Float, nullable=False),
+    sa.Column("count", sa.Integer, nullable=True),
+    sa.Column("remaining", sa.Integer, nullable=True),
+    sa.Column("fired", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_faults_account_id", "account_id", "id"),
 )
 
 # -- web UI sessions ----------------------------------------------------------------------------

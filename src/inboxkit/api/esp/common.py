@@ -9,7 +9,7 @@ relayed: the message lands in the key's account's capture mailbox (services/capt
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
 from fastapi import Request
 
@@ -39,6 +39,16 @@ async def capture_principal(request: Request, key: str | None) -> Principal:
     return await runtime.capture.authenticate(key, client_ip=client_ip(request))
 
 
+def _addresses(value: str) -> list[tuple[str, str]]:
+    """`getaddresses` in its strict mode where this Python has it (3.13, and the security
+    releases of 3.11 and 3.12 from mid-2024): malformed input then yields ('', '') instead of
+    a guess. Older releases parse leniently; `check_address` still vets every address."""
+    try:
+        return getaddresses([value], strict=True)  # type: ignore[call-arg,unused-ignore]
+    except TypeError:
+        return getaddresses([value])
+
+
 def mailbox(value: object, field_name: str) -> tuple[str, str | None]:
     """(`address`, display name or None) from `"Name <a@b.example>"` or `"a@b.example"`;
     ComposeError naming `field_name` when it is not one address."""
@@ -46,7 +56,8 @@ def mailbox(value: object, field_name: str) -> tuple[str, str | None]:
         raise ComposeError(f"{field_name} must be an email address.")
     if len(value) > 1000:
         raise ComposeError(f"{field_name} is longer than 1000 characters.")
-    name, address = parseaddr(value, strict=True)
+    found = _addresses(value)
+    name, address = found[0] if len(found) == 1 else ("", "")
     if not address:
         raise ComposeError(f"{field_name} {value[:100]!r} is not an email address.")
     return check_address(address, field_name), (name or None)
@@ -62,7 +73,7 @@ def mailbox_list(
     if isinstance(value, str):
         if len(value) > 100_000:
             raise ComposeError(f"{field_name} is too long.")
-        parts = [f"{n} <{a}>" if n else a for n, a in getaddresses([value], strict=True) if a]
+        parts = [f"{n} <{a}>" if n else a for n, a in _addresses(value) if a]
         if not parts and value.strip():
             raise ComposeError(f"{field_name} {value[:100]!r} holds no email address.")
     elif isinstance(value, list):
