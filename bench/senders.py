@@ -92,7 +92,13 @@ async def main(args: argparse.Namespace) -> None:
     admin = f"ik_bench_{uuid.uuid4().hex}"
     try:
         with tempfile.TemporaryDirectory() as off_dir, tempfile.TemporaryDirectory() as on_dir:
-            common = {"http_port": 0, "smtp_port": 0, "admin_key": admin}
+            # One client address sends everything: lift the per-address connect rate.
+            common = {
+                "http_port": 0,
+                "smtp_port": 0,
+                "admin_key": admin,
+                "smtp_connect_rate_per_ip": 1_000_000,
+            }
             off = Settings(_env_file=None, data_dir=off_dir, verify_senders="none", **common)  # type: ignore[call-arg]
             on = Settings(
                 _env_file=None,  # type: ignore[call-arg]

@@ -19,6 +19,9 @@ import dns.resolver
 
 __all__ = ["Budget", "DnsError", "Resolvers"]
 
+# Distinct (name, type) answers each resolver keeps.
+CACHED_ANSWERS = 10_000
+
 _R = TypeVar("_R", bound=dns.resolver.BaseResolver)
 
 
@@ -49,8 +52,11 @@ def _configure(resolver: dns.resolver.BaseResolver, server: tuple[str, int] | No
     if server is not None:
         resolver.nameservers = [server[0]]
         resolver.port = server[1]
-    # No retry loop of its own past the budget: the lifetime given to each call bounds it.
-    resolver.cache = None
+    # Answers are kept for their TTL (negative ones for the SOA minimum), as any resolver
+    # would: mail from one domain arrives in bursts, and its SPF, key and DMARC records are
+    # then looked up once, not per message. The cache is bounded and thread-safe (the SPF
+    # thread uses the synchronous resolver).
+    resolver.cache = dns.resolver.LRUCache(CACHED_ANSWERS)
 
 
 class Resolvers:
