@@ -25,7 +25,7 @@ from inboxkit import __version__
 from inboxkit.api.accounts import router as accounts_router
 from inboxkit.api.connections import guarded_http_protocol
 from inboxkit.api.errors import install_error_handlers
-from inboxkit.api.esp import mailgun, ses
+from inboxkit.api.esp import mailgun, postmark, resend, sendgrid, ses, too_large_answer
 from inboxkit.api.faults import router as faults_router
 from inboxkit.api.keys import router as keys_router
 from inboxkit.api.limits import BodySizeLimit
@@ -136,9 +136,7 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
     document_settings(app, settings)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(
-        BodySizeLimit,
-        max_bytes=settings.max_request_bytes,
-        shapes=[(mailgun.PATHS, mailgun.too_large), (ses.PATHS, ses.too_large)],
+        BodySizeLimit, max_bytes=settings.max_request_bytes, answer_for=too_large_answer
     )
     for router in (
         mailboxes_router,
@@ -152,12 +150,19 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
     ):
         app.include_router(router, prefix="/api/v1", responses=_ERROR_RESPONSES)
     app.include_router(ws_router)
+    # Emulated provider send APIs (capture, DESIGN §11): documented under /esp/<provider>, and
+    # served again at the providers' own paths for SDKs whose base URL cannot carry a path.
+    providers = (
+        ("postmark", postmark),
+        ("sendgrid", sendgrid),
+        ("resend", resend),
+        ("mailgun", mailgun),
+        ("ses", ses),
+    )
+    for name, provider in providers:
+        app.include_router(provider.router, prefix=f"/esp/{name}")
+        app.include_router(provider.router, include_in_schema=False)
     app.include_router(ops_router)
-    # Emulated provider send APIs (DESIGN §11): under /esp/<provider>, and at the provider's
-    # own paths from the root for SDKs whose base URL cannot carry a path.
-    for provider, esp_router in (("mailgun", mailgun.router), ("ses", ses.router)):
-        app.include_router(esp_router, prefix=f"/esp/{provider}")
-        app.include_router(esp_router, include_in_schema=False)
     install_web(app)
     # A route, not a mount: a mount would redirect `POST /mcp` to `/mcp/`.
     # An ASGI app as a Route endpoint (Starlette serves it as is, every method).

@@ -9,9 +9,18 @@ Installed with the package (entry point `pytest11`), so these fixtures need no i
 - `inboxkit_server`: an inboxkit server running inside the test process (HTTP and SMTP on free
   ports, SQLite in a temporary directory). Your application sends its mail to
   `inboxkit_server.smtp_host` / `inboxkit_server.smtp_port`.
+- `captured`: the capture mailbox of an account made for this test alone (deleted with it
+  afterwards). Point your application's SMTP at `captured.smtp_host` / `captured.smtp_port`
+  with `captured.smtp_username` / `captured.smtp_password`, then
+  `captured.wait_for_code(to="alice@example.com")`. Tests running side by side (pytest-xdist)
+  each see only their own mail. On a configured server it needs an API key with the `admin`
+  scope (to make the accounts) and that server's SMTP address: `INBOXKIT_SMTP_HOST` /
+  `inboxkit_smtp_host` (default: the host of the URL) and `INBOXKIT_SMTP_PORT` /
+  `inboxkit_smtp_port` (default 2525).
 
 Environment variables win over ini options: `INBOXKIT_URL` / `inboxkit_url`,
-`INBOXKIT_API_KEY` / `inboxkit_api_key`.
+`INBOXKIT_API_KEY` / `inboxkit_api_key`, `INBOXKIT_SMTP_HOST` / `inboxkit_smtp_host`,
+`INBOXKIT_SMTP_PORT` / `inboxkit_smtp_port`.
 """
 
 from __future__ import annotations
@@ -24,9 +33,9 @@ import pytest
 
 if TYPE_CHECKING:
     from inboxkit.client import Inbox, InboxKit
-    from inboxkit.testing import EmbeddedServer
+    from inboxkit.testing import Captured, EmbeddedServer
 
-__all__ = ["inbox", "inboxkit", "inboxkit_server"]
+__all__ = ["inbox", "inboxkit", "inboxkit_server", "captured"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,6 +48,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "inboxkit_api_key",
         "API key for that server (env INBOXKIT_API_KEY wins; default: anonymous inboxes)",
+        default="",
+    )
+    parser.addini(
+        "inboxkit_smtp_host",
+        "that server's SMTP host as applications reach it, for the `captured` fixture (env "
+        "INBOXKIT_SMTP_HOST wins; default: the host of inboxkit_url)",
+        default="",
+    )
+    parser.addini(
+        "inboxkit_smtp_port",
+        "that server's SMTP port, for the `captured` fixture (env INBOXKIT_SMTP_PORT wins; "
+        "default 2525)",
         default="",
     )
 
@@ -91,3 +112,45 @@ def inbox(inboxkit: InboxKit, request: pytest.FixtureRequest) -> Iterator[Inbox]
         raise
     with fresh:
         yield fresh
+
+
+CAPTURED_NEEDS_ADMIN = (
+    "inboxkit: the `captured` fixture makes an account for each test, which takes an API key "
+    "with the admin scope. Give the fixtures one: INBOXKIT_API_KEY or the inboxkit_api_key ini "
+    "option (inboxkit keys create --name tests --scope admin)."
+)
+
+
+@pytest.fixture
+def captured(inboxkit: InboxKit, request: pytest.FixtureRequest) -> Iterator[Captured]:
+    """The capture mailbox of an account made for this test alone, with the SMTP settings an
+    application sends into it with; the account, its key and its mail are deleted afterwards."""
+    from inboxkit.client import Forbidden, InboxKit, Unauthorized
+    from inboxkit.client.capture import DEFAULT_SMTP_PORT, smtp_host_for
+    from inboxkit.testing import CAPTURED_KEY_SCOPES, Captured
+
+    if _setting(request.config, "INBOXKIT_URL", "inboxkit_url"):
+        host = smtp_host_for(
+            inboxkit.url, _setting(request.config, "INBOXKIT_SMTP_HOST", "inboxkit_smtp_host")
+        )
+        port = int(
+            _setting(request.config, "INBOXKIT_SMTP_PORT", "inboxkit_smtp_port")
+            or DEFAULT_SMTP_PORT
+        )
+    else:
+        server: EmbeddedServer = request.getfixturevalue("inboxkit_server")
+        host, port = server.smtp_host, server.smtp_port
+    name = f"captured {request.node.nodeid}"[:200]
+    try:
+        account = inboxkit.create_account(name)
+    except (Forbidden, Unauthorized) as exc:
+        exc.add_note(CAPTURED_NEEDS_ADMIN)
+        raise
+    assert account.id is not None
+    try:
+        key = inboxkit.create_key(name, scopes=CAPTURED_KEY_SCOPES, account_id=account.id)
+        with InboxKit(inboxkit.url, key.token) as client:
+            mailbox = client.capture_mailbox()
+            yield Captured(client, mailbox, account_id=account.id, smtp_host=host, smtp_port=port)
+    finally:
+        inboxkit.delete_account(account.id)

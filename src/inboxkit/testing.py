@@ -9,6 +9,9 @@ real sockets, exactly as it would to a deployed server:
         # your app sends mail to inbox.address via server.smtp_host:server.smtp_port
 
 The pytest plugin's `inboxkit_server` fixture is one of these, shared by the test session.
+
+`Captured` is what the plugin's `captured` fixture gives a test: the capture mailbox of an
+account made for that test alone, with the SMTP settings its application should send with.
 """
 
 from __future__ import annotations
@@ -21,12 +24,19 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from inboxkit.client.capture import ANY_USERNAME, SmtpSettings
+from inboxkit.client.inbox import Inbox
+from inboxkit.client.models import Mailbox
 from inboxkit.client.sync import InboxKit
 
 if TYPE_CHECKING:
     from inboxkit.app import Serving
 
-__all__ = ["EmbeddedServer"]
+__all__ = ["EmbeddedServer", "Captured", "CAPTURED_KEY_SCOPES"]
+
+# The scopes of a `Captured` account's key: it is the application's SMTP password (capture)
+# and the test's way to read what was captured.
+CAPTURED_KEY_SCOPES = ("capture", "mailboxes:read", "messages:read", "messages:write")
 
 START_TIMEOUT = 60.0
 
@@ -35,7 +45,7 @@ class EmbeddedServer:
     """An in-process server. Extra keyword arguments are `Settings` fields (e.g. `domains`).
 
     It uses its own admin key (`admin_key`), so `client()` can do everything; anonymous inbox
-    creation works as on any default server."""
+    creation works as on any default server, and SMTP AUTH capture is on."""
 
     def __init__(self, data_dir: str | Path | None = None, **settings: Any):
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
@@ -129,6 +139,9 @@ class EmbeddedServer:
                 "admin_key": self.admin_key,
                 # Parse in a thread: a process pool would re-import the user's main module.
                 "parse_workers": 0,
+                # Applications under test send with SMTP AUTH into their capture mailboxes
+                # (the `captured` fixture); the listener is on loopback, so AUTH needs no TLS.
+                "smtp_capture": True,
                 **self._overrides,
             }
         )
@@ -150,3 +163,51 @@ class EmbeddedServer:
             await serve(settings, "all", sockets=[sock], on_ready=ready)
         finally:
             sock.close()
+
+
+class Captured(Inbox):
+    """The capture mailbox of an account of the test's own, as an `Inbox`
+    (`captured.wait_for_code(to="alice@example.com")`, `captured.messages(to=…)`, …), with what
+    the application under test needs to send into it:
+
+    - `smtp_host`, `smtp_port`, `smtp_username` (any), `smtp_password` (the key), or all four
+      as `smtp`;
+    - `api_key`: the account's key, with the `capture` scope (also what a provider SDK pointed
+      at inboxkit takes);
+    - `client`: an `InboxKit` authenticated with that key.
+
+    Mail the application sends with these settings, to any address, lands here and nowhere
+    else: another test's `Captured` belongs to another account.
+    """
+
+    def __init__(
+        self,
+        client: InboxKit,
+        mailbox: Mailbox,
+        *,
+        account_id: str,
+        smtp_host: str,
+        smtp_port: int,
+    ):
+        super().__init__(client, mailbox)
+        self.client = client
+        self.account_id = account_id
+        self.smtp_host = smtp_host
+        self.smtp_port = smtp_port
+        self.smtp_username = ANY_USERNAME
+
+    @property
+    def api_key(self) -> str:
+        """The account's API key (`ik_…`, with the `capture` scope)."""
+        return str(self.client.api_key)
+
+    @property
+    def smtp_password(self) -> str:
+        return self.api_key
+
+    @property
+    def smtp(self) -> SmtpSettings:
+        return SmtpSettings(self.smtp_host, self.smtp_port, self.smtp_username, self.api_key)
+
+    def __repr__(self) -> str:
+        return f"<Captured {self.address} smtp={self.smtp_host}:{self.smtp_port}>"

@@ -1,4 +1,5 @@
-"""Every code block in docs/sdk.md and in the README's SDK and CLI sections runs, as written.
+"""Every code block in docs/sdk.md and in the README's SDK and CLI sections runs, as written;
+so does every Python and shell block of docs/capture.md, in order, as one reader would.
 
 The docs use the server's default ports (HTTP 8025, SMTP 2525); here they are swapped for the
 test server's. Kinds of block:
@@ -17,11 +18,14 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 
-from tests.helpers import RunningServer
+from inboxkit.config import Settings
+from tests.helpers import RunningServer, start_server
 
 pytest_plugins = ["pytester"]
 
@@ -128,7 +132,24 @@ async def test_python_snippet_runs(snippet: Snippet, server: RunningServer, tmp_
         assert _normalise(out) == _normalise(snippet.expected_output)
 
 
-@pytest.mark.parametrize("snippet", _of(test_file=True))
+CAPTURE_GUIDE = ROOT / "docs" / "capture.md"
+
+
+def _without_provider_sections(text: str) -> str:
+    """docs/capture.md less its provider sections, whose snippets tests/esp runs (each needs its
+    provider's SDK and credentials of its own)."""
+    start = text.index("\n## Email provider SDKs\n")
+    end = text.find("\n## ", start + 1)
+    return text[:start] + (text[end:] if end != -1 else "")
+
+
+CAPTURE_SNIPPETS = _snippets(
+    "docs/capture.md", _without_provider_sections(CAPTURE_GUIDE.read_text())
+)
+CAPTURE_TEST_FILES = [pytest.param(s, id=s.where) for s in CAPTURE_SNIPPETS if s.is_test_file]
+
+
+@pytest.mark.parametrize("snippet", _of(test_file=True) + CAPTURE_TEST_FILES)
 def test_pytest_snippet_passes_with_the_embedded_server(
     snippet: Snippet, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -196,3 +217,68 @@ async def test_plans_guide_commands_run_in_order(server: RunningServer, tmp_path
     assert code == 0, f"docs/plans.md failed:\n{out}\n{err}"
     assert "plan free, period " in out  # `inboxkit usage` as the new account's key
     assert '"name":"team"' in out.replace(" ", "")  # the plan made over HTTP
+
+
+async def _send_with_django_settings(code: str, env: dict[str, str]) -> None:
+    """A Django settings block, executed, and its EMAIL_* values used as Django's SMTP backend
+    uses them: connect, STARTTLS if EMAIL_USE_TLS, log in with the user and password, send."""
+    namespace: dict[str, object] = {}
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        exec(code, namespace)  # noqa: S102 (the documented settings, run as Django would import them)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert namespace["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = (
+        "no-reply@shop.example",
+        "carol@example.com",
+        "Sent with the Django settings",
+    )
+    message.set_content("Carol, your code is 918273.")
+    await aiosmtplib.send(
+        message,
+        hostname=str(namespace["EMAIL_HOST"]),
+        port=int(str(namespace["EMAIL_PORT"])),
+        username=str(namespace["EMAIL_HOST_USER"]),
+        password=str(namespace["EMAIL_HOST_PASSWORD"]),
+        start_tls=bool(namespace["EMAIL_USE_TLS"]),
+        timeout=30,
+    )
+
+
+async def test_capture_guide_runs_in_order(settings: Settings, tmp_path: Path) -> None:
+    """docs/capture.md's Python and shell blocks, one after another, against a server with
+    SMTP capture on (as `make serve` runs it): the key its first block creates is the
+    INBOXKIT_API_KEY of the rest. Its pytest file runs in the test above."""
+    blocks = [s for s in CAPTURE_SNIPPETS if s.lang in KNOWN and not s.is_test_file]
+    assert [s.lang for s in blocks][:2] == ["sh", "python"]
+    async with start_server(settings.model_copy(update={"smtp_capture": True})) as server:
+        env = _env(server)
+        env["INBOXKIT_DATA_DIR"] = str(server.settings.data_dir)
+        if server.settings.database_url:
+            env["INBOXKIT_DATABASE_URL"] = server.settings.database_url
+        for block in blocks:
+            code = _localise(block.code, server)
+            if block.lang == "sh":
+                status, out, err = await _run(
+                    "bash", "-euo", "pipefail", "-c", code, env=env, cwd=tmp_path
+                )
+                assert status == 0, f"{block.where} failed:\n{out}\n{err}"
+                if "keys create" in code:
+                    env["INBOXKIT_API_KEY"] = out.strip()
+            elif "EMAIL_BACKEND" in code:
+                await _send_with_django_settings(code, env)
+            else:
+                status, out, err = await _run(sys.executable, "-c", code, env=env, cwd=tmp_path)
+                assert status == 0, f"{block.where} failed:\n{err}"
+                if block.expected_output is not None:
+                    assert _normalise(out) == _normalise(block.expected_output), block.where
+        # What the guide's application sent, each to its own address, is in the capture mailbox.
+        key = env["INBOXKIT_API_KEY"]
+        box = (await server.http.get("/capture", headers=server.auth(key))).json()["data"]
+        listed = await server.http.get(f"/mailboxes/{box['id']}/messages", headers=server.auth(key))
+        recipients = sorted(to for m in listed.json()["data"] for to in m["to"])
+        assert recipients == ["alice@example.com", "bob@example.com", "carol@example.com"]

@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from tests.helpers import RunningServer
+from inboxkit.config import Settings
+from tests.helpers import RunningServer, start_server
 
 pytest_plugins = ["pytester"]
 
@@ -132,3 +133,105 @@ async def test_anonymous_fixtures_over_the_plans_creation_rate_say_to_use_an_api
     )
     result.assert_outcomes(passed=3, errors=2)  # the anonymous plan: 3 creations a minute
     result.stdout.fnmatch_lines(["*Give the fixtures an API key: INBOXKIT_API_KEY*"])
+
+
+# Each test's application sends a code to the same address; with every test's mail in one
+# shared mailbox, a wait for that address could return another test's code.
+CAPTURED_TESTS = """
+import smtplib
+from email.message import EmailMessage
+
+import pytest
+
+
+def signup(captured, to, code):
+    # The application under test, configured with the fixture's SMTP settings.
+    message = EmailMessage()
+    message["From"] = "Shop <no-reply@shop.example>"
+    message["To"] = to
+    message["Subject"] = "Confirm your email"
+    message.set_content(f"Welcome! Your confirmation code is {code}.")
+    with smtplib.SMTP(captured.smtp_host, captured.smtp_port) as smtp:
+        smtp.login(captured.smtp_username, captured.smtp_password)
+        smtp.send_message(message)
+
+
+@pytest.mark.parametrize("n", range(8))
+def test_each_test_sees_only_its_own_mail(captured, n):
+    code = f"5730{n:02d}"
+    signup(captured, "alice@example.com", code)
+    assert captured.wait_for_code(to="alice@example.com", timeout=30) == code
+    (only,) = captured.messages()
+    assert only.codes == [code]
+    assert captured.mailbox.mode == "capture"
+    assert captured.api_key.startswith("ik_")
+"""
+
+CAPTURED_CLEANUP_TESTS = """
+import pytest
+
+from inboxkit.client import InboxKit, Unauthorized
+
+KEYS = []
+
+
+def test_first(captured):
+    KEYS.append((captured.client.url, captured.api_key))
+
+
+def test_the_first_tests_account_and_key_are_gone(captured):
+    url, key = KEYS[0]
+    assert key != captured.api_key
+    with InboxKit(url, key) as client, pytest.raises(Unauthorized):
+        client.capture()
+"""
+
+
+def test_captured_fixture_isolates_tests_running_in_two_workers_on_embedded_servers(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_captured=CAPTURED_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", timeout=180)
+    result.assert_outcomes(passed=8)
+
+
+async def test_captured_fixture_isolates_tests_running_in_two_workers_on_one_server(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    # Both workers use this one server: only the per-test accounts keep their mail apart.
+    async with start_server(settings.model_copy(update={"smtp_capture": True})) as server:
+        admin = await server.create_key("tests", scopes=["admin"])
+        clean_env.setenv("INBOXKIT_URL", server.base_url)
+        clean_env.setenv("INBOXKIT_API_KEY", admin)
+        clean_env.setenv("INBOXKIT_SMTP_PORT", str(server.smtp_port))
+        pytester.makepyfile(test_captured=CAPTURED_TESTS)
+        result = await asyncio.to_thread(
+            pytester.runpytest_subprocess, "-p", "no:cacheprovider", "-n", "2", timeout=180
+        )
+        result.assert_outcomes(passed=8)
+        # Every per-test account was deleted again.
+        listed = await server.http.get(
+            "/accounts", params={"limit": 200}, headers=server.auth(admin)
+        )
+        assert [a for a in listed.json()["data"] if a["name"].startswith("captured ")] == []
+
+
+def test_captured_fixture_deletes_the_tests_account_afterwards(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_cleanup=CAPTURED_CLEANUP_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=120)
+    result.assert_outcomes(passed=2)
+
+
+async def test_captured_fixture_without_an_admin_key_says_what_it_needs(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch, server: RunningServer
+) -> None:
+    clean_env.setenv("INBOXKIT_URL", server.base_url)
+    clean_env.setenv("INBOXKIT_API_KEY", await server.create_key("not admin"))
+    pytester.makepyfile(test_captured="def test_x(captured):\n    pass\n")
+    result = await asyncio.to_thread(
+        pytester.runpytest_subprocess, "-p", "no:cacheprovider", timeout=120
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*captured* fixture makes an account for each test*admin*"])

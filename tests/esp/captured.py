@@ -13,7 +13,7 @@ async def capture_mailbox(server: RunningServer, token: str) -> dict[str, Any]:
     return response.json()["data"]
 
 
-async def captured_messages(server: RunningServer, token: str) -> list[dict[str, Any]]:
+async def captured(server: RunningServer, token: str) -> list[dict[str, Any]]:
     """Every captured message of `token`'s account, oldest first, in full."""
     box = await capture_mailbox(server, token)
     listing = await server.http.get(
@@ -31,7 +31,7 @@ async def captured_messages(server: RunningServer, token: str) -> list[dict[str,
 
 
 async def only_captured(server: RunningServer, token: str) -> dict[str, Any]:
-    messages = await captured_messages(server, token)
+    messages = await captured(server, token)
     assert len(messages) == 1, [m["subject"] for m in messages]
     return messages[0]
 

@@ -51,8 +51,8 @@ async def test_snippet_runs_and_its_mail_is_captured(server: RunningServer, head
     printed = await run(
         snippet(heading),
         INBOXKIT_URL=server.base_url,
-        INBOXKIT_API_KEY=key["token"],
-        INBOXKIT_API_KEY_ID=key["id"],
+        INBOXKIT_CAPTURE_KEY=key["token"],
+        INBOXKIT_CAPTURE_KEY_ID=key["id"],
     )
 
     message = await only_captured(server, key["token"])

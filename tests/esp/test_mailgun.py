@@ -15,7 +15,7 @@ from mailgun.config import RetryPolicy
 from inboxkit.config import Settings
 from tests.esp.captured import (
     attachment_bytes,
-    captured_messages,
+    captured,
     header,
     only_captured,
     raw_bytes,
@@ -146,7 +146,7 @@ async def test_recipient_variables_send_one_message_per_recipient(server: Runnin
     response = await send(mailgun(server, key), data)
 
     assert response.status_code == 200, response.text
-    messages = await captured_messages(server, key)
+    messages = await captured(server, key)
     by_recipient = {m["to"][0]: m for m in messages}
     assert len(messages) == 2
     assert by_recipient["ana@people.example"]["subject"] == "Hello Ana"
@@ -191,7 +191,7 @@ async def test_wrong_key_gets_401_and_nothing_is_stored(server: RunningServer):
     assert response.status_code == 401
     assert response.json()["message"]
     assert response.headers["WWW-Authenticate"].startswith("Basic")
-    assert await captured_messages(server, key) == []
+    assert await captured(server, key) == []
 
 
 async def test_missing_credentials_get_401(server: RunningServer):
@@ -228,7 +228,7 @@ async def test_malformed_requests_get_400_with_a_message(server: RunningServer):
         response = await send(client, {k: v for k, v in data.items() if v is not None})
         assert response.status_code == 400, (data, response.text)
         assert expected in response.json()["message"], response.json()
-    assert await captured_messages(server, key) == []
+    assert await captured(server, key) == []
 
 
 async def test_other_account_never_sees_the_captured_mail(server: RunningServer):
@@ -238,7 +238,7 @@ async def test_other_account_never_sees_the_captured_mail(server: RunningServer)
     assert response.status_code == 200
     message = await only_captured(server, sender)
 
-    assert await captured_messages(server, other) == []
+    assert await captured(server, other) == []
     response = await server.http.get(
         f"/mailboxes/{message['mailbox_id']}/messages/{message['id']}",
         headers=server.auth(other),
@@ -255,7 +255,7 @@ async def test_oversized_request_gets_413_in_mailgun_shape(settings: Settings):
 
         assert response.status_code == 413
         assert "4096" in response.json()["message"]
-        assert await captured_messages(small, key) == []
+        assert await captured(small, key) == []
 
 
 async def test_over_the_plan_write_rate_gets_429_with_retry_after(server: RunningServer):
@@ -269,4 +269,4 @@ async def test_over_the_plan_write_rate_gets_429_with_retry_after(server: Runnin
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) >= 1
     assert response.json()["message"]
-    assert len(await captured_messages(server, key)) == 1
+    assert len(await captured(server, key)) == 1

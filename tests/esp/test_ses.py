@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from inboxkit.config import Settings
 from tests.esp.captured import (
     attachment_bytes,
-    captured_messages,
+    captured,
     header,
     only_captured,
     raw_bytes,
@@ -227,7 +227,7 @@ async def test_wrong_secret_raises_invalid_signature_and_stores_nothing(server: 
     error = raised.value.response
     assert error["Error"]["Code"] == "InvalidSignatureException"
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 403
-    assert await captured_messages(server, key["token"]) == []
+    assert await captured(server, key["token"]) == []
 
 
 async def test_unknown_access_key_id_raises_unrecognized_client(server: RunningServer):
@@ -269,7 +269,7 @@ async def test_unsigned_request_is_refused_403_and_stores_nothing(server: Runnin
             "IncompleteSignatureException",
         )
         assert response.json()["message"]
-    assert await captured_messages(server, key["token"]) == []
+    assert await captured(server, key["token"]) == []
 
 
 def signed(server: RunningServer, key: dict[str, Any], body: bytes) -> dict[str, str]:
@@ -304,7 +304,7 @@ async def test_body_swapped_under_a_valid_signature_is_refused_403(server: Runni
         declared = {**headers, "X-Amz-Content-SHA256": hashlib.sha256(honest).hexdigest()}
         refused = await http.post(f"/esp/ses{ENDPOINT}", content=forged, headers=declared)
         assert refused.status_code == 403, refused.text
-        assert await captured_messages(server, key["token"]) == []
+        assert await captured(server, key["token"]) == []
 
         accepted = await http.post(f"/esp/ses{ENDPOINT}", content=honest, headers=headers)
     assert accepted.status_code == 200, accepted.text
@@ -331,7 +331,7 @@ async def test_malformed_message_gets_bad_request_exception(server: RunningServe
             await asyncio.to_thread(client.send_email, **request)
         assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
         assert raised.value.response["Error"]["Message"]
-    assert await captured_messages(server, key["token"]) == []
+    assert await captured(server, key["token"]) == []
 
 
 async def test_other_account_never_sees_the_captured_mail(server: RunningServer):
@@ -342,7 +342,7 @@ async def test_other_account_never_sees_the_captured_mail(server: RunningServer)
     )
     message = await only_captured(server, sender["token"])
 
-    assert await captured_messages(server, other["token"]) == []
+    assert await captured(server, other["token"]) == []
     response = await server.http.get(
         f"/mailboxes/{message['mailbox_id']}/messages/{message['id']}",
         headers=server.auth(other["token"]),
@@ -394,7 +394,7 @@ async def test_oversized_request_and_message_are_rejected_413(
     with pytest.raises(ClientError) as raised:
         await asyncio.to_thread(sesv2(server, key["id"], key["token"]).send_email, **request)
     assert raised.value.response["Error"]["Code"] == "MessageRejected"
-    assert await captured_messages(server, key["token"]) == []
+    assert await captured(server, key["token"]) == []
 
 
 async def test_over_the_plan_write_rate_raises_too_many_requests(server: RunningServer):
@@ -408,7 +408,7 @@ async def test_over_the_plan_write_rate_raises_too_many_requests(server: Running
 
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
     assert int(raised.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"]) >= 1
-    assert len(await captured_messages(server, key["token"])) == 1
+    assert len(await captured(server, key["token"])) == 1
 
 
 async def test_bulk_email_captures_one_message_per_entry_and_reports_each(
@@ -447,7 +447,7 @@ async def test_bulk_email_captures_one_message_per_entry_and_reports_each(
     statuses = [entry["Status"] for entry in result["BulkEmailEntryResults"]]
     assert statuses == ["SUCCESS", "INVALID_PARAMETER", "SUCCESS"]
     assert result["BulkEmailEntryResults"][1]["Error"]
-    messages = {m["to"][0]: m for m in await captured_messages(server, key["token"])}
+    messages = {m["to"][0]: m for m in await captured(server, key["token"])}
     assert set(messages) == {"lea@people.example", "max@people.example"}
     assert messages["lea@people.example"]["subject"] == "Hi Lea, your slot is 9:30"
     assert messages["max@people.example"]["subject"] == "Hi there, your slot is soon"

@@ -50,6 +50,7 @@ async def test_every_ui_response_carries_the_security_headers(server: RunningSer
             ("GET", f"/inbox/{inbox['id']}/{message_id}"),
             ("GET", f"/ui/inbox/{inbox['id']}/{message_id}/raw"),
             ("GET", "/inbox/01J00000000000000000000000"),  # refused: not found
+            ("GET", "/ui/capture"),  # refused: a mailbox token has no capture mailbox
             ("GET", "/static/app.css"),
             ("GET", "/static/inbox.js"),
             ("GET", "/static/missing.js"),

@@ -1,21 +1,17 @@
 """Refuse oversized request bodies before anything reads them (413, in our error shape, or in
-an emulated provider's own shape on its paths)."""
+an emulated provider's own shape on its routes)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inboxkit.api.errors import error_response
 
-__all__ = ["BodySizeLimit", "RefusalShape"]
-
-# (the paths it applies to, the answer for a message): an emulated provider's routes answer
-# in the provider's error shape, so its SDK raises its own exception (api/esp/).
-RefusalShape = tuple[re.Pattern[str], Callable[[str], ASGIApp]]
+__all__ = ["BodySizeLimit"]
 
 
 class _TooLarge(HTTPException):
@@ -29,19 +25,23 @@ class BodySizeLimit:
     """ASGI middleware answering 413 for a request body over `max_bytes`, by its Content-Length
     or by counting a streamed body, before any route reads it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, shapes: Sequence[RefusalShape] = ()):
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        answer_for: Callable[[str, str], Response | None] | None = None,
+    ):
         self.app = app
         self.max_bytes = max_bytes
-        self.shapes = list(shapes)
+        # (path, message) -> the 413 a route answers in its own shape, or None for ours.
+        self.answer_for = answer_for
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"The request body exceeds {self.max_bytes} bytes."
-        path = scope.get("path", "")
-        for pattern, answer in self.shapes:
-            if pattern.match(path):
-                await answer(message)(scope, receive, send)
-                return
-        await error_response(413, "payload_too_large", message)(scope, receive, send)
+        answer = self.answer_for(scope.get("path", ""), message) if self.answer_for else None
+        if answer is None:
+            answer = error_response(413, "payload_too_large", message)
+        await answer(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

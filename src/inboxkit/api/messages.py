@@ -37,6 +37,14 @@ async def list_messages(
     since: DateTime | None = None,
     from_: Annotated[str | None, Query(alias="from")] = None,
     subject: str | None = None,
+    to: Annotated[
+        str | None,
+        Query(
+            max_length=320,
+            description="A recipient contains this: To, Cc or the envelope's recipients (the "
+            "address an application sent captured mail to).",
+        ),
+    ] = None,
     q: Annotated[
         str | None, Query(description="Free text: sender, subject, recipients, body.")
     ] = None,
@@ -48,6 +56,7 @@ async def list_messages(
         since=since,
         from_contains=from_,
         subject_contains=subject,
+        to_contains=to,
         q=q,
         direction=direction,
     )

@@ -3,6 +3,7 @@
     inboxkit inbox create | list | delete
     inboxkit messages ADDRESS            inboxkit read ADDRESS [ID]
     inboxkit wait ADDRESS [--code]       inboxkit send ADDRESS --to … --subject … --text …
+    inboxkit capture                     inboxkit wait --capture --to alice@example.com --code
     inboxkit usage                       inboxkit account
     inboxkit plans create | list | show | update | delete       (admin)
     inboxkit accounts create | list | show | set-plan | delete  (admin)
@@ -30,6 +31,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from inboxkit.client.capture import DEFAULT_SMTP_PORT, smtp_host_for
 from inboxkit.client.errors import InboxKitError, WaitTimeout
 from inboxkit.client.models import (
     Account,
@@ -200,6 +202,28 @@ class Spinner:
                 return
 
 
+def _capture_option(fn: F) -> F:
+    """`--capture`: the command works on the account's capture mailbox instead of MAILBOX."""
+    return click.option(
+        "--capture",
+        "use_capture",
+        is_flag=True,
+        help="Use your account's capture mailbox (what your application sent) instead of "
+        "MAILBOX; pick one recipient with --to.",
+    )(fn)
+
+
+def _which_mailbox(client: InboxKit, mailbox: str | None, use_capture: bool) -> str:
+    """MAILBOX, or with --capture the capture mailbox's address; exactly one of them."""
+    if use_capture:
+        if mailbox is not None:
+            raise click.UsageError("Give MAILBOX or --capture, not both.")
+        return client.capture_mailbox().address
+    if mailbox is None:
+        raise click.UsageError("Give MAILBOX (an address or id), or --capture.")
+    return mailbox
+
+
 # -- commands --------------------------------------------------------------------------------
 
 
@@ -288,18 +312,26 @@ def inbox_delete(client: InboxKit, mailboxes: tuple[str, ...]) -> None:
 
 
 @click.command("messages")
-@click.argument("mailbox")
+@click.argument("mailbox", required=False)
+@_capture_option
 @click.option("--unread", is_flag=True, help="Only unread messages.")
 @click.option("--from", "sender", default=None, help="Sender contains this.")
 @click.option("--subject", default=None, help="Subject contains this.")
+@click.option("--to", default=None, help="A recipient (To, Cc or envelope) contains this.")
 @click.option("-q", "--search", "q", default=None, help="Anywhere, body included.")
 @click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
 @_json_option
 @_connection
 def messages_command(
-    client: InboxKit, mailbox: str, unread: bool, as_json: bool, **filters: Any
+    client: InboxKit,
+    mailbox: str | None,
+    use_capture: bool,
+    unread: bool,
+    as_json: bool,
+    **filters: Any,
 ) -> None:
-    """List an inbox's messages, newest first."""
+    """List an inbox's messages, newest first (--capture: what your application sent)."""
+    mailbox = _which_mailbox(client, mailbox, use_capture)
     page = client.list_messages(mailbox, unread=True if unread else None, **filters)
     if as_json:
         _print_json(page.items)
@@ -356,7 +388,8 @@ def read_command(
 
 
 @click.command("wait")
-@click.argument("mailbox")
+@click.argument("mailbox", required=False)
+@_capture_option
 @click.option(
     "--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True, help="Seconds."
 )
@@ -377,7 +410,8 @@ def read_command(
 @_connection
 def wait_command(
     client: InboxKit,
-    mailbox: str,
+    mailbox: str | None,
+    use_capture: bool,
     timeout: float,
     want_code: bool,
     link_kind: str | None,
@@ -390,9 +424,11 @@ def wait_command(
     \b
     CODE=$(inboxkit wait --code "$ADDRESS")
     URL=$(inboxkit wait --link verify "$ADDRESS")
+    CODE=$(inboxkit wait --capture --to alice@example.com --code)
     """
     if want_code and link_kind:
         raise click.UsageError("Choose one of --code and --link.")
+    mailbox = _which_mailbox(client, mailbox, use_capture)
     with Spinner(f"waiting for mail at {mailbox}"):
         if want_code:
             result: Any = client.wait_for_code(mailbox, timeout=timeout, **filters)
@@ -453,6 +489,61 @@ def reply_command(
     """Reply to a message in one of your inboxes, threaded."""
     sent = client.reply(mailbox, message_id, text=_body_text(text, options["html"]), **options)
     _show_sent(sent, as_json)
+
+
+# -- capture -------------------------------------------------------------------------------
+
+
+@click.command("capture")
+@click.option(
+    "--smtp-host",
+    envvar="INBOXKIT_SMTP_HOST",
+    default=None,
+    help="[INBOXKIT_SMTP_HOST] The server's SMTP host as your application reaches it; "
+    "default: the host of --url.",
+)
+@click.option(
+    "--smtp-port",
+    envvar="INBOXKIT_SMTP_PORT",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_SMTP_PORT,
+    show_default=True,
+    help="[INBOXKIT_SMTP_PORT] The server's SMTP port.",
+)
+@_json_option
+@_connection
+def capture_command(client: InboxKit, smtp_host: str | None, smtp_port: int, as_json: bool) -> None:
+    """Show your account's capture mailbox and the SMTP settings that send mail into it.
+
+    Point your application's SMTP at these settings: everything it sends, to any address,
+    lands in the capture mailbox. Then, for example:
+
+    \b
+    CODE=$(inboxkit wait --capture --to alice@example.com --code)
+    """
+    mailbox = client.capture_mailbox()
+    smtp = {
+        "host": smtp_host_for(client.url, smtp_host),
+        "port": smtp_port,
+        "username": "anything",
+        "password": "an API key with the capture scope",
+    }
+    if as_json:
+        _print_json({**mailbox.to_json(), "smtp": smtp})
+        return
+    _table(
+        [
+            ("address", mailbox.address),
+            ("id", mailbox.id),
+            ("messages", f"{mailbox.message_count} ({mailbox.unread_count} unread)"),
+        ]
+    )
+    click.echo("\nSMTP settings for your application:")
+    _table([(f"  {name}", str(value)) for name, value in smtp.items()])
+    click.echo(
+        "\nA key with the capture scope: inboxkit keys create --name my-app --scope capture",
+        err=True,
+    )
 
 
 # -- plans, accounts and usage ---------------------------------------------------------------
@@ -911,6 +1002,7 @@ COMMANDS = (
     messages_command,
     read_command,
     wait_command,
+    capture_command,
     send_command,
     reply_command,
     usage_command,

@@ -93,7 +93,9 @@ class InboxOperations:
         mark_read: bool = True,
     ) -> Flow[Message]:
         """The next unread matching message, whole; `WaitTimeout` (saying what did arrive) if
-        none comes within `timeout` seconds. Text filters are case-insensitive substrings."""
+        none comes within `timeout` seconds. Text filters are case-insensitive substrings;
+        `to` matches a To or Cc address or an envelope recipient, so on the capture mailbox
+        `wait_for_message(to="alice@example.com")` finds what your application sent Alice."""
         return (
             yield from self._client.wait_for_message.flow(
                 self.address,
@@ -117,7 +119,8 @@ class InboxOperations:
         subject: str | None = None,
         to: str | None = None,
     ) -> Flow[str]:
-        """The one-time code from the next message that has one, e.g. "482913"."""
+        """The one-time code from the next message that has one, e.g. "482913"; with `to`,
+        from the next one sent to that address (`kit.capture().wait_for_code(to=…)`)."""
         return (
             yield from self._client.wait_for_code.flow(
                 self.address, timeout=timeout, sender=sender, subject=subject, to=to
@@ -152,9 +155,12 @@ class InboxOperations:
         subject: str | None = None,
         q: str | None = None,
         direction: str | None = None,
+        to: str | None = None,
         max_items: int | None = None,
     ) -> Flow[list[MessageSummary]]:
-        """The inbox's messages (summaries), newest first, optionally filtered."""
+        """The inbox's messages (summaries), newest first, optionally filtered. Text filters
+        are case-insensitive substrings; `to` matches a To or Cc address or an envelope
+        recipient (in the capture mailbox: the address your application sent to)."""
         return (
             yield from self._client.all_messages.flow(
                 self.address,
@@ -164,6 +170,7 @@ class InboxOperations:
                 subject=subject,
                 q=q,
                 direction=direction,
+                to=to,
                 max_items=max_items,
             )
         )

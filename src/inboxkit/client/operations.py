@@ -373,6 +373,29 @@ class ClientOperations(Generic[InboxT, HttpT]):
         """Delete a mailbox and purge its messages; its address then refuses mail for good."""
         yield from self._call("DELETE", f"/mailboxes/{segment(mailbox)}")
 
+    # -- capture -------------------------------------------------------------------------------
+
+    @operation
+    def capture_mailbox(self) -> Flow[Mailbox]:
+        """The account's capture mailbox (`mode: "capture"`, never expires), made on first use:
+        mail your application hands to inboxkit with an API key that has the `capture` scope
+        (SMTP AUTH, or a provider's send API) lands there, whatever address it was sent to."""
+        response = yield from self._call("GET", "/capture")
+        return Mailbox.model_validate(data(response))
+
+    @operation
+    def capture(self) -> Flow[InboxT]:
+        """The account's capture mailbox as an Inbox, to wait for and read what your
+        application sent, by the address it sent to:
+
+            code = client.capture().wait_for_code(to="alice@example.com")
+
+        Needs an API key (`mailboxes:read` or `capture` scope to find it; `messages:read` to
+        read it). Leaving a `with` block deletes the mailbox with its mail; the next capture
+        makes a new one."""
+        found = yield from self.capture_mailbox.flow()
+        return self._inbox(found, None)
+
     @operation
     def check_handle(self, handle: str, *, domain: str | None = None) -> Flow[HandleAvailability]:
         """Whether an agent-mode handle can still be claimed, and if not, why."""
@@ -396,15 +419,19 @@ class ClientOperations(Generic[InboxT, HttpT]):
         subject: str | None = None,
         q: str | None = None,
         direction: str | None = None,
+        to: str | None = None,
     ) -> Flow[Page[MessageSummary]]:
         """Message summaries, newest first. Text filters are case-insensitive substrings:
-        `sender` (address or name), `subject`, `q` (anywhere, body included)."""
+        `sender` (address or name), `subject`, `to` (a To or Cc address, or an envelope
+        recipient: the address an application sent captured mail to), `q` (anywhere, body
+        included)."""
         params = query(
             limit=limit,
             cursor=cursor,
             unread=unread,
             since=since,
             subject=subject,
+            to=to,
             q=q,
             direction=direction,
             **{"from": sender},
@@ -428,6 +455,7 @@ class ClientOperations(Generic[InboxT, HttpT]):
         subject: str | None = None,
         q: str | None = None,
         direction: str | None = None,
+        to: str | None = None,
         max_items: int | None = None,
     ) -> Flow[list[MessageSummary]]:
         """Every matching message (following the cursor), newest first, up to `max_items`."""
@@ -444,6 +472,7 @@ class ClientOperations(Generic[InboxT, HttpT]):
                 subject=subject,
                 q=q,
                 direction=direction,
+                to=to,
             )
             items.extend(page.items)
             cursor = page.next_cursor

@@ -87,6 +87,10 @@ class Backend(Protocol):
 
     async def delete_inbox(self, inbox: str) -> None: ...
 
+    async def capture_inbox(self) -> dict[str, Any]:
+        """The caller's account's capture mailbox (`GET /capture`), made on first use."""
+        ...
+
     async def usage(self) -> dict[str, Any]:
         """The caller's plan, usage this period and the plan's limits (`GET /usage`)."""
         ...
@@ -165,6 +169,10 @@ class ServiceBackend:
     async def delete_inbox(self, inbox: str) -> None:
         await self._count(Bucket.WRITE)
         await self.runtime.mailboxes.delete(self.principal, inbox)
+
+    async def capture_inbox(self) -> dict[str, Any]:
+        await self._count(Bucket.READ)
+        return jsonable(await self.runtime.capture.mailbox(self.principal))
 
     async def usage(self) -> dict[str, Any]:
         await self._count(Bucket.READ)
@@ -262,6 +270,7 @@ class RestBackend:
                 subject=flt.subject_contains,
                 q=flt.q,
                 direction=flt.direction,
+                to=flt.to_contains,
             )
         return [_json(message) for message in page], page.next_cursor
 
@@ -313,6 +322,10 @@ class RestBackend:
     async def delete_inbox(self, inbox: str) -> None:
         with self._errors(Resource.MAILBOX):
             await self.client.delete_mailbox(inbox)
+
+    async def capture_inbox(self) -> dict[str, Any]:
+        with self._errors(Resource.MAILBOX):
+            return _json(await self.client.capture_mailbox())
 
     async def usage(self) -> dict[str, Any]:
         with self._errors(Resource.ACCOUNT):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.config import Settings
-from inboxkit.errors import NotFound, Resource
+from inboxkit.errors import NotFound, Resource, ValidationFailed
 from inboxkit.mail.parse import POLICY, Limits, decode_payload, find_part
 from inboxkit.mail.prepare import sanitize_html
 from inboxkit.records import MessageSummary, summary
@@ -94,6 +95,18 @@ class MessageService:
         page = found[:limit]
         next_cursor = encode_cursor(page[-1].id) if len(found) > limit else None
         return [summary(row) for row in page], next_cursor
+
+    async def envelope_recipients(
+        self, principal: Principal, ref: str, message_ids: Sequence[str]
+    ) -> dict[str, Sequence[str]]:
+        """Each listed message's envelope recipients: in a capture mailbox, the addresses the
+        application sent to (a Bcc is in the envelope alone). At most one page of ids."""
+        principal.require("messages:read")
+        if len(message_ids) > 200:
+            raise ValidationFailed("Ask for the recipients of at most 200 messages at once.")
+        async with self.db.read() as conn:
+            box = await self.mailboxes.find(principal, ref, conn)
+            return dict(await rows.envelope_recipients(conn, box.id, message_ids))
 
     async def _row(
         self, conn: AsyncConnection, principal: Principal, ref: str, message_id: str

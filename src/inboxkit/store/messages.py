@@ -39,6 +39,7 @@ __all__ = [
     "body",
     "counts",
     "delete",
+    "envelope_recipients",
     "find",
     "insert_deliveries",
     "new_delivery",
@@ -330,6 +331,22 @@ async def find(conn: AsyncConnection, mailbox_id: str, message_id: str) -> Row |
         messages.c.id == message_id, messages.c.mailbox_id == mailbox_id
     )
     return (await conn.execute(query)).first()
+
+
+async def envelope_recipients(
+    conn: AsyncConnection, mailbox_id: str, message_ids: Sequence[str]
+) -> dict[str, list[str]]:
+    """The envelope recipients (RCPT TO) of those of `message_ids` that are in the mailbox."""
+    if not message_ids:
+        return {}
+    query = sa.select(messages.c.id, messages.c.envelope).where(
+        messages.c.mailbox_id == mailbox_id, messages.c.id.in_(list(message_ids))
+    )
+    found: dict[str, list[str]] = {}
+    for row in (await conn.execute(query)).all():
+        envelope = row.envelope or {}
+        found[row.id] = list(envelope.get("rcpt_to") or [])
+    return found
 
 
 async def body(conn: AsyncConnection, content_id: str) -> Row:

@@ -1,9 +1,10 @@
 """The web UI's routes: pages (GET) and form posts (POST, CSRF-checked, answered with 303).
 
-Pages: `/` (sign in, "New inbox", the inbox list), `/inbox/{id}` (the live message list),
-`/inbox/{id}/{message}` (a message). Under `/ui/`: the form posts, the same-origin event stream
-(`/ui/inbox/{id}/events`, so no token is ever put in a URL), and a message's HTML, raw source
-and attachments. Every mailbox is reached with a token the session holds: the inbox's own
+Pages: `/` (sign in, "New inbox", the inbox list, the capture mailbox first), `/inbox/{id}`
+(the live message list), `/inbox/{id}/{message}` (a message). Under `/ui/`: the way to the
+account's capture mailbox (`/ui/capture`, made on first use), the form posts, the same-origin
+event stream (`/ui/inbox/{id}/events`, so no token is ever put in a URL), and a message's HTML,
+raw source and attachments. Every mailbox is reached with a token the session holds: the inbox's own
 token when it was made here with "New inbox", else the key the person signed in with.
 """
 
@@ -14,7 +15,7 @@ import functools
 import hmac
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from inboxkit.errors import (
 )
 from inboxkit.ids import is_id
 from inboxkit.runtime import Runtime
-from inboxkit.services.auth import Principal
+from inboxkit.services.auth import Principal, PrincipalKind
 from inboxkit.services.messages import MessageFilter
 from inboxkit.services.origins import same_origin
 from inboxkit.services.sessions import Session
@@ -224,17 +225,26 @@ async def front(request: Request) -> Response:
             continue  # deleted or expired
         inboxes.append({**box, "own_token": True})
         seen.add(box["id"])
+    capture: dict[str, Any] | None = None
+    has_capture = False  # an account's key, whose account has a capture mailbox
     if session is not None and session.key:
         principal = await _principal(request, session.key)
+        has_capture = principal.kind is PrincipalKind.API_KEY
         listed, _ = await runtime.mailboxes.list(principal, limit=PAGE_SIZE)
-        inboxes.extend(dict(box) for box in listed if box["id"] not in seen)
-    unread = sum(box["unread_count"] for box in inboxes)
+        for box in listed:
+            if box["mode"] == "capture":
+                capture = dict(box)  # shown first, on its own line
+            elif box["id"] not in seen:
+                inboxes.append(dict(box))
+    unread = sum(box["unread_count"] for box in inboxes) + (capture or {}).get("unread_count", 0)
     response = _page(
         "index.html",
         title=f"({unread}) inboxkit" if unread else "inboxkit",
         csrf=session.csrf if session else pre_token,
         signed_in=session is not None and session.key is not None,
         inboxes=inboxes,
+        capture=capture,
+        has_capture=has_capture,
         anonymous_allowed=runtime.settings.allow_anonymous,
         max_ttl=runtime.settings.max_ttl_minutes,
     )
@@ -337,6 +347,20 @@ async def delete_inbox(request: Request, mailbox_id: str) -> Response:
     return _see("/")
 
 
+# -- the capture mailbox ---------------------------------------------------------------------
+
+
+@router.get("/ui/capture")
+@_refusals
+async def capture(request: Request) -> Response:
+    """The signed-in account's capture mailbox, made on first use (as `GET /api/v1/capture`)."""
+    session = await _session(request)
+    if session is None or session.key is None:
+        raise Unauthorized("Sign in with an API key: the capture mailbox belongs to an account.")
+    box = await _runtime(request).capture.mailbox(await _principal(request, session.key))
+    return _see(f"/inbox/{box['id']}")
+
+
 # -- an inbox ---------------------------------------------------------------------------------
 
 
@@ -366,6 +390,12 @@ async def _inbox_page(
     box = await runtime.mailboxes.get(principal, mailbox_id)
     flt = MessageFilter(q=q or None, unread=True if unread_only else None)
     messages, _ = await runtime.messages.list(principal, mailbox_id, flt, limit=PAGE_SIZE)
+    # In the capture mailbox, what matters about each message is whom the application sent
+    # it to: the envelope's recipients (a Bcc is there alone).
+    recipients: dict[str, Sequence[str]] = {}
+    if box["mode"] == "capture":
+        ids = [m["id"] for m in messages]
+        recipients = await runtime.messages.envelope_recipients(principal, mailbox_id, ids)
     title = f"({box['unread_count']}) {box['address']}" if box["unread_count"] else box["address"]
     return _page(
         "inbox.html",
@@ -374,6 +404,7 @@ async def _inbox_page(
         csrf=session.csrf,
         box=box,
         messages=messages,
+        recipients=recipients,
         q=q,
         unread_only=unread_only,
         live=not q and not unread_only,

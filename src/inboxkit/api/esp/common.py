@@ -8,8 +8,9 @@ relayed: the message lands in the key's account's capture mailbox (services/capt
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, datetime
-from email.utils import getaddresses
+from email import utils as email_utils
 
 from fastapi import Request
 
@@ -26,6 +27,30 @@ __all__ = ["capture_draft", "capture_principal", "mailbox", "mailbox_list", "run
 # (SendGrid); the capture service caps a message at 1000 envelope recipients.
 
 
+# Python releases before 3.11.10 / 3.12.6 parse some malformed address lists leniently and
+# have no `strict` switch (CVE-2023-27043); there the result is checked against the input
+# below instead, and the address itself always passes `check_address`.
+_STRICT = "strict" in inspect.signature(email_utils.getaddresses).parameters
+
+
+def _parseaddr(value: str) -> tuple[str, str]:
+    if _STRICT:
+        return email_utils.parseaddr(value, strict=True)  # type: ignore[call-arg,unused-ignore]
+    name, address = email_utils.parseaddr(value)
+    # Without `strict`, "a@x.example)<b@y.example>" reads as b@y.example; an address must
+    # be the whole value or stand in its closing angle brackets.
+    stripped = value.strip()
+    if address and stripped != address and not stripped.endswith(f"<{address}>"):
+        return "", ""
+    return name, address
+
+
+def _getaddresses(values: list[str]) -> list[tuple[str, str]]:
+    if _STRICT:
+        return email_utils.getaddresses(values, strict=True)  # type: ignore[call-arg,unused-ignore]
+    return email_utils.getaddresses(values)
+
+
 def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -39,16 +64,6 @@ async def capture_principal(request: Request, key: str | None) -> Principal:
     return await runtime.capture.authenticate(key, client_ip=client_ip(request))
 
 
-def _addresses(value: str) -> list[tuple[str, str]]:
-    """`getaddresses` in its strict mode where this Python has it (3.13, and the security
-    releases of 3.11 and 3.12 from mid-2024): malformed input then yields ('', '') instead of
-    a guess. Older releases parse leniently; `check_address` still vets every address."""
-    try:
-        return getaddresses([value], strict=True)  # type: ignore[call-arg,unused-ignore]
-    except TypeError:
-        return getaddresses([value])
-
-
 def mailbox(value: object, field_name: str) -> tuple[str, str | None]:
     """(`address`, display name or None) from `"Name <a@b.example>"` or `"a@b.example"`;
     ComposeError naming `field_name` when it is not one address."""
@@ -56,8 +71,7 @@ def mailbox(value: object, field_name: str) -> tuple[str, str | None]:
         raise ComposeError(f"{field_name} must be an email address.")
     if len(value) > 1000:
         raise ComposeError(f"{field_name} is longer than 1000 characters.")
-    found = _addresses(value)
-    name, address = found[0] if len(found) == 1 else ("", "")
+    name, address = _parseaddr(value)
     if not address:
         raise ComposeError(f"{field_name} {value[:100]!r} is not an email address.")
     return check_address(address, field_name), (name or None)
@@ -73,7 +87,7 @@ def mailbox_list(
     if isinstance(value, str):
         if len(value) > 100_000:
             raise ComposeError(f"{field_name} is too long.")
-        parts = [f"{n} <{a}>" if n else a for n, a in _addresses(value) if a]
+        parts = [f"{n} <{a}>" if n else a for n, a in _getaddresses([value]) if a]
         if not parts and value.strip():
             raise ComposeError(f"{field_name} {value[:100]!r} holds no email address.")
     elif isinstance(value, list):

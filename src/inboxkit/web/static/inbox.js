@@ -6,6 +6,8 @@ const list = document.getElementById("messages");
 const empty = document.getElementById("empty");
 const mailbox = list.dataset.mailbox;
 const address = list.dataset.address;
+// The capture mailbox lists whom the application sent each message to, not its sender.
+const capture = Boolean(list.dataset.capture);
 let unread = Number(list.dataset.unread) || 0;
 
 function showTitle() {
@@ -56,8 +58,11 @@ function addMessage(summary) {
   link.href = `/inbox/${encodeURIComponent(mailbox)}/${encodeURIComponent(summary.id)}`;
   const outbound = summary.direction === "outbound";
   item.dataset.direction = summary.direction || "inbound";
+  const to = `To: ${(summary.to || []).join(", ")}`;
+  const first = capture ? span("from rcpt", to) : span("from", outbound ? to : summary.from || "");
+  if (capture) first.title = `From: ${summary.from || ""}`;
   link.append(
-    span("from", outbound ? `To: ${(summary.to || []).join(", ")}` : summary.from || ""),
+    first,
     span("subject", summary.subject || "(no subject)"),
     span("preview muted", summary.preview || ""),
     span("time", formatTime(summary.received_at)),
