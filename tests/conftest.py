@@ -25,6 +25,11 @@ from tests.helpers import RunningServer, start_server
 
 PG_URL = os.environ.get("INBOXKIT_TEST_DATABASE_URL")
 
+# Sender authentication would send DNS queries to the machine's resolver for every message to
+# an agent mailbox; tests reach no network, so it is off unless a test turns it on with its own
+# resolver (tests/senders). Set in the environment so servers started as subprocesses agree.
+os.environ.setdefault("INBOXKIT_VERIFY_SENDERS", "none")
+
 
 def _worker_redis_url(url: str | None) -> str | None:
     """The Redis database this pytest process uses: under pytest-xdist each worker takes the

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -18,6 +18,21 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 __all__ = ["Settings"]
 
 MiB = 1024 * 1024
+
+
+def _resolver_address(value: str) -> tuple[str, int]:
+    """`host:port`, `[v6]:port`, or a bare address (port 53)."""
+    text = value.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, "53"
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"INBOXKIT_DNS_RESOLVER must be host:port, not {value!r}")
+    return host, int(port)
 
 
 class Settings(BaseSettings):
@@ -73,6 +88,13 @@ class Settings(BaseSettings):
     smtp_proxy_timeout: float = Field(default=5.0, gt=0)
     smtp_auth_allow_plain: bool = False
     capture_auth_failures_per_minute: int = Field(default=10, ge=1)
+    # Sender authentication (DESIGN §9): SPF, DKIM and DMARC on inbound mail to `agent`
+    # mailboxes (the default), `all` (test mailboxes too) or `none`; `true`/`false` mean
+    # `agent`/`none`. Lookups go to `dns_resolver` (`host:port`; default the system's), and a
+    # message's lookups together take at most `dns_budget_seconds` (then `temperror`).
+    verify_senders: Literal["agent", "all", "none"] = "agent"
+    dns_resolver: str | None = None
+    dns_budget_seconds: float = Field(default=3.0, gt=0, le=30)
 
     # Parsing guards (DESIGN §5). Messages are parsed by `parse_workers` processes at once
     # (default: one per CPU, at least 2 so one slow message never holds up the next, at most
@@ -168,6 +190,33 @@ class Settings(BaseSettings):
         if self.smtp_require_tls and self.smtp_tls_cert is None:
             raise ValueError("SMTP_REQUIRE_TLS needs SMTP_TLS_CERT and SMTP_TLS_KEY")
         return self
+
+    @field_validator("verify_senders", mode="before")
+    @classmethod
+    def _verify_words(cls, value: object) -> object:
+        if isinstance(value, bool):
+            return "agent" if value else "none"
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in ("true", "1", "yes", "on"):
+                return "agent"
+            if word in ("false", "0", "no", "off"):
+                return "none"
+            return word
+        return value
+
+    @field_validator("dns_resolver")
+    @classmethod
+    def _check_resolver(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            _resolver_address(value)  # raises ValueError, reported by pydantic
+            return value.strip()
+        return None
+
+    @property
+    def dns_resolver_address(self) -> tuple[str, int] | None:
+        """`dns_resolver` as (host, port), None for the system's resolver."""
+        return _resolver_address(self.dns_resolver) if self.dns_resolver else None
 
     @field_validator("domains", mode="before")
     @classmethod

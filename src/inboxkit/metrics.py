@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = ["Metrics", "RATE_LIMIT_BUCKETS"]
 
@@ -53,6 +53,21 @@ class Metrics:
         self.committed_items = Gauge(
             "inboxkit_committed_items",
             "Deliveries committed by group commits.",
+            registry=self.registry,
+        )
+
+        # Sender authentication (senders/): results by method (spf, dkim, dmarc) and result
+        # word, and the DNS time each authenticated message took (bounded by the budget).
+        self.sender_auth_results = Counter(
+            "inboxkit_sender_auth_results",
+            "Sender authentication results of inbound mail, by method and result.",
+            ["method", "result"],
+            registry=self.registry,
+        )
+        self.sender_auth_dns_seconds = Histogram(
+            "inboxkit_sender_auth_dns_seconds",
+            "Time spent on DNS to authenticate one inbound message.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0),
             registry=self.registry,
         )
 

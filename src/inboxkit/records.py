@@ -39,6 +39,9 @@ MessageSummary = TypedDict(
         # An outbound message's `store.tables.OutboxStatus`; None for inbound mail.
         "delivery_status": str | None,
         "delivery_error": str | None,
+        # DMARC passed for the From domain (or, with no DMARC record, an aligned DKIM or SPF
+        # pass); False when not evaluated (test mailboxes by default).
+        "from_verified": bool,
     },
 )
 
@@ -86,6 +89,7 @@ def summary(row: Any) -> MessageSummary:
         "parse_error": row.parse_error,
         "delivery_status": row.delivery_status,
         "delivery_error": row.delivery_error,
+        "from_verified": bool(row.from_verified),
     }
 
 

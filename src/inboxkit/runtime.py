@@ -22,6 +22,8 @@ from inboxkit.mail.parse import Limits
 from inboxkit.mail.pool import ParserPool
 from inboxkit.metrics import Metrics
 from inboxkit.pipeline import Pipeline
+from inboxkit.senders import SenderVerifier
+from inboxkit.senders.verifier import VerifyScope
 from inboxkit.services.accounts import AccountService, UsageService
 from inboxkit.services.auth import AuthService
 from inboxkit.services.capture import CaptureService
@@ -106,7 +108,19 @@ class Runtime:
             settings, self.db, self.bus, self.mailboxes, self.dialect, metrics=self.metrics
         )
         self.catchup = CatchUp(self.db, self.bus, settings.wait_poll_interval)
-        self.pipeline = Pipeline(self.mailboxes, self.parser, self.batcher, self.bus)
+        self.senders = (
+            SenderVerifier(
+                VerifyScope(settings.verify_senders),
+                settings.dns_resolver_address,
+                settings.dns_budget_seconds,
+                self.metrics,
+            )
+            if settings.verify_senders != "none"
+            else None
+        )
+        self.pipeline = Pipeline(
+            self.mailboxes, self.parser, self.batcher, self.bus, senders=self.senders
+        )
         self.capture = CaptureService(settings, self.db, self.auth, self.pipeline, self.throttle)
         self.webhooks = WebhookService(settings, self.db, self.dialect, self.mailboxes)
         # Built in every role: the API's "test this endpoint" makes its first attempt here.
@@ -178,6 +192,8 @@ class Runtime:
         await self.batcher.close()
         await self.bus.close()
         await self.parser.close()
+        if self.senders is not None:
+            self.senders.close()
         await self.db.close()
 
 

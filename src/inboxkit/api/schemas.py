@@ -281,8 +281,50 @@ class MessageSummary(BaseModel):
     parse_error: bool
     delivery_status: str | None = Field(None, description="Outbound only: queued, sent or failed.")
     delivery_error: str | None = None
+    from_verified: bool = Field(
+        False,
+        description="The From domain is authenticated: DMARC passed, or the domain publishes no "
+        "DMARC record and an aligned DKIM or SPF check passed. False when sender "
+        "authentication was not evaluated (test mailboxes by default).",
+    )
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+AuthWord = Literal["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"]
+
+
+class SpfCheck(BaseModel):
+    """SPF of the envelope sender (or the HELO name when the reverse-path is empty)."""
+
+    result: AuthWord
+    domain: str | None
+
+
+class DkimCheck(BaseModel):
+    """One DKIM signature's result, signing domain (d=) and selector (s=)."""
+
+    result: AuthWord
+    domain: str | None
+    selector: str | None
+
+
+class DmarcCheck(BaseModel):
+    """DMARC for the From header's domain, with the policy its owner publishes."""
+
+    result: AuthWord
+    policy: Literal["none", "quarantine", "reject"] | None = Field(
+        description="The published policy (p=, or sp= for a subdomain); null without a record."
+    )
+    domain: str | None
+
+
+class Authentication(BaseModel):
+    """Sender authentication results (RFC 8601 result words)."""
+
+    spf: SpfCheck
+    dkim: list[DkimCheck] = Field(description="One entry per verified signature (at most 5).")
+    dmarc: DmarcCheck
 
 
 class Message(MessageSummary):
@@ -303,6 +345,16 @@ class Message(MessageSummary):
     envelope: MessageEnvelope
     code_candidates: list[CodeCandidate]
     parse_error_detail: str | None
+    authentication: Authentication | None = Field(
+        None,
+        description="SPF, DKIM and DMARC results; null when not evaluated (test and capture "
+        "mailboxes by default, mail that did not arrive over SMTP).",
+    )
+    authentication_results: str | None = Field(
+        None,
+        description="The same results as an Authentication-Results header value (RFC 8601), "
+        "the authserv-id being this server's SMTP hostname; null when not evaluated.",
+    )
 
 
 class MessageUpdate(Strict):

@@ -26,6 +26,10 @@ __all__ = [
     "CodeCandidate",
     "Attachment",
     "Envelope",
+    "SpfCheck",
+    "DkimCheck",
+    "DmarcCheck",
+    "Authentication",
     "MessageSummary",
     "Message",
     "WaitResult",
@@ -126,6 +130,37 @@ class Envelope(Model):
     helo: str | None = None
 
 
+class SpfCheck(Model):
+    """SPF of the envelope sender: an RFC 8601 result word and the domain checked."""
+
+    result: str
+    domain: str | None = None
+
+
+class DkimCheck(Model):
+    """One DKIM signature: result, signing domain and selector."""
+
+    result: str
+    domain: str | None = None
+    selector: str | None = None
+
+
+class DmarcCheck(Model):
+    """DMARC for the From domain: result and the published policy (None without a record)."""
+
+    result: str
+    policy: str | None = None
+    domain: str | None = None
+
+
+class Authentication(Model):
+    """Sender authentication results of an inbound message."""
+
+    spf: SpfCheck
+    dkim: list[DkimCheck] = []
+    dmarc: DmarcCheck
+
+
 class MessageSummary(Model):
     """A message as listed, without bodies. `code` and `link()` give what a test usually wants;
     `fetch()` gets the whole message."""
@@ -148,6 +183,9 @@ class MessageSummary(Model):
     parse_error: bool = False
     delivery_status: str | None = None
     delivery_error: str | None = None
+    # The From domain is authenticated (DMARC pass, or an aligned DKIM/SPF pass when the
+    # domain publishes no DMARC); False when not evaluated.
+    from_verified: bool = False
 
     # The client that fetched this message; its methods below go through it.
     _client: Any = PrivateAttr(None)
@@ -239,6 +277,9 @@ class Message(MessageSummary):
     envelope: Envelope | None = None
     code_candidates: list[CodeCandidate] = []
     parse_error_detail: str | None = None
+    authentication: Authentication | None = None
+    # The results as an Authentication-Results header value (RFC 8601).
+    authentication_results: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first header called `name` (case-insensitive), or None."""

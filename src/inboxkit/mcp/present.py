@@ -76,6 +76,9 @@ def summary_for_model(message: dict[str, Any]) -> dict[str, Any]:
         "has_attachments": message.get("has_attachments"),
         "codes": message.get("codes") or [],
         "links": message.get("links") or [],
+        # Whether the From domain is authenticated (SPF/DKIM/DMARC): a code from a verified
+        # sender is one an agent can prefer.
+        "from_verified": bool(message.get("from_verified")),
     }
     if message.get("direction") == "outbound":
         shaped["direction"] = "outbound"
@@ -109,6 +112,7 @@ def message_for_model(message: dict[str, Any]) -> dict[str, Any]:
             "reply_to": message.get("reply_to"),
             "message_id": message.get("message_id"),
             "in_reply_to": message.get("in_reply_to"),
+            "authentication": message.get("authentication"),
             "text": body[:MAX_TEXT_CHARS],
             "text_truncated": truncated,
             "attachments": [
@@ -147,6 +151,7 @@ def code_result(inbox: str, message: dict[str, Any]) -> dict[str, Any]:
         "link": best_link(message.get("links") or []),
         "message_id": message["id"],
         "from": message.get("from"),
+        "from_verified": bool(message.get("from_verified")),
         "subject": message.get("subject"),
         "received_at": message.get("received_at"),
         "inbox": inbox,

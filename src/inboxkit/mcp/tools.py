@@ -350,7 +350,9 @@ class InboxTools:
         ] = True,
     ) -> dict[str, Any]:
         """Wait for a verification email and return the one-time code and the best
-        verification or sign-in link in it: {code, link, message_id, from, subject}.
+        verification or sign-in link in it: {code, link, message_id, from, from_verified,
+        subject}. from_verified is true when the sender's domain passed SPF/DKIM/DMARC checks:
+        prefer codes from verified senders.
 
         Call it right after giving the inbox's address to a website. Mail that arrived before
         the call counts too (the oldest unread match is returned and marked read). If nothing

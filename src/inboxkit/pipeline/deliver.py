@@ -7,6 +7,7 @@ mail that is not on disk. Publishing happens after the commit and is only a wake
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from inboxkit.errors import InboxKitError
 from inboxkit.mail.pool import ParserPool
 from inboxkit.pipeline.recipients import Recipient, RecipientResolver, RecipientStatus
 from inboxkit.records import MessageSummary, jsonable
+from inboxkit.senders import SenderVerifier
 from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.messages import StoreHook, Target, new_delivery
 
@@ -69,11 +71,14 @@ class Pipeline:
         parser: ParserPool,
         batcher: CommitBatcher,
         bus: Bus,
+        senders: SenderVerifier | None = None,
     ):
         self.recipients = recipients
         self.parser = parser
         self.batcher = batcher
         self.bus = bus
+        # SPF/DKIM/DMARC for mailboxes whose mode asks for it (INBOXKIT_VERIFY_SENDERS).
+        self.senders = senders
 
     async def _targets(
         self, rcpt_tos: list[str], resolved: list[Recipient] | None = None
@@ -89,7 +94,14 @@ class Pipeline:
                 or found.address is None
             ):
                 continue
-            target = targets.setdefault(found.mailbox_id, Target(found.mailbox_id, found.address))
+            target = targets.setdefault(
+                found.mailbox_id,
+                Target(
+                    found.mailbox_id,
+                    found.address,
+                    authenticate=self.senders is not None and self.senders.wants(found.mode),
+                ),
+            )
             if found.tag and found.tag not in target.tags:
                 target.tags.append(found.tag)
         return list(targets.values())
@@ -143,7 +155,25 @@ class Pipeline:
         extra: dict[str, Any],
         also: StoreHook | None,
     ) -> list[MessageSummary]:
-        parsed = await self.parser.parse(raw)
+        authentication: dict[str, Any] | None = None
+        from_verified = False
+        if (
+            self.senders is not None
+            and direction == "inbound"
+            and envelope.via is None
+            and any(target.authenticate for target in targets)
+        ):
+            # SPF and DKIM need only the envelope and the bytes: they run while the message
+            # is parsed; DMARC then needs the From header. All within the DNS budget.
+            parsed, checks = await asyncio.gather(
+                self.parser.parse(raw),
+                self.senders.check(envelope.mail_from, envelope.helo, envelope.remote_addr, raw),
+            )
+            if checks is not None:
+                auth, from_verified = await self.senders.conclude(checks, parsed.from_addr)
+                authentication = dict(auth)
+        else:
+            parsed = await self.parser.parse(raw)
         delivery = new_delivery(
             parsed,
             raw,
@@ -152,6 +182,8 @@ class Pipeline:
             direction=direction,
             extra=extra,
             also=also,
+            authentication=authentication,
+            from_verified=from_verified,
         )
         stored = await self.batcher.store(delivery)
         if not stored:

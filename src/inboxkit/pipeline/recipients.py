@@ -37,6 +37,8 @@ class Recipient:
     account_id: str | None = None
     plan: Plan | None = None
     expires_at: datetime | None = None
+    # The mailbox's mode (`test`, `agent`, `capture`): whether its mail is authenticated.
+    mode: str | None = None
 
 
 class RecipientResolver(Protocol):

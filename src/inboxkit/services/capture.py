@@ -227,6 +227,7 @@ class CaptureService:
             account_id=account_id,
             plan=_plan(row),
             expires_at=None,
+            mode="capture",
         )
         if len(self._recipients) >= 10_000:
             self._recipients.clear()

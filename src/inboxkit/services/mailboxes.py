@@ -158,6 +158,7 @@ class MailboxService:
             account_id=row.account_id,
             plan=_recipient_plan(row),
             expires_at=row.expires_at,
+            mode=row.mode,
         )
         if len(self._directory) >= RECIPIENT_CACHE_SIZE:
             self._directory.clear()

@@ -23,6 +23,7 @@ from inboxkit.errors import NotFound, Resource, ValidationFailed
 from inboxkit.mail.parse import POLICY, Limits, decode_payload, find_part
 from inboxkit.mail.prepare import sanitize_html
 from inboxkit.records import MessageSummary, summary
+from inboxkit.senders import authentication_results
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
 from inboxkit.store import messages as rows
@@ -144,6 +145,18 @@ class MessageService:
                 "envelope": {"via": None, "tls": None, **row.envelope},
                 "code_candidates": body.code_details,
                 "parse_error_detail": body.parse_error,
+                "authentication": row.authentication,
+                # The header this server would have added, rendered from the stored results
+                # (the raw bytes stay exactly as received).
+                "authentication_results": (
+                    authentication_results(
+                        self.settings.smtp_hostname,
+                        row.authentication,
+                        row.envelope.get("mail_from", ""),
+                    )
+                    if row.authentication
+                    else None
+                ),
             }
         )
         return result

@@ -82,7 +82,7 @@ async def find_live(
 
 
 async def live_recipient(conn: AsyncConnection, address: str, now: datetime) -> Row | None:
-    """Id, address, expiry, account and plan (`plan_<field>` columns) of the mailbox at
+    """Id, address, expiry, account, mode and plan (`plan_<field>` columns) of the mailbox at
     `address` if it is live at `now`: what an SMTP RCPT needs."""
     query = (
         sa.select(
@@ -90,6 +90,7 @@ async def live_recipient(conn: AsyncConnection, address: str, now: datetime) -> 
             mailboxes.c.address,
             mailboxes.c.expires_at,
             mailboxes.c.account_id,
+            mailboxes.c.mode,
             *account_plan_columns(),
         )
         .select_from(mailbox_plan_join())

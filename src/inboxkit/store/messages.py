@@ -71,6 +71,7 @@ SUMMARY_COLUMNS = (
     messages.c.parse_error,
     messages.c.delivery_status,
     messages.c.delivery_error,
+    messages.c.from_verified,
 )
 
 # Called inside the delivery transaction with the stored summaries (e.g. to queue webhooks in
@@ -88,6 +89,8 @@ class Target:
     mailbox_id: str
     address: str
     tags: list[str] = field(default_factory=list)
+    # Whether this mailbox's mode asks for sender authentication (senders/).
+    authenticate: bool = False
 
 
 @dataclass(slots=True)
@@ -109,11 +112,14 @@ def new_delivery(
     direction: str,
     extra: dict[str, Any],
     also: StoreHook | None = None,
+    authentication: dict[str, Any] | None = None,
+    from_verified: bool = False,
 ) -> Delivery:
     """The rows that store `raw` once and give each target its own message row.
 
     `envelope` is the SMTP envelope as stored (`mail_from`, `rcpt_to`, `remote_addr`,
-    `helo`); `extra` overrides message columns (an outbound message's delivery status)."""
+    `helo`); `extra` overrides message columns (an outbound message's delivery status).
+    `authentication` and `from_verified` go only to targets that asked for authentication."""
     now = utcnow()
     content_id = new_id()
     content_row = {
@@ -173,6 +179,8 @@ def new_delivery(
                 "search_text": search_text,
                 "delivery_status": None,
                 "delivery_error": None,
+                "authentication": authentication if target.authenticate else None,
+                "from_verified": from_verified if target.authenticate else False,
                 **extra,
             }
         )

@@ -222,6 +222,10 @@ messages = sa.Table(
     sa.Column("search_text", sa.Text, nullable=False),
     sa.Column("delivery_status", sa.String(16), nullable=True),
     sa.Column("delivery_error", sa.Text, nullable=True),
+    # Sender authentication (senders/): the SPF/DKIM/DMARC results, null when not evaluated,
+    # and whether they vouch for the From domain.
+    sa.Column("authentication", sa.JSON, nullable=True),
+    sa.Column("from_verified", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_messages_mailbox_id", "mailbox_id", "id"),
     sa.Index("ix_messages_mailbox_unread", "mailbox_id", "is_read", "id"),
     sa.Index("ix_messages_content_id", "content_id"),
