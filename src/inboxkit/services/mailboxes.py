@@ -40,6 +40,8 @@ __all__ = [
     "MailboxService",
     "encode_cursor",
     "decode_cursor",
+    "mailbox_record",
+    "recipient_plan",
 ]
 
 # Called inside the transaction that deletes or expires mailboxes, with the event name
@@ -65,7 +67,7 @@ def decode_cursor(cursor: str) -> str:
     return cursor
 
 
-def _mailbox(row: Any, *, message_count: int, unread_count: int) -> Mailbox:
+def mailbox_record(row: Any, *, message_count: int, unread_count: int) -> Mailbox:
     return {
         "id": row.id,
         "address": row.address,
@@ -78,7 +80,7 @@ def _mailbox(row: Any, *, message_count: int, unread_count: int) -> Mailbox:
     }
 
 
-def _recipient_plan(row: Any) -> Plan | None:
+def recipient_plan(row: Any) -> Plan | None:
     """The plan joined into a recipient lookup: None (never limited) for the bootstrap admin's
     account, which is on no plan."""
     if row.plan_name is None:
@@ -156,7 +158,7 @@ class MailboxService:
             row.address,
             parsed.tag,
             account_id=row.account_id,
-            plan=_recipient_plan(row),
+            plan=recipient_plan(row),
             expires_at=row.expires_at,
             mode=row.mode,
         )
@@ -364,7 +366,7 @@ class MailboxService:
         async with self.db.read() as conn:
             row = await self.find(principal, ref, conn)
             total, unread = await messages.counts(conn, row.id)
-        return _mailbox(row, message_count=total, unread_count=unread)
+        return mailbox_record(row, message_count=total, unread_count=unread)
 
     async def list(
         self, principal: Principal, *, limit: int = 50, cursor: str | None = None
@@ -385,7 +387,7 @@ class MailboxService:
             items: list[Mailbox] = []
             for row in page:
                 total, unread = await messages.counts(conn, row.id)
-                items.append(_mailbox(row, message_count=total, unread_count=unread))
+                items.append(mailbox_record(row, message_count=total, unread_count=unread))
         next_cursor = encode_cursor(page[-1].id) if len(found) > limit else None
         return items, next_cursor
 
