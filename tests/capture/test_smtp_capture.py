@@ -75,6 +75,10 @@ async def test_wait_with_to_contains_finds_captured_mail_by_any_envelope_recipie
 ):
     key = await app_key(capturing)
     box = await capture_mailbox(capturing, key)
+    # An older unread message to others first: a wait that ignored the filter would take it.
+    await asyncio.to_thread(
+        _send_with_smtplib, capturing.smtp_port, key, _message("Not for dave", EXTERNAL), EXTERNAL
+    )
     # dave is only Bcc'd: he is in the envelope, not in any header.
     to = [*EXTERNAL[:2], "dave@bcc.example"]
     message = _message("Bcc'd code", to[:2], body="Code: 771204")
