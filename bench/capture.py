@@ -53,8 +53,9 @@ except ImportError:  # started with a Python that lacks the project's dependenci
 
 sys.path.insert(0, str(BENCH))
 import ingest  # noqa: E402
+import quotas  # noqa: E402
 
-ADMIN_KEY = f"ik_bench_{uuid.uuid4().hex}"
+ADMIN_KEY = quotas.ADMIN_KEY
 WAYS = ("smtp", "smtp-auth", "esp")
 OUTSIDE = "customer@shop.example"
 log = ingest.log
@@ -77,48 +78,16 @@ class Round:
         return self.sent / self.seconds if self.seconds else 0.0
 
 
-class CaptureServer(ingest.InboxkitTarget):
+class CaptureServer(quotas.QuotaServer):
     """``inboxkit serve`` with capture on, an account with a key and one agent mailbox."""
 
-    redis_url: str | None = None
+    extra_env = {"INBOXKIT_SMTP_CAPTURE": "true"}  # noqa: RUF012 - read, never changed
     key: str = ""
     mailbox_id: str = ""
     capture_id: str = ""
 
     def start(self, args: argparse.Namespace) -> None:
-        self.smtp_port, self.http_port = ingest.free_port(), ingest.free_port()
-        data_dir = self.workdir / "data"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("INBOXKIT_")}
-        env.update(
-            INBOXKIT_HTTP_HOST="127.0.0.1",
-            INBOXKIT_SMTP_HOST="127.0.0.1",
-            INBOXKIT_DATA_DIR=str(data_dir),
-            INBOXKIT_ADMIN_KEY=ADMIN_KEY,
-            INBOXKIT_SMTP_CAPTURE="true",
-            # The load generator is one address standing in for many senders.
-            INBOXKIT_SMTP_MAX_CONNECTIONS_PER_IP="100000",
-            INBOXKIT_SMTP_CONNECT_RATE_PER_IP="100000000",
-        )
-        if self.database_url:
-            ingest.recreate_pg_database(self.database_url)
-            env["INBOXKIT_DATABASE_URL"] = self.database_url
-        if self.redis_url:
-            env["INBOXKIT_REDIS_URL"] = self.redis_url
-        self._spawn(
-            [
-                args.inboxkit,
-                "serve",
-                "--http-port",
-                str(self.http_port),
-                "--smtp-port",
-                str(self.smtp_port),
-                "--data-dir",
-                str(data_dir),
-            ],
-            env,
-        )
-        ingest.wait_http_ok(self.api("/healthz"), self.proc, self.logfile, args.start_timeout)
+        super().start(args)
         admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
         key = httpx.post(self.api("/api/v1/keys"), json={"name": "bench app"}, headers=admin)
         key.raise_for_status()
@@ -134,7 +103,6 @@ class CaptureServer(ingest.InboxkitTarget):
         capture = httpx.get(self.api("/api/v1/capture"), headers=mine)
         capture.raise_for_status()
         self.capture_id = capture.json()["data"]["id"]
-        log(f"  {self.name}: http {self.http_port} smtp {self.smtp_port} (pid {self.proc.pid})")
 
     def count(self, way: str) -> int:
         mailbox = self.mailbox_id if way == "smtp" else self.capture_id

@@ -92,6 +92,8 @@ class QuotaServer(ingest.InboxkitTarget):
     """``inboxkit serve`` with an admin key, holding one mailbox per kind of plan."""
 
     redis_url: str | None = None
+    # Further settings for the server (bench/capture.py turns SMTP capture on).
+    extra_env: dict[str, str] = {}  # noqa: RUF012 - read, never changed
 
     def start(self, args: argparse.Namespace) -> None:
         self.smtp_port, self.http_port = ingest.free_port(), ingest.free_port()
@@ -106,6 +108,7 @@ class QuotaServer(ingest.InboxkitTarget):
             # The load generator is one address standing in for many senders.
             INBOXKIT_SMTP_MAX_CONNECTIONS_PER_IP="100000",
             INBOXKIT_SMTP_CONNECT_RATE_PER_IP="100000000",
+            **self.extra_env,
         )
         if self.database_url:
             ingest.recreate_pg_database(self.database_url)
