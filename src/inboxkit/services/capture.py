@@ -142,7 +142,7 @@ class CaptureService:
                 "--scope capture)."
             )
         if client_ip is not None:
-            principal = dataclasses.replace(principal, client_ip=client_ip)
+            principal = _with_ip(principal, client_ip)
         return principal
 
     async def admit(self, principal: Principal) -> None:
@@ -295,3 +295,7 @@ def check_recipients(rcpt_to: list[str]) -> list[str]:
             seen.add(address.lower())
             chosen.append(address)
     return chosen
+
+
+def _with_ip(principal: Principal, client_ip: str) -> Principal:
+    return dataclasses.replace(principal, client_ip=client_ip)
