@@ -23,7 +23,6 @@ import json
 import mimetypes
 import re
 import secrets
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -188,7 +187,21 @@ Credentials = Annotated[HTTPBasicCredentials | None, Depends(_basic)]
 async def send_message(request: Request, domain: str, credentials: Credentials) -> Response:
     """Capture a message sent through Mailgun's `messages` API (form fields, files) into the
     key's account's capture mailbox. Never relayed."""
-    return await _answer(request, domain, credentials, _capture_form)
+    try:
+        principal = await _principal(request, credentials)
+        _check_domain(domain)
+        form = await _form(request)
+        try:
+            message_id = await _capture_form(request, principal, domain, form)
+        finally:
+            await form.close()  # uploaded files spool to temporary files
+    except MailgunError as exc:
+        return exc.response()
+    except InboxKitError as exc:
+        return _from_inboxkit(exc).response()
+    except ComposeError as exc:
+        return MailgunError(400, str(exc)).response()
+    return JSONResponse({"id": message_id, "message": QUEUED})
 
 
 @router.post(
@@ -201,23 +214,12 @@ async def send_message(request: Request, domain: str, credentials: Credentials) 
 async def send_mime(request: Request, domain: str, credentials: Credentials) -> Response:
     """Capture a ready-made MIME message (`message` file) for the `to` recipients, stored as
     given. Never relayed."""
-    return await _answer(request, domain, credentials, _capture_mime)
-
-
-async def _answer(
-    request: Request,
-    domain: str,
-    credentials: HTTPBasicCredentials | None,
-    capture: Callable[[Request, Principal, str, FormData], Awaitable[str]],
-) -> Response:
-    """Both routes: check the key and the domain, read the form, `capture` it, and answer in
-    Mailgun's shapes (its id, or its error)."""
     try:
         principal = await _principal(request, credentials)
         _check_domain(domain)
         form = await _form(request)
         try:
-            message_id = await capture(request, principal, domain, form)
+            message_id = await _capture_mime(request, principal, domain, form)
         finally:
             await form.close()  # uploaded files spool to temporary files
     except MailgunError as exc:
