@@ -33,9 +33,9 @@ from inboxkit.mail.addresses import split_address
 from inboxkit.netaddr import peer_key
 from inboxkit.pipeline import Envelope, Pipeline
 from inboxkit.pipeline.recipients import Recipient, RecipientStatus
+from inboxkit.plan import Plan
 from inboxkit.records import Mailbox, MessageSummary
 from inboxkit.services.auth import AuthService, Principal, PrincipalKind, digest, new_token
-from inboxkit.services.mailboxes import mailbox_record, recipient_plan
 from inboxkit.services.quotas import check_size
 from inboxkit.services.throttle import Bucket, RateLimiter
 from inboxkit.store import mailboxes as rows
@@ -53,6 +53,10 @@ MAX_CAPTURE_RECIPIENTS = 1000
 # capture resolves it once per RCPT, and it changes only when it is deleted (which this process
 # forgets at once; another process's deletion is caught by the storing transaction).
 REMEMBER_SECONDS = 1.0
+
+
+def _plan(row: Any) -> Plan | None:
+    return None if row.plan_name is None else Plan.from_row(row, prefix="plan_")
 
 
 class CaptureService:
@@ -163,7 +167,16 @@ class CaptureService:
         row = await self._ensure(principal.account_id)
         async with self.db.read() as conn:
             total, unread = await messages.counts(conn, row.id)
-        return mailbox_record(row, message_count=total, unread_count=unread)
+        return {
+            "id": row.id,
+            "address": row.address,
+            "mode": row.mode,
+            "name": row.name,
+            "created_at": row.created_at,
+            "expires_at": None,
+            "message_count": total,
+            "unread_count": unread,
+        }
 
     async def _ensure(self, account_id: str) -> Any:
         """The account's live capture mailbox row (with its plan), inserting it if missing.
@@ -212,7 +225,7 @@ class CaptureService:
             row.id,
             row.address,
             account_id=account_id,
-            plan=recipient_plan(row),
+            plan=_plan(row),
             expires_at=None,
             mode="capture",
         )

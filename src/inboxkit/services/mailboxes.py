@@ -40,8 +40,6 @@ __all__ = [
     "MailboxService",
     "encode_cursor",
     "decode_cursor",
-    "mailbox_record",
-    "recipient_plan",
 ]
 
 # Called inside the transaction that deletes or expires mailboxes, with the event name
@@ -67,7 +65,7 @@ def decode_cursor(cursor: str) -> str:
     return cursor
 
 
-def mailbox_record(row: Any, *, message_count: int, unread_count: int) -> Mailbox:
+def _mailbox(row: Any, *, message_count: int, unread_count: int) -> Mailbox:
     return {
         "id": row.id,
         "address": row.address,
@@ -80,7 +78,7 @@ def mailbox_record(row: Any, *, message_count: int, unread_count: int) -> Mailbo
     }
 
 
-def recipient_plan(row: Any) -> Plan | None:
+def _recipient_plan(row: Any) -> Plan | None:
     """The plan joined into a recipient lookup: None (never limited) for the bootstrap admin's
     account, which is on no plan."""
     if row.plan_name is None:
@@ -158,7 +156,7 @@ class MailboxService:
             row.address,
             parsed.tag,
             account_id=row.account_id,
-            plan=recipient_plan(row),
+            plan=_recipient_plan(row),
             expires_at=row.expires_at,
             mode=row.mode,
         )
@@ -366,7 +364,7 @@ class MailboxService:
         async with self.db.read() as conn:
             row = await self.find(principal, ref, conn)
             total, unread = await messages.counts(conn, row.id)
-        return mailbox_record(row, message_count=total, unread_count=unread)
+        return _mailbox(row, message_count=total, unread_count=unread)
 
     async def list(
         self, principal: Principal, *, limit: int = 50, cursor: str | None = None
@@ -387,7 +385,7 @@ class MailboxService:
             items: list[Mailbox] = []
             for row in page:
                 total, unread = await messages.counts(conn, row.id)
-                items.append(mailbox_record(row, message_count=total, unread_count=unread))
+                items.append(_mailbox(row, message_count=total, unread_count=unread))
         next_cursor = encode_cursor(page[-1].id) if len(found) > limit else None
         return items, next_cursor
 
