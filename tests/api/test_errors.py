@@ -169,6 +169,51 @@ async def test_unknown_ids_are_404_not_found(server: RunningServer):
         assert_error(response, 404, "not_found")
 
 
+ODD_IDS = ("%00", "01%00", "a%00b%1f", "%C3%A9%00%F0%9F%93%A7", "x" * 300)
+
+
+@pytest.fixture
+async def admin_server(settings: Settings) -> AsyncIterator[RunningServer]:
+    update = {"admin_key": "ik_errors_admin_key_for_odd_identifiers_only"}
+    async with start_server(settings.model_copy(update=update)) as running:
+        yield running
+
+
+async def test_ids_carrying_nul_or_control_characters_are_404_on_every_backend(
+    admin_server: RunningServer,
+):
+    """PostgreSQL cannot even compare a NUL: an id of the wrong shape is never looked up."""
+    server = admin_server
+    admin = server.auth("ik_errors_admin_key_for_odd_identifiers_only")
+    inbox = await server.create_inbox()
+    own = server.auth(inbox["token"])
+    for odd in ODD_IDS:
+        for method, path, headers in (
+            ("GET", f"/mailboxes/{odd}", own),
+            ("GET", f"/mailboxes/{odd}/messages", own),
+            ("GET", f"/mailboxes/{inbox['id']}/messages/{odd}", own),
+            ("DELETE", f"/mailboxes/{inbox['id']}/messages/{odd}", own),
+            ("GET", f"/webhooks/{odd}", admin),
+            ("DELETE", f"/keys/{odd}", admin),
+            ("GET", f"/accounts/{odd}", admin),
+            ("DELETE", f"/accounts/{odd}", admin),
+        ):
+            response = await server.http.request(method, path, headers=headers)
+            # A route that bounds its id's length may refuse a long one as invalid instead.
+            if response.status_code == 422:
+                assert_error(response, 422, "validation_error")
+            else:
+                assert_error(response, 404, "not_found")
+    response = await server.http.post(
+        "/keys", json={"name": "odd", "account_id": "01\u0000"}, headers=admin
+    )
+    assert_error(response, 404, "not_found")
+    listed = await server.http.get("/keys", params={"account_id": "01\x00"}, headers=admin)
+    assert listed.status_code in (200, 422), listed.text
+    if listed.status_code == 200:
+        assert listed.json()["data"] == []
+
+
 async def test_a_tampered_cursor_is_422_validation_error(server: RunningServer):
     inbox = await server.create_inbox()
     headers = server.auth(inbox["token"])

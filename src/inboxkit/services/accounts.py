@@ -134,7 +134,7 @@ class AccountService:
                 "limits": plan.limits(),
             }
         async with self.db.read() as conn:
-            row = await rows.get_account(conn, account_id)
+            row = await rows.get_account(conn, account_id) if is_id(account_id) else None
         if row is None:
             raise NotFound("No such account.", resource=Resource.ACCOUNT)
         shown = _account(row)

@@ -23,7 +23,7 @@ from inboxkit.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from inboxkit.ids import new_id
+from inboxkit.ids import is_id, new_id
 from inboxkit.services.plans import ANONYMOUS_PLAN, DEFAULT_PLAN, Plan, PlanService
 from inboxkit.store import keys
 from inboxkit.store import plans as plan_rows
@@ -247,7 +247,7 @@ class AuthService:
             if account_id is None:
                 account_id = new_id()
                 await plan_rows.insert_account(conn, account_id, name, DEFAULT_PLAN, now)
-            elif not await keys.account_exists(conn, account_id):
+            elif not is_id(account_id) or not await keys.account_exists(conn, account_id):
                 raise NotFound("No such account.", resource=Resource.ACCOUNT)
             await keys.insert_key(
                 conn,
@@ -276,6 +276,8 @@ class AuthService:
         }
 
     async def list_keys(self, account_id: str | None = None) -> list[dict[str, Any]]:
+        if account_id and not is_id(account_id):
+            return []
         async with self.db.read() as conn:
             rows = await keys.list_keys(conn, account_id)
         return [
@@ -293,6 +295,8 @@ class AuthService:
         ]
 
     async def revoke_key(self, key_id: str) -> None:
+        if not is_id(key_id):
+            raise NotFound("No such active key.", resource=Resource.KEY)
         async with self.db.write() as conn:
             revoked = await keys.revoke_key(conn, key_id)
         if not revoked:

@@ -113,6 +113,9 @@ class MailboxService:
                 raise NotFound("No such mailbox.", resource=Resource.MAILBOX)
             address = parsed.address
         mailbox_id = None if address else ref
+        if mailbox_id is not None and not is_id(mailbox_id):
+            # Not an id's shape: nothing to look up (and PostgreSQL refuses a NUL in a query).
+            raise NotFound("No such mailbox.", resource=Resource.MAILBOX)
         if conn is None:
             async with self.db.read() as own:
                 row = await rows.find_live(own, mailbox_id=mailbox_id, address=address)

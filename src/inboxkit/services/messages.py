@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.config import Settings
 from inboxkit.errors import NotFound, Resource, ValidationFailed
+from inboxkit.ids import is_id
 from inboxkit.mail.parse import POLICY, Limits, decode_payload, find_part
 from inboxkit.mail.prepare import sanitize_html
 from inboxkit.records import MessageSummary, summary
@@ -34,7 +35,7 @@ __all__ = ["MessageFilter", "MessageService", "message_in"]
 
 async def message_in(conn: AsyncConnection, mailbox_id: str, message_id: str) -> Any:
     """The message's row, or NotFound when it is not in that mailbox."""
-    row = await rows.find(conn, mailbox_id, message_id)
+    row = await rows.find(conn, mailbox_id, message_id) if is_id(message_id) else None
     if row is None:
         raise NotFound("No such message in this mailbox.", resource=Resource.MESSAGE)
     return row

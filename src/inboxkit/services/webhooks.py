@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.config import Settings
 from inboxkit.errors import NotFound, QuotaExceeded, Resource, ValidationFailed
-from inboxkit.ids import new_id
+from inboxkit.ids import is_id, new_id
 from inboxkit.records import MessageSummary, jsonable
 from inboxkit.services.auth import Principal
 from inboxkit.services.egress import Destination, Resolver, system_resolver, vet
@@ -231,6 +231,8 @@ class WebhookService:
 
     async def _find(self, conn: AsyncConnection, principal: Principal, webhook_id: str) -> Any:
         principal.require("webhooks")
+        if not is_id(webhook_id):
+            raise NotFound("No such webhook.", resource=Resource.WEBHOOK)
         row = (
             await conn.execute(
                 sa.select(webhooks).where(
