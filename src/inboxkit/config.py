@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     verify_senders: Literal["agent", "all", "none"] = "agent"
     dns_resolver: str | None = None
     dns_budget_seconds: float = Field(default=3.0, gt=0, le=30)
+    # Spam (DESIGN §9): every inbound message is scored, by rspamd at `rspamd_url` (its HTTP
+    # `/checkv2`, within `rspamd_timeout` seconds, else delivered with `engine: "unavailable"`)
+    # or by the built-in scorer when no URL is set. Spam and blocked mail is hidden only in
+    # agent mailboxes. `spam_filter=false` scores nothing (`engine: "none"`).
+    spam_filter: bool = True
+    rspamd_url: str | None = None
+    rspamd_password: str | None = None
+    rspamd_timeout: float = Field(default=2.0, gt=0, le=30)
 
     # Parsing guards (DESIGN §5). Messages are parsed by `parse_workers` processes at once
     # (default: one per CPU, at least 2 so one slow message never holds up the next, at most

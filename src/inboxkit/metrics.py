@@ -71,6 +71,21 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Spam (spam/): each mailbox's verdict by engine, and how long the engine took.
+        self.spam_verdicts = Counter(
+            "inboxkit_spam_verdicts",
+            "Spam verdicts of inbound mail per receiving mailbox, by engine and verdict.",
+            ["engine", "verdict"],
+            registry=self.registry,
+        )
+        self.spam_seconds = Histogram(
+            "inboxkit_spam_seconds",
+            "Time the spam engine took to score one inbound message, by engine.",
+            ["engine"],
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
+            registry=self.registry,
+        )
+
     def refresh(self, runtime: Any) -> None:
         self.subscribers.set(runtime.bus.subscriber_count())
         self.commit_batches.set(runtime.batcher.batches)

@@ -226,9 +226,28 @@ messages = sa.Table(
     # and whether they vouch for the From domain.
     sa.Column("authentication", sa.JSON, nullable=True),
     sa.Column("from_verified", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Spam (spam/): the verdict as the summary shows it (null: never scored), and whether the
+    # verdict hides the message from its mailbox's default views (agent mailboxes only).
+    sa.Column("spam", sa.JSON, nullable=True),
+    sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_messages_mailbox_id", "mailbox_id", "id"),
     sa.Index("ix_messages_mailbox_unread", "mailbox_id", "is_read", "id"),
     sa.Index("ix_messages_content_id", "content_id"),
+)
+
+# Allow and block lists of senders (spam/lists.py): account-wide, or for one mailbox. An entry
+# is a lower-cased address, or a domain (with its subdomains when `subdomains`).
+sender_lists = sa.Table(
+    "sender_lists",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("mailbox_id", Id, sa.ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("type", sa.String(8), nullable=False),
+    sa.Column("entry", sa.String(320), nullable=False),
+    sa.Column("subdomains", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_sender_lists_account_entry", "account_id", "entry"),
 )
 
 # -- outbound mail ---------------------------------------------------------------------------
