@@ -24,12 +24,16 @@ MAX_LABELS = 10
 
 
 class ListType(StrEnum):
+    """What a list entry does to a matching sender."""
+
     ALLOW = "allow"
     BLOCK = "block"
 
 
 @dataclass(frozen=True, slots=True)
 class ListEntry:
+    """One allow or block entry: account-wide (`mailbox_id` None) or one mailbox's."""
+
     id: str
     account_id: str
     mailbox_id: str | None

@@ -24,6 +24,8 @@ __all__ = [
 
 
 class Verdict(StrEnum):
+    """A message's spam verdict in one mailbox."""
+
     CLEAN = "clean"
     QUARANTINE = "quarantine"  # delivered, flagged
     SPAM = "spam"  # stored, hidden in agent mailboxes
@@ -31,6 +33,8 @@ class Verdict(StrEnum):
 
 
 class EngineName(StrEnum):
+    """Who scored a message."""
+
     RSPAMD = "rspamd"
     BUILTIN = "builtin"
     UNAVAILABLE = "unavailable"  # the configured engine failed or was too slow: fail open
