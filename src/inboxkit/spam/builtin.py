@@ -36,8 +36,10 @@ __all__ = [
 ]
 
 # The thresholds. A single strong signal (a DMARC failure under p=reject, GTUBE) reaches
-# SPAM_AT on its own, as does a DMARC failure under p=quarantine reach QUARANTINE_AT; the
-# weaker signals below need company: two of them together reach quarantine, never spam.
+# SPAM_AT on its own, a DMARC failure under p=quarantine QUARANTINE_AT; every other rule
+# weighs less than QUARANTINE_AT and needs company. SPF and DKIM failures together stay
+# below it too (forwarding with a footer breaks both), and added to a p=quarantine failure
+# they stay below SPAM_AT: the owner asked for quarantine, not refusal.
 QUARANTINE_AT = 5.0
 SPAM_AT = 10.0
 
@@ -59,7 +61,7 @@ DMARC_QUARANTINE = QUARANTINE_AT
 DMARC_MONITOR = 1.0
 # The envelope domain's owner says this client may not send for it. Forwarding breaks SPF
 # for legitimate mail, so it is a strong hint, never enough alone.
-SPF_FAIL = 3.0
+SPF_FAIL = 2.5
 # "Probably not authorised" (~all): the owner is not sure either.
 SPF_SOFTFAIL = 1.0
 # A signature that does not verify: the message was changed after signing, or forged.
