@@ -1,6 +1,10 @@
-"""Spam filtering of inbound mail (DESIGN §9): the engines that score a message (rspamd over
-HTTP, or the built-in rules), the verdict records, allow and block lists, and the filter that
-turns one engine score into each receiving mailbox's verdict.
+"""Spam filtering of inbound mail (DESIGN §9): an engine's score, then each mailbox's allow and
+block lists.
+
+The engine (`build_engine`: rspamd over HTTP when a URL is set, else the built-in rules) scores
+a message once; `SpamFilter` is what the delivery pipeline calls, and the verdicts
+(`verdicts.SpamResult`) are stored on each message row, hiding the message in agent mailboxes
+when spam or blocked.
 
 A leaf package: it imports nothing of ours but `metrics`, so the pipeline and the services can
 both use it.
@@ -8,7 +12,7 @@ both use it.
 
 from inboxkit.spam.builtin import BuiltinScorer
 from inboxkit.spam.filter import ListSource, MailboxVerdict, Receiver, SpamFilter
-from inboxkit.spam.lists import ListEntry, ListType
+from inboxkit.spam.lists import ListEntry, ListType, normalise_entry
 from inboxkit.spam.rspamd import RspamdEngine
 from inboxkit.spam.verdicts import (
     HIDING,
@@ -39,6 +43,7 @@ __all__ = [
     "Verdict",
     "build_engine",
     "hides",
+    "normalise_entry",
 ]
 
 

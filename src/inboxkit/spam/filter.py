@@ -48,7 +48,7 @@ class Receiver:
 
 @dataclass(frozen=True, slots=True)
 class MailboxVerdict:
-    """One mailbox's verdict on a message, and whether it hides the message there."""
+    """One receiving mailbox's verdict, and whether it hides the message there."""
 
     spam: SpamResult
     hidden: bool

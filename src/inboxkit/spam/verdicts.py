@@ -24,7 +24,7 @@ __all__ = [
 
 
 class Verdict(StrEnum):
-    """A message's spam verdict in one mailbox."""
+    """What a message is judged to be, for one mailbox."""
 
     CLEAN = "clean"
     QUARANTINE = "quarantine"  # delivered, flagged
@@ -33,7 +33,7 @@ class Verdict(StrEnum):
 
 
 class EngineName(StrEnum):
-    """Who scored a message."""
+    """Who judged it."""
 
     RSPAMD = "rspamd"
     BUILTIN = "builtin"
