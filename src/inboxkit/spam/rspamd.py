@@ -107,7 +107,7 @@ def _symbol_name(name: object) -> str:
 
 
 def _reason(action: str, symbols: object) -> str | None:
-    """`<action>: SYMBOL score, …` naming the top symbols by score, or None for a clean
+    """`rspamd: <action> (SYMBOL score, …)` naming the top symbols by score, or None for a clean
     message where no symbol weighed. Symbols of no weight are named only when nothing
     weighed but rspamd still acted (GTUBE is a zero-score symbol with a reject)."""
     scored: list[tuple[float, str]] = []
@@ -148,7 +148,7 @@ def _result(answer: Any) -> SpamResult | None:
         return None
     if not isinstance(score, int | float) or not math.isfinite(score):
         return None
-    action = action.strip().lower()
+    action = _symbol_name(action.strip().lower())  # printable and bounded, shown in `reason`
     # An action we do not know (a newer rspamd's, or a custom one) fails open like an error.
     verdict = ACTIONS.get(action, Verdict.CLEAN)
     return {
