@@ -22,6 +22,7 @@ from inboxkit.config import Settings
 from inboxkit.store.db import Database
 from inboxkit.store.migrate import upgrade
 from tests.helpers import RunningServer, start_server
+from tests.rspamd import Rspamd
 
 PG_URL = os.environ.get("INBOXKIT_TEST_DATABASE_URL")
 
@@ -182,6 +183,18 @@ async def server(
     defaults = request.node.get_closest_marker("plan_defaults") is not None
     async with start_server(settings, plan_defaults=defaults) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def rspamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rspamd]:
+    """A real rspamd on a free port, shared by the tests of this pytest process (its
+    configuration: tests/rspamd.py). Skips without `rspamd` unless INBOXKIT_REQUIRE_RSPAMD=1."""
+    server = Rspamd(tmp_path_factory.mktemp("rspamd"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # Tests that start the service, in this process or as `inboxkit` / pytest subprocesses, take
