@@ -40,7 +40,7 @@ from inboxkit.services.wait import WaitService
 from inboxkit.services.webhooks import WebhookService
 from inboxkit.smtp.handler import InboxHandler
 from inboxkit.smtp.server import start_smtp_server
-from inboxkit.spam import SpamFilter
+from inboxkit.spam import SpamFilter, build_engine
 from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.db import Database
 from inboxkit.store.dialect import create_dialect
@@ -121,7 +121,13 @@ class Runtime:
             else None
         )
         self.lists = ListService(self.db, self.mailboxes)
-        self.spam = SpamFilter(None, self.lists, self.metrics)
+        engine = build_engine(
+            enabled=settings.spam_filter,
+            rspamd_url=settings.rspamd_url,
+            rspamd_password=settings.rspamd_password,
+            rspamd_timeout=settings.rspamd_timeout,
+        )
+        self.spam = SpamFilter(engine, self.lists, self.metrics)
         self.pipeline = Pipeline(
             self.mailboxes,
             self.parser,
