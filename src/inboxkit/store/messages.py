@@ -41,12 +41,14 @@ __all__ = [
     "delete",
     "envelope_recipients",
     "find",
+    "hidden_among",
     "insert_deliveries",
     "new_delivery",
     "page",
     "purge_mailboxes",
     "raw_bytes",
     "set_read",
+    "visible",
 ]
 
 # How much of the text body goes into the `search_text` column the `q` filter scans first.
@@ -228,7 +230,8 @@ class _RowView:
 
 class MessageQuery(Protocol):
     """The filters listing and waiting share (services.messages.MessageFilter). String
-    filters are case-insensitive substrings."""
+    filters are case-insensitive substrings; `spam` picks the hidden rows (the spam folder)
+    instead of the visible ones."""
 
     unread: bool | None
     since: datetime | None
@@ -239,11 +242,18 @@ class MessageQuery(Protocol):
     q: str | None
     direction: str | None
     has_code: bool | None
+    spam: bool
 
 
 def apply_filter(query: sa.Select[Any], flt: MessageQuery) -> sa.Select[Any]:
-    """`query` (over `messages`) narrowed to the rows `flt` matches."""
+    """`query` (over `messages`) narrowed to the rows `flt` matches: always either the visible
+    rows or, with `spam`, only the hidden ones (DESIGN §9)."""
     c = messages.c
+    # No index names `hidden`, and none needs to: every listing and wait is already narrowed
+    # to one mailbox and walks `(mailbox_id, id)` or `(mailbox_id, is_read, id)` in id order,
+    # so this is a filter on rows the scan reads anyway. Hidden rows are rare (spam that an
+    # agent mailbox received), so the scan for a page of visible mail reads few extra rows.
+    query = query.where(visible(flt.spam))
     if flt.unread is not None:
         query = query.where(c.is_read.is_(not flt.unread))
     if flt.since is not None:
@@ -307,19 +317,37 @@ async def page(
     return (await conn.execute(query.order_by(messages.c.id.desc()).limit(limit))).all()
 
 
+def visible(spam: bool = False) -> sa.ColumnElement[bool]:
+    """The rows a mailbox's default views show (`hidden` false), or with `spam` the hidden
+    ones only."""
+    return messages.c.hidden == (sa.true() if spam else sa.false())
+
+
 async def counts(conn: AsyncConnection, mailbox_id: str) -> tuple[int, int]:
-    """How many messages the mailbox holds, and how many of them are unread."""
+    """How many messages the mailbox holds (hidden spam too: it is stored and counts towards
+    the quota), and how many of the visible ones are unread."""
+    c = messages.c
+    # Two counts rather than one `sum(case …)`, so each keeps its index: the total is counted
+    # from `(mailbox_id, id)` alone, and the unread count walks only the unread entries of
+    # `(mailbox_id, is_read, id)`, reading those rows for `hidden`. Folding `hidden` into one
+    # aggregate over the whole mailbox would read every row of it instead.
+    unread = (
+        sa.select(sa.func.count())
+        .where(c.mailbox_id == mailbox_id, c.is_read.is_(False), visible())
+        .scalar_subquery()
+    )
     row = (
-        await conn.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.coalesce(
-                    sa.func.sum(sa.case((messages.c.is_read.is_(False), 1), else_=0)), 0
-                ),
-            ).where(messages.c.mailbox_id == mailbox_id)
-        )
+        await conn.execute(sa.select(sa.func.count(), unread).where(c.mailbox_id == mailbox_id))
     ).one()
     return int(row[0]), int(row[1])
+
+
+async def hidden_among(conn: AsyncConnection, message_ids: Sequence[str]) -> set[str]:
+    """Those of `message_ids` that are hidden from their mailbox's default views."""
+    if not message_ids:
+        return set()
+    query = sa.select(messages.c.id).where(messages.c.id.in_(list(message_ids)), visible(True))
+    return set((await conn.execute(query)).scalars())
 
 
 # -- one message -------------------------------------------------------------------------------
