@@ -29,6 +29,7 @@ from inboxkit.api.esp import mailgun, postmark, resend, sendgrid, ses, too_large
 from inboxkit.api.faults import router as faults_router
 from inboxkit.api.keys import router as keys_router
 from inboxkit.api.limits import BodySizeLimit
+from inboxkit.api.lists import router as lists_router
 from inboxkit.api.mailboxes import router as mailboxes_router
 from inboxkit.api.messages import router as messages_router
 from inboxkit.api.openapi import document_settings
@@ -145,6 +146,7 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
         stream_router,
         webhooks_router,
         faults_router,
+        lists_router,
         keys_router,
         accounts_router,
     ):

@@ -45,6 +45,7 @@ class Resource(StrEnum):
     HANDLE = "handle"
     PLAN = "plan"
     FAULT = "fault"
+    LIST_ENTRY = "list_entry"
 
 
 class InboxKitError(Exception):

@@ -42,8 +42,14 @@ MessageSummary = TypedDict(
         # DMARC passed for the From domain (or, with no DMARC record, an aligned DKIM or SPF
         # pass); False when not evaluated (test mailboxes by default).
         "from_verified": bool,
+        # The spam verdict (spam/verdicts.py SpamResult): verdict, score, reason, engine.
+        "spam": dict[str, Any],
     },
 )
+
+# The `spam` of a message never scored (sent mail, mail stored before scoring existed, or
+# filtering turned off): what spam/verdicts.py calls NOT_SCORED.
+UNSCORED: dict[str, Any] = {"verdict": "clean", "score": None, "reason": None, "engine": "none"}
 
 
 class WaitResult(TypedDict):
@@ -90,6 +96,7 @@ def summary(row: Any) -> MessageSummary:
         "delivery_status": row.delivery_status,
         "delivery_error": row.delivery_error,
         "from_verified": bool(row.from_verified),
+        "spam": dict(row.spam) if row.spam else dict(UNSCORED),
     }
 
 

@@ -28,6 +28,7 @@ from inboxkit.services.accounts import AccountService, UsageService
 from inboxkit.services.auth import AuthService
 from inboxkit.services.capture import CaptureService
 from inboxkit.services.faults import FaultService
+from inboxkit.services.lists import ListService
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import MessageService
 from inboxkit.services.outbound import OutboundService
@@ -39,6 +40,7 @@ from inboxkit.services.wait import WaitService
 from inboxkit.services.webhooks import WebhookService
 from inboxkit.smtp.handler import InboxHandler
 from inboxkit.smtp.server import start_smtp_server
+from inboxkit.spam import SpamFilter
 from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.db import Database
 from inboxkit.store.dialect import create_dialect
@@ -118,8 +120,15 @@ class Runtime:
             if settings.verify_senders != "none"
             else None
         )
+        self.lists = ListService(self.db, self.mailboxes)
+        self.spam = SpamFilter(None, self.lists, self.metrics)
         self.pipeline = Pipeline(
-            self.mailboxes, self.parser, self.batcher, self.bus, senders=self.senders
+            self.mailboxes,
+            self.parser,
+            self.batcher,
+            self.bus,
+            senders=self.senders,
+            spam=self.spam,
         )
         self.capture = CaptureService(settings, self.db, self.auth, self.pipeline, self.throttle)
         self.webhooks = WebhookService(settings, self.db, self.dialect, self.mailboxes)
@@ -194,6 +203,7 @@ class Runtime:
         await self.parser.close()
         if self.senders is not None:
             self.senders.close()
+        await self.spam.close()
         await self.db.close()
 
 

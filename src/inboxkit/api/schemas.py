@@ -261,6 +261,24 @@ class MessageEnvelope(BaseModel):
     )
 
 
+class SpamVerdict(BaseModel):
+    """How the spam filter judged a message for this mailbox."""
+
+    verdict: Literal["clean", "quarantine", "spam", "blocked"] = Field(
+        description="`quarantine`: delivered and flagged. `spam` and `blocked` (a block-listed "
+        "sender): stored, and in agent mailboxes hidden from the default list, `wait`, "
+        "streams, webhooks and unread counts (`?spam=true` lists them). Test and capture "
+        "mailboxes never hide mail."
+    )
+    score: float | None = Field(description="The engine's score; null when not scored.")
+    reason: str | None = Field(description="What weighed most (rules, symbols or a list).")
+    engine: Literal["rspamd", "builtin", "unavailable", "none"] = Field(
+        description="Who scored it: `unavailable` when the configured engine failed or was "
+        "too slow (the message is delivered: the filter fails open), `none` when not scored "
+        "(sent mail, or filtering off)."
+    )
+
+
 class MessageSummary(BaseModel):
     """A message as listed: its headers, a preview, and the codes and links found in it, without
     the bodies."""
@@ -288,6 +306,12 @@ class MessageSummary(BaseModel):
         description="The From domain is authenticated: DMARC passed, or the domain publishes no "
         "DMARC record and an aligned DKIM or SPF check passed. False when sender "
         "authentication was not evaluated (test mailboxes by default).",
+    )
+    spam: SpamVerdict = Field(
+        default_factory=lambda: SpamVerdict(
+            verdict="clean", score=None, reason=None, engine="none"
+        ),
+        description="The spam filter's verdict for this mailbox.",
     )
 
     model_config = ConfigDict(populate_by_name=True)

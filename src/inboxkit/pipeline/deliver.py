@@ -14,10 +14,12 @@ from typing import Any
 
 from inboxkit.bus import Bus
 from inboxkit.errors import InboxKitError
+from inboxkit.mail.parse import ParsedMessage
 from inboxkit.mail.pool import ParserPool
 from inboxkit.pipeline.recipients import Recipient, RecipientResolver, RecipientStatus
 from inboxkit.records import MessageSummary, jsonable
 from inboxkit.senders import SenderVerifier
+from inboxkit.spam import Receiver, ScoredMessage, SpamFilter
 from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.messages import StoreHook, Target, new_delivery
 
@@ -72,6 +74,7 @@ class Pipeline:
         batcher: CommitBatcher,
         bus: Bus,
         senders: SenderVerifier | None = None,
+        spam: SpamFilter | None = None,
     ):
         self.recipients = recipients
         self.parser = parser
@@ -79,6 +82,8 @@ class Pipeline:
         self.bus = bus
         # SPF/DKIM/DMARC for mailboxes whose mode asks for it (INBOXKIT_VERIFY_SENDERS).
         self.senders = senders
+        # Scores inbound mail and applies allow and block lists (INBOXKIT_SPAM_FILTER).
+        self.spam = spam
 
     async def _targets(
         self, rcpt_tos: list[str], resolved: list[Recipient] | None = None
@@ -100,6 +105,8 @@ class Pipeline:
                     found.mailbox_id,
                     found.address,
                     authenticate=self.senders is not None and self.senders.wants(found.mode),
+                    account_id=found.account_id,
+                    mode=found.mode,
                 ),
             )
             if found.tag and found.tag not in target.tags:
@@ -174,6 +181,9 @@ class Pipeline:
                 authentication = dict(auth)
         else:
             parsed = await self.parser.parse(raw)
+        verdicts: dict[str, tuple[dict[str, Any], bool]] | None = None
+        if self.spam is not None and direction == "inbound":
+            verdicts = await self._judge(targets, envelope, raw, parsed, authentication)
         delivery = new_delivery(
             parsed,
             raw,
@@ -184,12 +194,16 @@ class Pipeline:
             also=also,
             authentication=authentication,
             from_verified=from_verified,
+            spam=verdicts,
         )
         stored = await self.batcher.store(delivery)
         if not stored:
             raise NoRecipients()
         addresses = {target.mailbox_id: target.address for target in targets}
         for item in stored:
+            if verdicts is not None and verdicts[item["mailbox_id"]][1]:
+                # Hidden (spam in an agent mailbox): stored, but nobody waiting is woken.
+                continue
             await self.bus.publish(
                 {
                     "event": "message.received" if direction == "inbound" else "message.stored",
@@ -199,3 +213,34 @@ class Pipeline:
                 }
             )
         return stored
+
+    async def _judge(
+        self,
+        targets: list[Target],
+        envelope: Envelope,
+        raw: bytes,
+        parsed: ParsedMessage,
+        authentication: dict[str, Any] | None,
+    ) -> dict[str, tuple[dict[str, Any], bool]]:
+        """Each target's spam verdict and whether it hides the message: one engine score for
+        the message, then each mailbox's allow and block lists."""
+        assert self.spam is not None
+        result = await self.spam.score(
+            ScoredMessage(
+                raw=raw,
+                mail_from=envelope.mail_from,
+                rcpt_tos=envelope.rcpt_tos,
+                remote_addr=envelope.remote_addr,
+                helo=envelope.helo,
+                from_addr=parsed.from_addr,
+                subject=parsed.subject,
+                text=parsed.text,
+                html=parsed.html,
+                authentication=authentication,
+                headers=parsed.headers,
+            )
+        )
+        receivers = [Receiver(t.mailbox_id, t.account_id, t.mode) for t in targets]
+        senders = [envelope.mail_from, parsed.from_addr]
+        decided = await self.spam.verdicts(result, receivers, senders)
+        return {key: (dict(v.spam), v.hidden) for key, v in decided.items()}

@@ -48,6 +48,8 @@ class Receiver:
 
 @dataclass(frozen=True, slots=True)
 class MailboxVerdict:
+    """One receiving mailbox's verdict, and whether it hides the message there."""
+
     spam: SpamResult
     hidden: bool
 
@@ -98,7 +100,9 @@ class SpamFilter:
                 spam = {**result, "verdict": Verdict.BLOCKED.value, "reason": "block list"}
             elif listed == ListType.ALLOW and result["verdict"] != Verdict.CLEAN:
                 spam = {**result, "verdict": Verdict.CLEAN.value, "reason": "allow list"}
-            decided[receiver.mailbox_id] = MailboxVerdict(spam, hides(spam["verdict"], receiver.mode))
+            decided[receiver.mailbox_id] = MailboxVerdict(
+                spam, hides(spam["verdict"], receiver.mode)
+            )
             self.metrics.spam_verdicts.labels(spam["engine"], spam["verdict"]).inc()
         return decided
 

@@ -13,23 +13,36 @@ tied, block wins (a sender both allowed and blocked at the same level is not tru
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["ListEntry", "ListType", "MAX_LABELS", "decide", "lookup_keys", "normalise_entry"]
+__all__ = [
+    "ENTRY_PATTERN",
+    "MAX_LABELS",
+    "ListEntry",
+    "ListType",
+    "decide",
+    "lookup_keys",
+    "normalise_entry",
+]
 
 # A domain deeper than this is matched on its last MAX_LABELS labels' suffixes only.
 MAX_LABELS = 10
 
 
 class ListType(StrEnum):
+    """Which list an entry is on."""
+
     ALLOW = "allow"
     BLOCK = "block"
 
 
 @dataclass(frozen=True, slots=True)
 class ListEntry:
+    """A stored entry, as matching needs it."""
+
     id: str
     account_id: str
     mailbox_id: str | None
@@ -38,19 +51,22 @@ class ListEntry:
     subdomains: bool
 
 
+# What an entry may be (the API's pattern says the same): an optional local part and `@`, then
+# a domain of at least two labels of 1-63 characters, perhaps with a trailing dot.
+_PART = r"[^@\s<>.\x00-\x1f\x7f]{1,63}"
+ENTRY_PATTERN = rf"^([^@\s<>\x00-\x1f\x7f]{{1,64}}@)?({_PART}\.)+{_PART}\.?$"
+_ENTRY = re.compile(ENTRY_PATTERN)
+
+
 def normalise_entry(value: str) -> tuple[str, bool] | None:
-    """(`entry`, is_address) for what a user typed, lower-cased, without brackets or a
-    trailing dot; None when it is neither an address nor a domain."""
-    value = value.strip().strip("<>").lower().rstrip(".")
-    if not value or len(value) > 320 or any(c.isspace() or ord(c) < 32 for c in value):
+    """(`entry`, is_address) for an entry as typed, lower-cased and without a trailing dot;
+    None when it is neither an address nor a domain (ENTRY_PATTERN)."""
+    value = value.strip()
+    if len(value) > 320 or not _ENTRY.match(value):
         return None
-    local, at, domain = value.rpartition("@")
-    if at and not local:
-        return None
-    labels = domain.split(".")
-    if len(labels) < 2 or any(not label or len(label) > 63 for label in labels):
-        return None
-    return value, bool(at)
+    entry = value.rstrip(".").lower()
+    # Lower-casing can lengthen a few characters; the column holds 320.
+    return (entry, "@" in value) if len(entry) <= 320 else None
 
 
 def _domain_keys(domain: str) -> list[str]:

@@ -24,6 +24,8 @@ __all__ = [
 
 
 class Verdict(StrEnum):
+    """What a message is judged to be, for one mailbox."""
+
     CLEAN = "clean"
     QUARANTINE = "quarantine"  # delivered, flagged
     SPAM = "spam"  # stored, hidden in agent mailboxes
@@ -31,6 +33,8 @@ class Verdict(StrEnum):
 
 
 class EngineName(StrEnum):
+    """Who judged it."""
+
     RSPAMD = "rspamd"
     BUILTIN = "builtin"
     UNAVAILABLE = "unavailable"  # the configured engine failed or was too slow: fail open

@@ -8,7 +8,7 @@ Deliveries are written in batches (`store/batch.py` hands every delivery of a gr
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -74,6 +74,7 @@ SUMMARY_COLUMNS = (
     messages.c.delivery_status,
     messages.c.delivery_error,
     messages.c.from_verified,
+    messages.c.spam,
 )
 
 # Called inside the delivery transaction with the stored summaries (e.g. to queue webhooks in
@@ -93,6 +94,10 @@ class Target:
     tags: list[str] = field(default_factory=list)
     # Whether this mailbox's mode asks for sender authentication (senders/).
     authenticate: bool = False
+    # The mailbox's owner and mode: whose allow and block lists apply, and whether spam is
+    # hidden there (spam/).
+    account_id: str | None = None
+    mode: str | None = None
 
 
 @dataclass(slots=True)
@@ -116,12 +121,14 @@ def new_delivery(
     also: StoreHook | None = None,
     authentication: dict[str, Any] | None = None,
     from_verified: bool = False,
+    spam: Mapping[str, tuple[dict[str, Any], bool]] | None = None,
 ) -> Delivery:
     """The rows that store `raw` once and give each target its own message row.
 
     `envelope` is the SMTP envelope as stored (`mail_from`, `rcpt_to`, `remote_addr`,
     `helo`); `extra` overrides message columns (an outbound message's delivery status).
-    `authentication` and `from_verified` go only to targets that asked for authentication."""
+    `authentication` and `from_verified` go only to targets that asked for authentication;
+    `spam` maps a target's mailbox id to its spam verdict and whether that hides the message."""
     now = utcnow()
     content_id = new_id()
     content_row = {
@@ -152,6 +159,7 @@ def new_delivery(
     ).lower()
     message_rows = []
     for target in targets:
+        verdict, hidden = (spam or {}).get(target.mailbox_id, (None, False))
         message_rows.append(
             {
                 "id": new_id(),
@@ -183,6 +191,8 @@ def new_delivery(
                 "delivery_error": None,
                 "authentication": authentication if target.authenticate else None,
                 "from_verified": from_verified if target.authenticate else False,
+                "spam": verdict,
+                "hidden": hidden,
                 **extra,
             }
         )
@@ -208,7 +218,8 @@ async def insert_deliveries(
         # Counted (and held to the plans' ceilings) in this same transaction.
         await usage.count_stored(conn, inserted)
     stored = [[summary(_RowView(row)) for row in rows] for rows in kept]
-    everything = [item for items in stored for item in items]
+    # Hooks notify (webhooks): hidden mail (spam in an agent mailbox) notifies nobody.
+    everything = [summary(_RowView(row)) for rows in kept for row in rows if not row.get("hidden")]
     if everything:
         for hook in hooks:
             await hook(conn, everything)

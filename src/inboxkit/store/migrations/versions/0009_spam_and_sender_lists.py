@@ -21,9 +21,7 @@ def upgrade() -> None:
     with op.batch_alter_table("messages") as batch:
         # Existing rows were never scored: null reads as `engine: "none"`, verdict clean.
         batch.add_column(sa.Column("spam", sa.JSON, nullable=True))
-        batch.add_column(
-            sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false())
-        )
+        batch.add_column(sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()))
     op.create_table(
         "sender_lists",
         sa.Column("id", Id, nullable=False),
