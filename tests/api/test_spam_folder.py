@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from inboxkit.config import Settings
@@ -141,7 +142,8 @@ async def test_spam_must_be_a_boolean_and_is_described_in_openapi(spam_server: R
     error = response.json()["error"]
     assert error["code"] == "validation_error" and "spam" in error["message"]
 
-    document = (await server.http.get("/openapi.json")).json()
+    async with httpx.AsyncClient(base_url=server.base_url) as client:
+        document = (await client.get("/openapi.json")).json()
     route = document["paths"]["/api/v1/mailboxes/{mailbox}/messages"]["get"]
     (spam,) = [p for p in route["parameters"] if p["name"] == "spam"]
     assert spam["in"] == "query"

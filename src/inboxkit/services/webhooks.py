@@ -29,7 +29,6 @@ from inboxkit.services.auth import Principal
 from inboxkit.services.egress import Destination, Resolver, system_resolver, vet
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
 from inboxkit.services.ratelimit import SlidingWindow
-from inboxkit.store import messages
 from inboxkit.store.db import Database, retryable
 from inboxkit.store.dialect import Dialect
 from inboxkit.store.tables import (
@@ -418,15 +417,12 @@ class WebhookService:
         return {"message": {**item, "url": url}}
 
     async def on_store(self, conn: AsyncConnection, stored: builtins.list[MessageSummary]) -> None:
-        """Pipeline store hook: queue `message.received` for inbound messages, except those
-        hidden from their mailbox's default views (spam in an agent mailbox, DESIGN §9)."""
-        inbound = [item for item in stored if item["direction"] == "inbound"]
-        # Read back from the rows this transaction just wrote (a primary-key lookup): whether
-        # a row is hidden is decided per mailbox when it is stored, and the row is the truth.
-        hidden = await messages.hidden_among(conn, [item["id"] for item in inbound])
+        """Pipeline store hook: queue `message.received` for inbound messages. Hidden mail
+        (spam in an agent mailbox, DESIGN §9) never reaches this hook: `insert_deliveries`
+        passes the hooks only the rows a mailbox shows."""
         per_mailbox: dict[str, builtins.list[dict[str, Any]]] = {}
-        for item in inbound:
-            if item["id"] not in hidden:
+        for item in stored:
+            if item["direction"] == "inbound":
                 per_mailbox.setdefault(item["mailbox_id"], []).append(self._message_data(item))
         if per_mailbox:
             await self._queue(conn, "message.received", per_mailbox)

@@ -41,7 +41,6 @@ __all__ = [
     "delete",
     "envelope_recipients",
     "find",
-    "hidden_among",
     "insert_deliveries",
     "new_delivery",
     "page",
@@ -351,14 +350,6 @@ async def counts(conn: AsyncConnection, mailbox_id: str) -> tuple[int, int]:
         await conn.execute(sa.select(sa.func.count(), unread).where(c.mailbox_id == mailbox_id))
     ).one()
     return int(row[0]), int(row[1])
-
-
-async def hidden_among(conn: AsyncConnection, message_ids: Sequence[str]) -> set[str]:
-    """Those of `message_ids` that are hidden from their mailbox's default views."""
-    if not message_ids:
-        return set()
-    query = sa.select(messages.c.id).where(messages.c.id.in_(list(message_ids)), visible(True))
-    return set((await conn.execute(query)).scalars())
 
 
 # -- one message -------------------------------------------------------------------------------
