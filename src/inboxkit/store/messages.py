@@ -259,10 +259,11 @@ def apply_filter(query: sa.Select[Any], flt: MessageQuery) -> sa.Select[Any]:
     """`query` (over `messages`) narrowed to the rows `flt` matches: always either the visible
     rows or, with `spam`, only the hidden ones (DESIGN §9)."""
     c = messages.c
-    # No index names `hidden`, and none needs to: every listing and wait is already narrowed
-    # to one mailbox and walks `(mailbox_id, id)` or `(mailbox_id, is_read, id)` in id order,
-    # so this is a filter on rows the scan reads anyway. Hidden rows are rare (spam that an
-    # agent mailbox received), so the scan for a page of visible mail reads few extra rows.
+    # The default view needs no index of its own: it is narrowed to one mailbox and walks
+    # `(mailbox_id, id)` or `(mailbox_id, is_read, id)` in id order, so `hidden = false` is a
+    # filter on rows the scan reads anyway, and hidden rows are few. The spam folder, a few
+    # rows among possibly very many, is served by the partial index of hidden rows
+    # (`ix_messages_mailbox_hidden`, migration 0010).
     query = query.where(visible(flt.spam))
     if flt.unread is not None:
         query = query.where(c.is_read.is_(not flt.unread))
@@ -337,19 +338,22 @@ async def counts(conn: AsyncConnection, mailbox_id: str) -> tuple[int, int]:
     """How many messages the mailbox holds (hidden spam too: it is stored and counts towards
     the quota), and how many of the visible ones are unread."""
     c = messages.c
-    # Two counts rather than one `sum(case …)`, so each keeps its index: the total is counted
-    # from `(mailbox_id, id)` alone, and the unread count walks only the unread entries of
-    # `(mailbox_id, is_read, id)`, reading those rows for `hidden`. Folding `hidden` into one
-    # aggregate over the whole mailbox would read every row of it instead.
-    unread = (
-        sa.select(sa.func.count())
-        .where(c.mailbox_id == mailbox_id, c.is_read.is_(False), visible())
-        .scalar_subquery()
-    )
+    # Every unread message, minus the hidden unread ones: the first two figures come from
+    # `ix_messages_mailbox_unread` alone (an index-only scan), the last from the partial index
+    # of hidden rows and those few rows. Asking for `hidden = false` in the aggregate instead
+    # would read every row of the mailbox.
+    # (`is_read` is summed, not filtered on, in the hidden rows' count: as a filter it would
+    # tempt SQLite, which keeps no statistics, into the unread index and its many rows.)
+    unread = sa.func.coalesce(sa.func.sum(sa.case((c.is_read.is_(False), 1), else_=0)), 0)
+    hidden_unread = sa.select(unread).where(c.mailbox_id == mailbox_id, visible(True))
     row = (
-        await conn.execute(sa.select(sa.func.count(), unread).where(c.mailbox_id == mailbox_id))
+        await conn.execute(
+            sa.select(sa.func.count(), unread, hidden_unread.scalar_subquery()).where(
+                c.mailbox_id == mailbox_id
+            )
+        )
     ).one()
-    return int(row[0]), int(row[1])
+    return int(row[0]), int(row[1]) - int(row[2])
 
 
 # -- one message -------------------------------------------------------------------------------
