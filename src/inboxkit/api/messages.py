@@ -49,8 +49,18 @@ async def list_messages(
         str | None, Query(description="Free text: sender, subject, recipients, body.")
     ] = None,
     direction: Literal["inbound", "outbound"] | None = None,
+    spam: Annotated[
+        bool,
+        Query(
+            description="true: only the mail hidden from this list, `wait`, streams, webhooks "
+            "and unread counts — spam and blocked senders in an agent mailbox (the spam "
+            "folder). Test and capture mailboxes hide nothing."
+        ),
+    ] = False,
 ):
-    """Messages newest first. String filters are case-insensitive substring matches."""
+    """Messages newest first. String filters are case-insensitive substring matches. Mail
+    judged spam, or from a blocked sender, is left out in agent mailboxes; `spam=true` lists
+    only that."""
     flt = MessageFilter(
         unread=unread,
         since=since,
@@ -59,6 +69,7 @@ async def list_messages(
         to_contains=to,
         q=q,
         direction=direction,
+        spam=spam,
     )
     items, next_cursor = await runtime.messages.list(
         principal, mailbox, flt, limit=limit, cursor=cursor

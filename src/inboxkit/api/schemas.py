@@ -187,8 +187,10 @@ class Mailbox(BaseModel):
     name: str | None
     created_at: datetime
     expires_at: datetime | None
-    message_count: int = 0
-    unread_count: int = 0
+    message_count: int = Field(0, description="Every message stored, hidden spam included.")
+    unread_count: int = Field(
+        0, description="Unread messages, not counting mail hidden as spam (see `spam=true`)."
+    )
 
 
 class MailboxCreated(Mailbox):

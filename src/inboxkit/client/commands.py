@@ -115,6 +115,8 @@ def _when(moment: datetime | None) -> str:
 def _summary_line(message: MessageSummary) -> str:
     codes = f"  [{', '.join(message.codes)}]" if message.codes else ""
     unread = "" if message.is_read else "  (unread)"
+    if message.spam is not None and message.spam.verdict != "clean":
+        unread += f"  ({message.spam.verdict})"  # quarantined, or listed with --spam
     sender = message.from_ if message.direction == "inbound" else f"to {', '.join(message.to)}"
     line = f"{message.id}  {_when(message.received_at)}  {sender}  {message.subject!r}{codes}"
     return printable(line + unread).replace("\n", " ")
@@ -319,6 +321,7 @@ def inbox_delete(client: InboxKit, mailboxes: tuple[str, ...]) -> None:
 @click.option("--subject", default=None, help="Subject contains this.")
 @click.option("--to", default=None, help="A recipient (To, Cc or envelope) contains this.")
 @click.option("-q", "--search", "q", default=None, help="Anywhere, body included.")
+@click.option("--spam", is_flag=True, help="Only the mail an agent inbox hides as spam or blocked.")
 @click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
 @_json_option
 @_connection

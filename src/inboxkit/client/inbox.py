@@ -156,11 +156,13 @@ class InboxOperations:
         q: str | None = None,
         direction: str | None = None,
         to: str | None = None,
+        spam: bool = False,
         max_items: int | None = None,
     ) -> Flow[list[MessageSummary]]:
         """The inbox's messages (summaries), newest first, optionally filtered. Text filters
         are case-insensitive substrings; `to` matches a To or Cc address or an envelope
-        recipient (in the capture mailbox: the address your application sent to)."""
+        recipient (in the capture mailbox: the address your application sent to). An agent
+        inbox leaves out spam and blocked senders; `spam=True` lists only those."""
         return (
             yield from self._client.all_messages.flow(
                 self.address,
@@ -171,6 +173,7 @@ class InboxOperations:
                 q=q,
                 direction=direction,
                 to=to,
+                spam=spam,
                 max_items=max_items,
             )
         )

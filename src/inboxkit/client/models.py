@@ -30,6 +30,7 @@ __all__ = [
     "DkimCheck",
     "DmarcCheck",
     "Authentication",
+    "SpamVerdict",
     "MessageSummary",
     "Message",
     "WaitResult",
@@ -161,6 +162,18 @@ class Authentication(Model):
     dmarc: DmarcCheck
 
 
+class SpamVerdict(Model):
+    """What the spam filter made of a message. `verdict`: "clean", "quarantine" (delivered,
+    flagged), "spam" or "blocked" (a block-listed sender); the last two are hidden from an
+    agent inbox's default views. `engine`: "rspamd", "builtin", "unavailable" (the filter
+    failed open) or "none" (not scored)."""
+
+    verdict: str = "clean"
+    score: float | None = None
+    reason: str | None = None
+    engine: str = "none"
+
+
 class MessageSummary(Model):
     """A message as listed, without bodies. `code` and `link()` give what a test usually wants;
     `fetch()` gets the whole message."""
@@ -186,6 +199,8 @@ class MessageSummary(Model):
     # The From domain is authenticated (DMARC pass, or an aligned DKIM/SPF pass when the
     # domain publishes no DMARC); False when not evaluated.
     from_verified: bool = False
+    # None from a server that does not score mail.
+    spam: SpamVerdict | None = None
 
     # The client that fetched this message; its methods below go through it.
     _client: Any = PrivateAttr(None)

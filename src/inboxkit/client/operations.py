@@ -420,11 +420,13 @@ class ClientOperations(Generic[InboxT, HttpT]):
         q: str | None = None,
         direction: str | None = None,
         to: str | None = None,
+        spam: bool = False,
     ) -> Flow[Page[MessageSummary]]:
         """Message summaries, newest first. Text filters are case-insensitive substrings:
         `sender` (address or name), `subject`, `to` (a To or Cc address, or an envelope
         recipient: the address an application sent captured mail to), `q` (anywhere, body
-        included)."""
+        included). An agent mailbox leaves out spam and blocked senders; `spam=True` lists
+        only those (the spam folder)."""
         params = query(
             limit=limit,
             cursor=cursor,
@@ -434,6 +436,7 @@ class ClientOperations(Generic[InboxT, HttpT]):
             to=to,
             q=q,
             direction=direction,
+            spam=True if spam else None,
             **{"from": sender},
         )
         response = yield from self._call(
@@ -456,9 +459,11 @@ class ClientOperations(Generic[InboxT, HttpT]):
         q: str | None = None,
         direction: str | None = None,
         to: str | None = None,
+        spam: bool = False,
         max_items: int | None = None,
     ) -> Flow[list[MessageSummary]]:
-        """Every matching message (following the cursor), newest first, up to `max_items`."""
+        """Every matching message (following the cursor), newest first, up to `max_items`;
+        with `spam=True`, those hidden as spam instead."""
         items: list[MessageSummary] = []
         cursor = None
         while True:
@@ -473,6 +478,7 @@ class ClientOperations(Generic[InboxT, HttpT]):
                 q=q,
                 direction=direction,
                 to=to,
+                spam=spam,
             )
             items.extend(page.items)
             cursor = page.next_cursor

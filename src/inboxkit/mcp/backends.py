@@ -271,6 +271,7 @@ class RestBackend:
                 q=flt.q,
                 direction=flt.direction,
                 to=flt.to_contains,
+                spam=flt.spam,
             )
         return [_json(message) for message in page], page.next_cursor
 

@@ -80,6 +80,11 @@ def summary_for_model(message: dict[str, Any]) -> dict[str, Any]:
         # sender is one an agent can prefer.
         "from_verified": bool(message.get("from_verified")),
     }
+    spam = message.get("spam")
+    if isinstance(spam, dict) and spam.get("verdict") not in (None, "clean"):
+        # Only when it says something: quarantined mail is delivered but flagged, and a model
+        # reading the spam folder should see why each message is there.
+        shaped["spam"] = {"verdict": spam.get("verdict"), "reason": spam.get("reason")}
     if message.get("direction") == "outbound":
         shaped["direction"] = "outbound"
         shaped["delivery_status"] = message.get("delivery_status")

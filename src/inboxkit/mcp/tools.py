@@ -210,6 +210,13 @@ class InboxTools:
             Literal["inbound", "outbound"] | None,
             Field(description="'inbound': received mail; 'outbound': mail sent from the inbox."),
         ] = None,
+        spam: Annotated[
+            bool,
+            Field(
+                description="true: list only the mail this inbox hides as spam or from a "
+                "blocked sender (the spam folder) instead of everything else."
+            ),
+        ] = False,
         limit: Annotated[int, Field(description="How many to return.", ge=1, le=100)] = 20,
         cursor: Annotated[
             str | None, Field(description="next_cursor from the previous page, for more.")
@@ -217,7 +224,8 @@ class InboxTools:
     ) -> dict[str, Any]:
         """List the messages in an inbox, newest first: sender, subject, a preview, and the
         codes and links found in each. Use read_message for the whole text. With inbox
-        "capture": what your applications sent, narrowed by to_contains to one recipient."""
+        "capture": what your applications sent, narrowed by to_contains to one recipient.
+        Spam is left out unless spam is true."""
         flt = MessageFilter(
             unread=unread,
             since=since,
@@ -226,6 +234,7 @@ class InboxTools:
             to_contains=to_contains,
             q=text_contains,
             direction=direction,
+            spam=spam,
         )
         with _tool_errors():
             backend = self.backend_for(ctx)

@@ -43,7 +43,10 @@ async def message_in(conn: AsyncConnection, mailbox_id: str, message_id: str) ->
 
 @dataclass(slots=True)
 class MessageFilter:
-    """Filters shared by listing and waiting. String filters are case-insensitive substrings."""
+    """Filters shared by listing and waiting. String filters are case-insensitive substrings.
+
+    `spam` lists the mail hidden from the mailbox's default views (spam and blocked senders
+    in an agent mailbox, DESIGN §9) instead of the rest; a wait never asks for it."""
 
     unread: bool | None = None
     since: datetime | None = None
@@ -54,6 +57,7 @@ class MessageFilter:
     q: str | None = None
     direction: str | None = None
     has_code: bool | None = None
+    spam: bool = False
 
     def apply(self, query: sa.Select[Any]) -> sa.Select[Any]:
         """`query` (over `messages`) narrowed to the rows this filter matches."""

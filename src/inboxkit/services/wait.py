@@ -14,6 +14,11 @@ consumers of any mailbox with a message it has not seen, or that was deleted or 
 A missed event therefore costs at most one poll interval, and idle consumers cost the database
 nothing.
 
+Mail hidden from the mailbox's default views (spam and blocked senders in an agent mailbox,
+DESIGN §9) is never returned or pushed: the pipeline publishes no event for it, and every read
+here (the wait's look and its one-statement claim, a stream's replay and window reads) asks
+for visible rows only, as does the catch-up.
+
 Ids are minted before the commit, so a message can become visible after one with a larger id
 (two SMTP processes, one slower to commit). Streams therefore remember what they pushed for
 `LOOKBACK_MS` and re-read that window when resynchronising, instead of trusting a cursor.
@@ -44,7 +49,7 @@ from inboxkit.services.messages import MessageFilter
 from inboxkit.services.slots import Slot, StreamSlots, slot_holder
 from inboxkit.store.db import Database
 from inboxkit.store.dialect import Dialect
-from inboxkit.store.messages import SUMMARY_COLUMNS
+from inboxkit.store.messages import SUMMARY_COLUMNS, visible
 from inboxkit.store.tables import mailboxes, messages, utcnow
 
 __all__ = [
@@ -160,6 +165,8 @@ class WaitService:
         mailbox is deleted or expires meanwhile.
         """
         principal.require("messages:read")
+        if flt.spam:
+            raise ValidationFailed("A wait never returns spam; list it with spam=true instead.")
         if not 0 <= timeout <= MAX_WAIT_SECONDS:
             raise ValidationFailed(f"timeout must be between 0 and {MAX_WAIT_SECONDS:g} seconds.")
         # Keep the id only: a Row keeps its whole result (metadata and all) alive while we wait.
@@ -212,6 +219,8 @@ class WaitService:
         query: sa.Select[Any] = sa.select(*SUMMARY_COLUMNS).where(
             messages.c.mailbox_id == mailbox_id, messages.c.direction == "inbound"
         )
+        # The filter keeps hidden mail out (`spam` is false here), and the claim of announced
+        # messages reuses this WHERE clause, so neither can hand out a hidden message.
         query = flt.apply(query)
         if flt.since is None and flt.after is None and flt.unread is None:
             query = query.where(sa.or_(messages.c.is_read.is_(False), messages.c.id > started))
@@ -431,7 +440,7 @@ class Follow:
             wanted = sa.or_(wanted, c.id.in_(self._exact))
         query = (
             sa.select(*SUMMARY_COLUMNS)
-            .where(c.mailbox_id == self.mailbox.id, c.direction == "inbound", wanted)
+            .where(c.mailbox_id == self.mailbox.id, c.direction == "inbound", visible(), wanted)
             .order_by(c.id.asc())
             .limit(PAGE)
         )

@@ -417,7 +417,9 @@ class WebhookService:
         return {"message": {**item, "url": url}}
 
     async def on_store(self, conn: AsyncConnection, stored: builtins.list[MessageSummary]) -> None:
-        """Pipeline store hook: queue `message.received` for inbound messages."""
+        """Pipeline store hook: queue `message.received` for inbound messages. Hidden mail
+        (spam in an agent mailbox, DESIGN §9) never reaches this hook: `insert_deliveries`
+        passes the hooks only the rows a mailbox shows."""
         per_mailbox: dict[str, builtins.list[dict[str, Any]]] = {}
         for item in stored:
             if item["direction"] == "inbound":

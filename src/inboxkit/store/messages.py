@@ -47,6 +47,7 @@ __all__ = [
     "purge_mailboxes",
     "raw_bytes",
     "set_read",
+    "visible",
 ]
 
 # How much of the text body goes into the `search_text` column the `q` filter scans first.
@@ -239,7 +240,8 @@ class _RowView:
 
 class MessageQuery(Protocol):
     """The filters listing and waiting share (services.messages.MessageFilter). String
-    filters are case-insensitive substrings."""
+    filters are case-insensitive substrings; `spam` picks the hidden rows (the spam folder)
+    instead of the visible ones."""
 
     unread: bool | None
     since: datetime | None
@@ -250,11 +252,19 @@ class MessageQuery(Protocol):
     q: str | None
     direction: str | None
     has_code: bool | None
+    spam: bool
 
 
 def apply_filter(query: sa.Select[Any], flt: MessageQuery) -> sa.Select[Any]:
-    """`query` (over `messages`) narrowed to the rows `flt` matches."""
+    """`query` (over `messages`) narrowed to the rows `flt` matches: always either the visible
+    rows or, with `spam`, only the hidden ones (DESIGN §9)."""
     c = messages.c
+    # The default view needs no index of its own: it is narrowed to one mailbox and walks
+    # `(mailbox_id, id)` or `(mailbox_id, is_read, id)` in id order, so `hidden = false` is a
+    # filter on rows the scan reads anyway, and hidden rows are few. The spam folder, a few
+    # rows among possibly very many, is served by the partial index of hidden rows
+    # (`ix_messages_mailbox_hidden`, migration 0010).
+    query = query.where(visible(flt.spam))
     if flt.unread is not None:
         query = query.where(c.is_read.is_(not flt.unread))
     if flt.since is not None:
@@ -318,19 +328,32 @@ async def page(
     return (await conn.execute(query.order_by(messages.c.id.desc()).limit(limit))).all()
 
 
+def visible(spam: bool = False) -> sa.ColumnElement[bool]:
+    """The rows a mailbox's default views show (`hidden` false), or with `spam` the hidden
+    ones only."""
+    return messages.c.hidden == (sa.true() if spam else sa.false())
+
+
 async def counts(conn: AsyncConnection, mailbox_id: str) -> tuple[int, int]:
-    """How many messages the mailbox holds, and how many of them are unread."""
+    """How many messages the mailbox holds (hidden spam too: it is stored and counts towards
+    the quota), and how many of the visible ones are unread."""
+    c = messages.c
+    # Every unread message, minus the hidden unread ones: the first two figures come from
+    # `ix_messages_mailbox_unread` alone (an index-only scan), the last from the partial index
+    # of hidden rows and those few rows. Asking for `hidden = false` in the aggregate instead
+    # would read every row of the mailbox.
+    # (`is_read` is summed, not filtered on, in the hidden rows' count: as a filter it would
+    # tempt SQLite, which keeps no statistics, into the unread index and its many rows.)
+    unread = sa.func.coalesce(sa.func.sum(sa.case((c.is_read.is_(False), 1), else_=0)), 0)
+    hidden_unread = sa.select(unread).where(c.mailbox_id == mailbox_id, visible(True))
     row = (
         await conn.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.coalesce(
-                    sa.func.sum(sa.case((messages.c.is_read.is_(False), 1), else_=0)), 0
-                ),
-            ).where(messages.c.mailbox_id == mailbox_id)
+            sa.select(sa.func.count(), unread, hidden_unread.scalar_subquery()).where(
+                c.mailbox_id == mailbox_id
+            )
         )
     ).one()
-    return int(row[0]), int(row[1])
+    return int(row[0]), int(row[1]) - int(row[2])
 
 
 # -- one message -------------------------------------------------------------------------------

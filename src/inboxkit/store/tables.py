@@ -233,6 +233,20 @@ messages = sa.Table(
     sa.Index("ix_messages_mailbox_id", "mailbox_id", "id"),
     sa.Index("ix_messages_mailbox_unread", "mailbox_id", "is_read", "id"),
     sa.Index("ix_messages_content_id", "content_id"),
+    # Only the hidden rows (migration 0010): the spam folder lists them in id order, and the
+    # unread count takes the hidden unread ones off the count `ix_messages_mailbox_unread`
+    # gives on its own, so neither reads a large mailbox's visible rows. Hidden rows are few,
+    # so the index costs little to keep. `hidden` is a key column although every entry has it
+    # true: SQLite keeps no statistics and picks the index matching the most equalities, so
+    # without it `(mailbox_id, id)` would win and the spam folder would read the whole mailbox.
+    sa.Index(
+        "ix_messages_mailbox_hidden",
+        "mailbox_id",
+        "hidden",
+        "id",
+        sqlite_where=sa.text("hidden = 1"),
+        postgresql_where=sa.text("hidden"),
+    ),
 )
 
 # Allow and block lists of senders (spam/lists.py): account-wide, or for one mailbox. An entry

@@ -1,7 +1,8 @@
 """The reads of the wait catch-up (`workers/catchup.py`): recent ids and ended mailboxes.
 
-Both are cheap however many consumers wait: a primary-key range scan over recent ids, and a
-lookup of the watched mailboxes by id, in chunks that keep the IN list bounded.
+Both are cheap however many consumers wait: a primary-key range scan over recent ids (reading
+those few recent rows for `hidden`), and a lookup of the watched mailboxes by id, in chunks
+that keep the IN list bounded.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxkit.store.messages import visible
 from inboxkit.store.tables import mailboxes, messages, utcnow
 
 __all__ = ["recent_messages", "ended_mailboxes", "NARROW_BY_MAILBOX"]
@@ -24,8 +26,13 @@ CHUNK = 500
 async def recent_messages(
     conn: AsyncConnection, after_id: str, watched: Sequence[str]
 ) -> list[tuple[str, str]]:
-    """(id, mailbox id) of the messages stored after `after_id`, at least those of `watched`."""
-    recent = sa.select(messages.c.id, messages.c.mailbox_id).where(messages.c.id > after_id)
+    """(id, mailbox id) of the messages stored after `after_id`, at least those of `watched`.
+
+    Hidden mail (spam in an agent mailbox) is left out: no event ever announces it, so counting
+    it as missed would wake its mailbox's consumers for nothing they could return."""
+    recent = sa.select(messages.c.id, messages.c.mailbox_id).where(
+        messages.c.id > after_id, visible()
+    )
     if len(watched) <= NARROW_BY_MAILBOX:
         recent = recent.where(messages.c.mailbox_id.in_(watched))
     return [(row.id, row.mailbox_id) for row in await conn.execute(recent)]

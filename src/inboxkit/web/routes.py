@@ -388,7 +388,10 @@ async def _inbox_page(
     q = request.query_params.get("q", "")[:200].strip()
     unread_only = request.query_params.get("unread") == "1"
     box = await runtime.mailboxes.get(principal, mailbox_id)
-    flt = MessageFilter(q=q or None, unread=True if unread_only else None)
+    # The spam view: what an agent inbox hides from its list (DESIGN §9). Other modes hide
+    # nothing, so they have no such view.
+    spam = box["mode"] == "agent" and request.query_params.get("spam") == "1"
+    flt = MessageFilter(q=q or None, unread=True if unread_only else None, spam=spam)
     messages, _ = await runtime.messages.list(principal, mailbox_id, flt, limit=PAGE_SIZE)
     # In the capture mailbox, what matters about each message is whom the application sent
     # it to: the envelope's recipients (a Bcc is there alone).
@@ -407,7 +410,9 @@ async def _inbox_page(
         recipients=recipients,
         q=q,
         unread_only=unread_only,
-        live=not q and not unread_only,
+        spam=spam,
+        # Streams push only what the list shows by default, so filtered views stay still.
+        live=not q and not unread_only and not spam,
         max_ttl=runtime.settings.max_ttl_minutes,
         send_error=send_error,
         draft=draft or {},
@@ -437,18 +442,25 @@ async def mark(request: Request, mailbox_id: str, message_id: str) -> Response:
     principal = await _for_mailbox(request, session, mailbox_id)
     is_read = fields.get("is_read") == "1"
     await _runtime(request).messages.set_read(principal, mailbox_id, message_id, is_read)
-    back = fields.get("back") == "message"
-    return _see(f"/inbox/{mailbox_id}/{message_id}" if back else f"/inbox/{mailbox_id}")
+    if fields.get("back") == "message":
+        return _see(f"/inbox/{mailbox_id}/{message_id}")
+    return _see(_list_url(mailbox_id, fields))
 
 
 @router.post("/ui/inbox/{mailbox_id}/{message_id}/delete")
 @_refusals
 async def delete_message(request: Request, mailbox_id: str, message_id: str) -> Response:
     session = await _session(request)
-    await _form(request, session)
+    fields = await _form(request, session)
     principal = await _for_mailbox(request, session, mailbox_id)
     await _runtime(request).messages.delete(principal, mailbox_id, message_id)
-    return _see(f"/inbox/{mailbox_id}")
+    return _see(_list_url(mailbox_id, fields))
+
+
+def _list_url(mailbox_id: str, fields: dict[str, str]) -> str:
+    """Where a row's form post returns to: the list it was posted from (the spam view, when
+    its rows said so with `back=spam`)."""
+    return f"/inbox/{mailbox_id}?spam=1" if fields.get("back") == "spam" else f"/inbox/{mailbox_id}"
 
 
 # -- a message --------------------------------------------------------------------------------
