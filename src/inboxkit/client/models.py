@@ -30,6 +30,7 @@ __all__ = [
     "DkimCheck",
     "DmarcCheck",
     "Authentication",
+    "SpamVerdict",
     "MessageSummary",
     "Message",
     "WaitResult",
@@ -42,6 +43,7 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "Fault",
+    "ListEntry",
     "PlanLimits",
     "Plan",
     "Account",
@@ -161,6 +163,18 @@ class Authentication(Model):
     dmarc: DmarcCheck
 
 
+class SpamVerdict(Model):
+    """What the spam filter made of a message. `verdict`: "clean", "quarantine" (delivered,
+    flagged), "spam" or "blocked" (a block-listed sender); the last two are hidden from an
+    agent inbox's default views. `engine`: "rspamd", "builtin", "unavailable" (the filter
+    failed open) or "none" (not scored)."""
+
+    verdict: str = "clean"
+    score: float | None = None
+    reason: str | None = None
+    engine: str = "none"
+
+
 class MessageSummary(Model):
     """A message as listed, without bodies. `code` and `link()` give what a test usually wants;
     `fetch()` gets the whole message."""
@@ -186,6 +200,8 @@ class MessageSummary(Model):
     # The From domain is authenticated (DMARC pass, or an aligned DKIM/SPF pass when the
     # domain publishes no DMARC); False when not evaluated.
     from_verified: bool = False
+    # None from a server that does not score mail.
+    spam: SpamVerdict | None = None
 
     # The client that fetched this message; its methods below go through it.
     _client: Any = PrivateAttr(None)
@@ -381,6 +397,21 @@ class Fault(Model):
     fired: int = 0
     remaining: int | None = None
     exhausted: bool = False
+    created_at: datetime | None = None
+
+
+class ListEntry(Model):
+    """An allow or block list entry: mail from `entry` (an address, or a domain and with
+    `subdomains` its subdomains; `kind` says which) is never spam (`type` "allow") or is
+    stored with verdict "blocked" (`type` "block"), for the account's mailboxes or only
+    `mailbox_id`."""
+
+    id: str
+    type: str
+    entry: str
+    kind: str = "address"
+    subdomains: bool = False
+    mailbox_id: str | None = None
     created_at: datetime | None = None
 
 
