@@ -839,7 +839,7 @@ class ClientOperations(Generic[InboxT, HttpT]):
         self, entry: str, *, mailbox: str | None = None, subdomains: bool = False
     ) -> Flow[ListEntry]:
         """Block a sender (address or domain): its mail is stored with verdict "blocked",
-        which agent inboxes hide (`list_messages(spam=True)` shows it)."""
+        which agent inboxes hide from their default views (test inboxes hide nothing)."""
         return (
             yield from self.add_list_entry.flow(
                 "block", entry, mailbox=mailbox, subdomains=subdomains

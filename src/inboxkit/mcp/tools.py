@@ -489,9 +489,9 @@ class InboxTools:
     async def block_sender(
         self, ctx: Context, entry: Sender, inbox: RuleInbox = None, subdomains: Subdomains = False
     ) -> dict[str, Any]:
-        """Block a sender for your inboxes (or one). Their future mail is kept but hidden from
-        agent inboxes as "blocked": list_messages and the waits skip it (list_messages with
-        spam true shows it). Mail already received is unchanged."""
+        """Block a sender for your inboxes (or one). Their future mail is kept but marked
+        "blocked", and agent inboxes hide it from list_messages and the waits. Mail already
+        received is unchanged."""
         return await self._add_rule(ctx, "block", entry, inbox, subdomains)
 
     async def allow_sender(
