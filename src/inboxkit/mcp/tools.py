@@ -99,7 +99,7 @@ Sender = Annotated[
     str,
     Field(
         description="An email address (news@shop.example: that sender only) or a domain "
-        "(shop.example: anyone at it). Matched against the envelope and From sender.",
+        "(shop.example: anyone at it), matched against the envelope sender and the From header.",
         min_length=3,
         max_length=320,
     ),
