@@ -72,6 +72,21 @@ async def test_a_malformed_entry_is_422_naming_what_to_fix(
     assert (await server.http.get("/lists", headers=server.auth(key))).json()["data"] == []
 
 
+async def test_a_malformed_entry_is_described_not_quoted_as_a_pattern(server: RunningServer):
+    key = await server.create_key()
+    response = await server.http.post(
+        "/lists", json={"type": "block", "entry": "not an address"}, headers=server.auth(key)
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == (
+        "entry: must be an email address (alice@example.com) or a domain (example.com)"
+    )
+    # The published schema still carries the pattern the server holds entries to.
+    schema = (await server.http.get(f"{server.base_url}/openapi.json")).json()
+    schema = schema["components"]["schemas"]
+    assert schema["ListEntryCreate"]["properties"]["entry"]["pattern"].startswith("^(")
+
+
 async def test_the_same_entry_twice_is_409_naming_the_first(server: RunningServer):
     key = await server.create_key()
     first = await _entry(server, key, type="block", entry="spam.example")

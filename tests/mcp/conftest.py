@@ -37,6 +37,10 @@ TOOL_NAMES = {
     "reply",
     "delete_inbox",
     "get_usage",
+    "block_sender",
+    "allow_sender",
+    "list_sender_rules",
+    "remove_sender_rule",
 }
 
 

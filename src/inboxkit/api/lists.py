@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from inboxkit.api.deps import PrincipalDep, RuntimeDep
 from inboxkit.api.schemas import PRINTABLE, Data, ErrorResponse, Strict
@@ -15,6 +17,10 @@ from inboxkit.spam.lists import ENTRY_PATTERN
 router = APIRouter(tags=["lists"])
 
 ListKind = Literal["allow", "block"]
+# Checked here rather than by `pattern=` so a refusal names the two shapes an entry may take
+# (what a person or a model can act on) instead of quoting the regular expression; the schema
+# still publishes the pattern.
+_ENTRY_SHAPE = re.compile(ENTRY_PATTERN)
 EntryId = Path(max_length=26, description="The entry's id, as `POST /lists` returned it.")
 
 
@@ -29,7 +35,7 @@ class ListEntryCreate(Strict):
     entry: str = Field(
         min_length=3,
         max_length=320,
-        pattern=ENTRY_PATTERN,
+        json_schema_extra={"pattern": ENTRY_PATTERN},
         description="An email address (`alice@example.com`, matched exactly) or a domain "
         "(`example.com`). Matched against the envelope sender (MAIL FROM) and the From "
         "header, case-insensitively.",
@@ -47,6 +53,16 @@ class ListEntryCreate(Strict):
         description="Only for this mailbox (id or address). Left out: every mailbox of the "
         "account. A mailbox's own entry beats an account-wide one.",
     )
+
+    @field_validator("entry")
+    @classmethod
+    def _entry_shape(cls, value: str) -> str:
+        if not _ENTRY_SHAPE.fullmatch(value):
+            raise PydanticCustomError(
+                "entry_shape",
+                "must be an email address (alice@example.com) or a domain (example.com)",
+            )
+        return value
 
 
 class ListEntryView(BaseModel):

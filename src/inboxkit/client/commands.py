@@ -8,6 +8,7 @@
     inboxkit plans create | list | show | update | delete       (admin)
     inboxkit accounts create | list | show | set-plan | delete  (admin)
     inboxkit faults add | list | show | delete                  (SMTP fault injection)
+    inboxkit lists add | list | show | delete                   (allow and block senders)
 
 Every command takes `--url` / `--api-key` (or INBOXKIT_URL / INBOXKIT_API_KEY) and `--token`
 (INBOXKIT_TOKEN, a mailbox token from an anonymous `inbox create`). Data goes to stdout, as
@@ -36,6 +37,7 @@ from inboxkit.client.errors import InboxKitError, WaitTimeout
 from inboxkit.client.models import (
     Account,
     Fault,
+    ListEntry,
     Message,
     MessageSummary,
     Model,
@@ -1000,6 +1002,114 @@ def faults_delete(client: InboxKit, fault_ids: tuple[str, ...]) -> None:
         click.echo(f"deleted fault {fault_id}", err=True)
 
 
+@click.group("lists")
+def lists_group() -> None:
+    """Allow or block senders for your account's mailboxes (needs an API key). Mail from a
+    blocked sender is stored with verdict "blocked" and hidden from agent inboxes; mail from
+    an allowed one is never spam.
+
+    \b
+    inboxkit lists add block spam.example --subdomains
+    inboxkit lists add allow alerts@bank.example --mailbox ADDRESS
+    """
+
+
+def _applies_to(entry: ListEntry) -> str:
+    what = entry.entry + (" and its subdomains" if entry.subdomains else "")
+    where = f"mailbox {entry.mailbox_id}" if entry.mailbox_id else "all of the account's mailboxes"
+    return f"{what}, for {where}"
+
+
+def _show_entry(entry: ListEntry) -> None:
+    _table(
+        [
+            ("id", entry.id),
+            ("type", entry.type),
+            ("entry", entry.entry),
+            ("kind", entry.kind),
+            ("subdomains", "yes" if entry.subdomains else "no"),
+            ("mailbox", entry.mailbox_id or "all of the account's"),
+            ("created", _when(entry.created_at)),
+        ]
+    )
+
+
+@lists_group.command("add")
+@click.argument("list_type", metavar="allow|block", type=click.Choice(["allow", "block"]))
+@click.argument("entry")
+@click.option("--mailbox", default=None, help="Only this mailbox (id or address).")
+@click.option("--subdomains", is_flag=True, help="A domain entry covers its subdomains too.")
+@_json_option
+@_connection
+def lists_add(
+    client: InboxKit,
+    list_type: str,
+    entry: str,
+    mailbox: str | None,
+    subdomains: bool,
+    as_json: bool,
+) -> None:
+    """Allow or block ENTRY (an address, or a domain) as a sender; prints the entry's id."""
+    added = client.add_list_entry(list_type, entry, mailbox=mailbox, subdomains=subdomains)
+    if as_json:
+        _print_json(added)
+    else:
+        click.echo(added.id)
+        verb = "allowing" if added.type == "allow" else "blocking"
+        _echo(f"{verb} {_applies_to(added)}", err=True)
+
+
+@lists_group.command("list")
+@click.option(
+    "--type", "list_type", type=click.Choice(["allow", "block"]), default=None, help="One list."
+)
+@click.option("--mailbox", default=None, help="Only this mailbox's own entries.")
+@_json_option
+@_connection
+def lists_list(client: InboxKit, list_type: str | None, mailbox: str | None, as_json: bool) -> None:
+    """List the account's allow and block list entries, newest first."""
+    entries = client.list_entries(type=list_type, mailbox=mailbox)
+    if as_json:
+        _print_json(entries)
+        return
+    if not entries:
+        click.echo("no entries", err=True)
+        return
+    _table(
+        [
+            (
+                e.id,
+                e.type,
+                e.mailbox_id or "all",
+                "yes" if e.subdomains else "no",
+                e.entry,
+            )
+            for e in entries
+        ],
+        ("id", "type", "mailbox", "subdomains", "entry"),
+    )
+
+
+@lists_group.command("show")
+@click.argument("entry_id")
+@_json_option
+@_connection
+def lists_show(client: InboxKit, entry_id: str, as_json: bool) -> None:
+    """Show one entry."""
+    entry = client.get_list_entry(entry_id)
+    _print_json(entry) if as_json else _show_entry(entry)
+
+
+@lists_group.command("delete")
+@click.argument("entry_ids", metavar="ID...", nargs=-1, required=True)
+@_connection
+def lists_delete(client: InboxKit, entry_ids: tuple[str, ...]) -> None:
+    """Remove entries; mail received afterwards is judged without them."""
+    for entry_id in entry_ids:
+        client.delete_list_entry(entry_id)
+        click.echo(f"deleted list entry {entry_id}", err=True)
+
+
 COMMANDS = (
     inbox_group,
     messages_command,
@@ -1013,6 +1123,7 @@ COMMANDS = (
     plans_group,
     accounts_group,
     faults_group,
+    lists_group,
 )
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "Fault",
+    "ListEntry",
     "PlanLimits",
     "Plan",
     "Account",
@@ -396,6 +397,21 @@ class Fault(Model):
     fired: int = 0
     remaining: int | None = None
     exhausted: bool = False
+    created_at: datetime | None = None
+
+
+class ListEntry(Model):
+    """An allow or block list entry: mail from `entry` (an address, or a domain and with
+    `subdomains` its subdomains; `kind` says which) is never spam (`type` "allow") or is
+    stored with verdict "blocked" (`type` "block"), for the account's mailboxes or only
+    `mailbox_id`."""
+
+    id: str
+    type: str
+    entry: str
+    kind: str = "address"
+    subdomains: bool = False
+    mailbox_id: str | None = None
     created_at: datetime | None = None
 
 

@@ -22,6 +22,7 @@ from inboxkit.client.models import (
     Attachment,
     Fault,
     HandleAvailability,
+    ListEntry,
     Mailbox,
     MailboxCreated,
     Message,
@@ -805,6 +806,71 @@ class ClientOperations(Generic[InboxT, HttpT]):
     def delete_fault(self, fault_id: str) -> Flow[None]:
         """Remove a fault; SMTP stops answering with it."""
         yield from self._call("DELETE", f"/faults/{segment(fault_id)}")
+
+    # -- allow and block lists ------------------------------------------------------------------
+
+    @operation
+    def add_list_entry(
+        self,
+        type: str,
+        entry: str,
+        *,
+        mailbox: str | None = None,
+        subdomains: bool = False,
+    ) -> Flow[ListEntry]:
+        """Put a sender on the account's allow or block list (`type` "allow" or "block"), or
+        only `mailbox`'s. `entry` is an address (matched exactly) or a domain (with
+        `subdomains`, its subdomains too), compared with the envelope sender and the From
+        header. Allowed mail is never spam; blocked mail is stored with verdict "blocked" and
+        hidden from agent inboxes. The same entry twice is `Conflict`."""
+        body: dict[str, Any] = {"type": type, "entry": entry, "subdomains": subdomains}
+        if mailbox is not None:
+            body["mailbox"] = mailbox
+        response = yield from self._call("POST", "/lists", json=body)
+        return ListEntry.model_validate(data(response))
+
+    @operation
+    def allow(
+        self, entry: str, *, mailbox: str | None = None, subdomains: bool = False
+    ) -> Flow[ListEntry]:
+        """Trust a sender (address or domain): its mail is never treated as spam."""
+        return (
+            yield from self.add_list_entry.flow(
+                "allow", entry, mailbox=mailbox, subdomains=subdomains
+            )
+        )
+
+    @operation
+    def block(
+        self, entry: str, *, mailbox: str | None = None, subdomains: bool = False
+    ) -> Flow[ListEntry]:
+        """Block a sender (address or domain): its mail is stored with verdict "blocked",
+        which agent inboxes hide from their default views (test inboxes hide nothing)."""
+        return (
+            yield from self.add_list_entry.flow(
+                "block", entry, mailbox=mailbox, subdomains=subdomains
+            )
+        )
+
+    @operation
+    def list_entries(
+        self, *, type: str | None = None, mailbox: str | None = None
+    ) -> Flow[list[ListEntry]]:
+        """The account's allow and block list entries, newest first; `type` keeps one list,
+        `mailbox` that mailbox's own entries."""
+        response = yield from self._call("GET", "/lists", params=query(type=type, mailbox=mailbox))
+        return [ListEntry.model_validate(item) for item in data(response)]
+
+    @operation
+    def get_list_entry(self, entry_id: str) -> Flow[ListEntry]:
+        """One allow or block list entry."""
+        response = yield from self._call("GET", f"/lists/{segment(entry_id)}")
+        return ListEntry.model_validate(data(response))
+
+    @operation
+    def delete_list_entry(self, entry_id: str) -> Flow[None]:
+        """Remove an entry; mail received from then on is judged without it."""
+        yield from self._call("DELETE", f"/lists/{segment(entry_id)}")
 
     # -- plans, accounts and usage -------------------------------------------------------------
 

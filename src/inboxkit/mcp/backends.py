@@ -95,6 +95,16 @@ class Backend(Protocol):
         """The caller's plan, usage this period and the plan's limits (`GET /usage`)."""
         ...
 
+    async def add_list_entry(self, **fields: Any) -> dict[str, Any]:
+        """Allow or block a sender (`POST /lists`: type, entry, mailbox, subdomains)."""
+        ...
+
+    async def list_entries(
+        self, *, type: str | None, mailbox: str | None
+    ) -> list[dict[str, Any]]: ...
+
+    async def delete_list_entry(self, entry_id: str) -> None: ...
+
 
 class ServiceBackend:
     """The services of this process, called with one caller's Principal. Each call counts
@@ -177,6 +187,18 @@ class ServiceBackend:
     async def usage(self) -> dict[str, Any]:
         await self._count(Bucket.READ)
         return jsonable(await self.runtime.usage.usage(self.principal))
+
+    async def add_list_entry(self, **fields: Any) -> dict[str, Any]:
+        await self._count(Bucket.WRITE)
+        return jsonable(await self.runtime.lists.create(self.principal, **fields))
+
+    async def list_entries(self, *, type: str | None, mailbox: str | None) -> list[dict[str, Any]]:
+        await self._count(Bucket.READ)
+        return jsonable(await self.runtime.lists.list(self.principal, type=type, mailbox=mailbox))
+
+    async def delete_list_entry(self, entry_id: str) -> None:
+        await self._count(Bucket.WRITE)
+        await self.runtime.lists.delete(self.principal, entry_id)
 
 
 def _error_from_sdk(exc: sdk.InboxKitError, url: str, resource: Resource | None) -> InboxKitError:
@@ -331,3 +353,26 @@ class RestBackend:
     async def usage(self) -> dict[str, Any]:
         with self._errors(Resource.ACCOUNT):
             return _json(await self.client.usage())
+
+    @contextlib.contextmanager
+    def _list_errors(self, mailbox: str | None) -> Iterator[None]:
+        """As `_errors`, about what the service would name: a not-found while a mailbox is
+        named is that mailbox; anything else (a duplicate, the quota) is about the entry."""
+        try:
+            yield
+        except sdk.InboxKitError as exc:
+            about = Resource.MAILBOX if mailbox and exc.status == 404 else Resource.LIST_ENTRY
+            raise _error_from_sdk(exc, self.url, about) from None
+
+    async def add_list_entry(self, **fields: Any) -> dict[str, Any]:
+        with self._list_errors(fields.get("mailbox")):
+            return _json(await self.client.add_list_entry(**fields))
+
+    async def list_entries(self, *, type: str | None, mailbox: str | None) -> list[dict[str, Any]]:
+        with self._list_errors(mailbox):
+            entries = await self.client.list_entries(type=type, mailbox=mailbox)
+        return [_json(entry) for entry in entries]
+
+    async def delete_list_entry(self, entry_id: str) -> None:
+        with self._errors(Resource.LIST_ENTRY):
+            await self.client.delete_list_entry(entry_id)

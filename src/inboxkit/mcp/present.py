@@ -27,6 +27,7 @@ __all__ = [
     "attachment_content",
     "inbox_for_model",
     "usage_for_model",
+    "rule_for_model",
     "advice",
     "SERVER_UNREACHABLE",
 ]
@@ -242,6 +243,22 @@ def usage_for_model(usage: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# -- allow and block lists ------------------------------------------------------------------
+
+
+def rule_for_model(entry: dict[str, Any]) -> dict[str, Any]:
+    """An allow or block list entry as a sender rule: what it matches and where it applies
+    (`inbox_id` null: every inbox of the account)."""
+    return {
+        "id": entry["id"],
+        "type": entry.get("type"),
+        "entry": entry.get("entry"),
+        "kind": entry.get("kind"),
+        "subdomains": bool(entry.get("subdomains")),
+        "inbox_id": entry.get("mailbox_id"),
+    }
+
+
 # -- what the model can do about an error ----------------------------------------------------
 
 SERVER_UNREACHABLE = "server_unreachable"  # the code of backends.ServerUnreachable
@@ -256,6 +273,10 @@ _ADVICE: dict[tuple[str, Resource | None], str] = {
     ("not_found", Resource.ATTACHMENT): "Call read_message to see the message's attachment ids.",
     ("not_found", Resource.MESSAGE): "Call list_messages on this inbox to see its message ids.",
     ("not_found", Resource.MAILBOX): _MAILBOX_UNKNOWN,
+    ("not_found", Resource.LIST_ENTRY): "Call list_sender_rules to see the rule ids.",
+    ("conflict", Resource.LIST_ENTRY): (
+        "Nothing to do: that rule already exists (list_sender_rules shows it)."
+    ),
     ("not_found", None): "Check the ids you passed.",
     ("unauthorized", None): (
         "The credentials this MCP server uses were refused (missing, revoked, or for a "
@@ -287,6 +308,10 @@ _QUOTA_ADVICE: dict[str, str] = {
         "These credentials' plan does not include MCP access, so no tool will work; tell the user."
     ),
     "api_access": "These credentials' plan does not include API access; tell the user.",
+    "max_list_entries": (
+        "Remove rules you no longer need with remove_sender_rule (list_sender_rules shows "
+        "them), then try again."
+    ),
 }
 _DEFAULT_ADVICE = "Try again in a few seconds; if it keeps failing, tell the user."
 

@@ -30,6 +30,7 @@ from inboxkit.mcp.present import (
     code_result,
     inbox_for_model,
     message_for_model,
+    rule_for_model,
     summary_for_model,
     usage_for_model,
 )
@@ -94,6 +95,27 @@ ToContains = Annotated[
     ),
 ]
 Addresses = Annotated[list[str], Field(min_length=1, max_length=50)]
+Sender = Annotated[
+    str,
+    Field(
+        description="An email address (news@shop.example: that sender only) or a domain "
+        "(shop.example: anyone at it), matched against the envelope sender and the From header.",
+        min_length=3,
+        max_length=320,
+    ),
+]
+RuleInbox = Annotated[
+    str | None,
+    Field(
+        description="Only for this inbox (its address or id). Leave out for all your inboxes.",
+        min_length=1,
+        max_length=320,
+    ),
+]
+Subdomains = Annotated[
+    bool,
+    Field(description="For a domain: also its subdomains (mail.shop.example). Default false."),
+]
 
 _READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 _ADDS = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
@@ -464,6 +486,68 @@ class InboxTools:
             usage = await self.backend_for(ctx).usage()
         return usage_for_model(usage)
 
+    async def _add_rule(
+        self, ctx: Context, type: str, entry: str, inbox: str | None, subdomains: bool
+    ) -> dict[str, Any]:
+        with _tool_errors():
+            added = await self.backend_for(ctx).add_list_entry(
+                type=type, entry=entry, mailbox=inbox, subdomains=subdomains
+            )
+        return {"added": True, "rule": rule_for_model(added)}
+
+    async def block_sender(
+        self, ctx: Context, entry: Sender, inbox: RuleInbox = None, subdomains: Subdomains = False
+    ) -> dict[str, Any]:
+        """Block a sender for your inboxes (or one). Their future mail is kept but marked
+        "blocked", and agent inboxes hide it from list_messages and the waits. Mail already
+        received is unchanged."""
+        return await self._add_rule(ctx, "block", entry, inbox, subdomains)
+
+    async def allow_sender(
+        self, ctx: Context, entry: Sender, inbox: RuleInbox = None, subdomains: Subdomains = False
+    ) -> dict[str, Any]:
+        """Trust a sender for your inboxes (or one): their future mail is never treated as
+        spam. A rule for one inbox overrides one for all inboxes."""
+        return await self._add_rule(ctx, "allow", entry, inbox, subdomains)
+
+    async def list_sender_rules(
+        self,
+        ctx: Context,
+        type: Annotated[
+            Literal["allow", "block"] | None,
+            Field(description="Only allowed or only blocked senders; leave out for both."),
+        ] = None,
+        inbox: Annotated[
+            str | None,
+            Field(
+                description="Only the rules made for this inbox (address or id).",
+                min_length=1,
+                max_length=320,
+            ),
+        ] = None,
+    ) -> dict[str, Any]:
+        """List your allowed and blocked senders, newest first, with each rule's id (for
+        remove_sender_rule)."""
+        with _tool_errors():
+            entries = await self.backend_for(ctx).list_entries(type=type, mailbox=inbox)
+        return {"rules": [rule_for_model(entry) for entry in entries]}
+
+    async def remove_sender_rule(
+        self,
+        ctx: Context,
+        rule_id: Annotated[
+            str,
+            Field(
+                description="The rule's id, from list_sender_rules.", min_length=1, max_length=64
+            ),
+        ],
+    ) -> dict[str, Any]:
+        """Remove an allow or block rule. Mail received afterwards is judged without it; mail
+        already received keeps its verdict."""
+        with _tool_errors():
+            await self.backend_for(ctx).delete_list_entry(rule_id)
+        return {"removed": True, "rule_id": rule_id}
+
     async def delete_inbox(self, ctx: Context, inbox: Inbox) -> dict[str, Any]:
         """Delete an inbox and all of its mail, for good. Its address then refuses new mail.
         Deleting "capture" empties the capture mailbox: the next captured mail starts a new
@@ -497,6 +581,10 @@ _TOOLS: tuple[tuple[str, str, ToolAnnotations], ...] = (
     ("reply", "Reply", _SENDS),
     ("delete_inbox", "Delete inbox", _DESTROYS),
     ("get_usage", "Plan and usage", _READ_ONLY),
+    ("block_sender", "Block a sender", _ADDS),
+    ("allow_sender", "Allow a sender", _ADDS),
+    ("list_sender_rules", "List allowed and blocked senders", _READ_ONLY),
+    ("remove_sender_rule", "Remove a sender rule", _DESTROYS),
 )
 
 
