@@ -160,3 +160,21 @@ async def test_the_rule_tools_say_what_they_change(server: RunningServer):
         "list_sender_rules": (True, None),
         "remove_sender_rule": (False, True),
     }
+
+
+async def test_a_blocked_sender_is_left_out_of_an_agent_inbox_until_spam_is_asked_for(
+    server: RunningServer,
+):
+    key = await server.create_key("agent")
+    async with both_backends(server, key) as (in_process, over_rest):
+        inbox = await call(in_process, "create_inbox", mode="agent")
+        await call(over_rest, "block_sender", entry="pushy.example", inbox=inbox["address"])
+        await server.send(inbox["address"], mail_from="offers@pushy.example", subject="buy now")
+        await server.send(inbox["address"], mail_from="friend@example.com", subject="lunch?")
+        for client in (in_process, over_rest):
+            shown = await call(client, "list_messages", inbox=inbox["address"])
+            assert [m["subject"] for m in shown["messages"]] == ["lunch?"]
+            folder = await call(client, "list_messages", inbox=inbox["address"], spam=True)
+            (blocked,) = folder["messages"]
+            assert blocked["subject"] == "buy now"
+            assert blocked["spam"] == {"verdict": "blocked", "reason": "block list"}

@@ -845,7 +845,8 @@ class ClientOperations(Generic[InboxT, HttpT]):
         self, entry: str, *, mailbox: str | None = None, subdomains: bool = False
     ) -> Flow[ListEntry]:
         """Block a sender (address or domain): its mail is stored with verdict "blocked",
-        which agent inboxes hide from their default views (test inboxes hide nothing)."""
+        which agent inboxes hide from their default views (`list_messages(..., spam=True)`
+        lists it; test inboxes hide nothing)."""
         return (
             yield from self.add_list_entry.flow(
                 "block", entry, mailbox=mailbox, subdomains=subdomains

@@ -499,8 +499,8 @@ class InboxTools:
         self, ctx: Context, entry: Sender, inbox: RuleInbox = None, subdomains: Subdomains = False
     ) -> dict[str, Any]:
         """Block a sender for your inboxes (or one). Their future mail is kept but marked
-        "blocked", and agent inboxes hide it from list_messages and the waits. Mail already
-        received is unchanged."""
+        "blocked": agent inboxes hide it from list_messages (unless spam is true) and the
+        waits. Mail already received is unchanged."""
         return await self._add_rule(ctx, "block", entry, inbox, subdomains)
 
     async def allow_sender(
