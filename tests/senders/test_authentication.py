@@ -130,9 +130,13 @@ async def send(server: RunningServer, raw: bytes, mail_from: str, to: list[str])
     return reply
 
 
-async def only_message(server: RunningServer, inbox: dict[str, Any], key: str) -> dict[str, Any]:
+async def only_message(
+    server: RunningServer, inbox: dict[str, Any], key: str, *, spam: bool = False
+) -> dict[str, Any]:
     headers = server.auth(key)
-    listed = await server.http.get(f"/mailboxes/{inbox['id']}/messages", headers=headers)
+    listed = await server.http.get(
+        f"/mailboxes/{inbox['id']}/messages", params={"spam": spam}, headers=headers
+    )
     (summary,) = listed.json()["data"]
     full = await server.http.get(
         f"/mailboxes/{inbox['id']}/messages/{summary['id']}", headers=headers
@@ -266,7 +270,9 @@ async def test_dmarc_reject_domain_without_aligned_pass_fails_dmarc(
     )
     await send(verifying, raw, "ceo@guarded.test", [inbox["address"]])
 
-    message = await only_message(verifying, inbox, key)
+    # The owner of guarded.test asks receivers to refuse such mail: it is kept as spam.
+    message = await only_message(verifying, inbox, key, spam=True)
+    assert message["spam"]["verdict"] == "spam"
     auth = message["authentication"]
     assert auth["spf"] == {"result": "fail", "domain": "guarded.test"}
     assert auth["dkim"] == [{"result": "pass", "domain": "nodmarc.test", "selector": SELECTOR}]
