@@ -67,6 +67,17 @@ def message(to: str, private: bytes, size: int) -> bytes:
     return dkim.sign(raw, SELECTOR.encode(), DOMAIN.encode(), private) + raw
 
 
+def sending_zone(public: str) -> DnsServer:
+    """A started DNS responder publishing SPF (127.0.0.1), the DKIM key and DMARC p=reject
+    for DOMAIN."""
+    dns = DnsServer()
+    dns.add_txt(DOMAIN, "v=spf1 ip4:127.0.0.1 -all")
+    dns.add_txt(f"{SELECTOR}._domainkey.{DOMAIN}", f"v=DKIM1; k=rsa; p={public}")
+    dns.add_txt(f"_dmarc.{DOMAIN}", "v=DMARC1; p=reject")
+    dns.start()
+    return dns
+
+
 async def one_round(port: int, raw: bytes, to: str, count: int, concurrency: int) -> float:
     gate = asyncio.Semaphore(concurrency)
 
@@ -83,11 +94,7 @@ async def one_round(port: int, raw: bytes, to: str, count: int, concurrency: int
 
 async def main(args: argparse.Namespace) -> None:
     private, public = keys()
-    dns = DnsServer()
-    dns.add_txt(DOMAIN, "v=spf1 ip4:127.0.0.1 -all")
-    dns.add_txt(f"{SELECTOR}._domainkey.{DOMAIN}", f"v=DKIM1; k=rsa; p={public}")
-    dns.add_txt(f"_dmarc.{DOMAIN}", "v=DMARC1; p=reject")
-    dns.start()
+    dns = sending_zone(public)
     rates: dict[str, list[float]] = {"off": [], "on": []}
     admin = f"ik_bench_{uuid.uuid4().hex}"
     try:

@@ -35,9 +35,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
-from bench.senders import DOMAIN, SELECTOR, keys, message, one_round  # noqa: E402
+from bench.senders import keys, message, one_round, sending_zone  # noqa: E402
 from tests.rspamd import Rspamd, rspamd_binary  # noqa: E402
-from tests.senders.dnsserver import DnsServer  # noqa: E402
 
 from inboxkit.app import running  # noqa: E402
 from inboxkit.config import Settings  # noqa: E402
@@ -65,11 +64,7 @@ async def main(args: argparse.Namespace) -> None:
     if rspamd_binary() is None:
         sys.exit("rspamd is not installed: apt-get install -y rspamd")
     private, public = keys()
-    dns = DnsServer()
-    dns.add_txt(DOMAIN, "v=spf1 ip4:127.0.0.1 -all")
-    dns.add_txt(f"{SELECTOR}._domainkey.{DOMAIN}", f"v=DKIM1; k=rsa; p={public}")
-    dns.add_txt(f"_dmarc.{DOMAIN}", "v=DMARC1; p=reject")
-    dns.start()
+    dns = sending_zone(public)
     scratch = tempfile.TemporaryDirectory()
     rspamd = Rspamd(Path(scratch.name) / "rspamd")
     rspamd.start()
