@@ -367,6 +367,18 @@ class Message(MessageSummary):
     )
     html: str | None = Field(description="The HTML part as received (not safe to render).")
     html_sanitized: str | None = Field(description="The HTML part sanitised for display.")
+    reply_text: str | None = Field(
+        None,
+        description="What the author wrote: for a reply, its new text without the quoted "
+        "history (quotes, attributions, Outlook header blocks), signature and mobile footer; "
+        "a forward and inline answers are kept whole; for other mail, the whole text without "
+        "signature and footer. Null when the message has no body.",
+    )
+    markdown: str | None = Field(
+        None,
+        description="The body as Markdown (the HTML rendered, else the text part), at most "
+        "100,000 characters (cut with a marker). Null when the message has no body.",
+    )
     attachments: list[Attachment]
     envelope: MessageEnvelope
     code_candidates: list[CodeCandidate]

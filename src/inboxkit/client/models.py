@@ -289,6 +289,14 @@ class Message(MessageSummary):
     text: str | None = None
     html: str | None = Field(None, description="The HTML part as received (not safe to render).")
     html_sanitized: str | None = None
+    reply_text: str | None = Field(
+        None,
+        description="What the author wrote: a reply's new text without the quoted history, "
+        "signature and mobile footer (forwards and inline answers kept whole).",
+    )
+    markdown: str | None = Field(
+        None, description="The body as Markdown (HTML rendered), at most 100,000 characters."
+    )
     attachments: list[Attachment] = []
     envelope: Envelope | None = None
     code_candidates: list[CodeCandidate] = []

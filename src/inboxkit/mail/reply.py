@@ -225,9 +225,11 @@ def _rule_above(lines: list[str], i: int) -> int:
     return i
 
 
-def _from_text(text: str, subject: str | None) -> str:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    forward_subject = bool(subject) and _FORWARD_SUBJECT.match(subject or "") is not None
+def _landmarks(lines: list[str]) -> tuple[int, int, int]:
+    """Where the quoting starts (its attribution, or the first `>` line), where unquoted
+    history starts (an Outlook header block, "-----Original Message-----", an attribution
+    with nothing quoted after it) and where a forward starts; -1 for each not found. The scan
+    stops at the first history or forward line."""
     quote_at = history_at = forward_at = -1
     for i, line in enumerate(lines):
         if not line.strip():
@@ -255,6 +257,13 @@ def _from_text(text: str, subject: str | None) -> str:
                     continue
                 history_at = _wrapped_start(lines, i)
                 break
+    return quote_at, history_at, forward_at
+
+
+def _from_text(text: str, subject: str | None) -> str:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    forward_subject = bool(subject) and _FORWARD_SUBJECT.match(subject or "") is not None
+    quote_at, history_at, forward_at = _landmarks(lines)
     if forward_subject or (forward_at >= 0 and (quote_at < 0 or forward_at < quote_at)):
         return _tidy(text)  # a forward: its content is what was sent, not history
     if quote_at < 0:
@@ -322,13 +331,13 @@ def _from_html(html: str, subject: str | None) -> str | None:
     # Everything after the marker, in document order: its following siblings and those of
     # each of its ancestors.
     following: list[LexborNode] = []
-    node: LexborNode | None = marker
-    while node is not None and node is not root:
-        sibling = node.next
+    ancestor: LexborNode | None = marker
+    while ancestor is not None and ancestor.mem_id != root.mem_id:
+        sibling = ancestor.next
         while sibling is not None:
             following.append(sibling)
             sibling = sibling.next
-        node = node.parent
+        ancestor = ancestor.parent
     answers = ""
     whole = ""
     if any(word in classes.split() for word in _QUOTING_MARKERS):

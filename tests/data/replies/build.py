@@ -578,7 +578,7 @@ SPECIAL: list[dict[str, object]] = [
             'class="gmail_attr">---------- Forwarded message ---------<br>From: <strong '
             'class="gmail_sendername" dir="auto">Anna Berg</strong> <span dir="auto">&lt;'
             "anna@example.com&gt;</span><br>Date: Mon, 3 Mar 2025 at 14:02<br>Subject: Budget<br>"
-            "To: &lt;jonas@example.org&gt;<br></div><br><br><div dir=\"ltr\">Due Friday.</div>"
+            'To: &lt;jonas@example.org&gt;<br></div><br><br><div dir="ltr">Due Friday.</div>'
             "</div></div>"
         ),
         "expected": (
