@@ -8,10 +8,11 @@ itself out with tables: a table is rendered as a Markdown table only when it hol
 least two rows and two columns, no table inside it, not `role="presentation"`), otherwise its
 cells are read as blocks. A text part is passed through.
 
-Why our own renderer: `html-to-markdown` 3.21 (Rust, MIT) is as fast (1.1 ms against ~1.5 ms
-for a 50 KB mail, `bench/reply_bench.py`) but reads layout tables as lists and Markdown tables,
-so a typical transactional mail comes out as one bullet per table row and a table of digit
-boxes; `markdownify` 1.2 (BeautifulSoup) needs ~35 ms; `html2text` is GPL-3. Here the tree is
+Why our own renderer: `html-to-markdown` 3.21 (Rust, MIT) is a little faster (p50 0.76 ms
+against 1.05 ms for a 50 KB mail, `bench/reply_bench.py`) but reads mail's layout tables as
+lists and Markdown tables, so a typical transactional mail comes out as one bullet per table
+row, its footer as a one-column table and its code as a table of digit boxes; `markdownify` 1.2
+(BeautifulSoup) needs ~24 ms; `html2text` is GPL-3. Here the tree is
 parsed by lexbor (selectolax, already used for `html_to_text`) and rewritten with a handful of
 selector queries so that lexbor produces the text in one pass, as `htmltext.py` does; no step
 recurses, and the work is linear in the input, whose nesting `htmltext` caps.

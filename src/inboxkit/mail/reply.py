@@ -5,13 +5,14 @@ above "On Mon, 3 Mar 2025 at 14:02, Anna <anna@example.com> wrote:", without the
 the Outlook header block (`From:`/`Sent:`/`To:`/`Subject:` and its translations), the
 signature after `-- ` and the "Sent from my iPhone" footer.
 
-Why our own module: on our labelled corpus (`tests/data/replies/`, ~150 replies from the major
-clients in twelve languages, text and HTML) `mail-parser-reply` 1.36 got 37 %,
-`email-reply-parser` 0.5.12 14 % and `quotequail` 0.5.4 14 % exactly right (this module: 100 %;
-`bench/reply_bench.py` prints the per-client and per-language figures). The libraries know
-English and a few languages' attributions, not Outlook's translated header blocks, the
-Russian and Japanese Gmail attributions (no "wrote" in them) or wrapped attributions, and none
-keeps a forward or an inline answer whole. `talon` (Mailgun's) has had no release since 2017.
+Why our own module: on our labelled corpus (`tests/data/replies/`, 186 replies from the major
+clients in twelve languages, text and HTML) `mail-parser-reply` 1.36 read 24 % exactly as
+labelled, `email-reply-parser` 0.5.12 33 % and `quotequail` 0.5.4 4 % (this module: 100 %;
+`bench/reply_bench.py` prints the figures per client and per language). The libraries know
+English and a few languages' attributions, not Outlook's translated header blocks, the Russian
+and Japanese Gmail attributions (no "wrote" in them) or wrapped attributions; none reads the
+HTML's quote markers or drops mobile footers, and none keeps a forward or an inline answer
+whole. `talon` (Mailgun's) has had no release since 2017. Reading a text reply takes ~0.02 ms.
 
 How a message is read:
 
