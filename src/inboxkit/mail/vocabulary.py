@@ -20,6 +20,9 @@ __all__ = [
     "QUALIFIER",
     "VERB_WEIGHT",
     "PROMO",
+    "PROMO_WORDS",
+    "CAPS_WORDS",
+    "MEETING",
     "UNIT_AFTER",
     "CURRENCY_BEFORE",
     "CURRENCY_SYMBOLS",
@@ -76,6 +79,9 @@ kod sms|kod aktywacyjny|kod uwierzytelniający
 doğrulama kodu|doğrulama kodunuz|dogrulama kodu|güvenlik kodu|güvenlik kodunuz|onay kodu
 onay kodunuz|giriş kodu|giriş kodunuz|tek kullanımlık şifre|tek kullanımlık kod
 tek kullanımlık şifreniz|aktivasyon kodu|erişim kodu|doğrulama şifresi
+verifieringskod|inloggningskod|engångskod|säkerhetskod|bekräftelsekod|aktiveringskod
+engangskode|bekreftelseskode|sikkerhetskode|innloggingskode|bekræftelseskode|sikkerhedskode
+kode verifikasi|kode otp|kode keamanan
 код подтверждения|проверочный код|код проверки|код доступа|код безопасности|одноразовый код
 одноразовый пароль|код для входа|код входа|код активации|код верификации|код авторизации
 """
@@ -93,6 +99,7 @@ _CODE_MEDIUM = """
 code|codes|pin|token|your code|this code|the code
 código|codigo|clave|senha|codice|kod|kodu|kodunuz|kodun|kodem|kodunu|kodudur|kodunuzdur|koddur|şifre|şifreniz|şifrenizdir
 код|кода|коду|кодом|пароль
+koden|kode|koder
 """
 
 _CODE_MEDIUM_CJK = """
@@ -110,6 +117,7 @@ voer|gebruik|vul
 wpisz|wprowadź|wprowadz|użyj|uzyj|podaj
 girin|giriniz|kullanın|gir
 введите|используйте|укажите
+ange|använd|skriv in|angi|bruk|indtast|brug|masukkan
 """
 
 _CODE_VERBS_CJK = """
@@ -333,17 +341,75 @@ _LABELS = Vocab(
 )
 
 
-def code_labels(window: str) -> list[tuple[int, int, float]]:
-    """The code labels and negative words in `window`: (start, end, weight)."""
+# In a meeting invitation these name the meeting's passcode or PIN, which is for joining a
+# call, not a one-time code proving who someone is: there they reject the number they label.
+_MEETING_LABELS = """
+passcode|password|pin|pin code|code|codes|your code|this code|the code|access code|token
+código|codigo|código de acceso|codigo de acceso|clave|clave de acceso|senha|código de acesso
+code d'accès|code d'acces|zugangscode|kennwort|codice|codice di accesso|toegangscode|kod
+kod dostępu|код|код доступа|пароль|パスコード|パスワード|密码|密碼|会议密码|入会密码
+"""
+_MEETING_KEYS = frozenset(_key(p.lower()) for p in _phrases(_MEETING_LABELS))
+
+
+def code_labels(window: str, meeting: bool = False) -> list[tuple[int, int, float]]:
+    """The code labels and negative words in `window`: (start, end, weight). In a meeting
+    invitation (`meeting`), the words that name a meeting's passcode are negative."""
     hits = []
     for m in _LABELS.finditer(window):
-        weight = _LABEL_WEIGHT.get(_key(m.group()))
+        key = _key(m.group())
+        weight = _LABEL_WEIGHT.get(key)
         if weight is not None:
+            if meeting and weight > 0 and key in _MEETING_KEYS:
+                weight = NEG
             hits.append((m.start(), m.end(), weight))
     return hits
 
 
+# What an invitation to a video call says: its ID, its dial-in, the words of its join link.
+MEETING = Vocab(
+    _phrases(
+        """meeting id|meeting-id|meeting number|webinar id|conference id|phone conference id
+        join zoom meeting|join the meeting|join meeting|join microsoft teams meeting|one tap mobile
+        dial-in|dial in by phone|join by phone|id de reunión|id de reunion|unirse a la reunión
+        id de réunion|rejoindre la réunion|meeting beitreten|besprechungs-id|einwahl
+        id riunione|id della riunione|partecipa alla riunione|vergadering-id|deelnemen aan vergadering
+        identyfikator spotkania|dołącz do spotkania|идентификатор конференции
+        присоединиться к конференции|toplantı kimliği|toplantıya katıl"""
+    ),
+    _phrases("会議id|会議 id|ミーティングid|会议号|會議號|会议 id|معرف الاجتماع"),
+)
+
+
 PROMO = Vocab(_phrases(_PROMO), _phrases(_PROMO_CJK))
+# Words of a shop: beside a code of letters ("use code FREESHIP"), they make it a promotion.
+PROMO_WORDS = Vocab(
+    _phrases(
+        """shipping|free shipping|order|orders|shop|store|purchase|sale|newsletter|referral
+        refer a friend|invite a friend|friends|envío|envio|compra|tienda|livraison|achat
+        boutique|parrainage|versand|einkauf|bestellung|spedizione|acquisto|negozio|verzending
+        winkel|bestelling|wysyłka|zakup|sklep|доставка|покупка|магазин"""
+    ),
+    _phrases("送料|购物|購物|包邮|包郵|ショップ"),
+)
+
+# Capitalised words of 6 to 8 letters that headings, buttons and banners print and that the
+# vowel rule of `codes._reads_as_a_word` would not catch on its own.
+CAPS_WORDS = frozenset(
+    """PASSWORD PASSCODE PASSWORT CONFIRM THANKS SIGNIN SIGNUP SUPPORT CONTACT DOWNLOAD
+    INSTALL PRODUCT PRODUCTS SETTINGS WARNING MONTHLY SHIPPED STRENGTH SCHNELL ACCOUNT
+    ACCOUNTS WELCOME SECURITY VERIFY VERIFIED ACTIVATE REQUEST PAYMENT PRIVACY REMINDER
+    DETAILS SUMMARY RECEIPT WEEKLY STATUS UPDATE UPDATES NOTICE URGENT EXPIRES EXPIRED
+    BILLING CHANGES SCHEDULE INVOICE ORDERS TICKET TICKETS FLIGHT BOOKING HOTELS TRAVEL
+    ANNUAL REPORT REPORTS SUBJECT CONTENT ATTACHED PRINTED GERMANY FRANCE SPAIN BRASIL
+    POLSKA ITALIA RUSSIA JAPAN CHINA LONDON PARIS BERLIN MADRID DEVELOP DEVICE DEVICES
+    CHROME SAFARI FIREFOX WINDOWS ANDROID IPHONE LINUX GOOGLE GITHUB GITLAB SLACK STRIPE
+    AMAZON PAYPAL APPROVE DENIED BLOCKED SIGNED LOGGED LOGOUT SIGNOUT OFFICIAL SPECIAL
+    WICHTIG HINWEIS KONTAKT SCHRITT COMPTE BONJOUR MERCI CUENTA GRACIAS CONTRASENA SENHA
+    OBRIGADO GRAZIE WACHTWOORD DANKJE HASLO KONTO DZIEKUJEMY ATTENTION IMPORTANT
+    """.split()
+)
+
 UNIT_AFTER = re.compile(r"^[ \t]?" + _trie_pattern(dict.fromkeys(_phrases(_UNITS), True)))
 
 # Words allowed between a label and its code while still reading as "label: code".
