@@ -38,6 +38,7 @@ __all__ = [
     "UNSUBSCRIBE",
     "AUX",
     "NOT_ME",
+    "APPROVE",
     "AUTH_INTENT",
     "SUBJECT_AUTH",
     "SUBJECT_NOT_AUTH",
@@ -434,6 +435,11 @@ INTRODUCED = re.compile(
 _VERIFY_WORDS = """
 verify|verification|confirm|confirmation|confirm email|activate|activation|validate|validation
 complete registration|complete your registration|finish signing up|finish setting up|get started
+accept invitation|accept the invitation|accept invite|accept your invitation|join team
+join the team|join workspace|join the workspace|join organization|join the organization
+aceptar invitación|aceptar la invitación|einladung annehmen|accepter l'invitation
+aceitar convite|accetta l'invito|accetta invito|uitnodiging accepteren|zaakceptuj zaproszenie
+daveti kabul et|принять приглашение
 verificar|verificación|confirmar|confirmación|activar|validar|ativar|verificação|confirmação
 vérifier|vérification|confirmer|activer|valider|bestätigen|bestätigung|verifizieren|aktivieren
 verifica|verificare|conferma|confermare|attiva|attivare|convalida|bevestig|bevestigen
@@ -443,6 +449,7 @@ doğrula|doğrulama|onayla|etkinleştir|aktifleştir|подтвердить|по
 """
 _VERIFY_CJK = """
 認証する|確認する|メールアドレスを確認|登録を完了|有効化|本登録|验证|驗證|确认|確認|激活|啟用
+招待を承諾|招待を受ける|接受邀请|接受邀請|قبول الدعوة
 تأكيد|تحقق|التحقق|تفعيل
 """
 _LOGIN_WORDS = """
@@ -502,6 +509,14 @@ _NOT_ME = """
 didn't request|did not request|didn't ask|did not ask|wasn't you|was not you|not you
 didn't sign up|did not sign up|didn't make|did not make|don't recognize|do not recognize
 didn't try|did not try|secure your account|report this|report it|not me
+no, block it|block it|block sign-in|block this sign-in|block access|deny|deny access|reject
+this wasn't me|it wasn't me|this was not me|secure my account|lock my account
+nein, blockieren|blockieren|sperren|das war ich nicht|ablehnen
+non, ce n'était pas moi|ce n'était pas moi|bloquer|refuser
+no, bloquear|bloquear|no fui yo|rechazar|denegar|não fui eu|bloquear acesso|recusar
+no, non sono stato io|non sono stato io|blocca|rifiuta|nee, blokkeren|blokkeren
+dat was ik niet|weigeren|nie, to nie ja|zablokuj|odrzuć|hayır, engelle|engelle|reddet
+нет, заблокировать|заблокировать|это не я|отклонить
 no solicitaste|no has solicitado|no fuiste tú|não solicitou|não foi você|pas à l'origine
 n'êtes pas à l'origine|pas vous|nicht angefordert|nicht sie|waren sie das nicht
 non hai richiesto|non sei stato tu|niet aangevraagd|niet door jou|nie prosiłeś
@@ -509,6 +524,7 @@ nie prosiłaś|to nie ty|talep etmediyseniz|siz değilseniz|не запраши�
 """
 _NOT_ME_CJK = """
 心当たりがない|お心当たりのない|身に覚えのない|不是您本人|非本人|如果这不是您|لم تطلب|لست أنت
+拒否する|拒否|ブロック|不是我|拒绝|拒絕|阻止|ليس أنا|حظر
 """
 _AUTH_INTENT = """
 verify your email|verify your email address|verify your account|verify your identity
@@ -546,6 +562,19 @@ RESET = Vocab(_phrases(_RESET_WORDS), _phrases(_RESET_CJK))
 UNSUBSCRIBE = Vocab(_phrases(_UNSUBSCRIBE_WORDS), _phrases(_UNSUBSCRIBE_CJK))
 AUX = Vocab(_phrases(_AUX_WORDS), _phrases(_AUX_CJK))
 NOT_ME = Vocab(_phrases(_NOT_ME), _phrases(_NOT_ME_CJK))
+# The answers that let a waiting sign-in through: a login-approval mail's first link.
+APPROVE = Vocab(
+    _phrases(
+        """yes, it was me|yes it was me|it was me|yes, it's me|it's me|yes, that was me|approve
+        approve sign-in|approve sign in|approve login|approve request|confirm sign-in
+        confirm sign in|confirm login|allow sign-in|allow access|ja, das war ich|das war ich
+        anmeldung bestätigen|genehmigen|oui, c'était moi|c'était moi|approuver
+        confirmer la connexion|sí, fui yo|fui yo|aprobar|sim, fui eu|fui eu|aprovar
+        sì, sono stato io|sono stato io|approva|ja, dat was ik|dat was ik|goedkeuren
+        tak, to ja|zatwierdź|evet, bendim|onayla|да, это я|это я|подтвердить вход|разрешить"""
+    ),
+    _phrases("承認する|承認|是我本人|是我|批准|允许|允許|نعم، هذا أنا|موافقة"),
+)
 AUTH_INTENT = Vocab(_phrases(_AUTH_INTENT), _phrases(_AUTH_INTENT_CJK))
 SUBJECT_AUTH = Vocab(
     _phrases(
