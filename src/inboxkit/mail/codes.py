@@ -546,7 +546,7 @@ def _scan_codes(
 
 def _candidate_spans(text: str) -> Iterator[tuple[int, int, str, bool, bool]]:
     """Code-shaped spans not ruled out by the characters around them:
-    (start, end, value as typed, printed in groups, lower-case)."""
+    (start, end, value as typed, printed in groups, strict)."""
     done_until = -1
     long_until = -1
     n = len(text)
@@ -578,9 +578,14 @@ def _candidate_spans(text: str) -> Iterator[tuple[int, int, str, bool, bool]]:
             for cs, ce, value, grouped in _digit_spans(m.group(), s):
                 if not _hard_reject(text, cs, ce):
                     yield cs, ce, value, grouped, len(value) > 8
-    # Codes of letters only ("KXQ-ZTP", "KXQZTPWM") and of words ("amber-falcon-river") have no
-    # digit to find them by; like lower-case codes they count only right after a strong label
-    # or set apart under one, and words of the language never count.
+    yield from _letter_spans(text)
+
+
+def _letter_spans(text: str) -> Iterator[tuple[int, int, str, bool, bool]]:
+    """Codes of letters only ("KXQ-ZTP", "KXQZTPWM") and of words ("amber-falcon-river"), which
+    have no digit to find them by. Like lower-case codes they count only right after a strong
+    label or set apart under one, and words of the language never count."""
+    n = len(text)
     for pattern in (_LETTER_CODE, _CAPS_CODE, _WORD_CODE):
         for count, m in enumerate(pattern.finditer(text)):
             if count >= MAX_CLUSTERS:

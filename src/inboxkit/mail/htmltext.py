@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode as Node
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 __all__ = ["Anchor", "Rendered", "html_to_text", "render_html", "strip_invisible"]
 
@@ -155,8 +155,12 @@ def _strongest_mark(match: re.Match[str]) -> str:
 
 
 # Hidden: elements flagged so, and those whose style says so (`_hidden_style` decides).
+# (Narrowing the selector to styles that name a way of hiding costs as much: lexbor walks the
+# tree once per attribute selector.)
 _FLAGGED_SELECTOR = '[hidden],[class*="preheader" i]'
 _HIDDEN_SELECTOR = "[style]," + _FLAGGED_SELECTOR
+
+
 _INLINE_SELECTOR = '[style*="inline" i]'
 
 
@@ -228,13 +232,17 @@ def _render(html: str) -> Rendered:
         anchor.insert_after(_A_CLOSE)
     for cell in root.css("td,th"):
         cell.insert_before(_CELL)
-    for node in root.css(_INLINE_SELECTOR):
+    # A selector walk costs more than a search of the markup for the word it needs (the
+    # markup is not lower-cased for it: that costs as much as the walk).
+    inline = "nline" in html or "NLINE" in html
+    for node in root.css(_INLINE_SELECTOR) if inline else ():
         if node.tag in _BLOCK_TAGS and _is_inline(node.attributes):
             # Boxes laid out side by side, such as a code printed one digit per box.
             node.insert_before(" ")
             node.insert_after(" ")
             node.unwrap()
-    for node in root.css("pre"):
+    pre = "<pre" in html or "<PRE" in html or "<Pre" in html
+    for node in root.css("pre") if pre else ():
         node.replace_with(_NL + node.text().replace("\n", _BR) + _NL)
     for node in root.css(_UNWRAP_SELECTOR):
         node.unwrap(delete_empty=True)
@@ -312,7 +320,7 @@ _UNWRAP_SELECTOR = ",".join(
 _SENTINEL = re.compile("[\x05\x06]")
 
 
-def _drawn_as_button(anchor: Node) -> bool:
+def _drawn_as_button(anchor: LexborNode) -> bool:
     """Whether an anchor is drawn as a button: styled as a box, named one, or the only content
     of a coloured table cell (the bulletproof buttons of mail templates)."""
     attrs = anchor.attributes

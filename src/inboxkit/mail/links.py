@@ -288,14 +288,7 @@ def _classify(link: _Link, intent: bool, primary: str | None) -> None:
     named = link.quality == 3 and (link.alone or not link.from_anchor)
     if kind and (intent or named) and not (aux and link.quality < 3):
         link.kind, link.tier = kind, 4
-        if primary == kind:
-            link.quality += 3
-        if link.from_anchor and text and len(text.split()) >= 2:
-            link.quality += 1
-        if _TOKENISH.search(url.split("?", 1)[-1] if "?" in url else path):
-            link.quality += 1
-        if link.button:
-            link.quality += 1
+        link.quality += _standing(link, kind == primary, text, path)
         return
     link.kind = "other"
     if link.image_only:
@@ -314,6 +307,20 @@ def _after_host(url: str) -> str:
     rest = url.split("://", 1)[-1]
     m = _HOST_END.search(rest)
     return rest[m.start() :] if m else ""
+
+
+def _standing(link: _Link, primary: bool, text: str, path: str) -> int:
+    """What puts one verify, login or reset link before another of the same tier: being of
+    the message's own kind, words of its own, a token in its URL, being drawn as a button."""
+    url = link.url
+    quality = 3 if primary else 0
+    if link.from_anchor and text and len(text.split()) >= 2:
+        quality += 1
+    if _TOKENISH.search(url.split("?", 1)[-1] if "?" in url else path):
+        quality += 1
+    if link.button:
+        quality += 1
+    return quality
 
 
 def _bare_site(after_host: str) -> bool:

@@ -97,7 +97,9 @@ def cell_btn(url: str, label: str, color: str = "#16a34a") -> str:
 
 _LETTER_SHAPES = {
     "strong": lambda c: f"<strong>{c}</strong>",
-    "code": lambda c: f'<code style="font-size:18px;background:#f1f1f1;padding:4px 8px;">{c}</code>',
+    "code": lambda c: (
+        f'<code style="font-size:18px;background:#f1f1f1;padding:4px 8px;">{c}</code>'
+    ),
     "h1": lambda c: f'<h1 style="font-size:32px;letter-spacing:2px;margin:8px 0;">{c}</h1>',
     "h2": lambda c: f'<h2 style="font-family:monospace;">{c}</h2>',
     "bigtd": lambda c: (
@@ -268,8 +270,16 @@ def _words() -> list[Case]:
     for i, (name, brand, domain, subject, intro, code) in enumerate(rows):
         lang = name.split("_")[0]
         text = f"{intro}\n\n{code}\n\nThis is a one-time code.\n\n-- \n{brand}\n"
-        html = page(subject, [intro, f'<p style="font-family:monospace;font-size:20px;">{code}</p>',
-                              "Step-by-step help: see our up-to-date guide."], domain, lang)
+        html = page(
+            subject,
+            [
+                intro,
+                f'<p style="font-family:monospace;font-size:20px;">{code}</p>',
+                "Step-by-step help: see our up-to-date guide.",
+            ],
+            domain,
+            lang,
+        )
         out.append(Case(f"words_{name}", "code_words", lang, brand, domain, subject,
                         text if i % 2 else None, html if i != 1 else None, code=code))  # fmt: skip
     return out
@@ -536,11 +546,15 @@ def _footnotes() -> list[Case]:
         head = " | ".join(nav) + "\n\n" if nav else ""
         if name == "pt_urlglued":
             # The marker glued to the URL itself.
-            text = (f"Quarry[1]\n\nClique no link abaixo para entrar:\n{url}[2]\n\n"
-                    f"Ajuda[3]\n\n[1] https://{domain}/\n[3] https://{domain}/help\n")
+            text = (
+                f"Quarry[1]\n\nClique no link abaixo para entrar:\n{url}[2]\n\n"
+                f"Ajuda[3]\n\n[1] https://{domain}/\n[3] https://{domain}/help\n"
+            )
         else:
-            text = (f"{head}{line}\n\nIf you did not ask for this, ignore this message.\n\n"
-                    f"Links:\n------\n[1] https://{domain}/\n[2] {url}\n[3] https://{domain}/help\n")
+            text = (
+                f"{head}{line}\n\nIf you did not ask for this, ignore this message.\n\n"
+                f"Links:\n------\n[1] https://{domain}/\n[2] {url}\n[3] https://{domain}/help\n"
+            )
         out.append(Case(f"footnote_{name}", "footnote_links", lang, "Quarry", domain, subject,
                         text, None, link=url, link_kind=kind))  # fmt: skip
     return out
