@@ -438,6 +438,8 @@ def _label_after(after: str, meeting: bool = False) -> float:
         if weight <= 0 or weight == VERB_WEIGHT:
             continue
         if hs <= 36 and _gap_is_direct(after[:hs], allow_unknown=2):
+            if _SENTENCE_BREAK.search(after[:hs]):
+                break  # "Call 912-345-678. Your security code is ...": the label is the next's
             return weight + 0.1
         break
     return 0.0
