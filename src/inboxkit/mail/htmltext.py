@@ -154,11 +154,10 @@ def _strongest_mark(match: re.Match[str]) -> str:
     return _CELL + sentinels
 
 
-# Hidden: elements flagged so, and those whose style says so (`_hidden_style` decides).
+# Hidden: elements flagged so, and those whose style says so (`_drop_hidden` decides).
 # (Narrowing the selector to styles that name a way of hiding costs as much: lexbor walks the
 # tree once per attribute selector.)
-_FLAGGED_SELECTOR = '[hidden],[class*="preheader" i]'
-_HIDDEN_SELECTOR = "[style]," + _FLAGGED_SELECTOR
+_HIDDEN_SELECTOR = '[style],[hidden],[class*="preheader" i]'
 
 
 _INLINE_SELECTOR = '[style*="inline" i]'
@@ -198,59 +197,103 @@ def _prepare_markup(html: str) -> str:
 def _render(html: str) -> Rendered:
     if not html:
         return Rendered("", ())
-    html = _prepare_markup(html)
-    tree = LexborHTMLParser(html.encode("utf-8", "replace"))
+    data = _prepare_markup(html).encode("utf-8", "replace")
+    tree = LexborHTMLParser(data)
     root = tree.body or tree.root
     if root is None:
         return Rendered("", ())
-    # One selector pass for all unrendered elements; removed innermost first, so that no node
-    # is destroyed twice.
-    for node in reversed(root.css(_SKIP_SELECTOR)):
-        node.decompose()
-    # The tree is rewritten so that lexbor can produce the text in one pass, in C: hidden
-    # elements go, anchors are fenced with sentinels, cells start with a tab mark, inline
-    # elements are unwrapped and adjacent text merged. What is left between two text nodes is
-    # then always a block boundary, which `text(separator=...)` marks.
-    flagged = {n.mem_id for n in root.css(_FLAGGED_SELECTOR)}
-    hidden = [
-        n
-        for n in root.css(_HIDDEN_SELECTOR)
-        if (flagged and n.mem_id in flagged) or _hidden_style(n.attrs.get("style"))
-    ]
-    for node in reversed(hidden):  # innermost first: a removed subtree is never visited again
-        node.decompose()
+    # Tag and attribute names are ASCII, so the markup lower-cased as bytes (a few
+    # microseconds, where lower-casing the text costs as much as a walk of the tree) says
+    # exactly which of the rare tags and styles are worth a selector walk.
+    low = data.lower()
+    if _SKIP_TAG.search(low):
+        # Removed innermost first (the selector answers in document order), so that no node
+        # is destroyed twice.
+        for node in reversed(root.css(_SKIP_SELECTOR)):
+            node.decompose()
+    _drop_hidden(root)
+    # The tree is rewritten so that lexbor can produce the text in one pass, in C: anchors are
+    # fenced with sentinels, cells start with a tab mark, inline elements are unwrapped and
+    # adjacent text merged. What is left between two text nodes is then always a block
+    # boundary, which `text(separator=...)` marks. One walk of the tree from Python finds what
+    # to rewrite: a selector costs lexbor a walk per name, and the unwrapped names alone are 22.
+    anchors: list[LexborNode] = []
+    cells: list[LexborNode] = []
+    pres: list[LexborNode] = []
+    unwrap: list[LexborNode] = []
+    for node in root.traverse():
+        tag = node.tag_id
+        if tag in _UNWRAP_IDS:
+            unwrap.append(node)
+            if tag == _A_ID:
+                anchors.append(node)
+            elif tag in _CELL_IDS:
+                cells.append(node)
+        elif tag == _PRE_ID:
+            pres.append(node)
     found: list[tuple[str, bool, str, bool]] = []
-    # Only the first MAX_ANCHORS are collected (the extractor looks at no more links than
-    # that); the rest render as text, which keeps the Python work per document bounded.
-    for anchor in root.css("a[href]")[:MAX_ANCHORS]:
+    for anchor in anchors:
         attrs = anchor.attributes
+        if "href" not in attrs:
+            continue
+        # Only the first MAX_ANCHORS are collected (the extractor looks at no more links than
+        # that); the rest render as text, which keeps the Python work per document bounded.
+        if len(found) == MAX_ANCHORS:
+            break
         image = anchor.css_first("img")
         alt = (image.attributes.get("alt") or "") if image is not None else ""
         fallback = attrs.get("aria-label") or attrs.get("title") or alt
         found.append((attrs["href"] or "", image is not None, fallback, _drawn_as_button(anchor)))
         anchor.insert_before(_A_OPEN)
         anchor.insert_after(_A_CLOSE)
-    for cell in root.css("td,th"):
+    for cell in cells:
         cell.insert_before(_CELL)
-    # A selector walk costs more than a search of the markup for the word it needs (the
-    # markup is not lower-cased for it: that costs as much as the walk).
-    inline = "nline" in html or "NLINE" in html
-    for node in root.css(_INLINE_SELECTOR) if inline else ():
+    for node in root.css(_INLINE_SELECTOR) if b"inline" in low else ():
         if node.tag in _BLOCK_TAGS and _is_inline(node.attributes):
             # Boxes laid out side by side, such as a code printed one digit per box.
             node.insert_before(" ")
             node.insert_after(" ")
             node.unwrap()
-    pre = "<pre" in html or "<PRE" in html or "<Pre" in html
-    for node in root.css("pre") if pre else ():
-        node.replace_with(_NL + node.text().replace("\n", _BR) + _NL)
-    for node in root.css(_UNWRAP_SELECTOR):
+    if pres:
+        for node in pres:
+            node.replace_with(_NL + node.text().replace("\n", _BR) + _NL)
+        # What was inside a <pre> is gone with it.
+        unwrap = [node for node in root.traverse() if node.tag_id in _UNWRAP_IDS]
+    for node in unwrap:
         node.unwrap(delete_empty=True)
     tree.merge_text_nodes()
     text = _finish(root.text(separator=_NL, skip_empty=True))
     if not found:
         return Rendered(text, ())
     return _with_anchors(text, found)
+
+
+# Elements never shown, and the start tags that make them (as lower-cased bytes; `\b` also
+# matches names such as "svg-icon", which only costs the selector walk).
+_SKIP_TAG = re.compile(
+    rb"<(?:head|title|script|style|noscript|template|svg|math|iframe|object|embed|select"
+    rb"|textarea)\b"
+)
+
+
+def _drop_hidden(root: LexborNode) -> None:
+    """Remove the elements a reader never sees: flagged so, or styled so (`_hidden_style`)."""
+    hidden = []
+    verdicts: dict[str, bool] = {}  # templates repeat the same few styles on every cell
+    for node in root.css(_HIDDEN_SELECTOR):
+        attrs = node.attributes
+        style = attrs.get("style")
+        if style:
+            verdict = verdicts.get(style)
+            if verdict is None:
+                verdict = verdicts[style] = _hidden_style(style)
+            if verdict:
+                hidden.append(node)
+                continue
+        if "hidden" in attrs or "preheader" in (attrs.get("class") or "").lower():
+            hidden.append(node)
+    for node in reversed(hidden):  # innermost first: a removed subtree is never visited again
+        node.decompose()
 
 
 MAX_OPEN_TAGS = 3000
@@ -309,12 +352,26 @@ def _drop_comments(html: str) -> str:
     return "".join(pieces)
 
 
-# Inline elements seen in mail. Each name costs a pass over the tree, so rarer ones (q, cite,
-# kbd...) are left to act as line breaks.
-_UNWRAP_SELECTOR = ",".join(
+# Inline elements seen in mail, unwrapped so that their text joins the text around them;
+# rarer ones (q, cite, kbd...) act as line breaks. `td` and `th` are unwrapped after their cell
+# mark is put in.
+_UNWRAP_TAGS = (
     "a span b strong i em u font small big sup sub code label mark s strike tt nobr wbr abbr "
     "button td th img".split()
 )
+
+
+def _tag_ids(names: list[str]) -> dict[str, int]:
+    """lexbor's ids of the HTML tags named (fixed for the tags it knows)."""
+    tree = LexborHTMLParser("")
+    return {name: tree.create_node(name).tag_id for name in names}
+
+
+_IDS = _tag_ids([*_UNWRAP_TAGS, "pre"])
+_UNWRAP_IDS = frozenset(_IDS[name] for name in _UNWRAP_TAGS)
+_CELL_IDS = frozenset((_IDS["td"], _IDS["th"]))
+_A_ID = _IDS["a"]
+_PRE_ID = _IDS["pre"]
 
 
 _SENTINEL = re.compile("[\x05\x06]")
