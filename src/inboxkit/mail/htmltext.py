@@ -44,8 +44,8 @@ _MARK_TEXT = ((_CELL, "\t"), (_NL, "\n"), (_BR, "\n"), (_PARA, "\n\n"))
 _A_OPEN = "\x05"  # start of an anchor's text
 _A_CLOSE = "\x06"  # end of an anchor's text
 _SENTINELS = "\x05\x06"
-_FORGEABLE = "\x00\x01\x02\x03\x04\x05\x06"
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_FORGEABLE = b"\x00\x01\x02\x03\x04\x05\x06"
+_CONTROLS = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])  # removed from markup
 
 _SKIP_SELECTOR = (
     "head,title,script,style,noscript,template,svg,math,iframe,object,embed,select,textarea"
@@ -146,7 +146,9 @@ def _finish(raw: str) -> str:
 
 def _strongest_mark(match: re.Match[str]) -> str:
     run = match.group()
-    sentinels = "".join(ch for ch in run if ch in _SENTINELS)  # empty anchors keep a place
+    sentinels = ""  # empty anchors keep a place
+    if _A_OPEN in run or _A_CLOSE in run:
+        sentinels = "".join(ch for ch in run if ch in _SENTINELS)
     if _PARA in run or run.count(_BR) > 1:
         return _PARA + sentinels
     if _NL in run or _BR in run:
@@ -177,27 +179,33 @@ def _hidden_style(style: str | None) -> bool:
     return False
 
 
-def _prepare_markup(html: str) -> str:
-    """The markup worth parsing: the <body> on, control characters and comments out, nesting
-    capped."""
+def _prepare_markup(html: str) -> bytes:
+    """The markup worth parsing, as UTF-8: the <body> on, control characters and comments out,
+    nesting capped.
+
+    The work is done on the bytes: every search below is for ASCII, which UTF-8 encodes as
+    itself and no other character contains, and a search of bytes is several times cheaper
+    than one of a string with a non-Latin-1 character in it.
+    """
+    data = html.encode("utf-8", "replace")
     # Nothing in <head> is shown; skipping it spares parsing (and scanning) its often large
     # <style> block.
-    body_at = html.find("<body")
+    body_at = data.find(b"<body")
     if body_at == -1:
-        body_at = html.find("<BODY")
-    if body_at > 0 and (html.find("<head", 0, body_at) >= 0 or html.find("<HEAD", 0, body_at) >= 0):
-        html = html[body_at:]
-    if any(ch in html for ch in _FORGEABLE):
-        html = _CONTROLS.sub("", html)
-    if "<!--" in html:
-        html = _drop_comments(html)
-    return _limit_nesting(html)
+        body_at = data.find(b"<BODY")
+    if body_at > 0 and (data.find(b"<head", 0, body_at) >= 0 or data.find(b"<HEAD", 0, body_at) >= 0):
+        data = data[body_at:]
+    if any(ch in data for ch in _FORGEABLE):
+        data = data.translate(None, _CONTROLS)
+    if b"<!--" in data:
+        data = _drop_comments(data)
+    return _limit_nesting(data)
 
 
 def _render(html: str) -> Rendered:
     if not html:
         return Rendered("", ())
-    data = _prepare_markup(html).encode("utf-8", "replace")
+    data = _prepare_markup(html)
     tree = LexborHTMLParser(data)
     root = tree.body or tree.root
     if root is None:
@@ -298,15 +306,15 @@ def _drop_hidden(root: LexborNode) -> None:
 
 MAX_OPEN_TAGS = 3000
 MAX_ANCHORS = 300
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]{0,63})")  # no tag we know is longer
+_TAG = re.compile(rb"<(/?)([A-Za-z][A-Za-z0-9:-]{0,63})")  # no tag we know is longer
 # Elements that cannot raise the nesting depth: void ones, and those a sibling closes.
 _FLAT_TAGS = frozenset(
-    "br img meta link input hr wbr col area source base track embed param p li td th tr dt dd "
-    "option".split()
+    b"br img meta link input hr wbr col area source base track embed param p li td th tr dt dd "
+    b"option".split()
 )
 
 
-def _limit_nesting(html: str) -> str:
+def _limit_nesting(html: bytes) -> bytes:
     """Cut a document where it would nest deeper than `MAX_OPEN_TAGS` elements.
 
     HTML5 tree building checks the stack of open elements for many start tags, so its cost
@@ -314,7 +322,7 @@ def _limit_nesting(html: str) -> str:
     A document with fewer tags than the limit cannot reach it, which spares ordinary mail the
     scan; otherwise the depth is tracked tag by tag, erring on the deep side.
     """
-    if html.count("<") <= MAX_OPEN_TAGS:
+    if html.count(b"<") <= MAX_OPEN_TAGS:
         return html
     depth = 0
     for m in _TAG.finditer(html):
@@ -331,7 +339,7 @@ def _limit_nesting(html: str) -> str:
     return html
 
 
-def _drop_comments(html: str) -> str:
+def _drop_comments(html: bytes) -> bytes:
     """Remove `<!-- ... -->` comments (Outlook conditional blocks among them) before parsing.
 
     Left in the tree, a comment would split the text around it in two.
@@ -339,17 +347,17 @@ def _drop_comments(html: str) -> str:
     pieces = []
     pos = 0
     while True:
-        start = html.find("<!--", pos)
+        start = html.find(b"<!--", pos)
         if start == -1:
             break
         pieces.append(html[pos:start])
-        end = html.find("-->", start + 4)
+        end = html.find(b"-->", start + 4)
         if end == -1:
             pos = len(html)
             break
         pos = end + 3
     pieces.append(html[pos:])
-    return "".join(pieces)
+    return b"".join(pieces)
 
 
 # Inline elements seen in mail, unwrapped so that their text joins the text around them;
