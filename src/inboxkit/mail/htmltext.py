@@ -9,7 +9,8 @@ Parsing is done by lexbor (through `selectolax`), an HTML5 parser written in C t
 any byte soup: it parses a 50 KB transactional mail in about 0.2 ms, where the stdlib
 `html.parser` needs 1.5 ms just to tokenise it. Rendering then rewrites the tree with a few
 selector queries and lets lexbor produce the text, rather than visiting every node from
-Python: that halves the cost, and no recursion depends on how deeply the mail nests.
+Python: that halves the cost, and no recursion depends on how deeply the mail nests. What to
+rewrite is found in one walk of the tree (a selector costs lexbor a walk per name in it).
 
 Blocks and line breaks become single newlines (no blank lines between paragraphs, except in
 `<pre>`). Comments, Outlook's conditional blocks among them, are removed before parsing. The
@@ -193,7 +194,9 @@ def _prepare_markup(html: str) -> bytes:
     body_at = data.find(b"<body")
     if body_at == -1:
         body_at = data.find(b"<BODY")
-    if body_at > 0 and (data.find(b"<head", 0, body_at) >= 0 or data.find(b"<HEAD", 0, body_at) >= 0):
+    if body_at > 0 and (
+        data.find(b"<head", 0, body_at) >= 0 or data.find(b"<HEAD", 0, body_at) >= 0
+    ):
         data = data[body_at:]
     if any(ch in data for ch in _FORGEABLE):
         data = data.translate(None, _CONTROLS)
@@ -225,35 +228,8 @@ def _render(html: str) -> Rendered:
     # adjacent text merged. What is left between two text nodes is then always a block
     # boundary, which `text(separator=...)` marks. One walk of the tree from Python finds what
     # to rewrite: a selector costs lexbor a walk per name, and the unwrapped names alone are 22.
-    anchors: list[LexborNode] = []
-    cells: list[LexborNode] = []
-    pres: list[LexborNode] = []
-    unwrap: list[LexborNode] = []
-    for node in root.traverse():
-        tag = node.tag_id
-        if tag in _UNWRAP_IDS:
-            unwrap.append(node)
-            if tag == _A_ID:
-                anchors.append(node)
-            elif tag in _CELL_IDS:
-                cells.append(node)
-        elif tag == _PRE_ID:
-            pres.append(node)
-    found: list[tuple[str, bool, str, bool]] = []
-    for anchor in anchors:
-        attrs = anchor.attributes
-        if "href" not in attrs:
-            continue
-        # Only the first MAX_ANCHORS are collected (the extractor looks at no more links than
-        # that); the rest render as text, which keeps the Python work per document bounded.
-        if len(found) == MAX_ANCHORS:
-            break
-        image = anchor.css_first("img")
-        alt = (image.attributes.get("alt") or "") if image is not None else ""
-        fallback = attrs.get("aria-label") or attrs.get("title") or alt
-        found.append((attrs["href"] or "", image is not None, fallback, _drawn_as_button(anchor)))
-        anchor.insert_before(_A_OPEN)
-        anchor.insert_after(_A_CLOSE)
+    anchors, cells, pres, unwrap = _to_rewrite(root)
+    found = _fence_anchors(anchors)
     for cell in cells:
         cell.insert_before(_CELL)
     for node in root.css(_INLINE_SELECTOR) if b"inline" in low else ():
@@ -274,6 +250,49 @@ def _render(html: str) -> Rendered:
     if not found:
         return Rendered(text, ())
     return _with_anchors(text, found)
+
+
+_Nodes = list[LexborNode]
+
+
+def _to_rewrite(root: LexborNode) -> tuple[_Nodes, _Nodes, _Nodes, _Nodes]:
+    """The anchors, cells, <pre> elements and inline elements under `root`, in one walk."""
+    anchors: _Nodes = []
+    cells: _Nodes = []
+    pres: _Nodes = []
+    unwrap: _Nodes = []
+    for node in root.traverse():
+        tag = node.tag_id
+        if tag in _UNWRAP_IDS:
+            unwrap.append(node)
+            if tag == _A_ID:
+                anchors.append(node)
+            elif tag in _CELL_IDS:
+                cells.append(node)
+        elif tag == _PRE_ID:
+            pres.append(node)
+    return anchors, cells, pres, unwrap
+
+
+def _fence_anchors(anchors: list[LexborNode]) -> list[tuple[str, bool, str, bool]]:
+    """Put sentinels around the text of each anchor with an href, and note what the text
+    alone does not say: (href, has an image, fallback text, drawn as a button)."""
+    found: list[tuple[str, bool, str, bool]] = []
+    for anchor in anchors:
+        attrs = anchor.attributes
+        if "href" not in attrs:
+            continue
+        # Only the first MAX_ANCHORS are collected (the extractor looks at no more links than
+        # that); the rest render as text, which keeps the Python work per document bounded.
+        if len(found) == MAX_ANCHORS:
+            break
+        image = anchor.css_first("img")
+        alt = (image.attributes.get("alt") or "") if image is not None else ""
+        fallback = attrs.get("aria-label") or attrs.get("title") or alt
+        found.append((attrs["href"] or "", image is not None, fallback, _drawn_as_button(anchor)))
+        anchor.insert_before(_A_OPEN)
+        anchor.insert_after(_A_CLOSE)
+    return found
 
 
 # Elements never shown, and the start tags that make them (as lower-cased bytes; `\b` also
