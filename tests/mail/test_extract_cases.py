@@ -635,6 +635,22 @@ def test_html_to_text_keeps_preformatted_lines():
     assert html_to_text("<pre>line one\nline two</pre><p>after</p>") == "line one\nline two\nafter"
 
 
+def test_html_to_text_skips_unrendered_tags_in_any_case_and_anchors_inside_hidden_ones():
+    html = (
+        "<body><SCRIPT>var a=1</SCRIPT><Style>p{}</Style><SVG><text>logo</text></SVG>"
+        '<div HIDDEN><a href="https://a.example/verify/abc">Verify</a></div>'
+        '<p>Shown <a href="https://a.example/help">help</a></p></body>'
+    )
+    rendered = render_html(html)
+    assert rendered.text == "Shown help"
+    assert [a.href for a in rendered.anchors] == ["https://a.example/help"]
+
+
+def test_html_to_text_keeps_inline_markup_inside_preformatted_text_on_its_lines():
+    html = "<pre>code <b>482913</b>\nline <a href='https://a.example/x'>two</a></pre><i>after</i>"
+    assert html_to_text(html) == "code 482913\nline two\nafter"
+
+
 def test_html_to_text_of_empty_or_textless_html_is_empty():
     assert html_to_text("") == ""
     assert html_to_text("<html><head><title>x</title></head><body></body></html>") == ""

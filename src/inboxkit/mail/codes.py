@@ -102,6 +102,12 @@ _CAPS_CODE = re.compile(r"[A-Z]{6,8}")  # runs of capitals; the caller checks wh
 # Three to six dictionary-looking words of three or more letters, joined by hyphens: a code to
 # copy and paste. "up-to-date" and "step-by-step" have shorter words.
 _WORD_CODE = re.compile(r"[a-z]{3,10}(?:-[a-z]{3,10}){2,5}")
+# What every match of the two hyphenated shapes has inside. Searched first: a pattern that
+# starts with a character class is tried at every letter of the text, one that starts with a
+# literal only at the hyphens, which makes the search for a shape that is not there ~30 times
+# cheaper.
+_LETTER_CODE_SIGN = re.compile(r"-[A-Z]{3}")
+_WORD_CODE_SIGN = re.compile(r"-[a-z]{3,10}-")
 _MIXED_TOKEN = re.compile(r"[A-Za-z0-9]{6,8}")
 _VOWELS = frozenset("AEIOUY")
 _TOKEN_CHARS = _ALNUM | {"-", "_"}
@@ -588,7 +594,13 @@ def _letter_spans(text: str) -> Iterator[tuple[int, int, str, bool, bool]]:
     have no digit to find them by. Like lower-case codes they count only right after a strong
     label or set apart under one, and words of the language never count."""
     n = len(text)
-    for pattern in (_LETTER_CODE, _CAPS_CODE, _WORD_CODE):
+    for pattern, sign in (
+        (_LETTER_CODE, _LETTER_CODE_SIGN),
+        (_CAPS_CODE, None),
+        (_WORD_CODE, _WORD_CODE_SIGN),
+    ):
+        if sign is not None and sign.search(text) is None:
+            continue
         for count, m in enumerate(pattern.finditer(text)):
             if count >= MAX_CLUSTERS:
                 break
