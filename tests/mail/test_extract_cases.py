@@ -646,6 +646,21 @@ def test_html_to_text_skips_unrendered_tags_in_any_case_and_anchors_inside_hidde
     assert [a.href for a in rendered.anchors] == ["https://a.example/help"]
 
 
+def test_button_hidden_from_outlook_only_is_still_the_link_to_click():
+    # Bulletproof buttons: a VML copy for Outlook in a conditional comment, and the real
+    # anchor, styled `mso-hide:all`, for every other client.
+    html = (
+        "<p>Confirm your address to finish signing up.</p>"
+        '<!--[if mso]><v:roundrect href="https://app.example/confirm?t=Zq81"></v:roundrect><![endif]-->'
+        '<a href="https://app.example/confirm?t=Zq81" style="mso-hide:all;background:#1a73e8">'
+        "Confirm email</a>"
+        '<p><a href="https://app.example/">app.example</a></p>'
+    )
+    assert "Confirm email" in html_to_text(html)
+    first = extract("Confirm your address", None, html).links[0]
+    assert (first.url, first.kind) == ("https://app.example/confirm?t=Zq81", "verify")
+
+
 def test_html_to_text_keeps_inline_markup_inside_preformatted_text_on_its_lines():
     html = "<pre>code <b>482913</b>\nline <a href='https://a.example/x'>two</a></pre><i>after</i>"
     assert html_to_text(html) == "code 482913\nline two\nafter"

@@ -67,9 +67,11 @@ _INVISIBLE = re.compile(
     "\ufff9-\ufffb]{1,4096}"
 )
 # Preheaders and other text the reader never sees. Matched on the lower-cased style with
-# spaces removed; "max-height:0" and "opacity:0" but not "opacity:0.9".
+# spaces removed; "max-height:0" and "opacity:0" but not "opacity:0.9". `mso-hide:all` is not
+# here: it hides an element from Outlook only, and templates put it on the very button every
+# other client shows (beside a VML copy for Outlook inside a conditional comment).
 _HIDDEN_STYLE = re.compile(
-    r"display:none|visibility:hidden|mso-hide:all|(?:max-height|max-width|opacity):0(?![.0-9]{0,32}[1-9])"
+    r"display:none|visibility:hidden|(?:max-height|max-width|opacity):0(?![.0-9]{0,32}[1-9])"
 )
 
 

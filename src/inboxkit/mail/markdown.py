@@ -27,10 +27,8 @@ import re
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from inboxkit.mail.htmltext import (
-    _FLAGGED_SELECTOR,
-    _HIDDEN_SELECTOR,
     _SKIP_SELECTOR,
-    _hidden_style,
+    _drop_hidden,
     _prepare_markup,
     strip_invisible,
 )
@@ -90,7 +88,7 @@ def _bounded(text: str) -> str:
 def _render(html: str) -> str:
     if _INDENT in html or _SPACE in html:
         html = html.replace(_INDENT, "").replace(_SPACE, "")
-    tree = LexborHTMLParser(_prepare_markup(html).encode("utf-8", "replace"))
+    tree = LexborHTMLParser(_prepare_markup(html))
     root = tree.body or tree.root
     if root is None:
         return ""
@@ -111,22 +109,7 @@ def _drop_unseen(root: LexborNode) -> None:
     """Remove what is not shown: skipped elements, hidden ones, tracking pixels."""
     for node in reversed(root.css(_SKIP_SELECTOR)):
         node.decompose()
-    flagged = {n.mem_id for n in root.css(_FLAGGED_SELECTOR)}
-    hidden = [
-        n
-        for n in root.css(_HIDDEN_SELECTOR)
-        if (flagged and n.mem_id in flagged) or _hidden(n.attrs.get("style"))
-    ]
-    for node in reversed(hidden):  # innermost first: a removed subtree is never visited again
-        node.decompose()
-
-
-def _hidden(style: str | None) -> bool:
-    # `mso-hide:all` hides an element from Outlook only: templates put it on the button every
-    # other client shows (with a VML copy for Outlook), and the button's link matters.
-    if style and "mso-hide" in style:
-        style = style.replace("mso-hide:all", "").replace("mso-hide: all", "")
-    return _hidden_style(style)
+    _drop_hidden(root)  # the same verdicts as the text rendering's
 
 
 def _tiny(value: str | None) -> bool:
