@@ -13,7 +13,7 @@ from inboxkit.api.deps import PrincipalDep, RuntimeDep, client_ip
 from inboxkit.api.schemas import PRINTABLE, Data, ErrorResponse
 from inboxkit.errors import PayloadTooLarge, UnsupportedMediaType
 from inboxkit.services.admission import RefusalReason
-from inboxkit.services.ingest import MAX_ADDRESS_CHARS
+from inboxkit.services.ingest import ADDRESS_PATTERN, MAX_ADDRESS_CHARS
 from inboxkit.services.sns import MAX_BODY_BYTES
 
 router = APIRouter(tags=["inbound"])
@@ -107,7 +107,9 @@ class SnsAnswer(BaseModel):
 
 
 Recipients = Annotated[
-    list[Annotated[str, Field(min_length=3, max_length=MAX_ADDRESS_CHARS, pattern="@")]],
+    list[
+        Annotated[str, Field(min_length=3, max_length=MAX_ADDRESS_CHARS, pattern=ADDRESS_PATTERN)]
+    ],
     Query(
         min_length=1,
         description="A recipient; repeat for more (at most INBOXKIT_MAX_RECIPIENTS, 100 by "

@@ -182,7 +182,7 @@ class SesInbound:
             raise BadRequest("The SES receipt names no recipients.")
         source = mail.get("source")
         envelope = Envelope(
-            mail_from=source if isinstance(source, str) else "",
+            mail_from=source if isinstance(source, str) and source.isprintable() else "",
             rcpt_tos=self.ingest.check_recipients(recipients),
             helo="amazonses",
         )

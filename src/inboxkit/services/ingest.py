@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 # at its start, and a From past this many bytes is not worth finding.
 HEADER_SCAN_BYTES = 64 * 1024
 MAX_ADDRESS_CHARS = 320
+# What `check_recipients` accepts, as the API documents it: an "@" and no control characters.
+ADDRESS_PATTERN = r"^[^\x00-\x1f\x7f]*@[^\x00-\x1f\x7f]*$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,10 @@ def header_sender(raw: bytes) -> str:
         _name, address = parseaddr(str(headers.get("From", "")))
     except Exception:  # malformed headers: the parsed message will say more
         return ""
-    return address if len(address) <= MAX_ADDRESS_CHARS else ""
+    # PostgreSQL's JSON cannot hold a NUL; an address never holds a control character.
+    if len(address) > MAX_ADDRESS_CHARS or any(ord(c) < 0x20 or ord(c) == 0x7F for c in address):
+        return ""
+    return address
 
 
 class IngestService:
@@ -119,7 +124,7 @@ class IngestService:
     def check_recipients(self, to: list[str]) -> list[str]:
         """The distinct recipients (first spelling kept), or ValidationFailed for none, too
         many, or one that is not a plausible address."""
-        distinct = list({address.strip().lower(): address.strip() for address in to}.values())
+        distinct = list({address.lower(): address for address in to}.values())
         if not distinct:
             raise ValidationFailed("Name at least one recipient with `to`.")
         if len(distinct) > self.settings.max_recipients:
@@ -128,7 +133,11 @@ class IngestService:
                 "rest in another request."
             )
         for address in distinct:
-            if not 3 <= len(address) <= MAX_ADDRESS_CHARS or "@" not in address:
+            if (
+                not 3 <= len(address) <= MAX_ADDRESS_CHARS
+                or "@" not in address
+                or any(ord(char) < 0x20 or ord(char) == 0x7F for char in address)
+            ):
                 raise ValidationFailed(f"{address[:80]!r} is not an email address.")
         return distinct
 
