@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 __all__ = ["Anchor", "Rendered", "html_to_text", "render_html", "strip_invisible"]
 
@@ -91,7 +91,8 @@ class Anchor:
 
     `text` falls back to the `aria-label`, `title` or image `alt` for links without text, and
     `image_only` says so. `alone` is true when nothing else shares the anchor's line or table
-    cell, as for a button.
+    cell, as for a button; `button` when it is drawn as one (a background or padding of its
+    own, `role="button"`, a button class, or a coloured cell around it).
     """
 
     href: str
@@ -99,6 +100,7 @@ class Anchor:
     image_only: bool
     context: str
     alone: bool = False
+    button: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +155,12 @@ def _strongest_mark(match: re.Match[str]) -> str:
 
 
 # Hidden: elements flagged so, and those whose style says so (`_hidden_style` decides).
+# (Narrowing the selector to styles that name a way of hiding costs as much: lexbor walks the
+# tree once per attribute selector.)
 _FLAGGED_SELECTOR = '[hidden],[class*="preheader" i]'
 _HIDDEN_SELECTOR = "[style]," + _FLAGGED_SELECTOR
+
+
 _INLINE_SELECTOR = '[style*="inline" i]'
 
 
@@ -213,7 +219,7 @@ def _render(html: str) -> Rendered:
     ]
     for node in reversed(hidden):  # innermost first: a removed subtree is never visited again
         node.decompose()
-    found: list[tuple[str, bool, str]] = []
+    found: list[tuple[str, bool, str, bool]] = []
     # Only the first MAX_ANCHORS are collected (the extractor looks at no more links than
     # that); the rest render as text, which keeps the Python work per document bounded.
     for anchor in root.css("a[href]")[:MAX_ANCHORS]:
@@ -221,18 +227,22 @@ def _render(html: str) -> Rendered:
         image = anchor.css_first("img")
         alt = (image.attributes.get("alt") or "") if image is not None else ""
         fallback = attrs.get("aria-label") or attrs.get("title") or alt
-        found.append((attrs["href"] or "", image is not None, fallback))
+        found.append((attrs["href"] or "", image is not None, fallback, _drawn_as_button(anchor)))
         anchor.insert_before(_A_OPEN)
         anchor.insert_after(_A_CLOSE)
     for cell in root.css("td,th"):
         cell.insert_before(_CELL)
-    for node in root.css(_INLINE_SELECTOR):
+    # A selector walk costs more than a search of the markup for the word it needs (the
+    # markup is not lower-cased for it: that costs as much as the walk).
+    inline = "nline" in html or "NLINE" in html
+    for node in root.css(_INLINE_SELECTOR) if inline else ():
         if node.tag in _BLOCK_TAGS and _is_inline(node.attributes):
             # Boxes laid out side by side, such as a code printed one digit per box.
             node.insert_before(" ")
             node.insert_after(" ")
             node.unwrap()
-    for node in root.css("pre"):
+    pre = "<pre" in html or "<PRE" in html or "<Pre" in html
+    for node in root.css("pre") if pre else ():
         node.replace_with(_NL + node.text().replace("\n", _BR) + _NL)
     for node in root.css(_UNWRAP_SELECTOR):
         node.unwrap(delete_empty=True)
@@ -310,7 +320,26 @@ _UNWRAP_SELECTOR = ",".join(
 _SENTINEL = re.compile("[\x05\x06]")
 
 
-def _with_anchors(marked: str, found: list[tuple[str, bool, str]]) -> Rendered:
+def _drawn_as_button(anchor: LexborNode) -> bool:
+    """Whether an anchor is drawn as a button: styled as a box, named one, or the only content
+    of a coloured table cell (the bulletproof buttons of mail templates)."""
+    attrs = anchor.attributes
+    style = attrs.get("style")
+    if style and ("background" in style or "padding" in style):
+        return True
+    if attrs.get("role") == "button":
+        return True
+    klass = attrs.get("class")
+    if klass and ("btn" in klass or "button" in klass):
+        return True
+    parent = anchor.parent
+    if parent is None or parent.tag not in ("td", "th"):
+        return False
+    cell = parent.attributes
+    return bool(cell.get("bgcolor")) or "background" in (cell.get("style") or "")
+
+
+def _with_anchors(marked: str, found: list[tuple[str, bool, str, bool]]) -> Rendered:
     """Take the anchor sentinels out of the text, noting where each anchor's text lies."""
     pieces: list[str] = []
     spans: list[tuple[int, int]] = []
@@ -329,13 +358,13 @@ def _with_anchors(marked: str, found: list[tuple[str, bool, str]]) -> Rendered:
     pieces.append(marked[pos:])
     text = "".join(pieces)
     anchors = []
-    for (href, had_image, fallback), (s, e) in zip(found, spans, strict=False):
+    for (href, had_image, fallback, button), (s, e) in zip(found, spans, strict=False):
         label = " ".join(text[s:e].split())
         image_only = not label and had_image
         if not label:
             label = " ".join(strip_invisible(fallback).split())
         context, alone = _context(text, s, e, label)
-        anchors.append(Anchor(href, label, image_only, context, alone))
+        anchors.append(Anchor(href, label, image_only, context, alone, button))
     return Rendered(text, tuple(anchors))
 
 
