@@ -65,6 +65,7 @@ Scope = Literal[
     "send",
     "webhooks",
     "capture",
+    "ingest",
     "admin",
 ]
 assert Scope.__args__ == SCOPES  # type: ignore[attr-defined]
@@ -345,12 +346,31 @@ class DmarcCheck(BaseModel):
     domain: str | None
 
 
+SesWord = Literal["PASS", "FAIL", "GRAY", "PROCESSING_FAILED"]
+
+
+class SesVerdicts(BaseModel):
+    """Amazon SES's own verdicts, as its receipt notification gave them (null when absent)."""
+
+    spam: SesWord | str | None
+    virus: SesWord | str | None
+    spf: SesWord | str | None
+    dkim: SesWord | str | None
+    dmarc: SesWord | str | None
+
+
 class Authentication(BaseModel):
     """Sender authentication results (RFC 8601 result words)."""
 
     spf: SpfCheck
     dkim: list[DkimCheck] = Field(description="One entry per verified signature (at most 5).")
     dmarc: DmarcCheck
+    ses: SesVerdicts | None = Field(
+        None,
+        description="Mail received through Amazon SES (`/inbound/ses`): SES's verdicts, which "
+        "the fields above restate (PASS → pass, FAIL → fail, GRAY → none, PROCESSING_FAILED → "
+        "temperror; SES names no DKIM domain or selector). Absent for mail checked here.",
+    )
 
 
 class Message(MessageSummary):
@@ -413,7 +433,13 @@ class ApiKeyCreate(Strict):
     """An API key to create, with its scopes, in a new account or an existing one."""
 
     name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
-    scopes: list[Scope] | None = Field(None, description="Default: every scope except admin.")
+    scopes: list[Scope] | None = Field(
+        None,
+        max_length=len(SCOPES),
+        description="Default: every scope except `admin` and `ingest`, which only a caller "
+        "with `admin` may grant (`ingest`: deliver mail to any hosted mailbox over "
+        "`POST /inbound/raw`, an operator's credential).",
+    )
     account_id: str | None = Field(None, description="Add the key to this account (default: new).")
     modes: list[Literal["test", "agent"]] | None = Field(
         None,

@@ -19,6 +19,9 @@ from inboxkit.client.protocol import Flow, operation
 
 __all__ = [
     "Model",
+    "Ingested",
+    "IngestDelivered",
+    "IngestRefused",
     "Mailbox",
     "MailboxCreated",
     "HandleAvailability",
@@ -361,6 +364,31 @@ class ApiKeyCreated(ApiKey):
     """An API key just created; `token` is the key itself, returned only this once."""
 
     token: str
+
+
+class IngestDelivered(Model):
+    """A recipient of an ingested message that received it, and its message's id."""
+
+    address: str
+    message_id: str
+
+
+class IngestRefused(Model):
+    """A recipient of an ingested message that did not receive it. `reason`:
+    "foreign_domain", "unknown_mailbox", "mailbox_full" (retry later) or
+    "message_too_large"; `smtp` is the reply SMTP would give ("550 5.1.1")."""
+
+    address: str
+    reason: str
+    message: str
+    smtp: str
+
+
+class Ingested(Model):
+    """What became of each recipient of `ingest_raw`."""
+
+    delivered: list[IngestDelivered] = []
+    refused: list[IngestRefused] = []
 
 
 class SentMessage(MessageSummary):

@@ -44,6 +44,11 @@ async def _dispatch_webhooks(runtime: Runtime) -> int:
     return await runtime.webhook_dispatcher.step()
 
 
+async def _forget_sns(runtime: Runtime) -> int:
+    """Forget SNS message ids older than INBOXKIT_SNS_DEDUPE_DAYS (services/inbound_ses.py)."""
+    return await runtime.ses_inbound.purge()
+
+
 def _no_pause(runtime: Runtime) -> float:
     return 0.0
 
@@ -58,6 +63,12 @@ WORKERS: list[Worker] = [
     (
         "retention-sweeper",
         _retention,
+        lambda runtime: runtime.settings.sweep_interval,
+        lambda runtime: runtime.settings.sweep_interval,
+    ),
+    (
+        "sns-id-sweeper",
+        _forget_sns,
         lambda runtime: runtime.settings.sweep_interval,
         lambda runtime: runtime.settings.sweep_interval,
     ),
