@@ -38,6 +38,7 @@ from inboxkit.api.ops import router as ops_router
 from inboxkit.api.outbound import router as outbound_router
 from inboxkit.api.ratelimit import RateLimitHeaders
 from inboxkit.api.schemas import ErrorResponse
+from inboxkit.api.search import router as search_router
 from inboxkit.api.stream import router as stream_router
 from inboxkit.api.stream import ws_router
 from inboxkit.api.webhooks import router as webhooks_router
@@ -143,6 +144,7 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
     for router in (
         mailboxes_router,
         messages_router,
+        search_router,
         outbound_router,
         stream_router,
         webhooks_router,

@@ -110,6 +110,7 @@ class Runtime:
         self.usage = UsageService(self.db, self.plans)
         self.quotas = DeliveryQuotas(self.db)
         self.messages = MessageService(settings, self.db, self.mailboxes)
+        self.search = self.messages.search
         self.waits = WaitService(
             settings, self.db, self.bus, self.mailboxes, self.dialect, metrics=self.metrics
         )

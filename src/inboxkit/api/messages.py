@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from inboxkit.api.deps import CursorQuery, PrincipalDep, RuntimeDep
+from inboxkit.api.deps import PrincipalDep, RuntimeDep
 from inboxkit.api.disconnect import unless_disconnected
 from inboxkit.api.downloads import download
 from inboxkit.api.schemas import (
@@ -20,19 +20,25 @@ from inboxkit.api.schemas import (
     Page,
     WaitResult,
 )
+from inboxkit.api.search import QUERY_REFUSED, SearchCursorQuery
 from inboxkit.services.messages import MessageFilter
 from inboxkit.services.wait import MAX_WAIT_SECONDS, TIMED_OUT
 
 router = APIRouter(tags=["messages"])
 
 
-@router.get("/mailboxes/{mailbox}/messages", response_model=Page[MessageSummary])
+@router.get(
+    "/mailboxes/{mailbox}/messages",
+    response_model=Page[MessageSummary],
+    responses={400: {"model": ErrorResponse, "description": QUERY_REFUSED}},
+)
 async def list_messages(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     mailbox: str,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: CursorQuery = None,
+    # With `q` the cursor is the search's (opaque); without it, a message id.
+    cursor: SearchCursorQuery = None,
     unread: bool | None = None,
     since: DateTime | None = None,
     from_: Annotated[str | None, Query(alias="from")] = None,
@@ -46,7 +52,12 @@ async def list_messages(
         ),
     ] = None,
     q: Annotated[
-        str | None, Query(description="Free text: sender, subject, recipients, body.")
+        str | None,
+        Query(
+            description="The search query language over sender, subject, recipients and body: "
+            'words, "phrases", from:, to:, subject:, has:, is:, after:, before:, larger:, '
+            "smaller:, - to negate (docs/search.md); at most 500 characters and 20 terms.",
+        ),
     ] = None,
     direction: Literal["inbound", "outbound"] | None = None,
     spam: Annotated[

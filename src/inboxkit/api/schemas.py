@@ -318,6 +318,20 @@ class MessageSummary(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class Highlight(BaseModel):
+    """Where a search matched: a fragment of one field, HTML-escaped, each hit in
+    `<mark>`…`</mark>`."""
+
+    field: Literal["subject", "from", "to", "body"]
+    fragment: str = Field(description="HTML: the text escaped, hits wrapped in <mark>.")
+
+
+class SearchResult(MessageSummary):
+    """A message summary and the fragments where the query matched it (at most five)."""
+
+    highlights: list[Highlight]
+
+
 AuthWord = Literal["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"]
 
 

@@ -29,8 +29,10 @@ from inboxkit.records import MessageSummary, summary
 from inboxkit.senders import authentication_results
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
+from inboxkit.services.search import SearchService
 from inboxkit.store import messages as rows
 from inboxkit.store.db import Database
+from inboxkit.store.tables import messages
 
 __all__ = ["MessageFilter", "MessageService", "message_in"]
 
@@ -45,7 +47,8 @@ async def message_in(conn: AsyncConnection, mailbox_id: str, message_id: str) ->
 
 @dataclass(slots=True)
 class MessageFilter:
-    """Filters shared by listing and waiting. String filters are case-insensitive substrings.
+    """Filters shared by listing and waiting. String filters are case-insensitive substrings;
+    `q` (lists only) is the search query language (services/search.py).
 
     `spam` lists the mail hidden from the mailbox's default views (spam and blocked senders
     in an agent mailbox, DESIGN §9) instead of the rest; a wait never asks for it."""
@@ -87,6 +90,7 @@ class MessageService:
         self.settings = settings
         self.db = db
         self.mailboxes = mailboxes
+        self.search = SearchService(db, mailboxes)
         self.limits = Limits(
             max_depth=settings.max_mime_depth,
             max_parts=settings.max_mime_parts,
@@ -103,6 +107,14 @@ class MessageService:
         cursor: str | None = None,
     ) -> tuple[list[MessageSummary], str | None]:
         principal.require("messages:read")
+        if flt.q:
+            # `q` is the query language over the full-text index; the other filters narrow it.
+            async with self.db.read() as conn:
+                box = await self.mailboxes.find(principal, ref, conn)
+                base = flt.apply(sa.select(messages.c.id)).whereclause
+                return await self.search.list_page(
+                    conn, box.id, flt.q, base, limit=limit, cursor=cursor
+                )
         async with self.db.read() as conn:
             box = await self.mailboxes.find(principal, ref, conn)
             before = decode_cursor(cursor) if cursor else None

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inboxkit.ids import new_id
 from inboxkit.mail.parse import ParsedMessage
 from inboxkit.records import MessageSummary, summary
-from inboxkit.store import usage
+from inboxkit.store import search, usage
 from inboxkit.store.mailboxes import lock_undeleted
 from inboxkit.store.plans import mailbox_plan_name
 from inboxkit.store.tables import accounts, contents, mailboxes, messages, utcnow
@@ -49,9 +49,6 @@ __all__ = [
     "set_read",
     "visible",
 ]
-
-# How much of the text body goes into the `search_text` column the `q` filter scans first.
-SEARCH_TEXT_CHARS = 4000
 
 SUMMARY_COLUMNS = (
     messages.c.id,
@@ -147,15 +144,14 @@ def new_delivery(
             b"".join(a.data for a in parsed.attachments) if parsed.attachments else None
         ),
     }
-    search_text = " ".join(
-        [
-            parsed.from_addr,
-            parsed.from_name,
-            parsed.subject,
-            " ".join(parsed.to + parsed.cc + envelope["rcpt_to"]),
-            (parsed.text or parsed.preview)[:SEARCH_TEXT_CHARS],
-        ]
-    ).lower()
+    # The words the full-text index holds (store/search.py): the same for every target.
+    words = search.document(
+        subject=parsed.subject,
+        from_addr=parsed.from_addr or envelope["mail_from"],
+        from_name=parsed.from_name,
+        recipients=[*parsed.to, *parsed.cc, *envelope["rcpt_to"]],
+        body=parsed.text or parsed.preview,
+    )
     message_rows = []
     for target in targets:
         verdict, hidden = (spam or {}).get(target.mailbox_id, (None, False))
@@ -185,7 +181,8 @@ def new_delivery(
                 "envelope": envelope,
                 "tags": target.tags,
                 "parse_error": parsed.parse_error is not None,
-                "search_text": search_text,
+                "search_text": "",
+                **words,
                 "delivery_status": None,
                 "delivery_error": None,
                 "authentication": authentication if target.authenticate else None,
@@ -249,7 +246,6 @@ class MessageQuery(Protocol):
     from_contains: str | None
     subject_contains: str | None
     to_contains: str | None
-    q: str | None
     direction: str | None
     has_code: bool | None
     spam: bool
@@ -301,13 +297,6 @@ def apply_filter(query: sa.Select[Any], flt: MessageQuery) -> sa.Select[Any]:
         query = query.where(c.direction == flt.direction)
     if flt.has_code is not None:
         query = query.where(c.has_code.is_(flt.has_code))
-    if flt.q:
-        needle = flt.q.lower()
-        body_match = sa.exists().where(
-            contents.c.id == c.content_id,
-            sa.func.lower(contents.c.text).contains(needle, autoescape=True),
-        )
-        query = query.where(sa.or_(c.search_text.contains(needle, autoescape=True), body_match))
     return query
 
 

@@ -17,9 +17,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
+from inboxkit.store import search
 from inboxkit.store.db import Database, create_private_file
 
-__all__ = ["upgrade", "alembic_config"]
+__all__ = ["upgrade", "alembic_config", "backfill_search"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x1B0C_4B17  # any constant shared by every inboxkit process
@@ -36,6 +37,19 @@ def _upgrade_sync(connection: Connection, url: str) -> None:
     config = alembic_config(url)
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+async def backfill_search(db: Database, batch: int = 2_000) -> int:
+    """Index the messages stored before the search index existed (migration 0013), a batch per
+    transaction, so a large table never holds one long transaction and a stopped run resumes
+    where it left off. Returns how many rows it indexed (none once done: one index probe)."""
+    total = 0
+    while True:
+        async with db.write() as conn:
+            done = await search.backfill(conn, batch)
+        total += done
+        if done < batch:
+            return total
 
 
 def _lock_file(path: Path) -> TextIO:
@@ -57,6 +71,7 @@ async def upgrade(db: Database) -> None:
             async with db.writer.connect() as conn:
                 await conn.run_sync(_upgrade_sync, db.url)
                 await conn.commit()
+            await backfill_search(db)
         finally:
             if handle is not None:
                 fcntl.flock(handle, fcntl.LOCK_UN)
@@ -68,6 +83,7 @@ async def upgrade(db: Database) -> None:
             await conn.commit()
             await conn.run_sync(_upgrade_sync, db.url)
             await conn.commit()
+            await backfill_search(db)
         finally:
             await conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK_KEY})
             await conn.commit()

@@ -219,7 +219,8 @@ messages = sa.Table(
     sa.Column("envelope", sa.JSON, nullable=False),
     sa.Column("tags", sa.JSON, nullable=False),
     sa.Column("parse_error", sa.Boolean, nullable=False),
-    # Lower-cased text the list filters and `q` search match against.
+    # No longer read: the full-text index below replaced it (migration 0013); new rows store
+    # an empty string until a migration drops the column.
     sa.Column("search_text", sa.Text, nullable=False),
     sa.Column("delivery_status", sa.String(16), nullable=True),
     sa.Column("delivery_error", sa.Text, nullable=True),
@@ -231,7 +232,22 @@ messages = sa.Table(
     # verdict hides the message from its mailbox's default views (agent mailboxes only).
     sa.Column("spam", sa.JSON, nullable=True),
     sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The searchable words (store/search.py, migration 0013): subject, sender, recipients and
+    # the start of the body, reduced to case-folded words; NULL until the row is indexed. The
+    # index over them is outside this metadata: an FTS5 table kept by triggers on SQLite, a
+    # generated `search_vector` column with a GIN index on PostgreSQL.
+    sa.Column("search_subject", sa.Text, nullable=True),
+    sa.Column("search_from", sa.Text, nullable=True),
+    sa.Column("search_to", sa.Text, nullable=True),
+    sa.Column("search_body", sa.Text, nullable=True),
     sa.Index("ix_messages_mailbox_id", "mailbox_id", "id"),
+    # The rows not indexed yet, for the backfill (empty once it is done).
+    sa.Index(
+        "ix_messages_search_pending",
+        "id",
+        sqlite_where=sa.text("search_subject IS NULL"),
+        postgresql_where=sa.text("search_subject IS NULL"),
+    ),
     sa.Index("ix_messages_mailbox_unread", "mailbox_id", "is_read", "id"),
     sa.Index("ix_messages_content_id", "content_id"),
     # Only the hidden rows (migration 0010): the spam folder lists them in id order, and the
