@@ -138,15 +138,16 @@ def _ts_phrase(node: Text) -> str:
 
 
 def tsquery(terms: Sequence[Term], mailbox_id: str | None) -> str | None:
-    """The `tsquery` text of the text terms (within one mailbox if given), or None."""
+    """The `tsquery` text of the text terms (within one mailbox if given), or None when there
+    are none."""
     parts = [
         ("!" if t.negated else "") + _ts_phrase(t.node) for t in terms if isinstance(t.node, Text)
     ]
-    if not any(isinstance(t.node, Text) and not t.negated for t in terms) and mailbox_id is None:
-        return None
+    # Negated text alone is a valid tsquery (`!'a'`): not an index search, but a filter on
+    # the rows the other conditions walk.
     if mailbox_id is not None:
         parts.insert(0, f"'m_{mailbox_id.lower()}'")
-    return " & ".join(parts)
+    return " & ".join(parts) or None
 
 
 def filter_condition(term: Term) -> sa.ColumnElement[bool]:
