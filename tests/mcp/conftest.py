@@ -29,6 +29,7 @@ TOOL_NAMES = {
     "create_inbox",
     "list_inboxes",
     "list_messages",
+    "search_messages",
     "read_message",
     "wait_for_message",
     "wait_for_code",

@@ -2,6 +2,7 @@
 
     inboxkit inbox create | list | delete
     inboxkit messages ADDRESS            inboxkit read ADDRESS [ID]
+    inboxkit search QUERY [--mailbox …]  (docs/search.md)
     inboxkit wait ADDRESS [--code]       inboxkit send ADDRESS --to … --subject … --text …
     inboxkit capture                     inboxkit wait --capture --to alice@example.com --code
     inboxkit usage                       inboxkit account
@@ -20,6 +21,7 @@ JSON with `--json`; notes and errors go to stderr. Exit codes: 0 success, 1 erro
 from __future__ import annotations
 
 import functools
+import html
 import json
 import shlex
 import sys
@@ -322,7 +324,9 @@ def inbox_delete(client: InboxKit, mailboxes: tuple[str, ...]) -> None:
 @click.option("--from", "sender", default=None, help="Sender contains this.")
 @click.option("--subject", default=None, help="Subject contains this.")
 @click.option("--to", default=None, help="A recipient (To, Cc or envelope) contains this.")
-@click.option("-q", "--search", "q", default=None, help="Anywhere, body included.")
+@click.option(
+    "-q", "--search", "q", default=None, help="A search query (docs/search.md), body included."
+)
 @click.option("--spam", is_flag=True, help="Only the mail an agent inbox hides as spam or blocked.")
 @click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
 @_json_option
@@ -343,6 +347,44 @@ def messages_command(
         return
     for message in page:
         click.echo(_summary_line(message))
+    if not page.items:
+        click.echo("no messages", err=True)
+
+
+@click.command("search")
+@click.argument("query")
+@click.option("--mailbox", default=None, help="Search this inbox (id or address) only.")
+@click.option(
+    "--sort",
+    type=click.Choice(["newest", "relevance"]),
+    default="newest",
+    show_default=True,
+)
+@click.option("--spam", is_flag=True, help="Search only the mail agent inboxes hide as spam.")
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
+@_json_option
+@_connection
+def search_command(
+    client: InboxKit,
+    query: str,
+    mailbox: str | None,
+    sort: str,
+    spam: bool,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Search every inbox you can read (or --mailbox) with the query language: words,
+    "phrases", from:, to:, subject:, has:attachment, is:unread, after:YYYY-MM-DD, -word."""
+    page = client.search(query, mailbox=mailbox, sort=sort, spam=spam, limit=limit)
+    if as_json:
+        _print_json(page.items)
+        return
+    for message in page:
+        click.echo(_summary_line(message))
+        for highlight in message.highlights:
+            # Fragments are HTML for pages; a terminal gets the text with hits in brackets.
+            text = html.unescape(highlight.fragment.replace("<mark>", "[").replace("</mark>", "]"))
+            click.echo(printable(f"    {highlight.field}: {text}").replace("\n", " "))
     if not page.items:
         click.echo("no messages", err=True)
 
@@ -1142,6 +1184,7 @@ def lists_delete(client: InboxKit, entry_ids: tuple[str, ...]) -> None:
 COMMANDS = (
     inbox_group,
     messages_command,
+    search_command,
     read_command,
     wait_command,
     capture_command,

@@ -35,6 +35,8 @@ __all__ = [
     "Authentication",
     "SpamVerdict",
     "MessageSummary",
+    "Highlight",
+    "SearchResult",
     "Message",
     "WaitResult",
     "Page",
@@ -329,6 +331,20 @@ class WaitResult(Model):
 
     message: MessageSummary | None = None
     timed_out: bool = False
+
+
+class Highlight(Model):
+    """Where a search matched a message: a fragment of one field ("subject", "from", "to",
+    "body") as HTML, the text escaped and each hit in `<mark>`…`</mark>`."""
+
+    field: str
+    fragment: str
+
+
+class SearchResult(MessageSummary):
+    """A message a search found, with the fragments where it matched."""
+
+    highlights: list[Highlight] = []
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from inboxkit.client.models import (
     Page,
     Plan,
     PlanLimits,
+    SearchResult,
     SentMessage,
     Usage,
     WaitResult,
@@ -429,9 +430,10 @@ class ClientOperations(Generic[InboxT, HttpT]):
     ) -> Flow[Page[MessageSummary]]:
         """Message summaries, newest first. Text filters are case-insensitive substrings:
         `sender` (address or name), `subject`, `to` (a To or Cc address, or an envelope
-        recipient: the address an application sent captured mail to), `q` (anywhere, body
-        included). An agent mailbox leaves out spam and blocked senders; `spam=True` lists
-        only those (the spam folder)."""
+        recipient: the address an application sent captured mail to). `q` is a search query
+        (docs/search.md: words, "phrases", from:, subject:, is:unread, …) over the full-text
+        index. An agent mailbox leaves out spam and blocked senders; `spam=True` lists only
+        those (the spam folder)."""
         params = query(
             limit=limit,
             cursor=cursor,
@@ -448,6 +450,34 @@ class ClientOperations(Generic[InboxT, HttpT]):
             "GET", f"/mailboxes/{segment(mailbox)}/messages", params=params
         )
         page = _page(response, MessageSummary)
+        for item in page:
+            self._bind(item)
+        return page
+
+    @operation
+    def search(
+        self,
+        q: str,
+        *,
+        mailbox: str | None = None,
+        sort: str = "newest",
+        spam: bool = False,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Flow[Page[SearchResult]]:
+        """Messages matching the query `q` (docs/search.md) in every mailbox this token may
+        read, or in `mailbox` only; newest first, or `sort="relevance"`. Each result carries
+        `highlights`. Mail hidden as spam is searched only with `spam=True`."""
+        params = query(
+            q=q,
+            mailbox=mailbox,
+            sort=None if sort == "newest" else sort,
+            spam=True if spam else None,
+            limit=limit,
+            cursor=cursor,
+        )
+        response = yield from self._call("GET", "/search", params=params)
+        page = _page(response, SearchResult)
         for item in page:
             self._bind(item)
         return page

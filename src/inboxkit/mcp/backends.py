@@ -67,6 +67,10 @@ class Backend(Protocol):
         self, inbox: str, flt: MessageFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]: ...
 
+    async def search(
+        self, q: str, *, inbox: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+
     async def read_message(
         self, inbox: str, message_id: str, *, mark_read: bool
     ) -> dict[str, Any]: ...
@@ -139,6 +143,15 @@ class ServiceBackend:
         await self._count(Bucket.READ)
         items, next_cursor = await self.runtime.messages.list(
             self.principal, inbox, flt, limit=limit, cursor=cursor
+        )
+        return jsonable(items), next_cursor
+
+    async def search(
+        self, q: str, *, inbox: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        await self._count(Bucket.READ)
+        items, next_cursor = await self.runtime.search.search(
+            self.principal, q, mailbox=inbox, limit=limit, cursor=cursor
         )
         return jsonable(items), next_cursor
 
@@ -295,6 +308,13 @@ class RestBackend:
                 to=flt.to_contains,
                 spam=flt.spam,
             )
+        return [_json(message) for message in page], page.next_cursor
+
+    async def search(
+        self, q: str, *, inbox: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        with self._errors(Resource.MAILBOX):
+            page = await self.client.search(q, mailbox=inbox, limit=limit, cursor=cursor)
         return [_json(message) for message in page], page.next_cursor
 
     async def read_message(self, inbox: str, message_id: str, *, mark_read: bool) -> dict[str, Any]:

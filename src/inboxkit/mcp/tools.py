@@ -222,7 +222,10 @@ class InboxTools:
         to_contains: ToContains = None,
         text_contains: Annotated[
             str | None,
-            Field(description="Free text searched in sender, subject, recipients and body."),
+            Field(
+                description="A search query over sender, subject, recipients and body: words, "
+                '"phrases", from:, subject:, is:unread, -word (see search_messages).'
+            ),
         ] = None,
         since: Annotated[
             datetime | None,
@@ -266,6 +269,50 @@ class InboxTools:
             "notice": UNTRUSTED,
             "inbox": inbox,
             "messages": [summary_for_model(m) for m in items],
+            "next_cursor": next_cursor,
+            "more": next_cursor is not None,
+        }
+
+    async def search_messages(
+        self,
+        ctx: Context,
+        query: Annotated[
+            str,
+            Field(
+                description='Words and "quoted phrases" (all must match), with operators: '
+                "from:alice@example.com, to:, subject:invoice, has:attachment, has:code, "
+                "is:unread, is:read, after:2025-01-31, before:2025-02-01, larger:100K, "
+                "smaller:2M; put - before a term to exclude it. At most 500 characters.",
+                min_length=1,
+                max_length=500,
+            ),
+        ],
+        inbox: Annotated[
+            str | None,
+            Field(description="Search this inbox only (address or id); default: every inbox."),
+        ] = None,
+        limit: Annotated[int, Field(description="How many to return.", ge=1, le=100)] = 20,
+        cursor: Annotated[
+            str | None, Field(description="next_cursor from the previous page, for more.")
+        ] = None,
+    ) -> dict[str, Any]:
+        """Search the mail in every inbox you can read (or one inbox), newest first. Each
+        result has the summary fields and `highlights`: the fragments where the query matched,
+        as HTML with hits in <mark>. Spam is left out."""
+        with _tool_errors():
+            backend = self.backend_for(ctx)
+            resolved = await _resolve(backend, inbox) if inbox is not None else None
+            items, next_cursor = await backend.search(
+                query, inbox=resolved, limit=limit, cursor=cursor
+            )
+        results = []
+        for item in items:
+            shaped = summary_for_model(item)
+            shaped["highlights"] = item.get("highlights", [])
+            results.append(shaped)
+        return {
+            "notice": UNTRUSTED,
+            "messages": results,
             "next_cursor": next_cursor,
             "more": next_cursor is not None,
         }
@@ -581,6 +628,7 @@ _TOOLS: tuple[tuple[str, str, ToolAnnotations], ...] = (
     ("create_inbox", "Create inbox", _ADDS),
     ("list_inboxes", "List inboxes", _READ_ONLY),
     ("list_messages", "List messages", _READ_ONLY),
+    ("search_messages", "Search messages", _READ_ONLY),
     ("read_message", "Read message", _ADDS),  # marks read
     ("wait_for_message", "Wait for a message", _ADDS),  # marks read
     ("wait_for_code", "Wait for a verification code", _ADDS),  # marks read
