@@ -43,6 +43,7 @@ from inboxkit.errors import (
 )
 from inboxkit.ids import is_id
 from inboxkit.runtime import Runtime
+from inboxkit.search.query import MAX_QUERY
 from inboxkit.services.auth import Principal, PrincipalKind
 from inboxkit.services.messages import MessageFilter
 from inboxkit.services.origins import same_origin
@@ -385,14 +386,30 @@ async def _inbox_page(
 ) -> Response:
     """An inbox's page; after a refused send, with the refusal and the form as it was."""
     runtime = _runtime(request)
-    q = request.query_params.get("q", "")[:200].strip()
+    q = request.query_params.get("q", "")[:MAX_QUERY].strip()
     unread_only = request.query_params.get("unread") == "1"
     box = await runtime.mailboxes.get(principal, mailbox_id)
     # The spam view: what an agent inbox hides from its list (DESIGN §9). Other modes hide
     # nothing, so they have no such view.
     spam = box["mode"] == "agent" and request.query_params.get("spam") == "1"
-    flt = MessageFilter(q=q or None, unread=True if unread_only else None, spam=spam)
-    messages, _ = await runtime.messages.list(principal, mailbox_id, flt, limit=PAGE_SIZE)
+    search_error: str | None = None
+    messages: Sequence[Any]
+    if q:
+        # The search box takes the query language (docs/search.md); results show where they
+        # matched. A query that cannot be read is said on the page, with the list left empty.
+        try:
+            messages, _ = await runtime.search.search(
+                principal,
+                f"{q} is:unread" if unread_only else q,
+                mailbox=mailbox_id,
+                spam=spam,
+                limit=PAGE_SIZE,
+            )
+        except BadRequest as exc:
+            messages, search_error = [], exc.message
+    else:
+        flt = MessageFilter(unread=True if unread_only else None, spam=spam)
+        messages, _ = await runtime.messages.list(principal, mailbox_id, flt, limit=PAGE_SIZE)
     # In the capture mailbox, what matters about each message is whom the application sent
     # it to: the envelope's recipients (a Bcc is there alone).
     recipients: dict[str, Sequence[str]] = {}
@@ -409,6 +426,7 @@ async def _inbox_page(
         messages=messages,
         recipients=recipients,
         q=q,
+        search_error=search_error,
         unread_only=unread_only,
         spam=spam,
         # Streams push only what the list shows by default, so filtered views stay still.
