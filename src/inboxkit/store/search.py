@@ -11,7 +11,8 @@ yet": rows stored before migration 0013 until `backfill` reaches them.
   the statement's own transaction, so every insert and every deletion path (a message, a
   mailbox, expiry, retention, an account) keeps the index in step without code of its own.
 - PostgreSQL: `search_vector`, a stored generated `tsvector` column (subject weight A, sender
-  B, recipients C, body D, plus the lexeme `m_<mailbox id>`), with a GIN index.
+  B, recipients C, body D; the short fields' words again behind a field marker; the lexeme
+  `m_<mailbox id>`), with a GIN index.
 
 A query (`search/query.py`) compiles to an FTS5 MATCH string or a `tsquery` built from words
 alone (letters and digits), each quoted, so nothing a user types can be read as index syntax.
@@ -54,7 +55,7 @@ __all__ = [
 SUBJECT_CHARS = 1_000
 FROM_CHARS = 700
 TO_CHARS = 2_000
-BODY_CHARS = 28_000
+BODY_CHARS = 24_000
 
 SEARCH_COLUMNS = ("search_subject", "search_from", "search_to", "search_body")
 
@@ -66,7 +67,8 @@ _VECTOR: sa.ColumnElement[Any] = sa.literal_column("messages.search_vector")
 # Column weights of a relevance sort: subject, sender, recipients, body (and the scope column,
 # which no text term matches).
 _BM25_WEIGHTS = (8.0, 4.0, 2.0, 1.0, 0.0)
-_PG_WEIGHTS = {Field.SUBJECT: "A", Field.FROM: "B", Field.TO: "C"}
+# A field's words are also indexed behind its marker (migration 0013).
+_PG_FIELD_MARKS = {Field.SUBJECT: "ſs", Field.FROM: "ſf", Field.TO: "ſt"}
 _SQLITE_COLUMNS = {
     Field.SUBJECT: "search_subject",
     Field.FROM: "search_from",
@@ -129,7 +131,8 @@ def _ts_phrase(node: Text) -> str:
         return " <-> ".join(f"'{w}'{weight}" for w in node.words)
 
     if node.field is not Field.ANY:
-        return f"({chain(':' + _PG_WEIGHTS[node.field])})"
+        mark = _PG_FIELD_MARKS[node.field]
+        return "(" + " <-> ".join(f"'{mark}{w}'" for w in node.words) + ")"
     if len(node.words) == 1:
         return f"'{node.words[0]}'"
     # Positions run on across fields in one tsvector: a phrase matches within one field, as
@@ -290,8 +293,10 @@ async def _sqlite_page(
     rowid = message_search.c.rowid
     weights = ", ".join(map(str, _BM25_WEIGHTS))
     rank = sa.literal_column(f"bm25(message_search, {weights})", sa.Float)
+    # bm25 only when it orders: newest first needs no score.
+    ranked = [rank.label("rank")] if relevance else []
     sel = (
-        sa.select(*columns, rowid.label("sort_key"), rank.label("rank"))
+        sa.select(*columns, rowid.label("sort_key"), *ranked)
         .select_from(message_search.join(messages, _ROWID == rowid))
         .where(sa.text("message_search MATCH :match").bindparams(match=match), *where)
     )

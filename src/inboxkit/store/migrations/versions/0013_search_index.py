@@ -57,12 +57,22 @@ SQLITE_DOWN = [
     "DROP TABLE IF EXISTS message_search",
 ]
 
-# Weights name the fields (A subject, B sender, C recipients, D body) so a field operator and a
-# phrase can be held to one field; `m_<mailbox id>` lets the index answer "in this mailbox".
+# Weights name the fields (A subject, B sender, C recipients, D body) so a free-text phrase is
+# held to one field. The short fields' words are indexed a second time behind a field marker
+# (`ſs`, `ſf`, `ſt`: `ſ` never survives case folding, so no query word can start with it), so
+# `subject:word` is an index lookup of its own rather than a recheck of every message with the
+# word anywhere. Those come before the body, whose positions would otherwise push theirs past
+# PostgreSQL's last position (16,383). `m_<mailbox id>` lets the index answer "in this mailbox".
 POSTGRES_VECTOR = """
     setweight(to_tsvector('simple'::regconfig, coalesce(search_subject, '')), 'A')
     || setweight(to_tsvector('simple'::regconfig, coalesce(search_from, '')), 'B')
     || setweight(to_tsvector('simple'::regconfig, coalesce(search_to, '')), 'C')
+    || to_tsvector('simple'::regconfig,
+                   regexp_replace(coalesce(search_subject, ''), '(\\S+)', 'ſs\\1', 'g'))
+    || to_tsvector('simple'::regconfig,
+                   regexp_replace(coalesce(search_from, ''), '(\\S+)', 'ſf\\1', 'g'))
+    || to_tsvector('simple'::regconfig,
+                   regexp_replace(coalesce(search_to, ''), '(\\S+)', 'ſt\\1', 'g'))
     || setweight(to_tsvector('simple'::regconfig, coalesce(search_body, '')), 'D')
     || array_to_tsvector(ARRAY['m_' || lower(mailbox_id)])
 """
