@@ -5,6 +5,8 @@ unless asked, pages without gaps, sorts by relevance, and escapes its highlights
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -309,9 +311,30 @@ async def test_pages_walk_every_match_once_newest_first_in_either_sort(server: R
     assert seen == [f"fruit {n}" for n in reversed(range(7))]
 
 
-async def test_a_damaged_cursor_is_400(server: RunningServer):
+def _forged(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+async def test_a_damaged_or_foreign_cursor_is_400(server: RunningServer):
     key = await server.create_key(name="damaged")
-    for cursor in ("abc", "W10", "bm90IGpzb24"):
+    inbox = await server.create_inbox(token=key)
+    for n in range(3):
+        await server.send(inbox["address"], subject=f"kiwi {n}")
+    newest = await _search(server, key, q="kiwi", limit="1")
+    other_sort = await server.http.get(
+        "/search",
+        params={"q": "kiwi", "sort": "relevance", "cursor": newest["meta"]["next_cursor"]},
+        headers=server.auth(key),
+    )
+    assert other_sort.status_code == 400, other_sort.text
+    forged = [
+        _forged([2**70, "x", None]),
+        _forged([True, "x", None]),
+        _forged(["not an id\u0000", "x", None]),
+        _forged([{"a": 1}, "x", None]),
+        _forged([1, "x", "NaN"]),
+    ]
+    for cursor in ("abc", "W10", "bm90IGpzb24", *forged):
         response = await server.http.get(
             "/search", params={"q": "kiwi", "cursor": cursor}, headers=server.auth(key)
         )

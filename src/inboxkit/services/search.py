@@ -31,6 +31,10 @@ from inboxkit.store.tables import messages, utcnow
 __all__ = ["SearchResult", "SearchService", "Sort", "parse_query"]
 
 MAX_LIMIT = 100
+_BAD_CURSOR = (
+    "The cursor is not valid for this search; pass back `meta.next_cursor` unchanged, with "
+    "the same query and sort."
+)
 
 
 class Sort(StrEnum):
@@ -66,10 +70,7 @@ def _cursor(text: str | None) -> index.Cursor | None:
     try:
         return index.Cursor.decode(text)
     except index.SearchCursorError:
-        raise BadRequest(
-            "The cursor is not valid for this search; pass back `meta.next_cursor` unchanged, "
-            "with the same query and sort."
-        ) from None
+        raise BadRequest(_BAD_CURSOR) from None
 
 
 class SearchService:
@@ -150,7 +151,25 @@ class SearchService:
     ) -> _Page:
         if query.matches_nothing:
             return _Page([], None)
-        found = await index.search_page(
+        try:
+            found = await self._found(conn, scope, query, base, sort, after, limit)
+        except index.SearchCursorError:
+            raise BadRequest(_BAD_CURSOR) from None
+        page = found[:limit]
+        next_cursor = page[-1][1].encode() if len(found) > limit else None
+        return _Page([row for row, _ in page], next_cursor)
+
+    async def _found(
+        self,
+        conn: Any,
+        scope: index.Scope,
+        query: Query,
+        base: list[sa.ColumnElement[bool]],
+        sort: Sort,
+        after: index.Cursor | None,
+        limit: int,
+    ) -> list[tuple[Any, index.Cursor]]:
+        return await index.search_page(
             conn,
             sqlite=self.db.is_sqlite,
             scope=scope,
@@ -162,9 +181,6 @@ class SearchService:
             limit=limit + 1,
             now=utcnow(),
         )
-        page = found[:limit]
-        next_cursor = page[-1][1].encode() if len(found) > limit else None
-        return _Page([row for row, _ in page], next_cursor)
 
 
 def _with_highlights(

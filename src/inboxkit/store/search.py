@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxkit.ids import is_id
 from inboxkit.search.query import Field, Flag, Query, Received, Size, Term, Text
 from inboxkit.search.words import indexed
 from inboxkit.store.tables import contents, mailboxes, messages
@@ -218,6 +220,26 @@ class Cursor:
         return cls(key, id_, None if rank is None else float(rank))
 
 
+_ROWID_RANGE = range(-(2**63), 2**63)
+
+
+def _check(after: Cursor, *, sqlite: bool, relevance: bool) -> None:
+    """Refuse a cursor that no page of this kind of search hands out (another query's, or
+    made up): its key must be a rowid (SQLite, text search) or a message id, and a relevance
+    sort's cursor must hold a finite score."""
+    key = after.key
+    if isinstance(key, bool) or not (
+        (isinstance(key, int) and key in _ROWID_RANGE) or (isinstance(key, str) and is_id(key))
+    ):
+        raise SearchCursorError(after)
+    if isinstance(key, int) and not sqlite:
+        raise SearchCursorError(after)
+    if relevance != (after.rank is not None):
+        raise SearchCursorError(after)
+    if after.rank is not None and not math.isfinite(after.rank):
+        raise SearchCursorError(after)
+
+
 def _live_mailboxes(scope: Scope, now: Any) -> sa.Select[Any]:
     query = sa.select(mailboxes.c.id).where(
         mailboxes.c.account_id == scope.account_id,
@@ -246,6 +268,8 @@ async def search_page(
 ) -> list[tuple[Any, Cursor]]:
     """Up to `limit` rows (`columns` of `messages`) matching `query` in `scope` and the
     conditions `base` (visibility and any list filters), each with the cursor just past it."""
+    if after is not None:
+        _check(after, sqlite=sqlite, relevance=relevance)
     where: list[sa.ColumnElement[bool]] = [*base, *(filter_condition(t) for t in query.filters)]
     if scope.mailbox_id is None:
         # Wrapped so that SQLite does not walk the mailbox index and probe the full-text index
@@ -287,9 +311,13 @@ async def _sqlite_page(
         key = messages.c.id
         sel = sa.select(*columns, key.label("sort_key")).where(*where)
         if after is not None:
-            sel = sel.where(key < str(after.key))
+            if not isinstance(after.key, str):
+                raise SearchCursorError(after)
+            sel = sel.where(key < after.key)
         rows = (await conn.execute(sel.order_by(key.desc()).limit(limit))).all()
         return [(row, Cursor(row.sort_key, row.id)) for row in rows]
+    if after is not None and not isinstance(after.key, int):
+        raise SearchCursorError(after)
     rowid = message_search.c.rowid
     weights = ", ".join(map(str, _BM25_WEIGHTS))
     rank = sa.literal_column(f"bm25(message_search, {weights})", sa.Float)
