@@ -357,10 +357,16 @@ async def _pg_page(
     limit: int,
 ) -> list[tuple[Any, Cursor]]:
     tsq = tsquery(text_terms, scope.mailbox_id) if text_terms else None
+    # How common the words are decides the plan (walk the newest rows, or read every match from
+    # the GIN index), so every execution is planned with its own values: asyncpg prepares
+    # statements, and PostgreSQL switches a prepared statement to a generic plan after five.
+    await conn.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
     key = messages.c.id
     rank: Any = None
     if tsq is not None:
-        compiled = sa.cast(sa.literal(tsq), TSQUERY)
+        # Written into the statement, not bound, so the planner sees the words (above). The
+        # text is our own: quoted letters and digits, operators, `ſ`, `m_`.
+        compiled = sa.cast(sa.bindparam(None, tsq, sa.Text, literal_execute=True), TSQUERY)
         where.append(_VECTOR.op("@@")(compiled))
         if relevance:
             rank = sa.func.ts_rank(_VECTOR, compiled, type_=sa.Float)
