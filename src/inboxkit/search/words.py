@@ -42,6 +42,10 @@ def tokens(text: str) -> list[tuple[int, int, str]]:
     """Each word of `text` with its span in `text` (for highlighting the original): (start,
     end, word). A run whose case folding changes its shape (rare) yields the folded words of
     the run, all spanning the run."""
+    folded = text.casefold()
+    if len(folded) == len(text):
+        # Folding kept every offset (almost all text): one scan of the folded text.
+        return [(m.start(), m.end(), m.group()[:MAX_WORD]) for m in _WORD.finditer(folded)]
     found: list[tuple[int, int, str]] = []
     for match in _WORD.finditer(text):
         for word in words(match.group()):
