@@ -46,6 +46,7 @@ class Resource(StrEnum):
     PLAN = "plan"
     FAULT = "fault"
     LIST_ENTRY = "list_entry"
+    DOMAIN = "domain"
 
 
 class InboxKitError(Exception):
