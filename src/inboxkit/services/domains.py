@@ -575,12 +575,22 @@ class DomainService:
         configured domains? Read fresh, not from the snapshot: a mailbox is a lasting claim.
         Only the holding account may, and only while the domain is verified."""
         now = utcnow()
+        names = [name, *_parents(name)]
         async with self.db.read() as conn:
             held = [
                 row
-                for row in await rows.holders(conn, [name, *_parents(name)], self._grace_start(now))
+                for row in await rows.holders(conn, names, self._grace_start(now))
                 if _covers(row, name)
             ]
+            own = (
+                [
+                    row
+                    for row in await rows.named(conn, principal.account_id, names)
+                    if _covers(row, name)
+                ]
+                if principal.account_id is not None and not held
+                else []
+            )
         mine = [row for row in held if row.account_id == principal.account_id]
         if any(row.status == rows.VERIFIED for row in mine):
             return
@@ -595,6 +605,12 @@ class DomainService:
             raise Forbidden(
                 f"{name} is another account's verified domain; only that account may create "
                 "mailboxes on it."
+            )
+        if own:
+            raise ValidationFailed(
+                f"{name} is not verified yet; publish its records and POST "
+                f"/api/v1/domains/{own[0].id}/verify before creating mailboxes on it.",
+                resource=Resource.DOMAIN,
             )
         served = ", ".join(self.settings.domains)
         raise ValidationFailed(

@@ -27,6 +27,7 @@ __all__ = [
     "lock_account",
     "mark_unverified",
     "mark_verified",
+    "named",
     "served",
     "set_keys",
     "set_retired",
@@ -89,6 +90,14 @@ async def holders(conn: AsyncConnection, names: list[str], grace_start: datetime
     """Rows of any account that hold one of these names (verified, or within the grace
     period): who a domain's mail and mailboxes belong to."""
     query = sa.select(domains).where(domains.c.domain.in_(names), _holding(grace_start))
+    return (await conn.execute(query)).all()
+
+
+async def named(conn: AsyncConnection, account_id: str, names: list[str]) -> Sequence[Row]:
+    """The account's own rows for these names, whatever their status."""
+    query = sa.select(domains).where(
+        domains.c.account_id == account_id, domains.c.domain.in_(names)
+    )
     return (await conn.execute(query)).all()
 
 
