@@ -472,15 +472,19 @@ class DomainService:
 
     # -- the periodic re-check (workers/loop.py) -----------------------------------------------
 
-    async def recheck_due(self, batch: int = RECHECK_BATCH) -> int:
+    async def recheck_due(
+        self, batch: int = RECHECK_BATCH, *, interval: float | None = None
+    ) -> int:
         """Re-check the TXT record of held domains whose last check is older than
         INBOXKIT_DOMAIN_RECHECK_INTERVAL. Safe in any number of processes: each domain is
         claimed by the UPDATE that stamps `last_checked_at`. A verified domain whose record is
         gone returns to pending and `domain.unverified` is queued in the same transaction; one
         within its grace period whose record is back is verified again. A lookup DNS does not
-        answer changes nothing. Returns how many domains were checked."""
+        answer changes nothing. Returns how many domains were checked. `interval` overrides
+        the setting (0: every held domain is due)."""
         now = utcnow()
-        due_before = now - timedelta(seconds=self.settings.domain_recheck_interval)
+        every = self.settings.domain_recheck_interval if interval is None else interval
+        due_before = now - timedelta(seconds=every)
         async with self.db.write() as conn:
             claimed = await rows.claim_due(conn, now, due_before, self._grace_start(now), batch)
         if not claimed:
