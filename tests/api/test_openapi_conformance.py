@@ -50,6 +50,10 @@ async def documented_server(settings: Settings) -> AsyncIterator[RunningServer]:
         # The emulated provider APIs count every refused key per client address; schemathesis
         # sends thousands of requests without one from the same address.
         "capture_auth_failures_per_minute": 1_000_000,
+        # Verifying a custom domain asks DNS: a closed port on loopback answers at once
+        # (nothing verifies, as nothing is published), where the machine's resolver may
+        # wait for a network the tests never reach.
+        "dns_resolver": "127.0.0.1:9",
     }
     async with start_server(settings.model_copy(update=update)) as running:
         running.runtime.webhooks.resolver = _public_address
