@@ -156,7 +156,7 @@ async def test_another_account_sees_none_of_a_domain(hosted: RunningServer, zone
         ("GET", f"{base}/zone-file"),
         ("POST", f"{base}/verify"),
         ("POST", f"{base}/dkim/rotate"),
-        ("DELETE", f"{base}/dkim/{domain['dkim_selector']}"),
+        ("DELETE", f"{base}/dkim/retired/{domain['dkim_selector']}"),
         ("DELETE", base),
     ]:
         response = await hosted.http.request(method, path, headers=hosted.auth(other))
@@ -269,15 +269,15 @@ async def test_rotating_dkim_keeps_the_old_selector_published_until_it_is_droppe
     assert f"{rotated['dkim_selector']}._domainkey.acme.test" in names
 
     current = await hosted.http.delete(
-        f"/domains/{domain['id']}/dkim/{rotated['dkim_selector']}", headers=hosted.auth(key)
+        f"/domains/{domain['id']}/dkim/retired/{rotated['dkim_selector']}", headers=hosted.auth(key)
     )
     assert current.status_code == 409 and "rotate" in current.json()["error"]["message"]
     unknown = await hosted.http.delete(
-        f"/domains/{domain['id']}/dkim/ik19990101abcdef", headers=hosted.auth(key)
+        f"/domains/{domain['id']}/dkim/retired/ik19990101abcdef", headers=hosted.auth(key)
     )
     assert unknown.status_code == 404
     dropped = await hosted.http.delete(
-        f"/domains/{domain['id']}/dkim/{old}", headers=hosted.auth(key)
+        f"/domains/{domain['id']}/dkim/retired/{old}", headers=hosted.auth(key)
     )
     assert dropped.status_code == 200
     assert dropped.json()["data"]["retired_selectors"] == []
@@ -294,7 +294,9 @@ async def test_rotation_past_the_retired_selector_limit_is_409(hosted: RunningSe
         assert (await hosted.http.post(path, headers=hosted.auth(key))).status_code == 200
     response = await hosted.http.post(path, headers=hosted.auth(key))
     assert response.status_code == 409
-    assert "DELETE /api/v1/domains/{id}/dkim/{selector}" in response.json()["error"]["message"]
+    assert (
+        "DELETE /api/v1/domains/{id}/dkim/retired/{selector}" in response.json()["error"]["message"]
+    )
 
 
 async def test_a_deleted_domain_is_gone(hosted: RunningServer):

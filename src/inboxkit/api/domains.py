@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from inboxkit.api.deps import CursorQuery, PrincipalDep, RuntimeDep
-from inboxkit.api.schemas import Data, ErrorResponse, Page, Strict
+from inboxkit.api.schemas import Data, ErrorResponse, JsonBool, Page, Strict
 from inboxkit.services.domain_records import DOMAIN_PATTERN, DOMAIN_SHAPE, MAX_DOMAIN_LENGTH
 
 router = APIRouter(tags=["domains"])
@@ -40,7 +40,7 @@ class DomainCreate(Strict):
         "`xn--` form. Not a public suffix alone (`co.uk`) and not one of the server's own "
         "domains.",
     )
-    wildcard: bool = Field(
+    wildcard: JsonBool = Field(
         False,
         description="Also serve every subdomain (`x@any.sub.example.com`), and allow mailboxes "
         "on them; its records then include a `*.<domain>` MX.",
@@ -178,7 +178,7 @@ async def rotate_dkim(runtime: RuntimeDep, principal: PrincipalDep, domain_id: s
 
 
 @router.delete(
-    "/domains/{domain_id}/dkim/{selector}",
+    "/domains/{domain_id}/dkim/retired/{selector}",
     response_model=Data[DomainView],
     responses=_refusals((409, "The selector is the current key")),
 )

@@ -935,7 +935,7 @@ class ClientOperations(Generic[InboxT, HttpT]):
     def drop_dkim_selector(self, domain_id: str, selector: str) -> Flow[Domain]:
         """Forget a retired DKIM selector, once its record is gone from DNS."""
         response = yield from self._call(
-            "DELETE", f"/domains/{segment(domain_id)}/dkim/{segment(selector)}"
+            "DELETE", f"/domains/{segment(domain_id)}/dkim/retired/{segment(selector)}"
         )
         return Domain.model_validate(data(response))
 

@@ -214,7 +214,7 @@ def records(
                 "value": old["value"],
                 "purpose": "DKIM, retired key: mail signed before the rotation still verifies "
                 "with it. Remove it from DNS once that mail has been delivered, then "
-                f"DELETE /api/v1/domains/{domain_id}/dkim/{old['selector']}.",
+                f"DELETE /api/v1/domains/{domain_id}/dkim/retired/{old['selector']}.",
             }
         )
     found.append(

@@ -231,6 +231,10 @@ class DomainService:
         """Add a domain (pending) with its verification token and a fresh DKIM key."""
         account_id = self._account(principal, "mailboxes:write")
         name = normalise_domain(domain, self.settings.domains)
+        # Refusals first, so a refused request costs no key generation; repeated in the
+        # writing transaction, which alone is exact.
+        async with self.db.read() as conn:
+            await self._admit(conn, principal, account_id, name)
         now = utcnow()
         key = await asyncio.to_thread(new_dkim_key, now)
         new = rows.NewDomain(
@@ -246,35 +250,49 @@ class DomainService:
             dkim_public=key.public_record,
             dkim_retired=[],
         )
-        plan = principal.plan
         try:
             async with self.db.write() as conn:
                 await rows.lock_account(conn, account_id)
-                for holder in await rows.holders(conn, [name], self._grace_start(now)):
-                    if holder.account_id != account_id:
-                        raise Conflict(
-                            f"{name} is verified by another account; it can be added here once "
-                            "that account deletes it.",
-                            resource=Resource.DOMAIN,
-                        )
-                used = await rows.count(conn, account_id)
-                if plan is not None and plan.max_domains is not None and used >= plan.max_domains:
-                    raise QuotaExceeded(
-                        f"This account may hold {plan.max_domains} custom domains on plan "
-                        f"'{plan.name}'; delete one or ask for a larger plan.",
-                        limit="max_domains",
-                        allowed=plan.max_domains,
-                        used=used,
-                        resource=Resource.DOMAIN,
-                    )
+                await self._admit(conn, principal, account_id, name)
                 await rows.insert(conn, new)
                 row = await rows.find(conn, account_id, new.id)
-        except IntegrityError:
-            raise Conflict(
-                f"{name} is already one of this account's domains; GET /api/v1/domains lists it.",
-                resource=Resource.DOMAIN,
-            ) from None
+        except IntegrityError:  # the same name added by a concurrent request of the account
+            raise self._added_already(name) from None
         return self._info(row)
+
+    @staticmethod
+    def _added_already(name: str) -> Conflict:
+        return Conflict(
+            f"{name} is already one of this account's domains; GET /api/v1/domains lists it.",
+            resource=Resource.DOMAIN,
+        )
+
+    async def _admit(
+        self, conn: AsyncConnection, principal: Principal, account_id: str, name: str
+    ) -> None:
+        """Refuse a domain the account has already, one another account holds, or one past
+        the plan's `max_domains` (counted with pending ones)."""
+        if await rows.named(conn, account_id, [name]):
+            raise self._added_already(name)
+        for holder in await rows.holders(conn, [name], self._grace_start(utcnow())):
+            if holder.account_id != account_id:
+                raise Conflict(
+                    f"{name} is verified by another account; it can be added here once that "
+                    "account deletes it.",
+                    resource=Resource.DOMAIN,
+                )
+        plan = principal.plan
+        if plan is not None and plan.max_domains is not None:
+            used = await rows.count(conn, account_id)
+            if used >= plan.max_domains:
+                raise QuotaExceeded(
+                    f"This account may hold {plan.max_domains} custom domains on plan "
+                    f"'{plan.name}'; delete one or ask for a larger plan.",
+                    limit="max_domains",
+                    allowed=plan.max_domains,
+                    used=used,
+                    resource=Resource.DOMAIN,
+                )
 
     async def list(
         self, principal: Principal, *, limit: int = 50, cursor: str | None = None
@@ -356,7 +374,7 @@ class DomainService:
             if len(retired) >= MAX_RETIRED_SELECTORS:
                 raise Conflict(
                     f"{row.domain} already publishes {len(retired)} retired DKIM selectors; "
-                    "remove one from DNS and DELETE /api/v1/domains/{id}/dkim/{selector} first.",
+                    "remove one from DNS and DELETE /api/v1/domains/{id}/dkim/retired/{selector} first.",
                     resource=Resource.DOMAIN,
                 )
             retired.insert(

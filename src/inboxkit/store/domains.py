@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inboxkit.store.tables import accounts, domains
+from inboxkit.store.tables import DomainStatus, accounts, domains
 
 Row = sa.Row[*tuple[Any, ...]]
 
@@ -34,8 +34,8 @@ __all__ = [
     "touch",
 ]
 
-PENDING = "pending"
-VERIFIED = "verified"
+PENDING = DomainStatus.PENDING
+VERIFIED = DomainStatus.VERIFIED
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ __all__ = [
     "usage_counters",
     "faults",
     "domains",
+    "DomainStatus",
     "utcnow",
 ]
 
@@ -264,6 +265,15 @@ sender_lists = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_sender_lists_account_entry", "account_id", "entry"),
 )
+
+
+class DomainStatus(StrEnum):
+    """A custom domain's state: `pending` until its records verify, `verified` while they do
+    (a verified domain whose TXT record disappears is `pending` again)."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+
 
 # Custom domains (DESIGN §10): an account's own domain, served once its `_inboxkit` TXT record
 # and MX are verified. Any number of accounts may have the same domain pending; only one may
