@@ -28,6 +28,7 @@ from inboxkit.api.domains import router as domains_router
 from inboxkit.api.errors import install_error_handlers
 from inboxkit.api.esp import mailgun, postmark, resend, sendgrid, ses, too_large_answer
 from inboxkit.api.faults import router as faults_router
+from inboxkit.api.inbound import router as inbound_router
 from inboxkit.api.keys import router as keys_router
 from inboxkit.api.limits import BodySizeLimit
 from inboxkit.api.lists import router as lists_router
@@ -151,6 +152,7 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
         domains_router,
         keys_router,
         accounts_router,
+        inbound_router,
     ):
         app.include_router(router, prefix="/api/v1", responses=_ERROR_RESPONSES)
     app.include_router(ws_router)

@@ -153,7 +153,9 @@ def _modes(
 
 @keys.command("create")
 @click.option("--name", required=True, help="A label for the key.")
-@click.option("--scope", "scopes", multiple=True, help="Repeatable; default: all but admin.")
+@click.option(
+    "--scope", "scopes", multiple=True, help="Repeatable; default: all but admin and ingest."
+)
 @click.option(
     "--account", "account_id", default=None, help="Add to this account (default: a new one)."
 )

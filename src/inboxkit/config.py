@@ -7,6 +7,7 @@ the same names. Nothing in the package reads the environment after this object i
 from __future__ import annotations
 
 import os
+import re
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
@@ -173,6 +174,23 @@ class Settings(BaseSettings):
 
     max_request_bytes: int = Field(default=35 * MiB, ge=1024)
 
+    # Mail over HTTP (DESIGN §10). `POST /inbound/ses` accepts SNS messages only from the
+    # topics listed here (empty: the endpoint is off). Each message's signing certificate is
+    # fetched from `SigningCertURL`, which must match `sns_cert_url_pattern` whole, through the
+    # webhook egress rules (INBOXKIT_WEBHOOK_CA_BUNDLE, INBOXKIT_WEBHOOK_ALLOW_PRIVATE) and kept
+    # `sns_cert_cache_seconds`; a subscription is confirmed by fetching its `SubscribeURL`,
+    # which must match `sns_subscribe_url_pattern` whole. Seen SNS message ids are kept
+    # `sns_dedupe_days` so a redelivery is stored once.
+    sns_topics: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    sns_cert_url_pattern: str = (
+        r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/SimpleNotificationService-[0-9a-f]+\.pem$"
+    )
+    sns_subscribe_url_pattern: str = (
+        r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/\?Action=ConfirmSubscription&[^#\s]+$"
+    )
+    sns_cert_cache_seconds: float = Field(default=3600.0, ge=0)
+    sns_dedupe_days: float = Field(default=7.0, gt=0)
+
     # HTTP connection and stream guards. Open long-polls, WebSockets and SSE streams are counted
     # per token (API key or mailbox token) across every API process when Redis is configured,
     # per process otherwise. A request head (request line and headers) must arrive within
@@ -244,7 +262,7 @@ class Settings(BaseSettings):
             return [str(part).strip().lower().rstrip(".") for part in value if str(part).strip()]
         return value
 
-    @field_validator("webhook_allowed_ports", "allowed_origins", mode="before")
+    @field_validator("webhook_allowed_ports", "allowed_origins", "sns_topics", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -256,6 +274,12 @@ class Settings(BaseSettings):
     def _check_ports(cls, value: list[int]) -> list[int]:
         if any(not 1 <= port <= 65535 for port in value):
             raise ValueError("ports are numbers from 1 to 65535")
+        return value
+
+    @field_validator("sns_cert_url_pattern", "sns_subscribe_url_pattern")
+    @classmethod
+    def _check_pattern(cls, value: str) -> str:
+        re.compile(value)  # a re.error is reported by pydantic
         return value
 
     @field_validator("allowed_origins")

@@ -29,6 +29,8 @@ __all__ = [
     "MailboxFull",
     "MessageTooLarge",
     "RateLimited",
+    "UnsupportedMediaType",
+    "Unavailable",
     "error_class",
 ]
 
@@ -134,6 +136,17 @@ class PayloadTooLarge(InboxKitError):
     code, status, default_message = "payload_too_large", 413, "The request body is too large."
 
 
+class UnsupportedMediaType(InboxKitError):
+    """A request body of a type the route does not take (415); the message names the one it
+    does."""
+
+    code, status, default_message = (
+        "unsupported_media_type",
+        415,
+        "The request body's Content-Type is not one this route accepts.",
+    )
+
+
 class ValidationFailed(InboxKitError):
     """A value in the request is not acceptable (422); the message says which and why."""
 
@@ -209,6 +222,17 @@ class RateLimited(InboxKitError):
         self.retry_after = retry_after
 
 
+class Unavailable(InboxKitError):
+    """The work could not be done now (storage failed) and nothing was kept (503): retrying
+    later is safe. Never carries internal detail."""
+
+    code, status, default_message = (
+        "unavailable",
+        503,
+        "The message could not be stored just now; nothing was kept. Try again later.",
+    )
+
+
 _BY_CODE: dict[str, type[InboxKitError]] = {
     cls.code: cls
     for cls in (
@@ -222,6 +246,8 @@ _BY_CODE: dict[str, type[InboxKitError]] = {
         ValidationFailed,
         QuotaExceeded,
         RateLimited,
+        UnsupportedMediaType,
+        Unavailable,
     )
 }
 

@@ -86,6 +86,14 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Mail over HTTP: what each verified SNS request came to (services/inbound_ses.py).
+        self.sns_messages = Counter(
+            "inboxkit_sns_messages",
+            "Verified SNS requests at /inbound/ses, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+
     def refresh(self, runtime: Any) -> None:
         self.subscribers.set(runtime.bus.subscriber_count())
         self.commit_batches.set(runtime.batcher.batches)

@@ -25,10 +25,13 @@ from inboxkit.pipeline import Pipeline
 from inboxkit.senders import SenderVerifier
 from inboxkit.senders.verifier import VerifyScope
 from inboxkit.services.accounts import AccountService, UsageService
+from inboxkit.services.admission import Admission
 from inboxkit.services.auth import AuthService
 from inboxkit.services.capture import CaptureService
 from inboxkit.services.domains import DomainService
 from inboxkit.services.faults import FaultService
+from inboxkit.services.inbound_ses import SesInbound
+from inboxkit.services.ingest import IngestService
 from inboxkit.services.lists import ListService
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import MessageService
@@ -36,6 +39,7 @@ from inboxkit.services.outbound import OutboundService
 from inboxkit.services.plans import PlanService
 from inboxkit.services.quotas import DeliveryQuotas
 from inboxkit.services.sessions import SessionService
+from inboxkit.services.sns import SnsVerifier
 from inboxkit.services.throttle import RateLimiter
 from inboxkit.services.wait import WaitService
 from inboxkit.services.webhooks import WebhookService
@@ -159,6 +163,16 @@ class Runtime:
         self.outbox = OutboxSender(
             settings, self.db, self.dialect, self.bus, self.mailboxes, self.pipeline, self.webhooks
         )
+        # Mail over HTTP (DESIGN §10): raw ingest and SES through SNS, admitted by the rules
+        # SMTP's RCPT answers with.
+        self.ingest = IngestService(
+            settings,
+            Admission(self.mailboxes, self.quotas, self.metrics),
+            self.pipeline,
+            self.metrics,
+        )
+        self.sns = SnsVerifier(settings)
+        self.ses_inbound = SesInbound(settings, self.db, self.sns, self.ingest, self.metrics)
         self.smtp_server: asyncio.Server | None = None
         self.worker_tasks: list[asyncio.Task[None]] = []
 
@@ -205,6 +219,7 @@ class Runtime:
         self.worker_tasks = []
         await self.outbox.close()
         await self.webhook_dispatcher.close()
+        await self.sns.close()
         await self.waits.close()
         await self.throttle.close()
         await self.catchup.close()

@@ -320,3 +320,46 @@ async def test_html_only_mail_gets_a_text_preview_and_is_searchable(server: Runn
     data = (await inbox.get(summary["id"])).json()["data"]
     assert data["html"].startswith("<html>")
     assert "zanzibar at the very end" in data["text"] and "<p>" not in data["text"]
+
+
+def _gmail_style_reply(to: str) -> EmailMessage:
+    """A reply as Gmail sends it: the new text above an attribution and the quoted original,
+    in the text part and in the HTML's gmail_quote."""
+    message = EmailMessage()
+    message["From"] = "Anna Berg <anna@example.com>"
+    message["To"] = to
+    message["Subject"] = "Re: Launch plan"
+    message.set_content(
+        "Tuesday works. The agenda is at https://docs.example/agenda\n\nAnna\n\n"
+        "On Mon, 3 Mar 2025 at 14:02, Jonas Weber <jonas@example.org> wrote:\n\n"
+        "> Can we launch on Tuesday?\n"
+    )
+    message.add_alternative(
+        '<div dir="ltr"><div>Tuesday <b>works</b>. The agenda is <a href="https://docs.example/'
+        'agenda">here</a>.</div><div><br></div><div>Anna</div></div><br><div class="gmail_quote">'
+        '<div dir="ltr" class="gmail_attr">On Mon, 3 Mar 2025 at 14:02, Jonas Weber &lt;'
+        'jonas@example.org&gt; wrote:<br></div><blockquote class="gmail_quote">Can we launch on '
+        "Tuesday?</blockquote></div>",
+        subtype="html",
+    )
+    return message
+
+
+async def test_a_reply_reads_as_its_new_text_and_as_markdown(server: RunningServer):
+    inbox = await _inbox(server)
+    await _send(server, inbox, _gmail_style_reply(inbox.address))
+    (summary,) = await inbox.list()
+    data = (await inbox.get(summary["id"])).json()["data"]
+    assert data["reply_text"] == "Tuesday works. The agenda is here.\nAnna"
+    assert data["markdown"].startswith("Tuesday **works**. The agenda is [here](https://docs.")
+    assert "> Can we launch on Tuesday?" in data["markdown"]
+    assert "<" not in data["reply_text"] and "gmail_quote" not in data["markdown"]
+
+
+async def test_reply_text_and_markdown_of_another_account_are_not_found(server: RunningServer):
+    inbox, stranger = await _inbox(server), await _inbox(server)
+    await _send(server, inbox, _gmail_style_reply(inbox.address))
+    (summary,) = await inbox.list()
+    response = await stranger.get(summary["id"])
+    assert response.status_code == 404 and "reply_text" not in response.text
+    assert response.json()["error"]["code"] == "not_found"

@@ -13,6 +13,7 @@ them, whatever the request, so that route may answer `422` to well-formed data.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sys
 from collections.abc import AsyncIterator
@@ -23,6 +24,8 @@ import pytest
 from inboxkit.config import Settings
 from tests.helpers import RunningServer, start_server
 
+# Teaches schemathesis to send the `message/rfc822` bodies of raw ingest.
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 ADMIN_KEY = "ik_openapi_conformance_admin_key_0123456789"
 EXAMPLES = 25
 # This only bounds a run that hangs. The emulated provider APIs (/esp/…) capture every valid
@@ -115,6 +118,7 @@ async def test_schemathesis_finds_no_difference_between_the_document_and_the_ser
     process = await asyncio.create_subprocess_exec(
         *command,
         cwd=tmp_path,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

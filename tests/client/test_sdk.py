@@ -87,6 +87,25 @@ async def test_wait_for_message_returns_the_whole_message_with_raw_and_attachmen
     assert await sdk.run(message.attachment_bytes, attachment) == b"%PDF-1.4 invoice"
 
 
+async def test_a_message_exposes_its_reply_text_and_markdown(
+    sdk: Sdk, server: RunningServer
+) -> None:
+    inbox = await sdk.run(sdk.client().create_inbox)
+    mail = make_message(
+        inbox.address,
+        "Re: Budget",
+        "Approved.\n\nSent from my iPhone\n\n> On 3 Mar 2025, at 14:02, Jonas Weber "
+        "<jonas@example.org> wrote:\n>\n> Can you approve the budget?\n",
+        "anna@example.com",
+    )
+    await server.send(inbox.address, mail)
+
+    message = await sdk.run(inbox.wait_for_message, subject="budget", timeout=10)
+
+    assert message.reply_text == "Approved."
+    assert message.markdown is not None and "Can you approve the budget?" in message.markdown
+
+
 async def test_wait_for_link_passes_over_mail_without_that_kind_of_link(
     sdk: Sdk, server: RunningServer
 ) -> None:

@@ -24,8 +24,10 @@ from inboxkit.mail import codes as codes_module
 from inboxkit.mail import extract as extract_module
 from inboxkit.mail import htmltext as htmltext_module
 from inboxkit.mail import links as links_module
+from inboxkit.mail import markdown as markdown_module
 from inboxkit.mail import normalise as normalise_module
 from inboxkit.mail import parse as parse_module
+from inboxkit.mail import reply as reply_module
 from inboxkit.mail import vocabulary as vocabulary_module
 from inboxkit.mail.extract import extract
 from inboxkit.mail.normalise import MAX_URL_CHARS
@@ -53,6 +55,8 @@ def _patterns() -> Iterator[tuple[str, re.Pattern[str] | re.Pattern[bytes]]]:
         extract_module,
         htmltext_module,
         parse_module,
+        reply_module,
+        markdown_module,
     ):
         short = module.__name__.rsplit(".", 1)[1]
         for name, value in sorted(vars(module).items()):

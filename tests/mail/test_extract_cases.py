@@ -635,6 +635,37 @@ def test_html_to_text_keeps_preformatted_lines():
     assert html_to_text("<pre>line one\nline two</pre><p>after</p>") == "line one\nline two\nafter"
 
 
+def test_html_to_text_skips_unrendered_tags_in_any_case_and_anchors_inside_hidden_ones():
+    html = (
+        "<body><SCRIPT>var a=1</SCRIPT><Style>p{}</Style><SVG><text>logo</text></SVG>"
+        '<div HIDDEN><a href="https://a.example/verify/abc">Verify</a></div>'
+        '<p>Shown <a href="https://a.example/help">help</a></p></body>'
+    )
+    rendered = render_html(html)
+    assert rendered.text == "Shown help"
+    assert [a.href for a in rendered.anchors] == ["https://a.example/help"]
+
+
+def test_button_hidden_from_outlook_only_is_still_the_link_to_click():
+    # Bulletproof buttons: a VML copy for Outlook in a conditional comment, and the real
+    # anchor, styled `mso-hide:all`, for every other client.
+    html = (
+        "<p>Confirm your address to finish signing up.</p>"
+        '<!--[if mso]><v:roundrect href="https://app.example/confirm?t=Zq81"></v:roundrect><![endif]-->'
+        '<a href="https://app.example/confirm?t=Zq81" style="mso-hide:all;background:#1a73e8">'
+        "Confirm email</a>"
+        '<p><a href="https://app.example/">app.example</a></p>'
+    )
+    assert "Confirm email" in html_to_text(html)
+    first = extract("Confirm your address", None, html).links[0]
+    assert (first.url, first.kind) == ("https://app.example/confirm?t=Zq81", "verify")
+
+
+def test_html_to_text_keeps_inline_markup_inside_preformatted_text_on_its_lines():
+    html = "<pre>code <b>482913</b>\nline <a href='https://a.example/x'>two</a></pre><i>after</i>"
+    assert html_to_text(html) == "code 482913\nline two\nafter"
+
+
 def test_html_to_text_of_empty_or_textless_html_is_empty():
     assert html_to_text("") == ""
     assert html_to_text("<html><head><title>x</title></head><body></body></html>") == ""
@@ -703,3 +734,120 @@ def test_to_dict_has_the_documented_shape():
 def test_empty_message_yields_an_empty_extraction():
     assert extract(None, None, None) == Extraction([], [])
     assert extract("", "", "") == Extraction([], [])
+
+
+# --------------------------------------------------------------------------------------------
+# Real-world classes: letter and word codes, long groups, approvals, buttons, footnotes
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["KXQZTPWM", "aB3dE6fG", "x7Km2Qp9"])
+def test_letter_and_mixed_case_code_under_its_label_is_kept_as_printed(code: str):
+    html = f"<p>Your login code:</p><h1>{code}</h1><p>It expires in 15 minutes.</p>"
+    assert first_code(html=html) == code
+
+
+@pytest.mark.parametrize("word", ["WELCOME", "PASSWORD", "ACCOUNT", "SECURITY", "ARRIVALS"])
+def test_capitalised_word_set_apart_under_a_code_label_is_no_code(word: str):
+    assert codes(text=f"Your verification code is below.\n\n{word}\n\nThanks") == []
+
+
+def test_capitals_in_prose_without_a_label_are_no_code():
+    assert codes(text="NEW ARRIVALS this week: QWRTZPLK jackets in every size.") == []
+
+
+def test_long_code_in_dash_groups_is_typed_without_separators():
+    text = "Your security code is 481-907-326. Call 1-800-555-0142 or 555-123-4567 for help."
+    assert codes(text=text) == ["481907326"]
+
+
+def test_phone_number_in_equal_dash_groups_is_no_code():
+    assert codes(text="Support line: 912-345-678. Your security code is 605118.") == ["605118"]
+
+
+def test_word_code_to_copy_and_paste_is_kept_as_printed():
+    text = "Copy and paste this code into the sign-in page:\n\namber-falcon-river\n"
+    assert first_code(text=text) == "amber-falcon-river"
+
+
+def test_hyphenated_words_of_prose_are_no_code():
+    text = "Your code: see our step-by-step, up-to-date guide on state-of-the-art sign-in."
+    assert codes(text=text) == []
+
+
+def test_meeting_passcode_and_id_are_not_one_time_codes():
+    text = (
+        "Join Zoom Meeting\nhttps://huddle.example/j/81234567890\n\n"
+        "Meeting ID: 812 3456 7890\nPasscode: 482913\n"
+    )
+    assert codes(text=text) == []
+
+
+@pytest.mark.parametrize(
+    "line", ["Use code FREESHIP for free shipping.", "Use code SUMMER20 at checkout."]
+)
+def test_promo_code_in_a_newsletter_is_no_code(line: str):
+    assert codes(subject="Our summer sale", text=f"Big news!\n\n{line}\n") == []
+
+
+def _button(url: str, label: str) -> str:
+    return (
+        f'<table><tr><td bgcolor="#16a34a" style="padding:10px"><a href="{url}">{label}</a>'
+        "</td></tr></table>"
+    )
+
+
+def test_approve_link_ranks_before_deny_link_whatever_the_order():
+    approve = "https://id.example/login/approve?request=" + "a" * 32
+    deny = "https://id.example/login/deny?request=" + "b" * 32
+    html = (
+        "<p>Someone is trying to sign in to your account.</p>"
+        + _button(deny, "No, block it")
+        + _button(approve, "Yes, it was me")
+    )
+    assert links(html=html)[0] == (approve, "login")
+
+
+def test_button_with_a_token_beats_a_sign_in_link_to_the_home_page():
+    button = "https://app.example/auth/callback?token=" + "t" * 40
+    html = (
+        '<p><a href="https://app.example/">Log in to App</a></p>'
+        "<p>Click the button below to log in.</p>" + _button(button, "Sign in")
+    )
+    assert links(subject="Sign in to App", html=html)[0] == (button, "login")
+
+
+def test_invitation_accept_button_beats_a_product_link():
+    accept = "https://tasks.example/invites/" + "k" * 32
+    html = (
+        "<p>Maya invited you to collaborate.</p>"
+        '<p><a href="https://tasks.example/features">See what is new</a></p>'
+        + _button(accept, "Accept invitation")
+    )
+    assert links(subject="Maya invited you", html=html)[0] == (accept, "verify")
+
+
+def test_password_changed_notice_links_to_home_page_are_not_reset_links():
+    html = (
+        "<p>The password for your account was changed.</p>"
+        '<p><a href="https://bank.example/">Go to Bank</a></p>'
+        '<p><a href="https://bank.example/support">Contact support</a></p>'
+    )
+    found = links(subject="Your password was changed", html=html)
+    assert found[0][1] not in ("verify", "login", "reset")
+
+
+def test_footnote_marker_is_not_part_of_the_url_and_the_citing_words_name_it():
+    url = "https://app.example/auth/magic?token=" + "m" * 40
+    text = (
+        "Welcome back! Sign in [2] to continue.\n\nLinks:\n------\n"
+        f"[1] https://app.example/\n[2] {url}\n[3] https://app.example/help\n"
+    )
+    first = extract("Sign in to App", text, None).links[0]
+    assert (first.url, first.kind, first.text) == (url, "login", "Sign in")
+
+
+def test_footnote_marker_glued_to_a_url_is_dropped():
+    url = "https://app.example/auth/magic?token=" + "g" * 40
+    text = f"Click the link below to sign in:\n{url}[2]\n"
+    assert links(subject="Sign in", text=text)[0] == (url, "login")

@@ -57,7 +57,7 @@ async def test_wait_for_code_in_capture_for_one_recipient(
         message = await call(
             client, "read_message", inbox="Capture", message_id=found["message_id"]
         )
-        assert "285017" in message["text"]
+        assert "285017" in message["markdown"]
 
 
 @pytest.mark.parametrize("connect", CONNECTIONS)

@@ -127,7 +127,7 @@ async def test_signup_flow_create_inbox_then_smtp_then_wait_for_code(
         assert found["subject"] == "Confirm your email"
         assert found["notice"] == UNTRUSTED
         message = await call(client, "read_message", inbox=address, message_id=found["message_id"])
-        assert "482913" in message["text"]
+        assert "482913" in message["markdown"]
         assert message["notice"] == UNTRUSTED
 
 
@@ -253,7 +253,10 @@ async def test_html_only_mail_is_read_as_text_and_attachments_come_back_by_kind(
             "message"
         ]
         message = await call(client, "read_message", inbox=address, message_id=summary["id"])
-        assert "Monthly report" in message["text"] and "<b>" not in message["text"]
+        # Markdown by default: structure kept, no raw HTML.
+        assert message["format"] == "markdown"
+        assert "# Monthly report" in message["markdown"] and "**green**" in message["markdown"]
+        assert "<b>" not in message["markdown"] and "html" not in message
         by_name = {a["filename"]: a for a in message["attachments"]}
         assert set(by_name) == {"dot.png", "data.csv", "r.pdf"}
 
@@ -353,7 +356,8 @@ async def test_send_email_and_reply_are_delivered_and_threaded(server: RunningSe
         assert (answer["from"], answer["subject"]) == (bob, "Re: Lunch?")
         read = await call(client, "read_message", inbox=alice, message_id=answer["id"])
         assert read["in_reply_to"] is not None
-        assert "Yes, see you there." in read["text"]
+        assert "Yes, see you there." in read["markdown"]
+        assert read["reply_text"] == "Yes, see you there."
 
 
 async def test_send_without_the_send_scope_is_a_tool_error(server: RunningServer):

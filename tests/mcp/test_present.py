@@ -19,15 +19,17 @@ from inboxkit.mcp.present import (
 
 
 def test_mail_stored_without_text_is_read_as_its_html_rendered_to_text():
-    shaped = message_for_model({"id": "m1", "text": None, "html": "<p>Hello <b>there</b></p>"})
+    shaped = message_for_model(
+        {"id": "m1", "text": None, "html": "<p>Hello <b>there</b></p>"}, "text"
+    )
     assert shaped["text"].strip() == "Hello there"
     assert shaped["notice"] == UNTRUSTED
 
 
 def test_very_long_text_is_cut_and_says_so():
-    shaped = message_for_model({"id": "m1", "text": "x" * (MAX_TEXT_CHARS + 10)})
+    shaped = message_for_model({"id": "m1", "text": "x" * (MAX_TEXT_CHARS + 10)}, "text")
     assert len(shaped["text"]) == MAX_TEXT_CHARS
-    assert shaped["text_truncated"] is True and "cut" in shaped["text_note"]
+    assert shaped["truncated"] is True and "cut" in shaped["note"]
 
 
 def test_code_result_takes_the_first_code_and_the_first_action_link():

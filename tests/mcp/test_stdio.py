@@ -34,7 +34,7 @@ async def test_connected_mode_from_the_documented_config_completes_a_signup(
         found = await call(client, "wait_for_code", inbox=address, timeout_seconds=30)
         assert (found["code"], found["notice"]) == ("482913", UNTRUSTED)
         message = await call(client, "read_message", inbox=address, message_id=found["message_id"])
-        assert "482913" in message["text"]
+        assert "482913" in message["markdown"]
         listed = await call(client, "list_inboxes")
         assert [box["address"] for box in listed["inboxes"]] == [address]
         # Errors read the same through the REST backend as in-process.

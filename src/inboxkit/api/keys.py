@@ -12,9 +12,10 @@ router = APIRouter(tags=["keys"])
 
 @router.post("/keys", status_code=201, response_model=Data[ApiKeyCreated])
 async def create_key(runtime: RuntimeDep, principal: PrincipalDep, body: ApiKeyCreate):
-    """Create an API key, in a new account unless `account_id` is given. Shown once."""
+    """Create an API key, in a new account unless `account_id` is given. Shown once. Needs
+    the `admin` scope, as do the `admin` and `ingest` scopes on the new key."""
     principal.require("admin")
-    return {"data": await runtime.auth.create_key(**body.model_dump())}
+    return {"data": await runtime.auth.create_key(**body.model_dump(), granted_by=principal)}
 
 
 @router.get("/keys", response_model=Data[list[ApiKey]])

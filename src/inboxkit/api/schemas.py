@@ -65,6 +65,7 @@ Scope = Literal[
     "send",
     "webhooks",
     "capture",
+    "ingest",
     "admin",
 ]
 assert Scope.__args__ == SCOPES  # type: ignore[attr-defined]
@@ -348,12 +349,31 @@ class DmarcCheck(BaseModel):
     domain: str | None
 
 
+SesWord = Literal["PASS", "FAIL", "GRAY", "PROCESSING_FAILED"]
+
+
+class SesVerdicts(BaseModel):
+    """Amazon SES's own verdicts, as its receipt notification gave them (null when absent)."""
+
+    spam: SesWord | str | None
+    virus: SesWord | str | None
+    spf: SesWord | str | None
+    dkim: SesWord | str | None
+    dmarc: SesWord | str | None
+
+
 class Authentication(BaseModel):
     """Sender authentication results (RFC 8601 result words)."""
 
     spf: SpfCheck
     dkim: list[DkimCheck] = Field(description="One entry per verified signature (at most 5).")
     dmarc: DmarcCheck
+    ses: SesVerdicts | None = Field(
+        None,
+        description="Mail received through Amazon SES (`/inbound/ses`): SES's verdicts, which "
+        "the fields above restate (PASS → pass, FAIL → fail, GRAY → none, PROCESSING_FAILED → "
+        "temperror; SES names no DKIM domain or selector). Absent for mail checked here.",
+    )
 
 
 class Message(MessageSummary):
@@ -370,6 +390,18 @@ class Message(MessageSummary):
     )
     html: str | None = Field(description="The HTML part as received (not safe to render).")
     html_sanitized: str | None = Field(description="The HTML part sanitised for display.")
+    reply_text: str | None = Field(
+        None,
+        description="What the author wrote: for a reply, its new text without the quoted "
+        "history (quotes, attributions, Outlook header blocks), signature and mobile footer; "
+        "a forward and inline answers are kept whole; for other mail, the whole text without "
+        "signature and footer. Null when the message has no body.",
+    )
+    markdown: str | None = Field(
+        None,
+        description="The body as Markdown (the HTML rendered, else the text part), at most "
+        "100,000 characters (cut with a marker). Null when the message has no body.",
+    )
     attachments: list[Attachment]
     envelope: MessageEnvelope
     code_candidates: list[CodeCandidate]
@@ -404,7 +436,13 @@ class ApiKeyCreate(Strict):
     """An API key to create, with its scopes, in a new account or an existing one."""
 
     name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
-    scopes: list[Scope] | None = Field(None, description="Default: every scope except admin.")
+    scopes: list[Scope] | None = Field(
+        None,
+        max_length=len(SCOPES),
+        description="Default: every scope except `admin` and `ingest`, which only a caller "
+        "with `admin` may grant (`ingest`: deliver mail to any hosted mailbox over "
+        "`POST /inbound/raw`, an operator's credential).",
+    )
     account_id: str | None = Field(None, description="Add the key to this account (default: new).")
     modes: list[Literal["test", "agent"]] | None = Field(
         None,

@@ -497,6 +497,35 @@ def reply_command(
     _show_sent(sent, as_json)
 
 
+# -- mail over HTTP ------------------------------------------------------------------------
+
+
+@click.command("ingest")
+@click.argument("file", type=click.File("rb"))
+@click.option("--to", multiple=True, required=True, help="Recipient; repeatable.")
+@click.option("--mail-from", default=None, help="Envelope sender (default: the From header).")
+@_json_option
+@_connection
+def ingest_command(
+    client: InboxKit, file: Any, to: tuple[str, ...], mail_from: str | None, as_json: bool
+) -> None:
+    """Deliver a message file (FILE, or - for stdin) to hosted mailboxes as received mail,
+    byte for byte, as SMTP would. Needs an API key with the `ingest` scope. Exits 1 when a
+    recipient was refused."""
+    result = client.ingest_raw(file.read(), list(to), mail_from=mail_from)
+    if as_json:
+        _print_json(result)
+    else:
+        for delivered in result.delivered:
+            _echo(f"delivered  {delivered.address}  {delivered.message_id}")
+        for refused in result.refused:
+            _echo(
+                f"refused    {refused.address}  {refused.smtp} {refused.reason}: {refused.message}"
+            )
+    if result.refused:
+        raise click.exceptions.Exit(1)
+
+
 # -- capture -------------------------------------------------------------------------------
 
 
@@ -1118,6 +1147,7 @@ COMMANDS = (
     wait_command,
     capture_command,
     send_command,
+    ingest_command,
     reply_command,
     usage_command,
     account_command,

@@ -19,6 +19,9 @@ from inboxkit.client.protocol import Flow, operation
 
 __all__ = [
     "Model",
+    "Ingested",
+    "IngestDelivered",
+    "IngestRefused",
     "Mailbox",
     "MailboxCreated",
     "HandleAvailability",
@@ -292,6 +295,14 @@ class Message(MessageSummary):
     text: str | None = None
     html: str | None = Field(None, description="The HTML part as received (not safe to render).")
     html_sanitized: str | None = None
+    reply_text: str | None = Field(
+        None,
+        description="What the author wrote: a reply's new text without the quoted history, "
+        "signature and mobile footer (forwards and inline answers kept whole).",
+    )
+    markdown: str | None = Field(
+        None, description="The body as Markdown (HTML rendered), at most 100,000 characters."
+    )
     attachments: list[Attachment] = []
     envelope: Envelope | None = None
     code_candidates: list[CodeCandidate] = []
@@ -356,6 +367,31 @@ class ApiKeyCreated(ApiKey):
     """An API key just created; `token` is the key itself, returned only this once."""
 
     token: str
+
+
+class IngestDelivered(Model):
+    """A recipient of an ingested message that received it, and its message's id."""
+
+    address: str
+    message_id: str
+
+
+class IngestRefused(Model):
+    """A recipient of an ingested message that did not receive it. `reason`:
+    "foreign_domain", "unknown_mailbox", "mailbox_full" (retry later) or
+    "message_too_large"; `smtp` is the reply SMTP would give ("550 5.1.1")."""
+
+    address: str
+    reason: str
+    message: str
+    smtp: str
+
+
+class Ingested(Model):
+    """What became of each recipient of `ingest_raw`."""
+
+    delivered: list[IngestDelivered] = []
+    refused: list[IngestRefused] = []
 
 
 class SentMessage(MessageSummary):

@@ -23,6 +23,7 @@ from inboxkit.client.models import (
     Domain,
     Fault,
     HandleAvailability,
+    Ingested,
     ListEntry,
     Mailbox,
     MailboxCreated,
@@ -245,12 +246,15 @@ class ClientOperations(Generic[InboxT, HttpT]):
         method: str,
         path: str,
         *,
-        params: dict[str, str] | None = None,
+        params: Mapping[str, str | list[str]] | None = None,
         json: Any = None,
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
+        content: bytes | None = None,
     ) -> Flow[httpx.Response]:
-        request = Request(method, path, params, json, headers or {}, timeout, self.api_key)
+        request = Request(
+            method, path, params, json, headers or {}, timeout, self.api_key, content=content
+        )
         return (
             yield from exchange(
                 request, max_retries=self.max_retries, max_retry_wait=self.max_retry_wait
@@ -1036,6 +1040,28 @@ class ClientOperations(Generic[InboxT, HttpT]):
     def delete_account(self, account_id: str) -> Flow[None]:
         """Delete an account (admin scope)."""
         yield from self._call("DELETE", f"/accounts/{segment(account_id)}")
+
+    # -- mail over HTTP --------------------------------------------------------------------------
+
+    @operation
+    def ingest_raw(
+        self, raw: bytes, to: Iterable[str], *, mail_from: str | None = None
+    ) -> Flow[Ingested]:
+        """Deliver a message, byte for byte, to the hosted mailboxes in `to`, as SMTP would
+        (`ingest` scope, which only an admin grants). Each recipient comes back delivered (with
+        its message id) or refused with SMTP's reason; `mail_from` is the envelope sender to
+        record (default: the From header's address)."""
+        params: dict[str, str | list[str]] = {"to": list(to)}
+        if mail_from is not None:
+            params["mail_from"] = mail_from
+        response = yield from self._call(
+            "POST",
+            "/inbound/raw",
+            params=params,
+            headers={"Content-Type": "message/rfc822"},
+            content=bytes(raw),
+        )
+        return Ingested.model_validate(data(response))
 
     # -- API keys (admin) ----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
@@ -68,13 +68,16 @@ class Request:
 
     method: str
     path: str
-    params: dict[str, str] | None = None
+    # A list value repeats the parameter (`?to=a&to=b`).
+    params: Mapping[str, str | list[str]] | None = None
     json: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     # Read timeout for this request; long polls need longer than the client default.
     timeout: float | None = None
     # The token of the client whose operation this is (whichever client's driver sends it).
     bearer: str | None = None
+    # A body sent as it is (with its Content-Type in `headers`) instead of `json`.
+    content: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +183,7 @@ def build_request(
         f"{base}{request.path}",
         params=request.params,
         json=request.json,
+        content=request.content,
         headers=headers,
         timeout=(
             httpx.Timeout(request.timeout, connect=10.0)

@@ -33,15 +33,18 @@ from dataclasses import dataclass
 
 from inboxkit.mail.normalise import LOOK, SCAN_CHARS, line_bounds, mask, normalise
 from inboxkit.mail.vocabulary import (
+    CAPS_WORDS,
     CJK_UNITS,
     CURRENCY_BEFORE,
     CURRENCY_SYMBOLS,
     FILLER,
     FILLER_CJK,
     INTRODUCED,
+    MEETING,
     MONTHS,
     NEG,
     PROMO,
+    PROMO_WORDS,
     QUALIFIER,
     STREET,
     UNIT_AFTER,
@@ -55,6 +58,7 @@ __all__ = ["Code", "collect_codes"]
 MAX_CLUSTERS = 2_000  # digit clusters looked at per text
 MAX_SCORED = 200  # candidates whose surrounding words are read, per text
 MAX_CODES = 10
+MEETING_CHARS = 20_000  # characters of each text read for the signs of a meeting invitation
 THRESHOLD = 0.5
 
 
@@ -94,6 +98,18 @@ _GROUP = re.compile(rf"[0-9]{{1,{CLUSTER_CHARS}}}")
 _DIGIT = re.compile(r"[0-9]")
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _LETTER_CODE = re.compile(r"[A-Z]{3,4}-[A-Z]{3,4}")
+_CAPS_CODE = re.compile(r"[A-Z]{6,8}")  # runs of capitals; the caller checks what is around
+# Three to six dictionary-looking words of three or more letters, joined by hyphens: a code to
+# copy and paste. "up-to-date" and "step-by-step" have shorter words.
+_WORD_CODE = re.compile(r"[a-z]{3,10}(?:-[a-z]{3,10}){2,5}")
+# What every match of the two hyphenated shapes has inside. Searched first: a pattern that
+# starts with a character class is tried at every letter of the text, one that starts with a
+# literal only at the hyphens, which makes the search for a shape that is not there ~30 times
+# cheaper.
+_LETTER_CODE_SIGN = re.compile(r"-[A-Z]{3}")
+_WORD_CODE_SIGN = re.compile(r"-[a-z]{3,10}-")
+_MIXED_TOKEN = re.compile(r"[A-Za-z0-9]{6,8}")
+_VOWELS = frozenset("AEIOUY")
 _TOKEN_CHARS = _ALNUM | {"-", "_"}
 # Tried only on tokens of at most four groups of one to eight characters.
 _UPPER_TOKEN = re.compile(r"[A-Z0-9]{1,8}(?:-[A-Z0-9]{1,8}){0,3}")
@@ -129,12 +145,28 @@ def _digit_spans(raw: str, start: int) -> list[tuple[int, int, str, bool]]:
     if len(set(lengths)) == 1 and lengths[0] in (2, 3, 4) and 4 <= total <= 8:
         if len(set(seps)) == 1:
             return [(groups[0][0], groups[-1][1], "".join(g[2] for g in groups), True)]
+    if _long_code_groups(lengths, seps):
+        # "481-907-326": a long code printed to be read in groups. Phone numbers come in
+        # unequal groups ("555-123-4567"), dates too; such a span still needs a strong label.
+        return [(groups[0][0], groups[-1][1], "".join(g[2] for g in groups), True)]
     if hyphen or total >= 9 or (groups[0][2][0] == "0" and total >= 7):
         return []  # one long number: a phone, account, card or date
     if all("\t" in s for s in seps):
         # Separate table cells: each may be a code of its own.
         return [(s, e, v, False) for s, e, v in groups if 4 <= len(v) <= 8]
     return []
+
+
+def _long_code_groups(lengths: list[int], seps: list[str]) -> bool:
+    """Two to four equal groups of three or four digits joined by one kind of hyphen, 9 to 12
+    digits in all."""
+    return (
+        len(set(lengths)) == 1
+        and lengths[0] in (3, 4)
+        and 9 <= sum(lengths) <= 12
+        and len(set(seps)) == 1
+        and seps[0].strip() == "-"
+    )
 
 
 def _alnum_span(text: str, s: int, e: int) -> tuple[int, int] | None:
@@ -228,7 +260,7 @@ class _Around:
     e: int
     value: str  # as printed
     grouped: bool  # printed in groups ("123 456")
-    lowercase: bool  # lower-case or letters only: counts only right after a label
+    strict: bool  # a shape prose is full of (words, long numbers): counts only right after a label
     digits: str  # the value without hyphens
     numeric: bool
     line_start: int
@@ -236,28 +268,36 @@ class _Around:
     standalone: bool  # alone on its line, give or take decoration
 
 
-def _around(text: str, s: int, e: int, value: str, grouped: bool, lowercase: bool) -> _Around:
+def _around(text: str, s: int, e: int, value: str, grouped: bool, strict: bool) -> _Around:
     line_start, line_end = line_bounds(text, s, e)
     standalone = not text[line_start:s].strip(_DECOR) and not text[e:line_end].strip(_DECOR)
     digits = value.replace("-", "")
     return _Around(
-        text, s, e, value, grouped, lowercase, digits, digits.isdigit(), line_start, line_end,
+        text, s, e, value, grouped, strict, digits, digits.isdigit(), line_start, line_end,
         standalone,
     )  # fmt: skip
 
 
 def _score(
-    text: str, s: int, e: int, value: str, grouped: bool, lowercase: bool, titled: bool = False
+    text: str,
+    s: int,
+    e: int,
+    value: str,
+    grouped: bool,
+    strict: bool,
+    titled: bool = False,
+    meeting: bool = False,
 ) -> float:
     """How much the surroundings of text[s:e] say it is a one-time code (0 = not at all).
 
     `titled` says the subject names a code ("Your Acme verification code"), which lends a
-    number standing alone on its line a little of the label it lacks.
+    number standing alone on its line a little of the label it lacks. `meeting` says the
+    message invites to a call, whose passcode is no one-time code.
     """
-    c = _around(text, s, e, value, grouped, lowercase)
+    c = _around(text, s, e, value, grouped, strict)
     if _street_number(c) or _state_and_zip(c) or _dated_year(c):
         return 0.0
-    score = _near_code_label(c, titled)
+    score = _near_code_label(c, titled, meeting)
     if score <= 0.0 or _on_a_discount_line(c):
         return 0.0
     # Added one at a time, in this order, so that the sum is the same float whatever it adds.
@@ -300,8 +340,11 @@ def _dated_year(c: _Around) -> bool:
 def _on_a_discount_line(c: _Around) -> bool:
     """A labelled code among the words of a sale is a discount code: "use code SPRING25 at
     checkout"."""
-    near = c.text[max(c.line_start, c.s - 80) : min(c.line_end, c.e + 80)]
-    return PROMO.search(near.lower()) is not None
+    near = c.text[max(c.line_start, c.s - 80) : min(c.line_end, c.e + 80)].lower()
+    if PROMO.search(near) is not None:
+        return True
+    # Codes of letters are how shops name their offers ("code FREESHIP for free shipping").
+    return c.strict and not c.numeric and PROMO_WORDS.search(near) is not None
 
 
 # The label: what the words before and after a candidate say it is.
@@ -317,14 +360,14 @@ class _Labels:
     weak_negative: bool = False
 
 
-def _near_code_label(c: _Around, titled: bool) -> float:
+def _near_code_label(c: _Around, titled: bool, meeting: bool = False) -> float:
     """The strength of the code label that names the candidate: 0 when none does, or when a
     word naming another kind of number outweighs it."""
     before = _window_before(c.text, c.s)
-    found = _labels_before(before, c.standalone) if before.strip() else _Labels()
+    found = _labels_before(before, c.standalone, meeting) if before.strip() else _Labels()
     after = _window_after(c.text, c.e, c.line_end)
     if after.strip():
-        found.best = max(found.best, _label_after(after))
+        found.best = max(found.best, _label_after(after, meeting))
     if found.best <= 0.0 and titled and _subject_lends_a_label(c, found):
         found.best = 0.45
     if _outweighed(found) or _too_weak_for_its_shape(c, found.best):
@@ -351,12 +394,12 @@ def _window_after(text: str, e: int, line_end: int) -> str:
     return text[e : after_end if after_end != -1 else e + 80].lower()
 
 
-def _labels_before(before: str, standalone: bool) -> _Labels:
+def _labels_before(before: str, standalone: bool, meeting: bool = False) -> _Labels:
     """Read the labels in `before`, nearest last: a label closer to the candidate than a
     negative word cancels it ("order 1234, your code: 482913")."""
     found = _Labels()
     qualifier_end = -1
-    for hs, he, weight in code_labels(before):
+    for hs, he, weight in code_labels(before, meeting):
         gap = before[he:]
         direct = _gap_is_direct(gap)
         if weight <= NEG:
@@ -394,13 +437,15 @@ def _label_before(gap: str, weight: float, direct: bool, standalone: bool) -> fl
     return strength
 
 
-def _label_after(after: str) -> float:
+def _label_after(after: str, meeting: bool = False) -> float:
     """A code label just after the candidate: "482913 is your Acme code". At most two other
     words (a brand name) may sit between; 0 when there is no such label."""
-    for hs, _he, weight in code_labels(after[:60]):
+    for hs, _he, weight in code_labels(after[:60], meeting):
         if weight <= 0 or weight == VERB_WEIGHT:
             continue
         if hs <= 36 and _gap_is_direct(after[:hs], allow_unknown=2):
+            if _SENTENCE_BREAK.search(after[:hs]):
+                break  # "Call 912-345-678. Your security code is ...": the label is the next's
             return weight + 0.1
         break
     return 0.0
@@ -423,7 +468,7 @@ def _outweighed(found: _Labels) -> bool:
 def _too_weak_for_its_shape(c: _Around, best: float) -> bool:
     """Lower-case and letter-only codes count only right after a strong label, or set apart
     after a label: such words are everywhere in prose."""
-    return c.lowercase and best < 1.0 and not (c.standalone and best >= THRESHOLD)
+    return c.strict and best < 1.0 and not (c.standalone and best >= THRESHOLD)
 
 
 # Layout: each feature returns what it adds to the label's strength.
@@ -491,15 +536,17 @@ def _snippet(text: str, s: int, e: int) -> str:
     return line[lo : lo + 160].strip()
 
 
-def _scan_codes(raw_text: str, order_base: int, titled: bool = False) -> list[_Candidate]:
+def _scan_codes(
+    raw_text: str, order_base: int, titled: bool = False, meeting: bool = False
+) -> list[_Candidate]:
     """The code candidates of one text (subject or body) that clear the threshold."""
     text = normalise(raw_text[:SCAN_CHARS])
     masked = mask(text)
     found: list[_Candidate] = []
-    for count, (s, e, value, grouped, lowercase) in enumerate(_candidate_spans(masked)):
+    for count, (s, e, value, grouped, strict) in enumerate(_candidate_spans(masked)):
         if count >= MAX_SCORED:
             break
-        score = _score(masked, s, e, value, grouped, lowercase, titled)
+        score = _score(masked, s, e, value, grouped, strict, titled, meeting)
         if score >= THRESHOLD:
             found.append(_Candidate(value, score, _snippet(text, s, e), order_base + s))
     return found
@@ -507,7 +554,7 @@ def _scan_codes(raw_text: str, order_base: int, titled: bool = False) -> list[_C
 
 def _candidate_spans(text: str) -> Iterator[tuple[int, int, str, bool, bool]]:
     """Code-shaped spans not ruled out by the characters around them:
-    (start, end, value as typed, printed in groups, lower-case)."""
+    (start, end, value as typed, printed in groups, strict)."""
     done_until = -1
     long_until = -1
     n = len(text)
@@ -538,14 +585,30 @@ def _candidate_spans(text: str) -> Iterator[tuple[int, int, str, bool, bool]]:
         elif 4 <= e - s <= CLUSTER_CHARS:  # longer runs are tables of numbers or noise
             for cs, ce, value, grouped in _digit_spans(m.group(), s):
                 if not _hard_reject(text, cs, ce):
-                    yield cs, ce, value, grouped, False
-    # Codes of letters only ("KXQ-ZTP") have no digit to find them by; like lower-case codes
-    # they count only right after a strong label.
-    for count, m in enumerate(_LETTER_CODE.finditer(text)):
-        if count >= MAX_CLUSTERS:
-            break
-        s, e = m.span()
-        if (s == 0 or text[s - 1] not in _TOKEN_CHARS) and (e == n or text[e] not in _TOKEN_CHARS):
+                    yield cs, ce, value, grouped, len(value) > 8
+    yield from _letter_spans(text)
+
+
+def _letter_spans(text: str) -> Iterator[tuple[int, int, str, bool, bool]]:
+    """Codes of letters only ("KXQ-ZTP", "KXQZTPWM") and of words ("amber-falcon-river"), which
+    have no digit to find them by. Like lower-case codes they count only right after a strong
+    label or set apart under one, and words of the language never count."""
+    n = len(text)
+    for pattern, sign in (
+        (_LETTER_CODE, _LETTER_CODE_SIGN),
+        (_CAPS_CODE, None),
+        (_WORD_CODE, _WORD_CODE_SIGN),
+    ):
+        if sign is not None and sign.search(text) is None:
+            continue
+        for count, m in enumerate(pattern.finditer(text)):
+            if count >= MAX_CLUSTERS:
+                break
+            s, e = m.span()
+            if s > 0 and text[s - 1] in _TOKEN_CHARS or e < n and text[e] in _TOKEN_CHARS:
+                continue
+            if pattern is _CAPS_CODE and _reads_as_a_word(m.group()):
+                continue
             if not _hard_reject(text, s, e):
                 yield s, e, m.group(), False, True
 
@@ -569,7 +632,29 @@ def _alnum_candidate(text: str, lo: int, hi: int) -> tuple[int, int, str, bool] 
         return lo, hi, token, False
     if _LOWER_TOKEN.fullmatch(token) and len(letters_digits) <= 10:
         return lo, hi, token, True
+    if _MIXED_TOKEN.fullmatch(token) and not token.isupper() and not token.islower():
+        # "aB3dE6fG": both cases and a digit, which no word of prose has.
+        return lo, hi, token, True
     return None
+
+
+def _reads_as_a_word(caps: str) -> bool:
+    """A run of capitals that is a word ("WELCOME", "PASSWORD") rather than a code: a common
+    word of a heading or a button, or letters that read as a word (a vowel for every third
+    letter or more, no more than three consonants in a row). Codes drawn from random letters
+    seldom do both; those that do are given up for precision."""
+    if caps in CAPS_WORDS:
+        return True
+    vowels = 0
+    run = longest = 0
+    for ch in caps:
+        if ch in _VOWELS:
+            vowels += 1
+            run = 0
+        else:
+            run += 1
+            longest = max(longest, run)
+    return vowels * 3 >= len(caps) and longest <= 3
 
 
 def _names_a_code(subject: str) -> bool:
@@ -583,16 +668,27 @@ def _names_a_code(subject: str) -> bool:
     return False
 
 
+def _invites_to_a_meeting(sources: list[str]) -> bool:
+    """Whether the message invites to a video call ("Meeting ID: ...", "Join the meeting"): its
+    passcode and PIN are for the call, not one-time codes. Read in the first `MEETING_CHARS`
+    of each text, where invitations say so."""
+    for source in sources:
+        if source and MEETING.search(normalise(source[:MEETING_CHARS]).lower()):
+            return True
+    return False
+
+
 def collect_codes(sources: list[str]) -> list[Code]:
     """Scan the subject and the bodies; merge the candidates by value."""
     merged: dict[str, _Candidate] = {}
     in_subject: set[str] = set()
     in_body: set[str] = set()
     titled = _names_a_code(sources[0])
+    meeting = _invites_to_a_meeting(sources)
     for index, source in enumerate(sources):
         if not source:
             continue
-        for cand in _scan_codes(source, index * 10_000_000, titled and index > 0):
+        for cand in _scan_codes(source, index * 10_000_000, titled and index > 0, meeting):
             (in_body if index else in_subject).add(cand.value)
             seen = merged.get(cand.value)
             if seen is None or cand.score > seen.score:

@@ -9,7 +9,8 @@ Parsing is done by lexbor (through `selectolax`), an HTML5 parser written in C t
 any byte soup: it parses a 50 KB transactional mail in about 0.2 ms, where the stdlib
 `html.parser` needs 1.5 ms just to tokenise it. Rendering then rewrites the tree with a few
 selector queries and lets lexbor produce the text, rather than visiting every node from
-Python: that halves the cost, and no recursion depends on how deeply the mail nests.
+Python: that halves the cost, and no recursion depends on how deeply the mail nests. What to
+rewrite is found in one walk of the tree (a selector costs lexbor a walk per name in it).
 
 Blocks and line breaks become single newlines (no blank lines between paragraphs, except in
 `<pre>`). Comments, Outlook's conditional blocks among them, are removed before parsing. The
@@ -23,7 +24,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 __all__ = ["Anchor", "Rendered", "html_to_text", "render_html", "strip_invisible"]
 
@@ -44,8 +45,8 @@ _MARK_TEXT = ((_CELL, "\t"), (_NL, "\n"), (_BR, "\n"), (_PARA, "\n\n"))
 _A_OPEN = "\x05"  # start of an anchor's text
 _A_CLOSE = "\x06"  # end of an anchor's text
 _SENTINELS = "\x05\x06"
-_FORGEABLE = "\x00\x01\x02\x03\x04\x05\x06"
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_FORGEABLE = b"\x00\x01\x02\x03\x04\x05\x06"
+_CONTROLS = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])  # removed from markup
 
 _SKIP_SELECTOR = (
     "head,title,script,style,noscript,template,svg,math,iframe,object,embed,select,textarea"
@@ -66,9 +67,11 @@ _INVISIBLE = re.compile(
     "\ufff9-\ufffb]{1,4096}"
 )
 # Preheaders and other text the reader never sees. Matched on the lower-cased style with
-# spaces removed; "max-height:0" and "opacity:0" but not "opacity:0.9".
+# spaces removed; "max-height:0" and "opacity:0" but not "opacity:0.9". `mso-hide:all` is not
+# here: it hides an element from Outlook only, and templates put it on the very button every
+# other client shows (beside a VML copy for Outlook inside a conditional comment).
 _HIDDEN_STYLE = re.compile(
-    r"display:none|visibility:hidden|mso-hide:all|(?:max-height|max-width|opacity):0(?![.0-9]{0,32}[1-9])"
+    r"display:none|visibility:hidden|(?:max-height|max-width|opacity):0(?![.0-9]{0,32}[1-9])"
 )
 
 
@@ -91,7 +94,8 @@ class Anchor:
 
     `text` falls back to the `aria-label`, `title` or image `alt` for links without text, and
     `image_only` says so. `alone` is true when nothing else shares the anchor's line or table
-    cell, as for a button.
+    cell, as for a button; `button` when it is drawn as one (a background or padding of its
+    own, `role="button"`, a button class, or a coloured cell around it).
     """
 
     href: str
@@ -99,6 +103,7 @@ class Anchor:
     image_only: bool
     context: str
     alone: bool = False
+    button: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +149,9 @@ def _finish(raw: str) -> str:
 
 def _strongest_mark(match: re.Match[str]) -> str:
     run = match.group()
-    sentinels = "".join(ch for ch in run if ch in _SENTINELS)  # empty anchors keep a place
+    sentinels = ""  # empty anchors keep a place
+    if _A_OPEN in run or _A_CLOSE in run:
+        sentinels = "".join(ch for ch in run if ch in _SENTINELS)
     if _PARA in run or run.count(_BR) > 1:
         return _PARA + sentinels
     if _NL in run or _BR in run:
@@ -152,9 +159,12 @@ def _strongest_mark(match: re.Match[str]) -> str:
     return _CELL + sentinels
 
 
-# Hidden: elements flagged so, and those whose style says so (`_hidden_style` decides).
-_FLAGGED_SELECTOR = '[hidden],[class*="preheader" i]'
-_HIDDEN_SELECTOR = "[style]," + _FLAGGED_SELECTOR
+# Hidden: elements flagged so, and those whose style says so (`_drop_hidden` decides).
+# (Narrowing the selector to styles that name a way of hiding costs as much: lexbor walks the
+# tree once per attribute selector.)
+_HIDDEN_SELECTOR = '[style],[hidden],[class*="preheader" i]'
+
+
 _INLINE_SELECTOR = '[style*="inline" i]'
 
 
@@ -172,69 +182,70 @@ def _hidden_style(style: str | None) -> bool:
     return False
 
 
-def _prepare_markup(html: str) -> str:
-    """The markup worth parsing: the <body> on, control characters and comments out, nesting
-    capped."""
+def _prepare_markup(html: str) -> bytes:
+    """The markup worth parsing, as UTF-8: the <body> on, control characters and comments out,
+    nesting capped.
+
+    The work is done on the bytes: every search below is for ASCII, which UTF-8 encodes as
+    itself and no other character contains, and a search of bytes is several times cheaper
+    than one of a string with a non-Latin-1 character in it.
+    """
+    data = html.encode("utf-8", "replace")
     # Nothing in <head> is shown; skipping it spares parsing (and scanning) its often large
     # <style> block.
-    body_at = html.find("<body")
+    body_at = data.find(b"<body")
     if body_at == -1:
-        body_at = html.find("<BODY")
-    if body_at > 0 and (html.find("<head", 0, body_at) >= 0 or html.find("<HEAD", 0, body_at) >= 0):
-        html = html[body_at:]
-    if any(ch in html for ch in _FORGEABLE):
-        html = _CONTROLS.sub("", html)
-    if "<!--" in html:
-        html = _drop_comments(html)
-    return _limit_nesting(html)
+        body_at = data.find(b"<BODY")
+    if body_at > 0 and (
+        data.find(b"<head", 0, body_at) >= 0 or data.find(b"<HEAD", 0, body_at) >= 0
+    ):
+        data = data[body_at:]
+    if any(ch in data for ch in _FORGEABLE):
+        data = data.translate(None, _CONTROLS)
+    if b"<!--" in data:
+        data = _drop_comments(data)
+    return _limit_nesting(data)
 
 
 def _render(html: str) -> Rendered:
     if not html:
         return Rendered("", ())
-    html = _prepare_markup(html)
-    tree = LexborHTMLParser(html.encode("utf-8", "replace"))
+    data = _prepare_markup(html)
+    tree = LexborHTMLParser(data)
     root = tree.body or tree.root
     if root is None:
         return Rendered("", ())
-    # One selector pass for all unrendered elements; removed innermost first, so that no node
-    # is destroyed twice.
-    for node in reversed(root.css(_SKIP_SELECTOR)):
-        node.decompose()
-    # The tree is rewritten so that lexbor can produce the text in one pass, in C: hidden
-    # elements go, anchors are fenced with sentinels, cells start with a tab mark, inline
-    # elements are unwrapped and adjacent text merged. What is left between two text nodes is
-    # then always a block boundary, which `text(separator=...)` marks.
-    flagged = {n.mem_id for n in root.css(_FLAGGED_SELECTOR)}
-    hidden = [
-        n
-        for n in root.css(_HIDDEN_SELECTOR)
-        if (flagged and n.mem_id in flagged) or _hidden_style(n.attrs.get("style"))
-    ]
-    for node in reversed(hidden):  # innermost first: a removed subtree is never visited again
-        node.decompose()
-    found: list[tuple[str, bool, str]] = []
-    # Only the first MAX_ANCHORS are collected (the extractor looks at no more links than
-    # that); the rest render as text, which keeps the Python work per document bounded.
-    for anchor in root.css("a[href]")[:MAX_ANCHORS]:
-        attrs = anchor.attributes
-        image = anchor.css_first("img")
-        alt = (image.attributes.get("alt") or "") if image is not None else ""
-        fallback = attrs.get("aria-label") or attrs.get("title") or alt
-        found.append((attrs["href"] or "", image is not None, fallback))
-        anchor.insert_before(_A_OPEN)
-        anchor.insert_after(_A_CLOSE)
-    for cell in root.css("td,th"):
+    # Tag and attribute names are ASCII, so the markup lower-cased as bytes (a few
+    # microseconds, where lower-casing the text costs as much as a walk of the tree) says
+    # exactly which of the rare tags and styles are worth a selector walk.
+    low = data.lower()
+    if _SKIP_TAG.search(low):
+        # Removed innermost first (the selector answers in document order), so that no node
+        # is destroyed twice.
+        for node in reversed(root.css(_SKIP_SELECTOR)):
+            node.decompose()
+    _drop_hidden(root)
+    # The tree is rewritten so that lexbor can produce the text in one pass, in C: anchors are
+    # fenced with sentinels, cells start with a tab mark, inline elements are unwrapped and
+    # adjacent text merged. What is left between two text nodes is then always a block
+    # boundary, which `text(separator=...)` marks. One walk of the tree from Python finds what
+    # to rewrite: a selector costs lexbor a walk per name, and the unwrapped names alone are 22.
+    anchors, cells, pres, unwrap = _to_rewrite(root)
+    found = _fence_anchors(anchors)
+    for cell in cells:
         cell.insert_before(_CELL)
-    for node in root.css(_INLINE_SELECTOR):
+    for node in root.css(_INLINE_SELECTOR) if b"inline" in low else ():
         if node.tag in _BLOCK_TAGS and _is_inline(node.attributes):
             # Boxes laid out side by side, such as a code printed one digit per box.
             node.insert_before(" ")
             node.insert_after(" ")
             node.unwrap()
-    for node in root.css("pre"):
-        node.replace_with(_NL + node.text().replace("\n", _BR) + _NL)
-    for node in root.css(_UNWRAP_SELECTOR):
+    if pres:
+        for node in pres:
+            node.replace_with(_NL + node.text().replace("\n", _BR) + _NL)
+        # What was inside a <pre> is gone with it.
+        unwrap = [node for node in root.traverse() if node.tag_id in _UNWRAP_IDS]
+    for node in unwrap:
         node.unwrap(delete_empty=True)
     tree.merge_text_nodes()
     text = _finish(root.text(separator=_NL, skip_empty=True))
@@ -243,17 +254,88 @@ def _render(html: str) -> Rendered:
     return _with_anchors(text, found)
 
 
-MAX_OPEN_TAGS = 3000
-MAX_ANCHORS = 300
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]{0,63})")  # no tag we know is longer
-# Elements that cannot raise the nesting depth: void ones, and those a sibling closes.
-_FLAT_TAGS = frozenset(
-    "br img meta link input hr wbr col area source base track embed param p li td th tr dt dd "
-    "option".split()
+_Nodes = list[LexborNode]
+
+
+def _to_rewrite(root: LexborNode) -> tuple[_Nodes, _Nodes, _Nodes, _Nodes]:
+    """The anchors, cells, <pre> elements and inline elements under `root`, in one walk."""
+    anchors: _Nodes = []
+    cells: _Nodes = []
+    pres: _Nodes = []
+    unwrap: _Nodes = []
+    for node in root.traverse():
+        tag = node.tag_id
+        if tag in _UNWRAP_IDS:
+            unwrap.append(node)
+            if tag == _A_ID:
+                anchors.append(node)
+            elif tag in _CELL_IDS:
+                cells.append(node)
+        elif tag == _PRE_ID:
+            pres.append(node)
+    return anchors, cells, pres, unwrap
+
+
+def _fence_anchors(anchors: list[LexborNode]) -> list[tuple[str, bool, str, bool]]:
+    """Put sentinels around the text of each anchor with an href, and note what the text
+    alone does not say: (href, has an image, fallback text, drawn as a button)."""
+    found: list[tuple[str, bool, str, bool]] = []
+    for anchor in anchors:
+        attrs = anchor.attributes
+        if "href" not in attrs:
+            continue
+        # Only the first MAX_ANCHORS are collected (the extractor looks at no more links than
+        # that); the rest render as text, which keeps the Python work per document bounded.
+        if len(found) == MAX_ANCHORS:
+            break
+        image = anchor.css_first("img")
+        alt = (image.attributes.get("alt") or "") if image is not None else ""
+        fallback = attrs.get("aria-label") or attrs.get("title") or alt
+        found.append((attrs["href"] or "", image is not None, fallback, _drawn_as_button(anchor)))
+        anchor.insert_before(_A_OPEN)
+        anchor.insert_after(_A_CLOSE)
+    return found
+
+
+# Elements never shown, and the start tags that make them (as lower-cased bytes; `\b` also
+# matches names such as "svg-icon", which only costs the selector walk).
+_SKIP_TAG = re.compile(
+    rb"<(?:head|title|script|style|noscript|template|svg|math|iframe|object|embed|select"
+    rb"|textarea)\b"
 )
 
 
-def _limit_nesting(html: str) -> str:
+def _drop_hidden(root: LexborNode) -> None:
+    """Remove the elements a reader never sees: flagged so, or styled so (`_hidden_style`)."""
+    hidden = []
+    verdicts: dict[str, bool] = {}  # templates repeat the same few styles on every cell
+    for node in root.css(_HIDDEN_SELECTOR):
+        attrs = node.attributes
+        style = attrs.get("style")
+        if style:
+            verdict = verdicts.get(style)
+            if verdict is None:
+                verdict = verdicts[style] = _hidden_style(style)
+            if verdict:
+                hidden.append(node)
+                continue
+        if "hidden" in attrs or "preheader" in (attrs.get("class") or "").lower():
+            hidden.append(node)
+    for node in reversed(hidden):  # innermost first: a removed subtree is never visited again
+        node.decompose()
+
+
+MAX_OPEN_TAGS = 3000
+MAX_ANCHORS = 300
+_TAG = re.compile(rb"<(/?)([A-Za-z][A-Za-z0-9:-]{0,63})")  # no tag we know is longer
+# Elements that cannot raise the nesting depth: void ones, and those a sibling closes.
+_FLAT_TAGS = frozenset(
+    b"br img meta link input hr wbr col area source base track embed param p li td th tr dt dd "
+    b"option".split()
+)
+
+
+def _limit_nesting(html: bytes) -> bytes:
     """Cut a document where it would nest deeper than `MAX_OPEN_TAGS` elements.
 
     HTML5 tree building checks the stack of open elements for many start tags, so its cost
@@ -261,7 +343,7 @@ def _limit_nesting(html: str) -> str:
     A document with fewer tags than the limit cannot reach it, which spares ordinary mail the
     scan; otherwise the depth is tracked tag by tag, erring on the deep side.
     """
-    if html.count("<") <= MAX_OPEN_TAGS:
+    if html.count(b"<") <= MAX_OPEN_TAGS:
         return html
     depth = 0
     for m in _TAG.finditer(html):
@@ -278,7 +360,7 @@ def _limit_nesting(html: str) -> str:
     return html
 
 
-def _drop_comments(html: str) -> str:
+def _drop_comments(html: bytes) -> bytes:
     """Remove `<!-- ... -->` comments (Outlook conditional blocks among them) before parsing.
 
     Left in the tree, a comment would split the text around it in two.
@@ -286,31 +368,64 @@ def _drop_comments(html: str) -> str:
     pieces = []
     pos = 0
     while True:
-        start = html.find("<!--", pos)
+        start = html.find(b"<!--", pos)
         if start == -1:
             break
         pieces.append(html[pos:start])
-        end = html.find("-->", start + 4)
+        end = html.find(b"-->", start + 4)
         if end == -1:
             pos = len(html)
             break
         pos = end + 3
     pieces.append(html[pos:])
-    return "".join(pieces)
+    return b"".join(pieces)
 
 
-# Inline elements seen in mail. Each name costs a pass over the tree, so rarer ones (q, cite,
-# kbd...) are left to act as line breaks.
-_UNWRAP_SELECTOR = ",".join(
+# Inline elements seen in mail, unwrapped so that their text joins the text around them;
+# rarer ones (q, cite, kbd...) act as line breaks. `td` and `th` are unwrapped after their cell
+# mark is put in.
+_UNWRAP_TAGS = (
     "a span b strong i em u font small big sup sub code label mark s strike tt nobr wbr abbr "
     "button td th img".split()
 )
 
 
+def _tag_ids(names: list[str]) -> dict[str, int]:
+    """lexbor's ids of the HTML tags named (fixed for the tags it knows)."""
+    tree = LexborHTMLParser("")
+    return {name: tree.create_node(name).tag_id for name in names}
+
+
+_IDS = _tag_ids([*_UNWRAP_TAGS, "pre"])
+_UNWRAP_IDS = frozenset(_IDS[name] for name in _UNWRAP_TAGS)
+_CELL_IDS = frozenset((_IDS["td"], _IDS["th"]))
+_A_ID = _IDS["a"]
+_PRE_ID = _IDS["pre"]
+
+
 _SENTINEL = re.compile("[\x05\x06]")
 
 
-def _with_anchors(marked: str, found: list[tuple[str, bool, str]]) -> Rendered:
+def _drawn_as_button(anchor: LexborNode) -> bool:
+    """Whether an anchor is drawn as a button: styled as a box, named one, or the only content
+    of a coloured table cell (the bulletproof buttons of mail templates)."""
+    attrs = anchor.attributes
+    style = attrs.get("style")
+    if style and ("background" in style or "padding" in style):
+        return True
+    if attrs.get("role") == "button":
+        return True
+    klass = attrs.get("class")
+    if klass and ("btn" in klass or "button" in klass):
+        return True
+    parent = anchor.parent
+    if parent is None or parent.tag not in ("td", "th"):
+        return False
+    cell = parent.attributes
+    return bool(cell.get("bgcolor")) or "background" in (cell.get("style") or "")
+
+
+def _with_anchors(marked: str, found: list[tuple[str, bool, str, bool]]) -> Rendered:
     """Take the anchor sentinels out of the text, noting where each anchor's text lies."""
     pieces: list[str] = []
     spans: list[tuple[int, int]] = []
@@ -329,13 +444,13 @@ def _with_anchors(marked: str, found: list[tuple[str, bool, str]]) -> Rendered:
     pieces.append(marked[pos:])
     text = "".join(pieces)
     anchors = []
-    for (href, had_image, fallback), (s, e) in zip(found, spans, strict=False):
+    for (href, had_image, fallback, button), (s, e) in zip(found, spans, strict=False):
         label = " ".join(text[s:e].split())
         image_only = not label and had_image
         if not label:
             label = " ".join(strip_invisible(fallback).split())
         context, alone = _context(text, s, e, label)
-        anchors.append(Anchor(href, label, image_only, context, alone))
+        anchors.append(Anchor(href, label, image_only, context, alone, button))
     return Rendered(text, tuple(anchors))
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from inboxkit.mail.htmltext import Rendered
 from inboxkit.mail.normalise import LOOK, MAX_URL_CHARS, SCAN_CHARS, URL, line_bounds, normalise
 from inboxkit.mail.vocabulary import (
+    APPROVE,
     AUTH_INTENT,
     AUX,
     GENERIC_TEXT,
@@ -70,6 +71,7 @@ class _Link:
     position: int
     from_anchor: bool
     alone: bool = False
+    button: bool = False
     kind: str = "other"
     tier: int = 3
     quality: int = 0
@@ -135,6 +137,9 @@ def _text_links(text: str, base: int) -> list[_Link]:
         if len(url) > MAX_URL_CHARS:
             continue  # never a link (see _clean_url); trimming it would only cost time
         url = _trim_url(url)
+        marker = _FOOTNOTE_END.search(url)
+        if marker:  # "https://...[3]": a footnote marker glued to the URL
+            url = _trim_url(url[: marker.start()])
         cleaned = _clean_url(url)
         if cleaned is None:
             continue
@@ -145,11 +150,40 @@ def _text_links(text: str, base: int) -> list[_Link]:
         if not label and line_start > 0:
             context_start = line_bounds(text, line_start - 1, line_start - 1)[0]
         context = text[context_start:line_end].replace(url, " ")
+        note = _FOOTNOTE.fullmatch(label)
+        if note:  # "[2] https://...": the words that cite "[2]" name the link
+            label, context = _cited_by(text, f"[{note.group(1)}]", s) or ("", context)
         links.append(
             _Link(cleaned, label if len(label) <= 120 else "", context[-400:], False, base + s,
                   False)
         )  # fmt: skip
     return links
+
+
+_FOOTNOTE = re.compile(r"\[?([0-9]{1,3})[\].:]?")
+_FOOTNOTE_END = re.compile(r"\[[0-9]{1,3}\]$")
+_CITATION_START = re.compile(r"[|•·\]\)>]|[.!?。！？]\s")
+MAX_CITATIONS = 20  # places a footnote marker is looked for before its URL
+CITATION_CHARS = 20_000  # and how far before it
+
+
+def _cited_by(text: str, marker: str, end: int) -> tuple[str, str] | None:
+    """The words that cite a footnote marker ("Sign in [2] to continue" → "Sign in") and
+    their line, from the first place before `end` where the marker follows other text."""
+    floor = max(0, end - CITATION_CHARS)
+    at = text.find(marker, floor, end)
+    for _ in range(MAX_CITATIONS):
+        if at == -1:
+            return None
+        line_start, line_end = line_bounds(text, at, at)
+        words = text[line_start:at]
+        if words.strip():
+            cited = [m.end() for m in _CITATION_START.finditer(words)]
+            label = words[cited[-1] if cited else 0 :].strip()
+            if label:
+                return label[-120:], text[line_start:line_end]
+        at = text.find(marker, at + len(marker), end)
+    return None
 
 
 def _unwrap(text: str, url: str, s: int, e: int, n: int) -> tuple[str, int]:
@@ -178,6 +212,8 @@ def _unwrap(text: str, url: str, s: int, e: int, n: int) -> tuple[str, int]:
         token = line.split(None, 1)[0]
         if not _URL_CHARS.fullmatch(token) or token.lower().startswith(("http://", "https://")):
             break
+        if token[0] == "[" and _FOOTNOTE.fullmatch(token):
+            break  # the next footnote of a list of links
         inner = token.rstrip(".,;:!?)")
         if not inner:
             break
@@ -225,9 +261,14 @@ def _classify(link: _Link, intent: bool, primary: str | None) -> None:
     if text and NOT_ME.search(text + " " + line_before.rsplit("\n", 1)[-1]):
         link.kind, link.tier = "other", 2
         return
+    if _bare_site(_after_host(url)):
+        # A site's home page is where a person goes next, never what completes a flow: a
+        # magic link, an invitation or a confirmation carries a path or a token.
+        link.kind, link.tier = "other", 3
+        return
     kind = None
     if text and not generic:
-        kind = _kind_of(text, primary)
+        kind = "login" if APPROVE.search(text) else _kind_of(text, primary)
         link.quality = 3
     if kind is None:
         for name, pattern in _URL_PATH_KIND[1:]:
@@ -247,12 +288,7 @@ def _classify(link: _Link, intent: bool, primary: str | None) -> None:
     named = link.quality == 3 and (link.alone or not link.from_anchor)
     if kind and (intent or named) and not (aux and link.quality < 3):
         link.kind, link.tier = kind, 4
-        if primary == kind:
-            link.quality += 3
-        if link.from_anchor and text and len(text.split()) >= 2:
-            link.quality += 1
-        if _TOKENISH.search(url.split("?", 1)[-1] if "?" in url else path):
-            link.quality += 1
+        link.quality += _standing(link, kind == primary, text, path)
         return
     link.kind = "other"
     if link.image_only:
@@ -261,6 +297,39 @@ def _classify(link: _Link, intent: bool, primary: str | None) -> None:
         link.tier = 2
     else:
         link.tier = 3
+
+
+_HOST_END = re.compile(r"[/?#]")
+
+
+def _after_host(url: str) -> str:
+    """What follows the host of an http(s) URL: its path, query and fragment."""
+    rest = url.split("://", 1)[-1]
+    m = _HOST_END.search(rest)
+    return rest[m.start() :] if m else ""
+
+
+def _standing(link: _Link, primary: bool, text: str, path: str) -> int:
+    """What puts one verify, login or reset link before another of the same tier: being of
+    the message's own kind, words of its own, a token in its URL, being drawn as a button."""
+    url = link.url
+    quality = 3 if primary else 0
+    if link.from_anchor and text and len(text.split()) >= 2:
+        quality += 1
+    if _TOKENISH.search(url.split("?", 1)[-1] if "?" in url else path):
+        quality += 1
+    if link.button:
+        quality += 1
+    return quality
+
+
+def _bare_site(after_host: str) -> bool:
+    """A URL that names no page and carries no token: "", "/", "/?utm_source=mail" after the
+    host (a click-tracking redirect, "/?qs=<token>", is not one)."""
+    rest = after_host[1:] if after_host[:1] == "/" else after_host
+    if rest and rest[0] not in "?#":
+        return False
+    return not _TOKENISH.search(rest)
 
 
 def _intent(subject: str, texts: list[str], has_codes: bool) -> tuple[bool, str | None]:
@@ -288,7 +357,7 @@ def collect_links(
                 continue
             links.append(
                 _Link(url, " ".join(anchor.text.split())[:200], anchor.context, anchor.image_only,
-                      i, True, anchor.alone)
+                      i, True, anchor.alone, anchor.button)
             )  # fmt: skip
     shown = {link.text for link in links if link.text.startswith(("http", "HTTP"))}
     for index, text in enumerate(texts):

@@ -8,6 +8,7 @@ point of interest, so a text without line breaks costs the same per candidate as
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from inboxkit.mail.htmltext import strip_invisible
 
@@ -58,8 +59,14 @@ def _fold(match: re.Match[str]) -> str:
     return match.group().translate(_FOLD)
 
 
+@lru_cache(maxsize=4)
 def normalise(text: str) -> str:
-    """Invisible characters out; digits, spaces, dashes and full-width forms to ASCII."""
+    """Invisible characters out; digits, spaces, dashes and full-width forms to ASCII.
+
+    Cached for the last few texts: the code finder reads the subject and each body twice (for
+    codes, and for the signs of a meeting invitation), and a body is the same string object
+    both times, so the cache costs a pointer comparison.
+    """
     if text.isascii():
         return text
     text = strip_invisible(text)

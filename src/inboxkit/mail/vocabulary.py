@@ -20,6 +20,9 @@ __all__ = [
     "QUALIFIER",
     "VERB_WEIGHT",
     "PROMO",
+    "PROMO_WORDS",
+    "CAPS_WORDS",
+    "MEETING",
     "UNIT_AFTER",
     "CURRENCY_BEFORE",
     "CURRENCY_SYMBOLS",
@@ -35,6 +38,7 @@ __all__ = [
     "UNSUBSCRIBE",
     "AUX",
     "NOT_ME",
+    "APPROVE",
     "AUTH_INTENT",
     "SUBJECT_AUTH",
     "SUBJECT_NOT_AUTH",
@@ -76,6 +80,9 @@ kod sms|kod aktywacyjny|kod uwierzytelniający
 doğrulama kodu|doğrulama kodunuz|dogrulama kodu|güvenlik kodu|güvenlik kodunuz|onay kodu
 onay kodunuz|giriş kodu|giriş kodunuz|tek kullanımlık şifre|tek kullanımlık kod
 tek kullanımlık şifreniz|aktivasyon kodu|erişim kodu|doğrulama şifresi
+verifieringskod|inloggningskod|engångskod|säkerhetskod|bekräftelsekod|aktiveringskod
+engangskode|bekreftelseskode|sikkerhetskode|innloggingskode|bekræftelseskode|sikkerhedskode
+kode verifikasi|kode otp|kode keamanan
 код подтверждения|проверочный код|код проверки|код доступа|код безопасности|одноразовый код
 одноразовый пароль|код для входа|код входа|код активации|код верификации|код авторизации
 """
@@ -93,6 +100,7 @@ _CODE_MEDIUM = """
 code|codes|pin|token|your code|this code|the code
 código|codigo|clave|senha|codice|kod|kodu|kodunuz|kodun|kodem|kodunu|kodudur|kodunuzdur|koddur|şifre|şifreniz|şifrenizdir
 код|кода|коду|кодом|пароль
+koden|kode|koder
 """
 
 _CODE_MEDIUM_CJK = """
@@ -110,6 +118,7 @@ voer|gebruik|vul
 wpisz|wprowadź|wprowadz|użyj|uzyj|podaj
 girin|giriniz|kullanın|gir
 введите|используйте|укажите
+ange|använd|skriv in|angi|bruk|indtast|brug|masukkan
 """
 
 _CODE_VERBS_CJK = """
@@ -333,17 +342,75 @@ _LABELS = Vocab(
 )
 
 
-def code_labels(window: str) -> list[tuple[int, int, float]]:
-    """The code labels and negative words in `window`: (start, end, weight)."""
+# In a meeting invitation these name the meeting's passcode or PIN, which is for joining a
+# call, not a one-time code proving who someone is: there they reject the number they label.
+_MEETING_LABELS = """
+passcode|password|pin|pin code|code|codes|your code|this code|the code|access code|token
+código|codigo|código de acceso|codigo de acceso|clave|clave de acceso|senha|código de acesso
+code d'accès|code d'acces|zugangscode|kennwort|codice|codice di accesso|toegangscode|kod
+kod dostępu|код|код доступа|пароль|パスコード|パスワード|密码|密碼|会议密码|入会密码
+"""
+_MEETING_KEYS = frozenset(_key(p.lower()) for p in _phrases(_MEETING_LABELS))
+
+
+def code_labels(window: str, meeting: bool = False) -> list[tuple[int, int, float]]:
+    """The code labels and negative words in `window`: (start, end, weight). In a meeting
+    invitation (`meeting`), the words that name a meeting's passcode are negative."""
     hits = []
     for m in _LABELS.finditer(window):
-        weight = _LABEL_WEIGHT.get(_key(m.group()))
+        key = _key(m.group())
+        weight = _LABEL_WEIGHT.get(key)
         if weight is not None:
+            if meeting and weight > 0 and key in _MEETING_KEYS:
+                weight = NEG
             hits.append((m.start(), m.end(), weight))
     return hits
 
 
+# What an invitation to a video call says: its ID, its dial-in, the words of its join link.
+MEETING = Vocab(
+    _phrases(
+        """meeting id|meeting-id|meeting number|webinar id|conference id|phone conference id
+        join zoom meeting|join the meeting|join meeting|join microsoft teams meeting|one tap mobile
+        dial-in|dial in by phone|join by phone|id de reunión|id de reunion|unirse a la reunión
+        id de réunion|rejoindre la réunion|meeting beitreten|besprechungs-id|einwahl
+        id riunione|id della riunione|partecipa alla riunione|vergadering-id|deelnemen aan vergadering
+        identyfikator spotkania|dołącz do spotkania|идентификатор конференции
+        присоединиться к конференции|toplantı kimliği|toplantıya katıl"""
+    ),
+    _phrases("会議id|会議 id|ミーティングid|会议号|會議號|会议 id|معرف الاجتماع"),
+)
+
+
 PROMO = Vocab(_phrases(_PROMO), _phrases(_PROMO_CJK))
+# Words of a shop: beside a code of letters ("use code FREESHIP"), they make it a promotion.
+PROMO_WORDS = Vocab(
+    _phrases(
+        """shipping|free shipping|order|orders|shop|store|purchase|sale|newsletter|referral
+        refer a friend|invite a friend|friends|envío|envio|compra|tienda|livraison|achat
+        boutique|parrainage|versand|einkauf|bestellung|spedizione|acquisto|negozio|verzending
+        winkel|bestelling|wysyłka|zakup|sklep|доставка|покупка|магазин"""
+    ),
+    _phrases("送料|购物|購物|包邮|包郵|ショップ"),
+)
+
+# Capitalised words of 6 to 8 letters that headings, buttons and banners print and that the
+# vowel rule of `codes._reads_as_a_word` would not catch on its own.
+CAPS_WORDS = frozenset(
+    """PASSWORD PASSCODE PASSWORT CONFIRM THANKS SIGNIN SIGNUP SUPPORT CONTACT DOWNLOAD
+    INSTALL PRODUCT PRODUCTS SETTINGS WARNING MONTHLY SHIPPED STRENGTH SCHNELL ACCOUNT
+    ACCOUNTS WELCOME SECURITY VERIFY VERIFIED ACTIVATE REQUEST PAYMENT PRIVACY REMINDER
+    DETAILS SUMMARY RECEIPT WEEKLY STATUS UPDATE UPDATES NOTICE URGENT EXPIRES EXPIRED
+    BILLING CHANGES SCHEDULE INVOICE ORDERS TICKET TICKETS FLIGHT BOOKING HOTELS TRAVEL
+    ANNUAL REPORT REPORTS SUBJECT CONTENT ATTACHED PRINTED GERMANY FRANCE SPAIN BRASIL
+    POLSKA ITALIA RUSSIA JAPAN CHINA LONDON PARIS BERLIN MADRID DEVELOP DEVICE DEVICES
+    CHROME SAFARI FIREFOX WINDOWS ANDROID IPHONE LINUX GOOGLE GITHUB GITLAB SLACK STRIPE
+    AMAZON PAYPAL APPROVE DENIED BLOCKED SIGNED LOGGED LOGOUT SIGNOUT OFFICIAL SPECIAL
+    WICHTIG HINWEIS KONTAKT SCHRITT COMPTE BONJOUR MERCI CUENTA GRACIAS CONTRASENA SENHA
+    OBRIGADO GRAZIE WACHTWOORD DANKJE HASLO KONTO DZIEKUJEMY ATTENTION IMPORTANT
+    """.split()
+)
+
 UNIT_AFTER = re.compile(r"^[ \t]?" + _trie_pattern(dict.fromkeys(_phrases(_UNITS), True)))
 
 # Words allowed between a label and its code while still reading as "label: code".
@@ -368,6 +435,11 @@ INTRODUCED = re.compile(
 _VERIFY_WORDS = """
 verify|verification|confirm|confirmation|confirm email|activate|activation|validate|validation
 complete registration|complete your registration|finish signing up|finish setting up|get started
+accept invitation|accept the invitation|accept invite|accept your invitation|join team
+join the team|join workspace|join the workspace|join organization|join the organization
+aceptar invitación|aceptar la invitación|einladung annehmen|accepter l'invitation
+aceitar convite|accetta l'invito|accetta invito|uitnodiging accepteren|zaakceptuj zaproszenie
+daveti kabul et|принять приглашение
 verificar|verificación|confirmar|confirmación|activar|validar|ativar|verificação|confirmação
 vérifier|vérification|confirmer|activer|valider|bestätigen|bestätigung|verifizieren|aktivieren
 verifica|verificare|conferma|confermare|attiva|attivare|convalida|bevestig|bevestigen
@@ -377,6 +449,7 @@ doğrula|doğrulama|onayla|etkinleştir|aktifleştir|подтвердить|по
 """
 _VERIFY_CJK = """
 認証する|確認する|メールアドレスを確認|登録を完了|有効化|本登録|验证|驗證|确认|確認|激活|啟用
+招待を承諾|招待を受ける|接受邀请|接受邀請|قبول الدعوة
 تأكيد|تحقق|التحقق|تفعيل
 """
 _LOGIN_WORDS = """
@@ -436,6 +509,14 @@ _NOT_ME = """
 didn't request|did not request|didn't ask|did not ask|wasn't you|was not you|not you
 didn't sign up|did not sign up|didn't make|did not make|don't recognize|do not recognize
 didn't try|did not try|secure your account|report this|report it|not me
+no, block it|block it|block sign-in|block this sign-in|block access|deny|deny access|reject
+this wasn't me|it wasn't me|this was not me|secure my account|lock my account
+nein, blockieren|blockieren|sperren|das war ich nicht|ablehnen
+non, ce n'était pas moi|ce n'était pas moi|bloquer|refuser
+no, bloquear|bloquear|no fui yo|rechazar|denegar|não fui eu|bloquear acesso|recusar
+no, non sono stato io|non sono stato io|blocca|rifiuta|nee, blokkeren|blokkeren
+dat was ik niet|weigeren|nie, to nie ja|zablokuj|odrzuć|hayır, engelle|engelle|reddet
+нет, заблокировать|заблокировать|это не я|отклонить
 no solicitaste|no has solicitado|no fuiste tú|não solicitou|não foi você|pas à l'origine
 n'êtes pas à l'origine|pas vous|nicht angefordert|nicht sie|waren sie das nicht
 non hai richiesto|non sei stato tu|niet aangevraagd|niet door jou|nie prosiłeś
@@ -443,6 +524,7 @@ nie prosiłaś|to nie ty|talep etmediyseniz|siz değilseniz|не запраши�
 """
 _NOT_ME_CJK = """
 心当たりがない|お心当たりのない|身に覚えのない|不是您本人|非本人|如果这不是您|لم تطلب|لست أنت
+拒否する|拒否|ブロック|不是我|拒绝|拒絕|阻止|ليس أنا|حظر
 """
 _AUTH_INTENT = """
 verify your email|verify your email address|verify your account|verify your identity
@@ -480,6 +562,19 @@ RESET = Vocab(_phrases(_RESET_WORDS), _phrases(_RESET_CJK))
 UNSUBSCRIBE = Vocab(_phrases(_UNSUBSCRIBE_WORDS), _phrases(_UNSUBSCRIBE_CJK))
 AUX = Vocab(_phrases(_AUX_WORDS), _phrases(_AUX_CJK))
 NOT_ME = Vocab(_phrases(_NOT_ME), _phrases(_NOT_ME_CJK))
+# The answers that let a waiting sign-in through: a login-approval mail's first link.
+APPROVE = Vocab(
+    _phrases(
+        """yes, it was me|yes it was me|it was me|yes, it's me|it's me|yes, that was me|approve
+        approve sign-in|approve sign in|approve login|approve request|confirm sign-in
+        confirm sign in|confirm login|allow sign-in|allow access|ja, das war ich|das war ich
+        anmeldung bestätigen|genehmigen|oui, c'était moi|c'était moi|approuver
+        confirmer la connexion|sí, fui yo|fui yo|aprobar|sim, fui eu|fui eu|aprovar
+        sì, sono stato io|sono stato io|approva|ja, dat was ik|dat was ik|goedkeuren
+        tak, to ja|zatwierdź|evet, bendim|onayla|да, это я|это я|подтвердить вход|разрешить"""
+    ),
+    _phrases("承認する|承認|是我本人|是我|批准|允许|允許|نعم، هذا أنا|موافقة"),
+)
 AUTH_INTENT = Vocab(_phrases(_AUTH_INTENT), _phrases(_AUTH_INTENT_CJK))
 SUBJECT_AUTH = Vocab(
     _phrases(

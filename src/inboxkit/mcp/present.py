@@ -107,8 +107,20 @@ def _body_text(message: dict[str, Any]) -> str:
     return ""
 
 
-def message_for_model(message: dict[str, Any]) -> dict[str, Any]:
-    body = _body_text(message)
+def _body(message: dict[str, Any], fmt: str) -> str:
+    """The body in the format asked for: Markdown (the HTML rendered, or the text part),
+    plain text, or the HTML as received."""
+    if fmt == "html":
+        return message.get("html") or ""
+    if fmt == "markdown" and message.get("markdown") is not None:
+        return str(message["markdown"])
+    return _body_text(message)
+
+
+def message_for_model(message: dict[str, Any], fmt: str = "markdown") -> dict[str, Any]:
+    """A whole message for a model: the body as Markdown unless `fmt` asks for "text" or
+    "html", and `reply_text`, what the author wrote without the quoted history."""
+    body = _body(message, fmt)
     truncated = len(body) > MAX_TEXT_CHARS
     shaped = {"notice": UNTRUSTED, **summary_for_model(message)}
     shaped.pop("preview", None)
@@ -119,8 +131,10 @@ def message_for_model(message: dict[str, Any]) -> dict[str, Any]:
             "message_id": message.get("message_id"),
             "in_reply_to": message.get("in_reply_to"),
             "authentication": message.get("authentication"),
-            "text": body[:MAX_TEXT_CHARS],
-            "text_truncated": truncated,
+            "reply_text": (message.get("reply_text") or "")[:MAX_TEXT_CHARS],
+            "format": fmt,
+            fmt: body[:MAX_TEXT_CHARS],
+            "truncated": truncated,
             "attachments": [
                 {
                     "id": a.get("id"),
@@ -133,8 +147,8 @@ def message_for_model(message: dict[str, Any]) -> dict[str, Any]:
         }
     )
     if truncated:
-        shaped["text_note"] = (
-            f"The text was cut at {MAX_TEXT_CHARS} of {len(body)} characters; "
+        shaped["note"] = (
+            f"The {fmt} was cut at {MAX_TEXT_CHARS} of {len(body)} characters; "
             "the raw message is available from the REST API."
         )
     return shaped

@@ -290,15 +290,23 @@ class InboxTools:
         mark_read: Annotated[
             bool, Field(description="Mark the message as read (default true).")
         ] = True,
+        format: Annotated[
+            Literal["markdown", "text", "html"],
+            Field(
+                description='The body as "markdown" (default: HTML rendered as Markdown, links '
+                'kept), "text" (plain text) or "html" (as received).'
+            ),
+        ] = "markdown",
     ) -> dict[str, Any]:
-        """Read one message: sender, recipients, subject, its text (HTML-only mail is rendered
-        as text), the codes and links found in it, and its attachments (fetch one with
+        """Read one message: sender, recipients, subject, its body (as Markdown unless format
+        says otherwise), reply_text (what the author wrote, without the quoted history and
+        signature), the codes and links found in it, and its attachments (fetch one with
         get_attachment)."""
         with _tool_errors():
             backend = self.backend_for(ctx)
             inbox = await _resolve(backend, inbox)
             message = await backend.read_message(inbox, message_id, mark_read=mark_read)
-        return message_for_model(message)
+        return message_for_model(message, format)
 
     async def _wait(
         self,

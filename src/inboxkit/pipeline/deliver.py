@@ -23,7 +23,7 @@ from inboxkit.spam import Receiver, ScoredMessage, SpamFilter
 from inboxkit.store.batch import CommitBatcher
 from inboxkit.store.messages import StoreHook, Target, new_delivery
 
-__all__ = ["Envelope", "NoRecipients", "Pipeline", "StoreHook"]
+__all__ = ["Authenticated", "Envelope", "NoRecipients", "Pipeline", "StoreHook"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,15 @@ class NoRecipients(InboxKitError):
     sender does not retry."""
 
     code, status, default_message = "not_found", 404, "None of the recipients is a live mailbox."
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """Sender authentication another MTA already did (SES's verdicts), stored as the
+    message's `authentication` and `from_verified`."""
+
+    results: dict[str, Any]
+    from_verified: bool
 
 
 @dataclass(slots=True)
@@ -122,6 +131,7 @@ class Pipeline:
         extra: dict[str, Any] | None = None,
         also: StoreHook | None = None,
         resolved: list[Recipient] | None = None,
+        authentication: Authenticated | None = None,
     ) -> list[MessageSummary]:
         """Store `raw` once and give every live recipient mailbox its own message row.
 
@@ -130,11 +140,19 @@ class Pipeline:
         `also` runs inside the same transaction after the store hooks; if it raises, nothing
         is stored. `resolved` passes recipients already resolved (SMTP resolves them at RCPT
         time); the storing transaction re-checks that each mailbox still exists either way.
+        `authentication` is what the receiving MTA concluded (Amazon SES): it is kept for
+        every target instead of checking here, where neither the client address nor the
+        original SMTP session is known.
         """
         targets = await self._targets(envelope.rcpt_tos, resolved)
         if not targets:
             raise NoRecipients()
-        return await self._store(targets, envelope, raw, direction, extra or {}, also)
+        if authentication is not None:
+            for target in targets:
+                target.authenticate = True
+        return await self._store(
+            targets, envelope, raw, direction, extra or {}, also, authentication
+        )
 
     async def store_sent(
         self,
@@ -161,10 +179,14 @@ class Pipeline:
         direction: str,
         extra: dict[str, Any],
         also: StoreHook | None,
+        given: Authenticated | None = None,
     ) -> list[MessageSummary]:
         authentication: dict[str, Any] | None = None
         from_verified = False
-        if (
+        if given is not None:
+            authentication, from_verified = dict(given.results), given.from_verified
+            parsed = await self.parser.parse(raw)
+        elif (
             self.senders is not None
             and direction == "inbound"
             and envelope.via is None

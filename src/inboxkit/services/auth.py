@@ -33,6 +33,7 @@ from inboxkit.store.tables import utcnow
 __all__ = [
     "PrincipalKind",
     "SCOPES",
+    "ADMIN_GRANTED",
     "MAILBOX_TOKEN_SCOPES",
     "Principal",
     "AuthService",
@@ -50,8 +51,13 @@ SCOPES = (
     "webhooks",
     # Hand mail to the account's capture mailbox (SMTP AUTH, the emulated send APIs).
     "capture",
+    # Hand mail to any hosted mailbox over HTTP (`POST /inbound/raw`), as an MTA would over
+    # SMTP: an operator's credential, so only an admin grants it and no key gets it by default.
+    "ingest",
     "admin",
 )
+# Scopes only a caller with `admin` may put on a key, and which a key gets only when named.
+ADMIN_GRANTED = frozenset({"admin", "ingest"})
 MAILBOX_TOKEN_SCOPES = frozenset(
     {"mailboxes:read", "mailboxes:write", "messages:read", "messages:write", "send"}
 )
@@ -225,14 +231,23 @@ class AuthService:
         scopes: list[str] | None = None,
         account_id: str | None = None,
         modes: list[str] | None = None,
+        granted_by: Principal | None = None,
     ) -> dict[str, Any]:
         """Create an API key (and a new account on the default plan unless `account_id` is
-        given), limited to `modes` if given. The token is shown once."""
-        chosen = list(dict.fromkeys(scopes or [s for s in SCOPES if s != "admin"]))
+        given), limited to `modes` if given. The token is shown once. `granted_by` is the
+        caller over HTTP (None for the operator's command line): only an admin may grant the
+        `admin` and `ingest` scopes."""
+        chosen = list(dict.fromkeys(scopes or [s for s in SCOPES if s not in ADMIN_GRANTED]))
         unknown = [s for s in chosen if s not in SCOPES]
         if unknown:
             raise ValidationFailed(
                 f"Unknown scope(s): {', '.join(unknown)}. Valid: {', '.join(SCOPES)}."
+            )
+        reserved = [s for s in chosen if s in ADMIN_GRANTED]
+        if reserved and granted_by is not None and "admin" not in granted_by.scopes:
+            raise Forbidden(
+                f"Only a key with the 'admin' scope may grant {', '.join(reserved)}; ask an "
+                "administrator for such a key."
             )
         if modes is not None:
             modes = list(dict.fromkeys(modes))

@@ -9,15 +9,16 @@ from aiosmtpd.smtp import SMTP, Session
 from aiosmtpd.smtp import Envelope as SMTPEnvelope
 
 from inboxkit.config import Settings
-from inboxkit.errors import MailboxFull, MessageTooLarge, RateLimited
+from inboxkit.errors import MailboxFull, RateLimited
 from inboxkit.mail.addresses import split_address
 from inboxkit.metrics import Metrics
 from inboxkit.pipeline import Envelope, NoRecipients, Pipeline
-from inboxkit.pipeline.recipients import Recipient, RecipientStatus
+from inboxkit.pipeline.recipients import Recipient
+from inboxkit.services.admission import Admission, Refusal, over_quota, unresolved
 from inboxkit.services.capture import CaptureService
 from inboxkit.services.faults import FaultService
 from inboxkit.services.mailboxes import MailboxService
-from inboxkit.services.quotas import DeliveryQuotas, check_size
+from inboxkit.services.quotas import DeliveryQuotas
 from inboxkit.smtp.faults import FaultReplies
 from inboxkit.smtp.session import InboxSession
 from inboxkit.smtp.tls import tls_details
@@ -28,17 +29,11 @@ log = logging.getLogger(__name__)
 
 # RFC 5321 §4.5.3.1.8 lets a server cap recipients with 452; clients send the rest later.
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
-# RFC 3463 5.1.1: bad destination mailbox address.
-NO_SUCH_MAILBOX = "550 5.1.1 No such mailbox here"
-# RFC 3463 5.7.1: delivery not authorized; we are not a relay for other domains.
-NOT_OUR_DOMAIN = "550 5.7.1 Relaying denied: this server does not receive mail for that domain"
+# Unknown mailbox (550 5.1.1), foreign domain (550 5.7.1), mailbox full (452 4.2.2) and too
+# big for the plan (552 5.3.4) are answered from services/admission.py, which HTTP ingest
+# shares.
 # RFC 3463 4.3.0: a transient system problem. Never carries internal detail.
 TRY_AGAIN = "451 4.3.0 Temporary failure, please try again later"
-# RFC 3463 4.2.2: mailbox full — the recipient's plan ceiling; the sender keeps the message
-# and retries later.
-MAILBOX_FULL = "452 4.2.2 {message} Try again later."
-# RFC 3463 5.3.4: message too big for the system (here: for the recipient's plan).
-TOO_BIG_FOR_PLAN = "552 5.3.4 {message}"
 # RFC 3463 5.1.3: bad destination mailbox address syntax (a captured recipient is any
 # address, but it must be one).
 NOT_AN_ADDRESS = "553 5.1.3 That is not an email address"
@@ -75,6 +70,7 @@ class InboxHandler:
         self.pipeline = pipeline
         self.metrics = metrics or Metrics()
         self.quotas = quotas
+        self.admission = Admission(mailboxes, quotas, self.metrics)
         # Replies an account injected into its own mail (smtp/faults.py).
         self.faults = FaultReplies(faults) if faults is not None else None
         # Set when SMTP capture is on (INBOXKIT_SMTP_CAPTURE): AUTH is offered and an
@@ -143,11 +139,12 @@ class InboxHandler:
         except Exception:
             log.exception("recipient lookup failed")
             return TRY_AGAIN
-        if found.status is not RecipientStatus.OK:
+        refusal = unresolved(found)
+        if refusal is not None:
             # Counted so a session guessing addresses can be ended (InboxSMTP.smtp_RCPT).
             if isinstance(session, InboxSession):
                 session.refused_recipients += 1
-            return NOT_OUR_DOMAIN if found.status is RecipientStatus.FOREIGN else NO_SUCH_MAILBOX
+            return refusal.reply
         if self.faults is not None:
             injected = await self.faults.at_rcpt(server, session, envelope, found)
             if injected is not None:
@@ -159,32 +156,24 @@ class InboxHandler:
         # One message (and one hold) per mailbox however many recipients reach it: captured
         # mail names many addresses that all land in the one capture mailbox.
         if all(earlier.mailbox_id != found.mailbox_id for earlier in resolved):
-            refusal = await self._hold(session, envelope, found)
-            if refusal is not None:
-                return refusal
+            refused = await self._hold(session, envelope, found)
+            if refused is not None:
+                return refused
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         resolved.append(found)
         return "250 2.1.5 OK"
 
     async def _hold(self, session: Session, envelope: SMTPEnvelope, found: Recipient) -> str | None:
-        """Take the recipient's quota hold, or the reply refusing it (services/quotas.py)."""
+        """Take the recipient's quota hold, or the reply refusing it (services/admission.py)."""
         if self.quotas is None:
             return None
-        try:
-            hold = await self.quotas.reserve(found, _declared_size(envelope.mail_options))
-        except MailboxFull as exc:
-            self._refused(exc.limit)
-            return MAILBOX_FULL.format(message=exc.message)
-        except MessageTooLarge as exc:
-            self._refused(exc.limit)
-            return TOO_BIG_FOR_PLAN.format(message=exc.message)
+        hold = await self.admission.hold(found, _declared_size(envelope.mail_options))
+        if isinstance(hold, Refusal):
+            return hold.reply
         if hold is not None and isinstance(session, InboxSession):
             session.holds.append(hold)
         return None
-
-    def _refused(self, limit: str | None) -> None:
-        self.metrics.quota_refusals.labels(limit or "unknown").inc()
 
     async def handle_exception(self, error: Exception) -> str:
         # aiosmtpd's default answer names the exception and its text; a client must never see
@@ -215,13 +204,11 @@ class InboxHandler:
             tls=tls,
         )
         resolved: list[Recipient] | None = getattr(envelope, "inboxkit_resolved", None)
-        try:
-            for found in resolved or ():
-                check_size(found.plan, len(raw))
-        except MessageTooLarge as exc:
-            self._refused(exc.limit)
-            self.metrics.smtp_replies.labels("552").inc()
-            return TOO_BIG_FOR_PLAN.format(message=exc.message)
+        for found in resolved or ():
+            refusal = self.admission.check_size(found, len(raw))
+            if refusal is not None:
+                self.metrics.smtp_replies.labels("552").inc()
+                return refusal.reply
 
         async def counted(_conn: Any, _stored: Any) -> None:
             # The storing transaction has counted the message: the holds are redundant now.
@@ -234,9 +221,8 @@ class InboxHandler:
             )
         except MailboxFull as exc:
             # Another process's sessions took the last slots after RCPT: still never stored.
-            self._refused(exc.limit)
             self.metrics.smtp_replies.labels("452").inc()
-            return MAILBOX_FULL.format(message=exc.message)
+            return self.admission.refused(over_quota(exc)).reply
         except NoRecipients:
             self.metrics.smtp_replies.labels("550").inc()
             return "550 5.1.1 No recipient mailbox is live any more"

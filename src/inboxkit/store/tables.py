@@ -35,6 +35,7 @@ __all__ = [
     "faults",
     "domains",
     "DomainStatus",
+    "sns_messages",
     "utcnow",
 ]
 
@@ -496,4 +497,22 @@ ui_sessions = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Index("ix_ui_sessions_expires_at", "expires_at"),
+)
+
+# -- mail over HTTP -----------------------------------------------------------------------------
+
+# One row per SNS message id `POST /inbound/ses` has handled, with what became of it: the row
+# of a delivered notification is inserted by the transaction that stores the message, so a
+# redelivery (SNS retries, and may deliver twice) finds it and stores nothing; the primary key
+# makes two processes handling the same redelivery at once store it once. Rows older than
+# INBOXKIT_SNS_DEDUPE_DAYS are purged by a worker (by `received_at`).
+sns_messages = sa.Table(
+    "sns_messages",
+    metadata,
+    sa.Column("message_id", sa.String(100), primary_key=True),
+    sa.Column("topic_arn", sa.String(256), nullable=False),
+    # `delivered`, `refused` (no recipient took it), `no_content` (an S3 action's notice).
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Index("ix_sns_messages_received_at", "received_at"),
 )

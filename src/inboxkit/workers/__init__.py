@@ -1,6 +1,6 @@
 """Background work: the loops that run beside the surfaces, in the `worker` and `all` roles.
 
-- `loop.py`      the loop runner (`start_workers`): expiry and retention sweepers, outbox
+- `loop.py`      the loop runner (`start_workers`): expiry, retention and SNS-id sweepers, outbox
                  sender, webhook dispatcher
 - `queue.py`     working a durable lease queue (waking, claiming, handing back)
 - `outbox.py`    the outbox sender and its relay connection pool

@@ -55,6 +55,11 @@ def _recheck_pause(runtime: Runtime) -> float:
     return min(max(runtime.settings.domain_recheck_interval, 1.0), 60.0)
 
 
+async def _forget_sns(runtime: Runtime) -> int:
+    """Forget SNS message ids older than INBOXKIT_SNS_DEDUPE_DAYS (services/inbound_ses.py)."""
+    return await runtime.ses_inbound.purge()
+
+
 def _no_pause(runtime: Runtime) -> float:
     return 0.0
 
@@ -73,6 +78,12 @@ WORKERS: list[Worker] = [
         lambda runtime: runtime.settings.sweep_interval,
     ),
     ("domain-recheck", _recheck_domains, _recheck_pause, _recheck_pause),
+    (
+        "sns-id-sweeper",
+        _forget_sns,
+        lambda runtime: runtime.settings.sweep_interval,
+        lambda runtime: runtime.settings.sweep_interval,
+    ),
     # These two wait for work inside their pass, so an idle pass needs no pause of its own.
     (
         "outbox-sender",

@@ -1404,7 +1404,19 @@ def build() -> list[Mail]:
     mails.extend(wrapped_cases())
     mails.extend(i18n_cases())
     mails.extend(non_verification())
+    mails.extend(real_world())  # last, so that the files above never change with it
     return mails
+
+
+def real_world() -> list[Mail]:
+    """The hard classes of `real_world.py`, written with their own random generator."""
+    from real_world import cases  # beside this script, which is run as a program
+
+    return [
+        Mail(c.name, c.category, Brand(c.brand, c.domain, "#111827", "", "", ""), c.subject,
+             c.text, c.html, c.code, c.link, c.link_kind, lang=c.lang)
+        for c in cases()
+    ]  # fmt: skip
 
 
 def hard_cases() -> list[Mail]:
