@@ -7,7 +7,7 @@ from __future__ import annotations
 import aiosmtplib
 import pytest
 
-from inboxkit.smtp.handler import NOT_OUR_DOMAIN
+from inboxkit.services.admission import NOT_OUR_DOMAIN
 from tests.domains.support import add_domain, publish, verified_domain, verify
 from tests.helpers import RunningServer
 from tests.senders.dnsserver import DnsServer
@@ -48,7 +48,7 @@ async def test_a_pending_domain_receives_nothing(hosted: RunningServer, zone: Dn
     domain = await add_domain(hosted, key, "acme.test")
     publish(zone, domain)  # published but never verified
     refused = await _refused_at_rcpt(hosted, "support@acme.test")
-    assert refused == NOT_OUR_DOMAIN
+    assert refused == NOT_OUR_DOMAIN.reply
 
 
 async def test_mailboxes_on_a_pending_domain_are_refused(hosted: RunningServer):
@@ -74,7 +74,7 @@ async def test_a_deleted_domain_stops_receiving_and_its_mailbox_stays_readable(
     await hosted.send("bot@acme.test", subject="Before")
     gone = await hosted.http.delete(f"/domains/{domain['id']}", headers=hosted.auth(key))
     assert gone.status_code == 204
-    assert await _refused_at_rcpt(hosted, "bot@acme.test") == NOT_OUR_DOMAIN
+    assert await _refused_at_rcpt(hosted, "bot@acme.test") == NOT_OUR_DOMAIN.reply
     assert await _subjects(hosted, key, inbox) == ["Before"]
 
 
@@ -164,10 +164,34 @@ async def test_a_domain_without_wildcard_does_not_serve_its_subdomains(
 ):
     key = await hosted.create_key()
     await verified_domain(hosted, zone, key, "acme.test")
-    assert await _refused_at_rcpt(hosted, "ci@build.acme.test") == NOT_OUR_DOMAIN
+    assert await _refused_at_rcpt(hosted, "ci@build.acme.test") == NOT_OUR_DOMAIN.reply
     response = await hosted.http.post(
         "/mailboxes",
         json={"mode": "agent", "handle": "ci", "domain": "build.acme.test"},
         headers=hosted.auth(key),
     )
     assert response.status_code == 422
+
+
+async def test_raw_ingest_delivers_to_a_verified_domain_and_refuses_a_pending_one(
+    hosted: RunningServer, zone: DnsServer
+):
+    key = await hosted.create_key()
+    await verified_domain(hosted, zone, key, "acme.test")
+    await add_domain(hosted, key, "pending.test")
+    inbox = await _agent(hosted, key, "intake", "acme.test")
+    ingest = await hosted.create_key("mta", scopes=["ingest"])
+    raw = b"From: a@sender.example\r\nTo: intake@acme.test\r\nSubject: Over HTTP\r\n\r\nhello\r\n"
+    response = await hosted.http.post(
+        "/inbound/raw",
+        params=[("to", "intake@acme.test"), ("to", "intake@pending.test")],
+        content=raw,
+        headers={**hosted.auth(ingest), "Content-Type": "message/rfc822"},
+    )
+    assert response.status_code == 202, response.text
+    answer = response.json()["data"]
+    assert [d["address"] for d in answer["delivered"]] == ["intake@acme.test"]
+    assert [(r["address"], r["reason"]) for r in answer["refused"]] == [
+        ("intake@pending.test", "foreign_domain")
+    ]
+    assert await _subjects(hosted, key, inbox) == ["Over HTTP"]

@@ -11,7 +11,7 @@ import aiosmtplib
 import pytest
 
 from inboxkit.config import Settings
-from inboxkit.smtp.handler import NOT_OUR_DOMAIN
+from inboxkit.services.admission import NOT_OUR_DOMAIN
 from tests.domains.conftest import domain_settings
 from tests.domains.support import verified_domain
 from tests.helpers import RunningServer, start_server
@@ -101,7 +101,7 @@ async def test_without_a_grace_period_an_unverified_domain_receives_nothing(
         with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
             await server.send("bot@acme.test")
         (error,) = refused.value.recipients
-        assert f"{error.code} {error.message}" == NOT_OUR_DOMAIN
+        assert f"{error.code} {error.message}" == NOT_OUR_DOMAIN.reply
 
 
 async def test_a_dns_server_that_does_not_answer_changes_nothing(
