@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.certificates import self_signed
 
-__all__ = ["SnsStandIn", "TOPIC"]
+__all__ = ["SnsStandIn", "TOPIC", "sns_now"]
 
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:inbound-mail"
 CERT_PATH = "/SimpleNotificationService-0123456789abcdef.pem"
@@ -39,6 +39,12 @@ SIGNED = {
         "Type",
     ],
 }
+
+
+def sns_now(*, days: float = 0) -> str:
+    """A Timestamp as SNS writes it (UTC, milliseconds, `Z`), `days` from now."""
+    moment = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=days)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _signing_certificate(key: rsa.RSAPrivateKey, *, days: int = 2, start: int = -1) -> bytes:
@@ -147,7 +153,7 @@ class SnsStandIn:
             "TopicArn": TOPIC,
             "Subject": "Amazon SES Email Receipt Notification",
             "Message": json.dumps(receipt_message),
-            "Timestamp": "2026-12-04T10:00:00.000Z",
+            "Timestamp": sns_now(),
             "UnsubscribeURL": self.base + "/?Action=Unsubscribe",
             **extra,
         }

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from inboxkit.config import Settings
 from inboxkit.store.tables import messages, sns_messages
 from tests.helpers import RunningServer, start_server
-from tests.inbound.snsserver import TOPIC, SnsStandIn
+from tests.inbound.snsserver import TOPIC, SnsStandIn, sns_now
 
 RAW = (
     b"From: Grace <grace@example.net>\r\n"
@@ -176,7 +176,14 @@ async def test_tampered_unsigned_foreign_and_misplaced_messages_are_refused_403(
         sns.notification(receipt(raw, [inbox["address"]])),
         cert_path="/SimpleNotificationService-eeee.pem",
     )
+    # Signed and otherwise perfect, but older than the ids kept to deduplicate, or from the future.
+    replayed = sns.sign(
+        sns.notification(receipt(raw, [inbox["address"]]), Timestamp=sns_now(days=-8))
+    )
+    future = sns.sign(sns.notification(receipt(raw, [inbox["address"]]), Timestamp=sns_now(days=1)))
     for name, body in {
+        "replayed": replayed,
+        "dated in the future": future,
         "tampered": tampered,
         "unsigned": unsigned,
         "certificate elsewhere": elsewhere,
@@ -204,7 +211,7 @@ async def test_a_subscription_confirmation_visits_its_subscribe_url(ses_server, 
             "TopicArn": TOPIC,
             "Message": "You have chosen to subscribe to the topic.",
             "SubscribeURL": subscribe,
-            "Timestamp": "2026-12-04T10:00:00.000Z",
+            "Timestamp": sns_now(),
         },
         version="2",
     )

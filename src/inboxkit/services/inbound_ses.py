@@ -23,7 +23,7 @@ import base64
 import binascii
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from enum import StrEnum
 from typing import Any
@@ -45,6 +45,7 @@ __all__ = ["SesInbound", "SnsOutcome", "ses_authentication"]
 log = logging.getLogger(__name__)
 
 PURGE_BATCH = 1000
+MAX_CLOCK_SKEW = timedelta(minutes=15)
 
 
 class SnsOutcome(StrEnum):
@@ -142,6 +143,7 @@ class SesInbound:
             log.warning("SNS message from a topic not listed: %.256s", message["TopicArn"])
             raise Forbidden("This server does not accept messages from that SNS topic.")
         await self.verifier.verify(message)
+        self._check_age(message)
         if message.type == "SubscriptionConfirmation":
             await self.verifier.confirm(message["SubscribeURL"])
             log.info("SNS subscription to %s confirmed", message["TopicArn"])
@@ -153,6 +155,25 @@ class SesInbound:
             outcome = await self._notification(message)
         self.metrics.sns_messages.labels(outcome.value).inc()
         return outcome
+
+    def _check_age(self, message: SnsMessage) -> None:
+        """Refuse a signed message older than the MessageIds kept to deduplicate (or dated in
+        the future): once its id is purged, a replay of it would otherwise be stored again.
+        SNS's own retries end within an hour, far inside the window."""
+        try:
+            stamp = datetime.fromisoformat(message["Timestamp"].replace("Z", "+00:00"))
+        except ValueError:
+            raise BadRequest("The SNS Timestamp is not an ISO 8601 time.") from None
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        now = utcnow()
+        if stamp < now - timedelta(days=self.settings.sns_dedupe_days):
+            raise Forbidden(
+                "This SNS message is older than INBOXKIT_SNS_DEDUPE_DAYS and is refused as a "
+                "replay; SNS sends only new messages."
+            )
+        if stamp > now + MAX_CLOCK_SKEW:
+            raise Forbidden("This SNS message is dated in the future; check the sender's clock.")
 
     async def _notification(self, message: SnsMessage) -> SnsOutcome:
         message_id, topic = message["MessageId"], message["TopicArn"]
