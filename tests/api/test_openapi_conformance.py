@@ -40,6 +40,18 @@ parameters = { "timeout" = 0 }
 [[operations]]
 include-path = "/api/v1/domains/{domain_id}/verify"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+# `q` is the search query language (docs/search.md), whose grammar (balanced quotes, known
+# operators, real dates) no pattern states, and a cursor is valid only for the query and sort
+# that made it: both are refused with their documented 400.
+[[operations]]
+include-path = "/api/v1/search"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
+
+[[operations]]
+include-path = "/api/v1/mailboxes/{mailbox}/messages"
+include-method = "GET"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
 """
 
 
