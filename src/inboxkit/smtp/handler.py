@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
@@ -55,12 +54,18 @@ def _declared_size(options: list[str]) -> int | None:
 _TABLE_PREFIXES = ("auth_", "smtp_", "handle_")
 
 
-@functools.cache
+_TABLE_NAMES: dict[type, list[str]] = {}
+
+
 def method_table_names(cls: type) -> list[str]:
     """What dir() lists for a session or this handler (`InboxSMTP.__dir__`): the class's
     attributes with the prefixes aiosmtpd looks up, which is where those methods live. aiosmtpd
     walks dir() of both for every connection; computed once per class."""
-    return sorted(name for name in dir(cls) if name.startswith(_TABLE_PREFIXES))
+    names = _TABLE_NAMES.get(cls)
+    if names is None:
+        names = sorted(name for name in dir(cls) if name.startswith(_TABLE_PREFIXES))
+        _TABLE_NAMES[cls] = names
+    return names
 
 
 class InboxHandler:

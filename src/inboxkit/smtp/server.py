@@ -12,7 +12,6 @@ import binascii
 import ipaddress
 import logging
 import re
-import socket
 import ssl
 from typing import Any, AnyStr
 
@@ -154,7 +153,7 @@ class InboxSMTP(SMTP):
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         found = _PLAIN_PATH.fullmatch(arg) if arg else None
         if found is None:
-            return super()._getaddr(arg)  # type: ignore[no-any-return]
+            return super()._getaddr(arg)
         address = found[1]
         if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
             return None, None
@@ -514,4 +513,6 @@ async def start_smtp_server(
         host=settings.smtp_host,
         port=settings.smtp_port,
         reuse_address=True,
+        # Several ingest processes listen on one port (INBOXKIT_SMTP_PROCESSES).
+        reuse_port=settings.smtp_processes > 1,
     )
