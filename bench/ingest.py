@@ -12,6 +12,14 @@ Targets (each a subprocess on free 127.0.0.1 ports, started once and kept for al
   sqlite    ``inboxkit serve`` on its embedded default (SQLite in a fresh data dir).
   postgres  ``inboxkit serve`` with INBOXKIT_DATABASE_URL on a freshly created database.
   maildev   MailDev 2.2.1 (Node.js), a popular catch-all test SMTP server, for reference.
+  sqlite-2, postgres-2
+            the same as sqlite / postgres with ``--smtp-processes 2``: two SMTP ingest
+            processes sharing the port (SO_REUSEPORT), for the scaling from one to two.
+
+With ``--before EXE`` (an ``inboxkit`` executable of other code, e.g. the main branch's
+checkout: ``--before /work/main/.venv/bin/inboxkit``) each inboxkit target is also run from
+that executable in the same rounds (``sqlite@before``, ...), so a change is measured against
+the code before it under the same load.
 
 Workloads:
 
@@ -68,14 +76,18 @@ except ImportError:  # started with a Python that lacks the project's dependenci
 sys.path.insert(0, str(BENCH))
 import _tools  # noqa: E402
 
-ALL_TARGETS = ("baseline", "sqlite", "postgres", "maildev")
+ALL_TARGETS = ("baseline", "sqlite", "postgres", "maildev", "sqlite-2", "postgres-2")
 ALL_WORKLOADS = ("small", "small-reuse", "big")
 LABELS = {
     "baseline": "aiosmtpd store-nothing",
     "sqlite": "inboxkit SQLite",
     "postgres": "inboxkit PostgreSQL",
     "maildev": "MailDev 2.2.1",
+    "sqlite-2": "inboxkit SQLite, 2 SMTP procs",
+    "postgres-2": "inboxkit PostgreSQL, 2 SMTP procs",
 }
+for _name in ("sqlite", "postgres", "sqlite-2", "postgres-2"):
+    LABELS[f"{_name}@before"] = LABELS[_name] + " (before)"
 SENDER = "loadgen@bench.localhost"
 HELO = "bench.localhost"
 BENCH_ADMIN_KEY = f"ik_bench_{uuid.uuid4().hex}"
@@ -256,6 +268,8 @@ class BaselineTarget(Target):
 class InboxkitTarget(Target):
     token: str = ""
     database_url: str | None = None
+    smtp_processes: int = 1
+    executable: str | None = None  # default: --inboxkit
 
     def start(self, args: argparse.Namespace) -> None:
         self.smtp_port, self.http_port = free_port(), free_port()
@@ -279,19 +293,19 @@ class InboxkitTarget(Target):
             env["INBOXKIT_DATABASE_URL"] = self.database_url
         else:
             env.pop("INBOXKIT_DATABASE_URL", None)
-        self._spawn(
-            [
-                args.inboxkit,
-                "serve",
-                "--http-port",
-                str(self.http_port),
-                "--smtp-port",
-                str(self.smtp_port),
-                "--data-dir",
-                str(data_dir),
-            ],
-            env,
-        )
+        argv = [
+            self.executable or args.inboxkit,
+            "serve",
+            "--http-port",
+            str(self.http_port),
+            "--smtp-port",
+            str(self.smtp_port),
+            "--data-dir",
+            str(data_dir),
+        ]
+        if self.smtp_processes > 1:
+            argv += ["--smtp-processes", str(self.smtp_processes)]
+        self._spawn(argv, env)
         wait_http_ok(self.api("/healthz"), self.proc, self.logfile, args.start_timeout)
         handle = self.recipient.split("@", 1)[0]
         r = httpx.post(
@@ -680,6 +694,18 @@ def print_table(title: str, results: dict[str, list[RoundResult]], big: bool) ->
                 )
 
 
+def print_scaling(results: dict[str, list[RoundResult]]) -> None:
+    """Two SMTP processes against one, and this code against `--before`, from the medians."""
+    med = {name: median([r.rate for r in rs if r.ok]) for name, rs in results.items()}
+    for name, rate in med.items():
+        one = name.replace("-2", "")
+        if name != one and med.get(one):
+            log(f"  scaling {LABELS.get(name, name)} / one process: {rate / med[one]:.2f}x")
+        before = f"{name}@before"
+        if med.get(before):
+            log(f"  {LABELS.get(name, name)} / before: {rate / med[before]:.2f}x")
+
+
 # --------------------------------------------------------------------------- large mailbox
 
 
@@ -881,6 +907,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--inboxkit", default=str(REPO / ".venv/bin/inboxkit"), help="inboxkit executable"
     )
     ap.add_argument(
+        "--before",
+        default=None,
+        help="inboxkit executable of the code before a change: its sqlite/postgres targets "
+        "run too, in the same rounds",
+    )
+    ap.add_argument(
         "--baseline-loop",
         choices=("auto", "asyncio", "uvloop"),
         default="auto",
@@ -893,12 +925,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     for t in args.targets:
-        if t not in ALL_TARGETS:
+        if t.removesuffix("@before") not in ALL_TARGETS:
             ap.error(f"unknown target {t!r}")
     for w in args.workloads:
         if w not in ALL_WORKLOADS:
             ap.error(f"unknown workload {w!r}")
-    if any(t in ("sqlite", "postgres") for t in args.targets) or not args.skip_large:
+    if args.before:
+        args.targets += [f"{t}@before" for t in list(args.targets) if t in ("sqlite", "postgres")]
+    if any(t.startswith(("sqlite", "postgres")) for t in args.targets) or not args.skip_large:
         if not Path(args.inboxkit).exists() and not shutil.which(args.inboxkit):
             ap.error(f"inboxkit executable not found: {args.inboxkit}")
     return args
@@ -924,8 +958,15 @@ def main(argv: list[str] | None = None) -> int:
                 t = MailDevTarget(name, wd)
             else:
                 t = InboxkitTarget(name, wd)
-                if name == "postgres":
-                    t.database_url = args.pg_url
+                kind, _, before = name.partition("@")
+                if kind.endswith("-2"):
+                    t.smtp_processes = 2
+                if before:
+                    t.executable = args.before
+                if kind.startswith("postgres"):
+                    # A database per target: they run side by side.
+                    suffix = name.replace("-", "_").replace("@", "_").removeprefix("postgres")
+                    t.database_url = args.pg_url + suffix
             try:
                 t.start(args)
             except Exception as exc:
@@ -974,6 +1015,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"stored +{r.stored_delta}  {status}"
                     )
             print_table(titles[workload].strip("= "), results, workload == "big")
+            print_scaling(results)
         for t in targets:
             errs = t.log_errors()
             if errs:

@@ -169,8 +169,13 @@ async def _listed(http: httpx.AsyncClient, inbox: dict) -> list[dict]:
             return items
 
 
-async def test_every_acknowledged_message_survives_a_sigkill_mid_burst(database_flags):
-    server = await _start(database_flags)
+@pytest.mark.parametrize("smtp_processes", [1, 2])
+async def test_every_acknowledged_message_survives_a_sigkill_mid_burst(
+    database_flags: list[str], smtp_processes: int
+):
+    # With two SMTP processes (`--smtp-processes`) both commit into the same database and
+    # both are killed mid-burst (they share the server's process group).
+    server = await _start([*database_flags, "--smtp-processes", str(smtp_processes)])
     try:
         async with httpx.AsyncClient(base_url=server.api, timeout=30) as http:
             inboxes = []

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -265,14 +267,120 @@ async def serve(
     role: Role | str = Role.ALL,
     sockets: list[socket.socket] | None = None,
     on_ready: Callable[[Serving], None] | None = None,
+    *,
+    under_parent: bool = False,
 ) -> None:
     """Run a process in `role` until SIGINT or SIGTERM (or `Serving.stop()`); `on_ready` is
-    called once it is up, with the running process (its runtime and bound ports)."""
+    called once it is up, with the running process (its runtime and bound ports).
+
+    With `smtp_processes` above one, a process that receives mail starts that many minus one
+    `smtp`-role processes on its SMTP port (`SmtpProcesses`) and stops them when it stops.
+    `under_parent` marks such a process: it stops when its standard input closes."""
     async with running(settings, role, sockets) as serving:
         with _stop_on_signals(serving):
-            if on_ready is not None:
-                on_ready(serving)
-            await serving.wait()
+            async with SmtpProcesses(settings, Role(role), serving, under_parent):
+                if on_ready is not None:
+                    on_ready(serving)
+                await serving.wait()
+
+
+class SmtpProcesses:
+    """The extra SMTP ingest processes of INBOXKIT_SMTP_PROCESSES, started once this process
+    listens (so they bind the port it bound, with SO_REUSEPORT) and stopped with it.
+
+    Each is `inboxkit serve --smtp-process`, given this process's settings on its standard
+    input (so options given on the command line reach it too) and answering `ready` on its
+    standard output once it listens. It stops when its standard input closes: when this
+    process stops it, and when this process ends in any other way (killed), which closes the
+    pipe too, so no ingest process outlives the one that started it."""
+
+    START_TIMEOUT = 120.0
+
+    def __init__(self, settings: Settings, role: Role, serving: Serving, under_parent: bool):
+        self.settings = settings
+        self.count = settings.smtp_processes - 1 if role.receives_mail and not under_parent else 0
+        self.serving = serving
+        self.under_parent = under_parent
+        self.children: list[asyncio.subprocess.Process] = []
+
+    async def __aenter__(self) -> SmtpProcesses:
+        if self.under_parent:
+            _stop_when_stdin_closes(self.serving)
+            return self
+        if self.count:
+            port = self.serving.smtp_port
+            # The parent migrated the database; every process listens where the parent does.
+            update = {"smtp_port": port, "auto_migrate": False}
+            given = self.settings.model_copy(update=update).model_dump_json()
+            try:
+                for _ in range(self.count):
+                    self.children.append(await self._start(given))
+            except BaseException:
+                await self._stop()
+                raise
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self._stop()
+
+    async def _start(self, given: str) -> asyncio.subprocess.Process:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "from inboxkit.cli import main; main()",
+            "serve",
+            "--smtp-process",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=os.environ.copy(),
+        )
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(given.encode() + b"\n")
+        await child.stdin.drain()
+        try:
+            answer = await asyncio.wait_for(child.stdout.readline(), self.START_TIMEOUT)
+        except TimeoutError:
+            answer = b""
+        if answer.strip() != b"ready":
+            child.kill()
+            await child.wait()
+            raise RuntimeError(
+                f"an SMTP process did not start (exit {child.returncode}); see its log above"
+            )
+        return child
+
+    async def _stop(self) -> None:
+        children, self.children = self.children, []
+        for child in children:
+            if child.stdin is not None:
+                child.stdin.close()
+        for child in children:
+            try:
+                await asyncio.wait_for(child.wait(), 30)
+            except TimeoutError:
+                log.warning("an SMTP process did not stop within 30 s; killing it")
+                child.kill()
+                await child.wait()
+
+
+def _stop_when_stdin_closes(serving: Serving) -> None:
+    """Stop `serving` once standard input reaches its end (the parent closed it or ended)."""
+    loop = asyncio.get_running_loop()
+    fd = sys.stdin.fileno()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            serving.stop()
+
+    os.set_blocking(fd, False)
+    loop.add_reader(fd, readable)
 
 
 @contextmanager

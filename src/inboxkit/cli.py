@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -69,14 +70,26 @@ def cli() -> None:
 @click.option(
     "--domains", default=None, help="[INBOXKIT_DOMAINS] comma list, default inboxkit.localhost"
 )
+@click.option(
+    "--smtp-processes",
+    type=click.IntRange(1, 32),
+    default=None,
+    help="[INBOXKIT_SMTP_PROCESSES] SMTP ingest processes sharing the port, default 1",
+)
 @click.option("--no-migrate", is_flag=True, help="Do not apply database migrations at start.")
-def serve(role: str, no_migrate: bool, **options: Any) -> None:
+# One of the extra SMTP processes a `serve` starts (app.SmtpProcesses): its settings come on
+# standard input, `ready` goes to standard output.
+@click.option("--smtp-process", is_flag=True, hidden=True)
+def serve(role: str, no_migrate: bool, smtp_process: bool, **options: Any) -> None:
     """Run the service (HTTP API, SMTP receiver and workers, by role)."""
     from inboxkit import app
 
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if smtp_process:
+        _serve_smtp_process(app)
+        return
     settings = _settings(**options, auto_migrate=False if no_migrate else None)
     try:
         _run(
@@ -86,6 +99,17 @@ def serve(role: str, no_migrate: bool, **options: Any) -> None:
         )
     except KeyboardInterrupt:
         pass
+
+
+def _serve_smtp_process(app: Any) -> None:
+    settings = Settings.model_validate_json(sys.stdin.buffer.readline())
+
+    def ready(_serving: Any) -> None:
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(app.serve(settings, "smtp", on_ready=ready, under_parent=True))
 
 
 def _run(main: Any) -> None:

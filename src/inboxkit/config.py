@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     smtp_max_commands: int = Field(default=1000, ge=10)
     smtp_max_connections: int = Field(default=500, ge=1)
     smtp_hostname: str = "inboxkit.localhost"
+    # SMTP ingest processes sharing the port (SO_REUSEPORT: the kernel spreads new connections
+    # over them). `inboxkit serve` starts this many minus one `smtp`-role processes beside
+    # itself, each a full ingest node (its own database engine, parser workers and commits).
+    # With more than one, configure Redis so waiters are woken by mail another process stored
+    # (otherwise the catch-up poll finds it within WAIT_POLL_INTERVAL).
+    smtp_processes: int = Field(default=1, ge=1, le=32)
 
     # SMTP abuse limits: sessions one peer may hold at once (IPv6 peers counted per /64), and
     # recipients a session may have refused before it is closed (address guessing).

@@ -160,6 +160,7 @@ async def test_signed_mail_from_an_allowed_address_passes_spf_dkim_and_dmarc(
         "spf": {"result": "pass", "domain": "aligned.test"},
         "dkim": [{"result": "pass", "domain": "aligned.test", "selector": SELECTOR}],
         "dmarc": {"result": "pass", "policy": "reject", "domain": "aligned.test"},
+        "ses": None,  # only mail received through Amazon SES has SES's verdicts
     }
     assert message["from_verified"] is True
     assert message["authentication_results"] == (
@@ -309,6 +310,7 @@ async def test_a_domain_with_no_records_is_none_and_not_verified(verifying: Runn
         "spf": {"result": "none", "domain": "bare.test"},
         "dkim": [],
         "dmarc": {"result": "none", "policy": None, "domain": "bare.test"},
+        "ses": None,  # only mail received through Amazon SES has SES's verdicts
     }
     assert message["from_verified"] is False
     assert "dkim=none" in message["authentication_results"]
@@ -370,6 +372,7 @@ async def test_a_resolver_that_never_answers_gives_temperror_and_the_mail_is_sti
         "spf": {"result": "temperror", "domain": "aligned.test"},
         "dkim": [{"result": "temperror", "domain": "aligned.test", "selector": SELECTOR}],
         "dmarc": {"result": "temperror", "policy": None, "domain": "aligned.test"},
+        "ses": None,  # only mail received through Amazon SES has SES's verdicts
     }
     assert message["from_verified"] is False
 

@@ -7,9 +7,13 @@ it. Worker processes also run with a memory ceiling so a parse cannot exhaust th
 machine. With `workers=0` parsing runs in a thread instead (no hard bound; for embedding in
 scripts that cannot be re-imported by a child process).
 
-`concurrent.futures.ProcessPoolExecutor` is used rather than `multiprocessing.Pool` because it
-notices workers that die (memory ceiling, a signal to the process group) and fails their
-futures instead of waiting forever, and its shutdown does not hang on a dead worker's locks.
+Each worker is a process of its own with a socket pair to this one, written and read by the
+event loop itself: one message out, one result back, length-prefixed. A process pool from
+`concurrent.futures` would put two threads (its manager and its queue feeder) and a wake-up
+pipe between the loop and the worker, a handful of thread wake-ups per message, which was a
+tenth of the event loop's time at a few hundred messages a second. A worker that dies (memory
+ceiling, a signal to the process group) closes its end: the read sees the end of the stream and
+the message is tried again on a fresh process, a bounded number of times.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import pickle
 import resource
 import signal
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import socket
+import struct
+from multiprocessing.process import BaseProcess
 
 from inboxkit.mail.parse import Limits, ParsedMessage
 from inboxkit.mail.prepare import prepare_message
@@ -33,6 +39,13 @@ WORKER_MEMORY_BYTES = 2 * 1024**3
 ATTEMPTS = 2  # a message whose worker dies twice is stored unparsed (it may be the cause)
 # How long a new parser process may take to start (fork and imports) before it counts as failed.
 STARTUP_TIMEOUT = 60.0
+# Every frame on a worker's socket: its length, then that many bytes.
+_LENGTH = struct.Struct("!Q")
+_READY = b"ready"
+
+
+class WorkerDied(Exception):
+    """The worker process ended (or never answered) while it held a message."""
 
 
 def _init_worker() -> None:
@@ -46,9 +59,38 @@ def _init_worker() -> None:
     import inboxkit.mail.htmltext  # noqa: F401
 
 
-def _answer() -> bool:
-    """Run in a new worker to show it is up (see `ParserPool._started`)."""
-    return True
+def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        n = sock.recv_into(view[got:])
+        if n == 0:
+            return None
+        got += n
+    return bytes(buffer)
+
+
+def _serve(sock: socket.socket, limits: Limits) -> None:
+    """A worker process: answer each message with its parse, until the parent's end closes."""
+    _init_worker()
+    sock.sendall(_LENGTH.pack(len(_READY)) + _READY)
+    while True:
+        header = _read_exactly(sock, _LENGTH.size)
+        if header is None:
+            return
+        raw = _read_exactly(sock, _LENGTH.unpack(header)[0])
+        if raw is None:
+            return
+        try:
+            answer: tuple[str, object] = ("parsed", prepare_message(raw, limits))
+        except Exception as exc:  # prepare_message stores what it cannot parse; this is a bug
+            answer = ("failed", type(exc).__name__)
+        try:
+            payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # the result could not be sent back
+            payload = pickle.dumps(("failed", type(exc).__name__))
+        sock.sendall(_LENGTH.pack(len(payload)) + payload)
 
 
 def _unparsed(reason: str) -> ParsedMessage:
@@ -58,36 +100,74 @@ def _unparsed(reason: str) -> ParsedMessage:
 class _Slot:
     """One worker process of its own, so a stuck parse is killed without touching the others."""
 
-    def __init__(self) -> None:
-        self.executor: ProcessPoolExecutor | None = None
-        self.ready = False  # its process has started and answered once
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.process: BaseProcess | None = None
+        self.sock: socket.socket | None = None
 
-    def executor_for_use(self) -> ProcessPoolExecutor:
-        if self.executor is None:
-            # forkserver: workers are forked from a clean server process, not from this one
-            # with its event loop and database threads.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["inboxkit.mail.prepare"])
-            self.executor = ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker)
-        return self.executor
+    async def started(self) -> socket.socket:
+        """The socket of this slot's process, started and answering. Starting a process (fork,
+        imports) is not parsing: on a loaded machine it alone can take seconds, and counting it
+        in the message's `timeout` stored the first messages after a start unparsed."""
+        if self.sock is not None:
+            return self.sock
+        # forkserver: workers are forked from a clean server process, not from this one with
+        # its event loop and database threads.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["inboxkit.mail.prepare"])
+        ours, theirs = socket.socketpair()
+        process = context.Process(target=_serve, args=(theirs, self.limits), daemon=True)
+        try:
+            await asyncio.to_thread(process.start)
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self.process, self.sock = process, ours
+        try:
+            hello = await asyncio.wait_for(_receive(ours), STARTUP_TIMEOUT)
+        except TimeoutError:
+            hello = None
+        if hello != _READY:
+            self.discard()
+            raise WorkerDied("the parser process did not start")
+        return ours
 
     def discard(self) -> None:
-        """Kill this slot's process (it is stuck or dead) and start afresh on next use."""
-        executor, self.executor = self.executor, None
-        self.ready = False
-        if executor is None:
-            return
-        for process in list(getattr(executor, "_processes", {}).values()):
+        """Kill this slot's process (stuck, dead, or holding an answer nobody will read) and
+        start afresh on next use. The forkserver, whose child it is, reaps it."""
+        process, sock = self.process, self.sock
+        self.process = self.sock = None
+        if sock is not None:
+            sock.close()
+        if process is not None and process.pid is not None:
             process.kill()
-        executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def _receive(sock: socket.socket) -> bytes:
+    """One frame from a worker; WorkerDied when its end closed first."""
+    header = await _receive_exactly(sock, _LENGTH.size)
+    return await _receive_exactly(sock, _LENGTH.unpack(header)[0])
+
+
+async def _receive_exactly(sock: socket.socket, size: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        n = await loop.sock_recv_into(sock, view[got:])
+        if n == 0:
+            raise WorkerDied("the parser process ended")
+        got += n
+    return bytes(buffer)
 
 
 class ParserPool:
     """`workers` parser processes, each parsing one message at a time within `timeout`.
 
-    Each worker is a single-process executor of its own: a parse that overruns kills only its
-    own process, so the messages other workers are parsing at that moment are unaffected (a
-    shared pool would have to be killed whole, failing every parse in flight).
+    Each worker is a process of its own: a parse that overruns kills only its own process, so
+    the messages other workers are parsing at that moment are unaffected (a shared pool would
+    have to be killed whole, failing every parse in flight).
     """
 
     def __init__(self, workers: int, timeout: float, limits: Limits):
@@ -97,7 +177,7 @@ class ParserPool:
         # A message waits for a free worker before its clock starts, so `timeout` measures
         # parsing, not time spent queued behind other messages.
         self._free: asyncio.Queue[_Slot] = asyncio.Queue()
-        self._slots = [_Slot() for _ in range(workers)]
+        self._slots = [_Slot(limits) for _ in range(workers)]
         for slot in self._slots:
             self._free.put_nowait(slot)
 
@@ -112,41 +192,38 @@ class ParserPool:
         finally:
             self._free.put_nowait(slot)
 
-    async def _started(self, slot: _Slot) -> ProcessPoolExecutor:
-        """The slot's executor, its process started and answering. Starting a process (fork,
-        imports) is not parsing: on a loaded machine it alone can take seconds, and counting it
-        in the message's `timeout` stored the first messages after a start unparsed."""
-        executor = slot.executor_for_use()
-        if not slot.ready:
-            started = asyncio.wrap_future(executor.submit(_answer))
-            try:
-                await asyncio.wait_for(started, STARTUP_TIMEOUT)
-            except TimeoutError:
-                raise BrokenProcessPool("the parser process did not start") from None
-            slot.ready = True
-        return executor
-
     async def _parse_in(self, slot: _Slot, raw: bytes) -> ParsedMessage:
+        loop = asyncio.get_running_loop()
         for _attempt in range(ATTEMPTS):
             try:
-                executor = await self._started(slot)
-                future = asyncio.wrap_future(executor.submit(prepare_message, raw, self.limits))
-                return await asyncio.wait_for(future, self.timeout)
+                sock = await slot.started()
+            except (WorkerDied, OSError):
+                continue
+            try:
+                await loop.sock_sendall(sock, _LENGTH.pack(len(raw)) + raw)
+                answer = await asyncio.wait_for(_receive(sock), self.timeout)
             except TimeoutError:
                 log.warning("parse exceeded %.1fs; storing the message unparsed", self.timeout)
                 slot.discard()
                 return _unparsed(f"parsing took longer than {self.timeout:g}s")
-            except (BrokenProcessPool, RuntimeError):
+            except (WorkerDied, OSError):
                 # The worker died under this message: the memory ceiling, a signal from outside,
                 # or the pool closing. Tried again on a fresh process, a bounded number of times.
                 slot.discard()
                 continue
-            except Exception as exc:  # the parser's result could not be sent back
-                log.warning("parse failed in the worker: %s", type(exc).__name__)
-                return _unparsed(f"parser failed ({type(exc).__name__})")
+            except BaseException:
+                # Cancelled mid-exchange (the session went away): the worker's answer would be
+                # read as the next message's, so the worker goes with it.
+                slot.discard()
+                raise
+            kind, value = pickle.loads(answer)
+            if kind == "parsed" and isinstance(value, ParsedMessage):
+                return value
+            log.warning("parse failed in the worker: %s", value)
+            return _unparsed(f"parser failed ({value})")
         return _unparsed("the parser's worker process kept failing")
 
     async def close(self) -> None:
         # Workers hold nothing worth keeping; a delivery still parsing gets a 451 and is retried.
         for slot in self._slots:
-            await asyncio.to_thread(slot.discard)
+            slot.discard()

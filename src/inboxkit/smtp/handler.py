@@ -50,9 +50,30 @@ def _declared_size(options: list[str]) -> int | None:
     return None
 
 
+# aiosmtpd looks up methods by these prefixes when it builds a session's tables.
+_TABLE_PREFIXES = ("auth_", "smtp_", "handle_")
+
+
+_TABLE_NAMES: dict[type, list[str]] = {}
+
+
+def method_table_names(cls: type) -> list[str]:
+    """What dir() lists for a session or this handler (`InboxSMTP.__dir__`): the class's
+    attributes with the prefixes aiosmtpd looks up, which is where those methods live. aiosmtpd
+    walks dir() of both for every connection; computed once per class."""
+    names = _TABLE_NAMES.get(cls)
+    if names is None:
+        names = sorted(name for name in dir(cls) if name.startswith(_TABLE_PREFIXES))
+        _TABLE_NAMES[cls] = names
+    return names
+
+
 class InboxHandler:
     """The aiosmtpd handler: accepts RCPT only for live mailboxes and hands DATA to the
     pipeline, answering 250 only once the message is committed."""
+
+    def __dir__(self) -> list[str]:
+        return method_table_names(type(self))
 
     def __init__(
         self,
