@@ -18,7 +18,6 @@ import sqlalchemy as sa
 
 from inboxkit.store import rawcodec
 from inboxkit.store.tables import contents
-
 from tests.helpers import RunningServer, smtp_wire_bytes
 
 _CORPUS_ENV = os.environ.get("INBOXKIT_TEST_CORPUS")
