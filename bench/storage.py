@@ -268,7 +268,7 @@ async def download_latency(runs: int) -> None:
     ).encode()[: 1024 * 1024]
     print(
         f"\none {len(text):,}-byte text/csv attachment beside a 200 KiB PDF, read through "
-        f"`attachment_slice` on SQLite, p50 of {runs} reads:"
+        f"`attachment_bytes` on SQLite, p50 of {runs} reads:"
     )
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite+aiosqlite:///{tmp}/bench.db")
