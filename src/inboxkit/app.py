@@ -24,6 +24,7 @@ from starlette.routing import Route
 from inboxkit import __version__
 from inboxkit.api.accounts import router as accounts_router
 from inboxkit.api.connections import guarded_http_protocol
+from inboxkit.api.domains import router as domains_router
 from inboxkit.api.errors import install_error_handlers
 from inboxkit.api.esp import mailgun, postmark, resend, sendgrid, ses, too_large_answer
 from inboxkit.api.faults import router as faults_router
@@ -148,6 +149,7 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
         webhooks_router,
         faults_router,
         lists_router,
+        domains_router,
         keys_router,
         accounts_router,
         inbound_router,

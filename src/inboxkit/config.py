@@ -105,6 +105,15 @@ class Settings(BaseSettings):
     rspamd_password: str | None = None
     rspamd_timeout: float = Field(default=2.0, gt=0, le=30)
 
+    # Custom domains (DESIGN §10, docs/domains.md). `mx_host` is the host name their MX
+    # records must name (default: the first of `domains`). Verified domains are re-checked
+    # every `domain_recheck_interval` seconds; one whose TXT record is gone returns to
+    # `pending` at once and keeps receiving mail for its mailboxes for `domain_grace_hours`
+    # (no new mailboxes, and nobody else may verify it meanwhile), then receives nothing.
+    mx_host: str | None = None
+    domain_recheck_interval: float = Field(default=3600.0, gt=0)
+    domain_grace_hours: float = Field(default=72.0, ge=0)
+
     # Parsing guards (DESIGN §5). Messages are parsed by `parse_workers` processes at once
     # (default: one per CPU, at least 2 so one slow message never holds up the next, at most
     # 4), each within `parse_timeout` seconds; a message that takes longer is stored raw and
@@ -321,6 +330,11 @@ class Settings(BaseSettings):
     @property
     def default_domain(self) -> str:
         return self.domains[0]
+
+    @property
+    def effective_mx_host(self) -> str:
+        """The host custom domains' MX records name: `mx_host`, else the first domain."""
+        return (self.mx_host or self.default_domain).strip().lower().rstrip(".")
 
     @property
     def base_url(self) -> str:

@@ -48,6 +48,7 @@ class Resource(StrEnum):
     PLAN = "plan"
     FAULT = "fault"
     LIST_ENTRY = "list_entry"
+    DOMAIN = "domain"
 
 
 class InboxKitError(Exception):

@@ -28,6 +28,7 @@ from inboxkit.services.accounts import AccountService, UsageService
 from inboxkit.services.admission import Admission
 from inboxkit.services.auth import AuthService
 from inboxkit.services.capture import CaptureService
+from inboxkit.services.domains import DomainService
 from inboxkit.services.faults import FaultService
 from inboxkit.services.inbound_ses import SesInbound
 from inboxkit.services.ingest import IngestService
@@ -104,8 +105,10 @@ class Runtime:
         self.sessions = SessionService(self.db)
         # Rate limits per plan (and SMTP connects per peer): in Redis when configured.
         self.throttle = RateLimiter(settings.redis_url, self.metrics)
-        self.mailboxes = MailboxService(settings, self.db, self.bus)
+        self.domains = DomainService(settings, self.db)
+        self.mailboxes = MailboxService(settings, self.db, self.bus, self.domains)
         self.plans.changed_hooks.append(self.mailboxes.forget_all)
+        self.domains.changed_hooks.append(self.mailboxes.forget_all)
         self.accounts = AccountService(self.db, self.bus, self.plans, self.mailboxes)
         self.usage = UsageService(self.db, self.plans)
         self.quotas = DeliveryQuotas(self.db)
@@ -151,10 +154,11 @@ class Runtime:
         self.batcher.store_hooks.append(self.webhooks.on_store)
         self.mailboxes.end_hooks.append(self.webhooks.on_mailbox_end)
         self.mailboxes.end_hooks.append(self.capture.on_mailbox_end)
+        self.domains.event_hooks.append(self.webhooks.on_account_event)
         self.plans.changed_hooks.append(self.capture.forget)
         self.faults = FaultService(self.db, self.dialect, self.mailboxes)
         self.outbound = OutboundService(
-            settings, self.db, self.dialect, self.mailboxes, self.pipeline
+            settings, self.db, self.dialect, self.mailboxes, self.pipeline, self.domains
         )
         self.outbox = OutboxSender(
             settings, self.db, self.dialect, self.bus, self.mailboxes, self.pipeline, self.webhooks

@@ -41,6 +41,10 @@ TOOL_NAMES = {
     "allow_sender",
     "list_sender_rules",
     "remove_sender_rule",
+    "list_domains",
+    "add_domain",
+    "verify_domain",
+    "domain_zone_file",
 }
 
 

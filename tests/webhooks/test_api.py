@@ -16,6 +16,7 @@ async def test_secret_is_shown_once_and_never_listed(hooks: RunningServer, recei
         "message.failed",
         "mailbox.expired",
         "mailbox.deleted",
+        "domain.unverified",
     ]
     assert created["enabled"] is True and created["mailbox_id"] is None
     listed = await hooks.http.get("/webhooks", headers=hooks.auth(key))

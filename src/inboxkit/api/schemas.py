@@ -163,7 +163,10 @@ class MailboxCreate(Strict):
         description="Agent mode only: the local part to claim (case-insensitive).",
     )
     domain: str | None = Field(
-        None, min_length=1, description="One of the server's domains (default: first)."
+        None,
+        min_length=1,
+        description="One of the server's domains (default: first), or a verified custom "
+        "domain of the account (or a subdomain of a wildcard one; docs/domains.md).",
     )
     ttl_minutes: Minutes | None = Field(None, description="Minutes until the mailbox expires.")
     name: str | None = Field(None, max_length=200, pattern=PRINTABLE)

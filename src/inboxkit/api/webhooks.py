@@ -16,7 +16,12 @@ from inboxkit.services.webhooks import EVENTS
 router = APIRouter(tags=["webhooks"])
 
 EventName = Literal[
-    "message.received", "message.sent", "message.failed", "mailbox.expired", "mailbox.deleted"
+    "message.received",
+    "message.sent",
+    "message.failed",
+    "mailbox.expired",
+    "mailbox.deleted",
+    "domain.unverified",
 ]
 assert set(EventName.__args__) == set(EVENTS)  # type: ignore[attr-defined]
 

@@ -9,6 +9,7 @@
     inboxkit accounts create | list | show | set-plan | delete  (admin)
     inboxkit faults add | list | show | delete                  (SMTP fault injection)
     inboxkit lists add | list | show | delete                   (allow and block senders)
+    inboxkit domains add | list | show | verify | zone | delete | rotate-dkim  (custom domains)
 
 Every command takes `--url` / `--api-key` (or INBOXKIT_URL / INBOXKIT_API_KEY) and `--token`
 (INBOXKIT_TOKEN, a mailbox token from an anonymous `inbox create`). Data goes to stdout, as
@@ -1159,5 +1160,8 @@ COMMANDS = (
 
 def register(group: click.Group) -> None:
     """Add the client commands to the `inboxkit` command group."""
-    for command in COMMANDS:
+    # Imported here: the domain commands use this module's plumbing.
+    from inboxkit.client.domain_commands import domains_group
+
+    for command in (*COMMANDS, domains_group):
         group.add_command(command)

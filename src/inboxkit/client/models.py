@@ -47,6 +47,9 @@ __all__ = [
     "WebhookDelivery",
     "Fault",
     "ListEntry",
+    "DnsRecord",
+    "Domain",
+    "DomainVerification",
     "PlanLimits",
     "Plan",
     "Account",
@@ -449,6 +452,43 @@ class ListEntry(Model):
     subdomains: bool = False
     mailbox_id: str | None = None
     created_at: datetime | None = None
+
+
+class DnsRecord(Model):
+    """One record a custom domain publishes: `type` ("MX" or "TXT"), `name`, `value`, the MX
+    `priority`, and what it is for."""
+
+    type: str
+    name: str
+    value: str
+    priority: int | None = None
+    purpose: str = ""
+
+
+class DomainVerification(Model):
+    """The TXT record that proves the account controls a domain."""
+
+    name: str
+    type: str = "TXT"
+    value: str
+
+
+class Domain(Model):
+    """A custom domain: `status` "pending" until verified, the `records` to publish (MX,
+    verification TXT, SPF, DKIM, DMARC) and the selector of the DKIM key that signs its mail."""
+
+    id: str
+    domain: str
+    wildcard: bool = False
+    status: str
+    verification: DomainVerification
+    records: list[DnsRecord] = []
+    dkim_selector: str = ""
+    retired_selectors: list[str] = []
+    created_at: datetime | None = None
+    verified_at: datetime | None = None
+    last_checked_at: datetime | None = None
+    unverified_since: datetime | None = None
 
 
 class WebhookAttempt(Model):

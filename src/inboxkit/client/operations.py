@@ -20,6 +20,7 @@ from inboxkit.client.models import (
     ApiKey,
     ApiKeyCreated,
     Attachment,
+    Domain,
     Fault,
     HandleAvailability,
     Ingested,
@@ -110,6 +111,18 @@ def _page(response: httpx.Response, model: type[P]) -> Page[P]:
     body = response.json()
     items = [model.model_validate(item) for item in body["data"]]
     return Page(items, (body.get("meta") or {}).get("next_cursor"))
+
+
+def _a_label(domain: str) -> str:
+    """A domain name as the API takes it: ASCII, an internationalised name in its xn-- form
+    (the stdlib's codec; the server checks the result)."""
+    name = domain.strip()
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name  # the server answers what is wrong with it
 
 
 def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
@@ -876,6 +889,65 @@ class ClientOperations(Generic[InboxT, HttpT]):
     def delete_list_entry(self, entry_id: str) -> Flow[None]:
         """Remove an entry; mail received from then on is judged without it."""
         yield from self._call("DELETE", f"/lists/{segment(entry_id)}")
+
+    # -- custom domains --------------------------------------------------------------------------
+
+    @operation
+    def add_domain(self, domain: str, *, wildcard: bool = False) -> Flow[Domain]:
+        """Add a custom domain (status "pending"): publish its `records` (or `domain_zone_file`)
+        at the DNS host, then `verify_domain`. `wildcard` also serves every subdomain. A name
+        in Unicode is sent in its IDNA (xn--) form."""
+        body = {"domain": _a_label(domain), "wildcard": wildcard}
+        response = yield from self._call("POST", "/domains", json=body)
+        return Domain.model_validate(data(response))
+
+    @operation
+    def list_domains(self, *, limit: int = 50, cursor: str | None = None) -> Flow[Page[Domain]]:
+        """The account's custom domains, newest first, one page at a time."""
+        response = yield from self._call(
+            "GET", "/domains", params=query(limit=limit, cursor=cursor)
+        )
+        return _page(response, Domain)
+
+    @operation
+    def get_domain(self, domain_id: str) -> Flow[Domain]:
+        """One custom domain with its records."""
+        response = yield from self._call("GET", f"/domains/{segment(domain_id)}")
+        return Domain.model_validate(data(response))
+
+    @operation
+    def verify_domain(self, domain_id: str) -> Flow[Domain]:
+        """Check the domain's TXT and MX records and mark it verified; `ValidationError` (422)
+        names each record that is missing or wrong and what to publish."""
+        response = yield from self._call("POST", f"/domains/{segment(domain_id)}/verify")
+        return Domain.model_validate(data(response))
+
+    @operation
+    def domain_zone_file(self, domain_id: str) -> Flow[str]:
+        """The domain's records as BIND zone text (no SOA or NS: the DNS host keeps its own)."""
+        response = yield from self._call("GET", f"/domains/{segment(domain_id)}/zone-file")
+        return response.text
+
+    @operation
+    def rotate_dkim(self, domain_id: str) -> Flow[Domain]:
+        """A new DKIM key signs the domain's mail from now on; publish its record. The old
+        selector stays in `records` (retired) until `drop_dkim_selector`."""
+        response = yield from self._call("POST", f"/domains/{segment(domain_id)}/dkim/rotate")
+        return Domain.model_validate(data(response))
+
+    @operation
+    def drop_dkim_selector(self, domain_id: str, selector: str) -> Flow[Domain]:
+        """Forget a retired DKIM selector, once its record is gone from DNS."""
+        response = yield from self._call(
+            "DELETE", f"/domains/{segment(domain_id)}/dkim/retired/{segment(selector)}"
+        )
+        return Domain.model_validate(data(response))
+
+    @operation
+    def delete_domain(self, domain_id: str) -> Flow[None]:
+        """Remove a custom domain: its mail is refused from then on; its mailboxes stay
+        readable but receive nothing."""
+        yield from self._call("DELETE", f"/domains/{segment(domain_id)}")
 
     # -- plans, accounts and usage -------------------------------------------------------------
 

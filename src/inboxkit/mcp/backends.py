@@ -41,7 +41,12 @@ __all__ = [
     "RestBackend",
     "ServerUnreachable",
     "CLIENT_HEADER",
+    "DOMAINS_LISTED",
 ]
+
+# The domains `list_domains` shows a model: one page (an account has a few; the plan's
+# `max_domains` bounds it).
+DOMAINS_LISTED = 200
 
 
 class ServerUnreachable(InboxKitError):
@@ -104,6 +109,16 @@ class Backend(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     async def delete_list_entry(self, entry_id: str) -> None: ...
+
+    async def list_domains(self) -> list[dict[str, Any]]:
+        """The account's custom domains, newest first (`GET /domains`, first 200)."""
+        ...
+
+    async def add_domain(self, domain: str, *, wildcard: bool) -> dict[str, Any]: ...
+
+    async def verify_domain(self, domain_id: str) -> dict[str, Any]: ...
+
+    async def domain_zone_file(self, domain_id: str) -> str: ...
 
 
 class ServiceBackend:
@@ -199,6 +214,25 @@ class ServiceBackend:
     async def delete_list_entry(self, entry_id: str) -> None:
         await self._count(Bucket.WRITE)
         await self.runtime.lists.delete(self.principal, entry_id)
+
+    async def list_domains(self) -> list[dict[str, Any]]:
+        await self._count(Bucket.READ)
+        found, _ = await self.runtime.domains.list(self.principal, limit=DOMAINS_LISTED)
+        return jsonable(found)
+
+    async def add_domain(self, domain: str, *, wildcard: bool) -> dict[str, Any]:
+        await self._count(Bucket.WRITE)
+        return jsonable(
+            await self.runtime.domains.create(self.principal, domain=domain, wildcard=wildcard)
+        )
+
+    async def verify_domain(self, domain_id: str) -> dict[str, Any]:
+        await self._count(Bucket.WRITE)
+        return jsonable(await self.runtime.domains.verify(self.principal, domain_id))
+
+    async def domain_zone_file(self, domain_id: str) -> str:
+        await self._count(Bucket.READ)
+        return await self.runtime.domains.zone_file(self.principal, domain_id)
 
 
 def _error_from_sdk(exc: sdk.InboxKitError, url: str, resource: Resource | None) -> InboxKitError:
@@ -376,3 +410,20 @@ class RestBackend:
     async def delete_list_entry(self, entry_id: str) -> None:
         with self._errors(Resource.LIST_ENTRY):
             await self.client.delete_list_entry(entry_id)
+
+    async def list_domains(self) -> list[dict[str, Any]]:
+        with self._errors(Resource.DOMAIN):
+            page = await self.client.list_domains(limit=DOMAINS_LISTED)
+        return [_json(domain) for domain in page]
+
+    async def add_domain(self, domain: str, *, wildcard: bool) -> dict[str, Any]:
+        with self._errors(Resource.DOMAIN):
+            return _json(await self.client.add_domain(domain, wildcard=wildcard))
+
+    async def verify_domain(self, domain_id: str) -> dict[str, Any]:
+        with self._errors(Resource.DOMAIN):
+            return _json(await self.client.verify_domain(domain_id))
+
+    async def domain_zone_file(self, domain_id: str) -> str:
+        with self._errors(Resource.DOMAIN):
+            return await self.client.domain_zone_file(domain_id)

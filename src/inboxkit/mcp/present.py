@@ -273,6 +273,25 @@ def rule_for_model(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def domain_for_model(domain: dict[str, Any]) -> dict[str, Any]:
+    """A custom domain: its status and the records to publish (what a person adds at their
+    DNS host; the purposes say why each one is there)."""
+    return {
+        "id": domain["id"],
+        "domain": domain.get("domain"),
+        "status": domain.get("status"),
+        "wildcard": bool(domain.get("wildcard")),
+        "records": [
+            {
+                key: record[key]
+                for key in ("type", "name", "value", "priority", "purpose")
+                if record.get(key) is not None
+            }
+            for record in domain.get("records") or []
+        ],
+    }
+
+
 # -- what the model can do about an error ----------------------------------------------------
 
 SERVER_UNREACHABLE = "server_unreachable"  # the code of backends.ServerUnreachable
@@ -290,6 +309,15 @@ _ADVICE: dict[tuple[str, Resource | None], str] = {
     ("not_found", Resource.LIST_ENTRY): "Call list_sender_rules to see the rule ids.",
     ("conflict", Resource.LIST_ENTRY): (
         "Nothing to do: that rule already exists (list_sender_rules shows it)."
+    ),
+    ("not_found", Resource.DOMAIN): "Call list_domains to see this account's domains.",
+    ("conflict", Resource.DOMAIN): (
+        "Another account holds this domain, or this account has it already (list_domains "
+        "shows this account's); tell the user."
+    ),
+    ("validation_error", Resource.DOMAIN): (
+        "Tell the user which DNS record to publish (the error says), then call verify_domain "
+        "again; DNS changes can take minutes to appear."
     ),
     ("not_found", None): "Check the ids you passed.",
     ("unauthorized", None): (

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from inboxkit import __version__
 from inboxkit.client.rounds import wait_in_rounds
-from inboxkit.errors import InboxKitError
+from inboxkit.errors import InboxKitError, NotFound, Resource
 from inboxkit.mcp.backends import Backend
 from inboxkit.mcp.present import (
     MAX_INLINE_BYTES,
@@ -28,6 +28,7 @@ from inboxkit.mcp.present import (
     advice,
     attachment_content,
     code_result,
+    domain_for_model,
     inbox_for_model,
     message_for_model,
     rule_for_model,
@@ -112,6 +113,14 @@ RuleInbox = Annotated[
         max_length=320,
     ),
 ]
+DomainRef = Annotated[
+    str,
+    Field(
+        description="The domain's name (example.com) or its id, as list_domains shows them.",
+        min_length=1,
+        max_length=253,
+    ),
+]
 Subdomains = Annotated[
     bool,
     Field(description="For a domain: also its subdomains (mail.shop.example). Default false."),
@@ -175,7 +184,10 @@ class InboxTools:
         ] = None,
         domain: Annotated[
             str | None,
-            Field(description="One of the server's domains; leave out for the default."),
+            Field(
+                description="One of the server's domains, or a verified domain of the account "
+                "(list_domains); leave out for the default."
+            ),
         ] = None,
     ) -> dict[str, Any]:
         """Create a new email inbox that can receive real mail, and return its address.
@@ -556,6 +568,55 @@ class InboxTools:
             await self.backend_for(ctx).delete_list_entry(rule_id)
         return {"removed": True, "rule_id": rule_id}
 
+    async def list_domains(self, ctx: Context) -> dict[str, Any]:
+        """List the account's own email domains (custom domains), newest first: each with its
+        status ("pending" until verified) and the DNS records it needs."""
+        with _tool_errors():
+            found = await self.backend_for(ctx).list_domains()
+        return {"domains": [domain_for_model(domain) for domain in found]}
+
+    async def add_domain(
+        self,
+        ctx: Context,
+        domain: Annotated[
+            str,
+            Field(
+                description="The domain name the user controls, such as example.com.",
+                min_length=3,
+                max_length=253,
+            ),
+        ],
+        wildcard: Annotated[
+            bool, Field(description="Also receive mail for every subdomain of it.")
+        ] = False,
+    ) -> dict[str, Any]:
+        """Add a domain the user owns, so inboxes can have addresses on it. It starts
+        "pending": show the user the records to publish at their DNS host (or the zone file
+        from domain_zone_file), then call verify_domain once they have."""
+        with _tool_errors():
+            added = await self.backend_for(ctx).add_domain(domain, wildcard=wildcard)
+        return {"added": True, "domain": domain_for_model(added)}
+
+    async def verify_domain(self, ctx: Context, domain: DomainRef) -> dict[str, Any]:
+        """Check that the domain's verification TXT record and MX record are published, and
+        mark it verified: then create_inbox can use it. If a record is missing or wrong the
+        error says which one and what to publish."""
+        with _tool_errors():
+            backend = self.backend_for(ctx)
+            verified = await backend.verify_domain(await _domain_id(backend, domain))
+        return {
+            "verified": verified.get("status") == "verified",
+            "domain": domain_for_model(verified),
+        }
+
+    async def domain_zone_file(self, ctx: Context, domain: DomainRef) -> dict[str, Any]:
+        """The domain's DNS records as a BIND zone file, for a user whose DNS host imports
+        zone files (it has no SOA or NS records: their host keeps its own)."""
+        with _tool_errors():
+            backend = self.backend_for(ctx)
+            text = await backend.domain_zone_file(await _domain_id(backend, domain))
+        return {"domain": domain, "zone_file": text}
+
     async def delete_inbox(self, ctx: Context, inbox: Inbox) -> dict[str, Any]:
         """Delete an inbox and all of its mail, for good. Its address then refuses new mail.
         Deleting "capture" empties the capture mailbox: the next captured mail starts a new
@@ -565,6 +626,17 @@ class InboxTools:
             inbox = await _resolve(backend, inbox)
             await backend.delete_inbox(inbox)
         return {"deleted": True, "inbox": inbox}
+
+
+async def _domain_id(backend: Backend, ref: str) -> str:
+    """A domain's id from its id or its name (a model knows domains by name)."""
+    if "." not in ref:
+        return ref
+    name = ref.strip().lower().rstrip(".")
+    for domain in await backend.list_domains():
+        if domain.get("domain") == name:
+            return str(domain["id"])
+    raise NotFound(f"This account has no domain {name}.", resource=Resource.DOMAIN)
 
 
 def _sent(result: Any) -> Any:
@@ -593,6 +665,10 @@ _TOOLS: tuple[tuple[str, str, ToolAnnotations], ...] = (
     ("allow_sender", "Allow a sender", _ADDS),
     ("list_sender_rules", "List allowed and blocked senders", _READ_ONLY),
     ("remove_sender_rule", "Remove a sender rule", _DESTROYS),
+    ("list_domains", "List email domains", _READ_ONLY),
+    ("add_domain", "Add an email domain", _ADDS),
+    ("verify_domain", "Verify an email domain", _ADDS),
+    ("domain_zone_file", "Email domain zone file", _READ_ONLY),
 )
 
 

@@ -30,6 +30,7 @@ from inboxkit.pipeline.recipients import Recipient, RecipientStatus
 from inboxkit.plan import Plan
 from inboxkit.records import Mailbox
 from inboxkit.services.auth import Principal, PrincipalKind, digest, new_token
+from inboxkit.services.domains import DomainService
 from inboxkit.store import mailboxes as rows
 from inboxkit.store import messages, usage
 from inboxkit.store.db import Database
@@ -89,10 +90,14 @@ def _recipient_plan(row: Any) -> Plan | None:
 class MailboxService:
     """Mailbox use cases; also the pipeline's `RecipientResolver` (pipeline/recipients.py)."""
 
-    def __init__(self, settings: Settings, db: Database, bus: Bus):
+    def __init__(
+        self, settings: Settings, db: Database, bus: Bus, domains: DomainService | None = None
+    ):
         self.settings = settings
         self.db = db
         self.bus = bus
+        # Custom domains (DESIGN §10); None serves the configured domains alone.
+        self.domains = domains
         self.end_hooks: list[EndHook] = []
         # address -> (what it resolved to, fresh until (monotonic))
         self._directory: dict[str, tuple[Recipient, float]] = {}
@@ -138,8 +143,15 @@ class MailboxService:
         (`store.mailboxes.lock_undeleted`).
         """
         parsed = split_address(address)
-        if parsed is None or parsed.domain not in self.settings.domains:
+        if parsed is None:
             return Recipient(RecipientStatus.FOREIGN)
+        # A configured domain costs nothing more; any other is looked up in the custom
+        # domains' in-memory snapshot (services/domains.py), never with a query per RCPT.
+        custom = None
+        if parsed.domain not in self.settings.domains:
+            custom = await self.domains.serving(parsed.domain) if self.domains else None
+            if custom is None:
+                return Recipient(RecipientStatus.FOREIGN)
         now = utcnow()
         cached = self._directory.get(parsed.address)
         if cached is not None:
@@ -151,7 +163,9 @@ class MailboxService:
             del self._directory[parsed.address]
         async with self.db.read() as conn:
             row = await rows.live_recipient(conn, parsed.address, now)
-        if row is None:
+        # On a custom domain only the holding account's mailboxes receive: one left from an
+        # earlier holder (who deleted the domain) is unreachable.
+        if row is None or (custom is not None and row.account_id != custom.account_id):
             return Recipient(RecipientStatus.UNKNOWN)
         found = Recipient(
             RecipientStatus.OK,
@@ -173,17 +187,33 @@ class MailboxService:
             self._directory.pop(address, None)
 
     def forget_all(self) -> None:
-        """Drop every remembered recipient (a plan or an account's plan changed)."""
+        """Drop every remembered recipient (a plan, an account's plan or a custom domain
+        changed)."""
         self._directory.clear()
+
+    async def hosts(self, domain: str) -> bool:
+        """Whether mail for `domain` is received here: a configured domain, or a custom one
+        that is held (the outbox delivers such recipients through the pipeline)."""
+        domain = domain.lower().rstrip(".")
+        if domain in self.settings.domains:
+            return True
+        return self.domains is not None and await self.domains.serving(domain) is not None
 
     # -- create ----------------------------------------------------------------------------
 
-    def _check_domain(self, domain: str | None) -> str:
+    async def _check_domain(self, principal: Principal, domain: str | None) -> str:
+        """The domain a new mailbox (or a handle question) is on: a configured one, or a
+        custom domain the caller's account has verified (DESIGN §10; another account's is
+        403, see `DomainService.check_mailbox_domain`)."""
         chosen = (domain or self.settings.default_domain).strip().lower().rstrip(".")
-        if chosen not in self.settings.domains:
+        if chosen in self.settings.domains:
+            return chosen
+        if self.domains is None or len(chosen) > 253:
             raise ValidationFailed(
-                f"Domain '{chosen}' is not served here; choose one of: {', '.join(self.settings.domains)}."
+                f"Domain '{chosen[:253]}' is not served here; choose one of: "
+                f"{', '.join(self.settings.domains)}."
             )
+        await self.domains.check_mailbox_domain(principal, chosen)
         return chosen
 
     def _expiry(
@@ -263,7 +293,7 @@ class MailboxService:
             raise ValidationFailed(
                 "Only agent-mode mailboxes choose a handle; test addresses are random."
             )
-        chosen_domain = self._check_domain(domain)
+        chosen_domain = await self._check_domain(principal, domain)
         if handle is not None:
             handle = handle.strip().lower()
             problem = handle_problem(handle)
@@ -350,7 +380,7 @@ class MailboxService:
         """Whether a handle can be claimed. Asked with a token only: answering anybody would
         make the server an oracle for which addresses exist."""
         principal.require("mailboxes:read")
-        chosen_domain = self._check_domain(domain)
+        chosen_domain = await self._check_domain(principal, domain)
         handle = handle.strip().lower()
         address = f"{handle}@{chosen_domain}"
         problem = handle_problem(handle)

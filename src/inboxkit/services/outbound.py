@@ -56,6 +56,7 @@ from inboxkit.pipeline.recipients import RecipientStatus
 from inboxkit.plan import Plan, SendPolicy
 from inboxkit.records import MessageSummary, jsonable
 from inboxkit.services.auth import Principal
+from inboxkit.services.domains import DomainService, SigningKey
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import message_in
 from inboxkit.store import sends, usage
@@ -180,12 +181,14 @@ class OutboundService:
         dialect: Dialect,
         mailboxes: MailboxService,
         pipeline: Pipeline,
+        domains: DomainService | None = None,
     ):
         self.settings = settings
         self.db = db
         self.dialect = dialect
         self.mailboxes = mailboxes
         self.pipeline = pipeline
+        self.domains = domains
         self._dkim_key = self._load_dkim_key()
 
     def _load_dkim_key(self) -> bytes | None:
@@ -201,17 +204,33 @@ class OutboundService:
         dkim.sign(b"From: a@b.example\r\n\r\n", selector.encode(), b"b.example", key)
         return key
 
-    def _sign(self, raw: bytes, domain: str) -> bytes:
-        assert self._dkim_key is not None and self.settings.dkim_selector
+    @staticmethod
+    def _sign(raw: bytes, key: SigningKey) -> bytes:
         signature = dkim.sign(
             raw,
-            self.settings.dkim_selector.encode(),
-            domain.encode(),
-            self._dkim_key,
+            key.selector.encode(),
+            key.domain.encode(),
+            key.private_pem,
             canonicalize=(b"relaxed", b"relaxed"),
             include_headers=DKIM_HEADERS,
         )
         return signature + raw
+
+    async def _signing_key(self, box: Any) -> SigningKey | None:
+        """The key mail from `box` is signed with: a configured domain's is the global one
+        (INBOXKIT_DKIM_*, if set); a custom domain's is its own (DESIGN §10), and a mailbox
+        whose custom domain its account no longer holds may not send at all."""
+        if box.domain in self.settings.domains:
+            if self._dkim_key is None or not self.settings.dkim_selector:
+                return None
+            return SigningKey(box.domain, self.settings.dkim_selector, self._dkim_key)
+        key = await self.domains.signing_key(box.account_id, box.domain) if self.domains else None
+        if key is None:
+            raise Forbidden(
+                f"{box.domain} is not a verified domain of this account any more, so nothing "
+                "may be sent from it; verify it again (POST /api/v1/domains/{id}/verify)."
+            )
+        return key
 
     # -- composing and queueing ------------------------------------------------------------
 
@@ -458,6 +477,7 @@ class OutboundService:
                 f"(to, cc and bcc together); this one has {len(recipients)}."
             )
         await self._check_local(principal, recipients)
+        signing_key = await self._signing_key(box)
         async with self.db.read() as conn:
             await self._check_rate(conn, box.id, lock=False)  # fail fast, before composing
             await self._precheck_sent(conn, principal, box)
@@ -465,8 +485,8 @@ class OutboundService:
         now = utcnow()
         message_id = f"<{new_id().lower()}@{box.domain}>"
         raw = await asyncio.to_thread(compose, draft, message_id=message_id, date=now)
-        if self._dkim_key is not None:
-            raw = await asyncio.to_thread(self._sign, raw, box.domain)
+        if signing_key is not None:
+            raw = await asyncio.to_thread(self._sign, raw, signing_key)
         if len(raw) > self.settings.max_send_bytes:
             raise PayloadTooLarge(
                 f"The message would be {len(raw)} bytes; the limit is "

@@ -53,7 +53,11 @@ EVENTS = (
     "message.failed",
     "mailbox.expired",
     "mailbox.deleted",
+    "domain.unverified",
 )
+# Events about the account rather than one mailbox: only account-wide endpoints (no
+# `mailbox`) receive them.
+ACCOUNT_EVENTS = frozenset({"domain.unverified"})
 TEST_EVENT = "webhook.test"
 MAX_WEBHOOKS_PER_ACCOUNT = 100
 
@@ -432,6 +436,38 @@ class WebhookService:
     ) -> None:
         """Mailbox hook: queue `mailbox.deleted` / `mailbox.expired`."""
         await self._queue(conn, event, {row.id: [{}] for row in rows})
+
+    async def on_account_event(
+        self, conn: AsyncConnection, account_id: str, event: str, data: dict[str, Any]
+    ) -> None:
+        """Domain hook: queue an account event (`domain.unverified`) for the account's enabled
+        endpoints that are not limited to one mailbox and listen to it."""
+        w = webhooks.c
+        endpoints = (
+            await conn.execute(
+                sa.select(w.id, w.events).where(
+                    w.account_id == account_id, w.enabled.is_(True), w.mailbox_id.is_(None)
+                )
+            )
+        ).all()
+        now = utcnow()
+        first = now + timedelta(seconds=self.settings.webhook_retry_schedule[0])
+        queued = [
+            {
+                "id": new_id(),
+                "webhook_id": endpoint.id,
+                "event": event,
+                "payload": _body(event, data),
+                "status": WebhookDeliveryStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": first,
+                "created_at": now,
+            }
+            for endpoint in endpoints
+            if event in endpoint.events
+        ]
+        if queued:
+            await conn.execute(webhook_deliveries.insert(), queued)
 
     async def on_delivery_status(
         self, conn: AsyncConnection, event: str, item: dict[str, Any]

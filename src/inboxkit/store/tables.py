@@ -33,6 +33,8 @@ __all__ = [
     "PLAN_LIMITS",
     "usage_counters",
     "faults",
+    "domains",
+    "DomainStatus",
     "sns_messages",
     "utcnow",
 ]
@@ -273,6 +275,50 @@ sender_lists = sa.Table(
     sa.Column("subdomains", sa.Boolean, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_sender_lists_account_entry", "account_id", "entry"),
+)
+
+
+class DomainStatus(StrEnum):
+    """A custom domain's state: `pending` until its records verify, `verified` while they do
+    (a verified domain whose TXT record disappears is `pending` again)."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+
+
+# Custom domains (DESIGN §10): an account's own domain, served once its `_inboxkit` TXT record
+# and MX are verified. Any number of accounts may have the same domain pending; only one may
+# hold it verified (the partial unique index), and one account adds a domain once. The DKIM
+# private key is stored as PEM (docs/security.md); `dkim_retired` lists the selectors rotated
+# out but still published (`[{"selector", "value", "retired_at"}]`), at most a few.
+domains = sa.Table(
+    "domains",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("domain", sa.String(253), nullable=False),
+    sa.Column("wildcard", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("verified_at", UTCDateTime, nullable=True),
+    sa.Column("last_checked_at", UTCDateTime, nullable=True),
+    # Set when a verified domain's TXT record was found gone; the grace period counts from it.
+    sa.Column("unverified_since", UTCDateTime, nullable=True),
+    sa.Column("dkim_selector", sa.String(63), nullable=False),
+    sa.Column("dkim_private_key", sa.Text, nullable=False),
+    sa.Column("dkim_public", sa.Text, nullable=False),
+    sa.Column("dkim_retired", sa.JSON, nullable=False),
+    sa.UniqueConstraint("account_id", "domain"),
+    sa.Index("ix_domains_account_id", "account_id", "id"),
+    sa.Index("ix_domains_domain", "domain"),
+    sa.Index(
+        "ux_domains_verified",
+        "domain",
+        unique=True,
+        sqlite_where=sa.text("status = 'verified'"),
+        postgresql_where=sa.text("status = 'verified'"),
+    ),
 )
 
 # -- outbound mail ---------------------------------------------------------------------------

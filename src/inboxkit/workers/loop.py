@@ -44,6 +44,17 @@ async def _dispatch_webhooks(runtime: Runtime) -> int:
     return await runtime.webhook_dispatcher.step()
 
 
+async def _recheck_domains(runtime: Runtime) -> int:
+    """Re-check verified custom domains' TXT records (services/domains.py)."""
+    return await runtime.domains.recheck_due()
+
+
+def _recheck_pause(runtime: Runtime) -> float:
+    """Look for due domains every recheck interval, but at least once a minute (a domain's
+    check falls due on its own schedule) and at most once a second."""
+    return min(max(runtime.settings.domain_recheck_interval, 1.0), 60.0)
+
+
 async def _forget_sns(runtime: Runtime) -> int:
     """Forget SNS message ids older than INBOXKIT_SNS_DEDUPE_DAYS (services/inbound_ses.py)."""
     return await runtime.ses_inbound.purge()
@@ -66,6 +77,7 @@ WORKERS: list[Worker] = [
         lambda runtime: runtime.settings.sweep_interval,
         lambda runtime: runtime.settings.sweep_interval,
     ),
+    ("domain-recheck", _recheck_domains, _recheck_pause, _recheck_pause),
     (
         "sns-id-sweeper",
         _forget_sns,

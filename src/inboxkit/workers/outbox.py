@@ -253,7 +253,8 @@ class OutboxSender:
             await rows.cancel(self.db, row.id, token)
             return
         bcc = {r["address"].lower() for r in row.recipients if r.get("bcc")}
-        local = [a for a in row.pending if _domain(a) in self.settings.domains]
+        # Configured domains and held custom ones are delivered here, through the pipeline.
+        local = [a for a in row.pending if await self.mailboxes.hosts(_domain(a))]
         remote = [a for a in row.pending if a not in local]
         outcomes: Outcomes = {}
         try:
