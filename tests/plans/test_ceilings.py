@@ -105,12 +105,15 @@ async def test_a_tiny_plan_refuses_every_ceiling_where_documented_and_counts_exa
     assert usage["usage"]["received_this_month"] == 5
     assert usage["usage"]["sent_this_month"] == 2
     async with server.runtime.db.read() as conn:
-        held = await conn.scalar(
-            sa.select(sa.func.sum(messages.c.size)).where(
-                messages.c.mailbox_id.in_([first["id"], second["id"]])
+        held, received = (
+            await conn.execute(
+                sa.select(sa.func.sum(messages.c.stored_size), sa.func.sum(messages.c.size)).where(
+                    messages.c.mailbox_id.in_([first["id"], second["id"]])
+                )
             )
-        )
-    assert usage["usage"]["storage_bytes"] == held
+        ).one()
+    # Storage counts the messages as stored (compressed), not as received.
+    assert usage["usage"]["storage_bytes"] == held < received
     assert usage["limits"]["max_mailboxes"] == 2 and usage["limits"]["send"] == "any"
     assert usage["period"]["start"].startswith(now.strftime("%Y-%m-01"))
 
@@ -319,7 +322,11 @@ async def test_retention_purges_only_old_messages_and_keeps_the_mailbox(
     assert (await server.http.get(f"/mailboxes/{box['id']}", headers=headers)).status_code == 200
     assert await stored_count(server, other["headers"], kept_box["data"]["id"]) == 1
     usage = (await server.http.get("/usage", headers=headers)).json()["data"]["usage"]
-    assert usage["storage_bytes"] == listed["data"][2]["size"]
+    async with server.runtime.db.read() as conn:
+        kept = await conn.scalar(
+            sa.select(messages.c.stored_size).where(messages.c.id == listed["data"][2]["id"])
+        )
+    assert usage["storage_bytes"] == kept
 
 
 @pytest.mark.plan_defaults

@@ -21,7 +21,7 @@ from inboxkit.records import MessageSummary, jsonable
 from inboxkit.senders import SenderVerifier
 from inboxkit.spam import Receiver, ScoredMessage, SpamFilter
 from inboxkit.store.batch import CommitBatcher
-from inboxkit.store.messages import StoreHook, Target, new_delivery
+from inboxkit.store.messages import StoreHook, Target, encode_content, new_delivery
 
 __all__ = ["Authenticated", "Envelope", "NoRecipients", "Pipeline", "StoreHook"]
 
@@ -209,6 +209,7 @@ class Pipeline:
         delivery = new_delivery(
             parsed,
             raw,
+            await encode_content(raw, parsed),
             envelope=envelope.to_dict(),
             targets=targets,
             direction=direction,

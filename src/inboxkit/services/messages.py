@@ -219,10 +219,8 @@ class MessageService:
             if index is None:
                 raise NotFound("No such attachment on this message.", resource=Resource.ATTACHMENT)
             meta = content.attachments[index]
-            sizes = [int(a["size"]) for a in content.attachments]
-            if content.stored_bytes is not None and content.stored_bytes == sum(sizes):
-                offset = sum(sizes[:index])
-                data = await rows.attachment_slice(conn, row.content_id, offset, sizes[index])
+            data = await rows.attachment_bytes(conn, row.content_id, content, index)
+            if data is not None:
                 return data, meta
             raw = await rows.raw_bytes(conn, row.content_id)
         found = await asyncio.to_thread(_attachment_bytes, raw, attachment_id, self.limits)

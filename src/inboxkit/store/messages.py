@@ -1,13 +1,16 @@
 """Queries of `messages` and `contents`: the delivery insert, listing filters, reads, purges.
 
 A received message is stored as one `contents` row (raw bytes, parsed bodies, prepared
-attachment bytes) and one `messages` row per receiving mailbox (the hot summary fields).
+attachment bytes) and one `messages` row per receiving mailbox (the hot summary fields). The
+raw and attachment bytes are written and read through `store/rawcodec.py` only (compressed
+when that pays), so every reader gets them back exactly as they were.
 Deliveries are written in batches (`store/batch.py` hands every delivery of a group commit to
 `insert_deliveries` at once), so a batch costs a handful of set-based statements.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inboxkit.ids import new_id
 from inboxkit.mail.parse import ParsedMessage
 from inboxkit.records import MessageSummary, summary
-from inboxkit.store import search, usage
+from inboxkit.store import rawcodec, search, usage
 from inboxkit.store.mailboxes import lock_undeleted
 from inboxkit.store.plans import mailbox_plan_name
 from inboxkit.store.tables import accounts, contents, mailboxes, messages, utcnow
@@ -32,13 +35,15 @@ __all__ = [
     "Delivery",
     "MessageQuery",
     "StoreHook",
+    "StoredContent",
     "Target",
     "apply_filter",
+    "attachment_bytes",
     "attachment_index",
-    "attachment_slice",
     "body",
     "counts",
     "delete",
+    "encode_content",
     "envelope_recipients",
     "find",
     "insert_deliveries",
@@ -47,6 +52,7 @@ __all__ = [
     "purge_mailboxes",
     "raw_bytes",
     "set_read",
+    "stored_size",
     "visible",
 ]
 
@@ -96,6 +102,33 @@ class Target:
     mode: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredContent:
+    """A message's bytes as they go into `contents`: the raw message and the prepared
+    attachment bytes, each as `rawcodec` encoded them."""
+
+    raw: rawcodec.Encoded
+    attachment_data: bytes | None
+    attachment_layout: list[list[int]] | None
+
+
+def _encode_content(raw: bytes, parsed: ParsedMessage) -> StoredContent:
+    data: bytes | None = None
+    layout: list[list[int]] | None = None
+    if parsed.attachments:
+        data, layout = rawcodec.encode_parts([(a.content_type, a.data) for a in parsed.attachments])
+    return StoredContent(rawcodec.encode(raw), data, layout)
+
+
+async def encode_content(raw: bytes, parsed: ParsedMessage) -> StoredContent:
+    """The stored form of a parsed message's bytes, compressed in a worker thread when they
+    are big enough to hold up the event loop (zstandard releases the GIL meanwhile)."""
+    total = len(raw) + sum(len(a.data) for a in parsed.attachments)
+    if total < rawcodec.OFF_LOOP_BYTES:
+        return _encode_content(raw, parsed)
+    return await asyncio.to_thread(_encode_content, raw, parsed)
+
+
 @dataclass(slots=True)
 class Delivery:
     """One parsed message waiting for a group commit: its `contents` row, one `messages` row
@@ -109,6 +142,7 @@ class Delivery:
 def new_delivery(
     parsed: ParsedMessage,
     raw: bytes,
+    stored: StoredContent,
     *,
     envelope: dict[str, Any],
     targets: Sequence[Target],
@@ -119,7 +153,8 @@ def new_delivery(
     from_verified: bool = False,
     spam: Mapping[str, tuple[dict[str, Any], bool]] | None = None,
 ) -> Delivery:
-    """The rows that store `raw` once and give each target its own message row.
+    """The rows that store `raw` once (as `stored`, from `encode_content`) and give each target
+    its own message row.
 
     `envelope` is the SMTP envelope as stored (`mail_from`, `rcpt_to`, `remote_addr`,
     `helo`); `extra` overrides message columns (an outbound message's delivery status).
@@ -130,7 +165,8 @@ def new_delivery(
     content_row = {
         "id": content_id,
         "size": len(raw),
-        "raw": raw,
+        "raw": stored.raw.data,
+        "raw_encoding": stored.raw.encoding,
         "headers": parsed.headers,
         "text": parsed.text,
         "html": parsed.html,
@@ -140,9 +176,8 @@ def new_delivery(
         "created_at": now,
         # Prepared in the parse worker so reads neither sanitise nor re-parse (tables.py).
         "html_sanitized": parsed.html_sanitized,
-        "attachment_data": (
-            b"".join(a.data for a in parsed.attachments) if parsed.attachments else None
-        ),
+        "attachment_data": stored.attachment_data,
+        "attachment_layout": stored.attachment_layout,
     }
     # The words the full-text index holds (store/search.py): the same for every target.
     words = search.document(
@@ -172,6 +207,8 @@ def new_delivery(
                 "is_read": False,
                 "has_attachments": bool(parsed.attachments),
                 "size": len(raw),
+                # What the owner's storage counts: the message as stored.
+                "stored_size": len(stored.raw.data),
                 "codes": parsed.codes,
                 "links": parsed.links,
                 "has_code": bool(parsed.codes),
@@ -383,30 +420,51 @@ async def body(conn: AsyncConnection, content_id: str) -> Row:
 
 async def raw_bytes(conn: AsyncConnection, content_id: str) -> bytes:
     """The message exactly as received."""
-    query = sa.select(contents.c.raw).where(contents.c.id == content_id)
-    return bytes((await conn.execute(query)).scalar_one())
+    c = contents.c
+    query = sa.select(c.raw, c.raw_encoding, c.size).where(c.id == content_id)
+    row = (await conn.execute(query)).one()
+    return await rawcodec.decode_off_loop(row.raw_encoding, bytes(row.raw), row.size)
 
 
 async def attachment_index(conn: AsyncConnection, content_id: str) -> Row:
-    """The attachment metadata and the length of the prepared attachment bytes (`stored_bytes`,
-    NULL on rows stored before those existed)."""
+    """The attachment metadata, the length of the prepared attachment bytes (`stored_bytes`,
+    NULL on rows stored before those existed) and how each attachment is stored in them."""
     c = contents.c
-    query = sa.select(c.attachments, sa.func.length(c.attachment_data).label("stored_bytes")).where(
-        c.id == content_id
-    )
+    query = sa.select(
+        c.attachments,
+        sa.func.length(c.attachment_data).label("stored_bytes"),
+        c.attachment_layout,
+    ).where(c.id == content_id)
     return (await conn.execute(query)).one()
 
 
-async def attachment_slice(conn: AsyncConnection, content_id: str, offset: int, size: int) -> bytes:
-    """`size` bytes of the prepared attachment bytes from `offset`: one attachment, without
-    reading the others."""
+async def attachment_bytes(
+    conn: AsyncConnection, content_id: str, content: Row, index: int
+) -> bytes | None:
+    """The decoded bytes of attachment `index` (of `content`, from `attachment_index`), read
+    from its own slice of the prepared bytes and decoded alone: neither the raw message nor the
+    other attachments are read. None when the row has no prepared bytes, or they do not add up
+    to what the metadata says: the caller then re-parses the raw message, the truth."""
+    sizes = [int(a["size"]) for a in content.attachments]
+    layout = content.attachment_layout or [[rawcodec.IDENTITY, size] for size in sizes]
+    if (
+        content.stored_bytes is None
+        or len(layout) != len(sizes)
+        or content.stored_bytes != sum(length for _, length in layout)
+    ):
+        return None
+    encoding, length = layout[index]
+    offset = sum(stored for _, stored in layout[:index])
     c = contents.c
     data = await conn.scalar(
-        sa.select(sa.func.substr(c.attachment_data, offset + 1, size, type_=sa.LargeBinary)).where(
-            c.id == content_id
-        )
+        sa.select(
+            sa.func.substr(c.attachment_data, offset + 1, length, type_=sa.LargeBinary)
+        ).where(c.id == content_id)
     )
-    return bytes(data or b"")
+    try:
+        return await rawcodec.decode_off_loop(encoding, bytes(data or b""), sizes[index])
+    except rawcodec.CorruptContent:
+        return None
 
 
 async def set_read(conn: AsyncConnection, message_id: str, is_read: bool) -> None:
@@ -416,13 +474,19 @@ async def set_read(conn: AsyncConnection, message_id: str, is_read: bool) -> Non
 # -- deleting ----------------------------------------------------------------------------------
 
 
+def stored_size() -> sa.ColumnElement[int]:
+    """What a message row counted towards its owner's storage when it was stored: its
+    `stored_size`, or on rows from before compression their `size`."""
+    return sa.func.coalesce(messages.c.stored_size, messages.c.size).label("stored_size")
+
+
 async def delete(conn: AsyncConnection, message_id: str, content_id: str) -> None:
     """Delete one message row, and its content unless another mailbox's row still uses it."""
     removed = (
         await conn.execute(
             messages.delete()
             .where(messages.c.id == message_id)
-            .returning(messages.c.mailbox_id, messages.c.size)
+            .returning(messages.c.mailbox_id, stored_size())
         )
     ).all()
     await usage.count_removed(conn, removed)
@@ -450,7 +514,7 @@ async def purge_older(conn: AsyncConnection, plan: str, cutoff: datetime, batch:
         await conn.execute(
             messages.delete()
             .where(messages.c.id.in_(ids))
-            .returning(messages.c.mailbox_id, messages.c.size, messages.c.content_id)
+            .returning(messages.c.mailbox_id, stored_size(), messages.c.content_id)
         )
     ).all()
     await usage.count_removed(conn, removed)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxkit.store import rawcodec
 from inboxkit.store.db import Database
 from inboxkit.store.tables import (
     OutboxStatus,
@@ -42,11 +43,14 @@ async def raw_messages(db: Database, message_ids: list[str]) -> dict[str, bytes]
     missing."""
     async with db.read() as conn:
         rows = await conn.execute(
-            sa.select(messages.c.id, contents.c.raw)
+            sa.select(messages.c.id, contents.c.raw, contents.c.raw_encoding, contents.c.size)
             .select_from(messages.join(contents, contents.c.id == messages.c.content_id))
             .where(messages.c.id.in_(message_ids))
         )
-        return {row.id: bytes(row.raw) for row in rows}
+        return {
+            row.id: await rawcodec.decode_off_loop(row.raw_encoding, bytes(row.raw), row.size)
+            for row in rows
+        }
 
 
 async def record_outcomes(

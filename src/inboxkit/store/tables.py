@@ -178,7 +178,10 @@ contents = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("size", sa.Integer, nullable=False),
+    # The message as received (`size` bytes), stored as `raw_encoding` says (store/rawcodec.py:
+    # 0 as received, 1 one zstd frame); 0 on every row stored before compression existed.
     sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("raw_encoding", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Column("headers", sa.JSON, nullable=False),
     sa.Column("text", sa.Text, nullable=True),
     sa.Column("html", sa.Text, nullable=True),
@@ -192,6 +195,10 @@ contents = sa.Table(
     # rows stored before these existed: those are served by re-parsing `raw`.
     sa.Column("html_sanitized", sa.Text, nullable=True),
     sa.Column("attachment_data", sa.LargeBinary, nullable=True),
+    # How each attachment is stored in `attachment_data` when any is compressed: one
+    # `[encoding, stored length]` per attachment, in order (store/rawcodec.py `encode_parts`).
+    # NULL: every attachment as decoded, at the offsets their sizes give.
+    sa.Column("attachment_layout", sa.JSON(none_as_null=True), nullable=True),
 )
 
 messages = sa.Table(
@@ -212,6 +219,9 @@ messages = sa.Table(
     sa.Column("is_read", sa.Boolean, nullable=False),
     sa.Column("has_attachments", sa.Boolean, nullable=False),
     sa.Column("size", sa.Integer, nullable=False),
+    # The bytes the raw message takes as stored (compressed or not): what `stored_bytes` and
+    # `storage_bytes` count. NULL on rows from before compression, which were counted by `size`.
+    sa.Column("stored_size", sa.Integer, nullable=True),
     sa.Column("codes", sa.JSON, nullable=False),
     sa.Column("links", sa.JSON, nullable=False),
     sa.Column("has_code", sa.Boolean, nullable=False),

@@ -177,8 +177,8 @@ def _over(limit: int | None, value: int) -> bool:
 
 
 async def count_stored(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Count newly inserted message rows: each mailbox's message count and bytes, and its
-    owner's received (inbound) this month and storage. Raises MailboxFull when inbound mail
+    """Count newly inserted message rows: each mailbox's message count and bytes (as stored),
+    and its owner's received (inbound) this month and storage. Raises MailboxFull when inbound mail
     takes a mailbox past its plan's `max_messages_per_mailbox` or an owner past
     `received_per_month`; the caller's transaction is then rolled back, so nothing over a
     ceiling is ever stored. Mailboxes and subjects are updated in sorted order so concurrent
@@ -187,7 +187,7 @@ async def count_stored(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
     for row in rows:
         counts = per_box.setdefault(row["mailbox_id"], [0, 0, 0])
         counts[0] += 1
-        counts[1] += row["size"]
+        counts[1] += row["stored_size"]
         counts[2] += row["direction"] == "inbound"
     found = await owners(conn, list(per_box))
     per_subject: dict[str, list[Any]] = {}  # subject -> [inbound, bytes, plan row]
@@ -224,13 +224,13 @@ async def count_stored(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
 
 
 async def count_removed(conn: AsyncConnection, removed: Sequence[Row]) -> None:
-    """Take deleted message rows (`mailbox_id`, `size`) off their mailboxes' and owners'
-    figures."""
+    """Take deleted message rows (`mailbox_id`, `stored_size`: what each was counted with, see
+    `store.messages.stored_size`) off their mailboxes' and owners' figures."""
     per_box: dict[str, list[int]] = {}
     for row in removed:
         counts = per_box.setdefault(row.mailbox_id, [0, 0])
         counts[0] += 1
-        counts[1] += row.size
+        counts[1] += row.stored_size
     if not per_box:
         return
     found = await owners(conn, list(per_box))
