@@ -115,13 +115,6 @@ class MessageService:
                 return await self.search.list_page(
                     conn, box.id, flt.q, base, limit=limit, cursor=cursor
                 )
-        if cursor and not is_id(cursor):
-            # The list's own cursor is an id (its schema once said so, as a 422); a search
-            # cursor is only valid with the `q` that made it.
-            raise ValidationFailed(
-                "The cursor is not valid; pass back `meta.next_cursor` unchanged, with the "
-                "same `q`."
-            )
         async with self.db.read() as conn:
             box = await self.mailboxes.find(principal, ref, conn)
             before = decode_cursor(cursor) if cursor else None
