@@ -13,6 +13,8 @@ from typing import Any, NotRequired, TypedDict
 
 from pydantic_core import to_jsonable_python
 
+from inboxkit.labels import shown
+
 __all__ = ["Mailbox", "MessageSummary", "WaitResult", "summary", "jsonable"]
 
 # "from" is a keyword, hence the functional form. Datetimes are `datetime` here; `jsonable`
@@ -44,6 +46,9 @@ MessageSummary = TypedDict(
         "from_verified": bool,
         # The spam verdict (spam/verdicts.py SpamResult): verdict, score, reason, engine.
         "spam": dict[str, Any],
+        # The user labels (sorted), then the system labels: `sent` for outbound mail, `spam`
+        # for mail its verdict hid (labels.py).
+        "labels": list[str],
     },
 )
 
@@ -97,6 +102,11 @@ def summary(row: Any) -> MessageSummary:
         "delivery_error": row.delivery_error,
         "from_verified": bool(row.from_verified),
         "spam": dict(row.spam) if row.spam else dict(UNSCORED),
+        "labels": shown(
+            getattr(row, "labels", None) or (),
+            direction=row.direction,
+            hidden=bool(getattr(row, "hidden", False)),
+        ),
     }
 
 

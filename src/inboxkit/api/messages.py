@@ -1,8 +1,9 @@
-"""Message routes: list, read, raw, attachments, mark read, delete, and the long-poll wait."""
+"""Message routes: list, read, raw, attachments, mark read, label (one message or a batch),
+delete, and the long-poll wait."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -11,20 +12,41 @@ from inboxkit.api.disconnect import unless_disconnected
 from inboxkit.api.downloads import download
 from inboxkit.api.schemas import (
     STREAMS_EXCEEDED,
+    BatchResult,
     Data,
     DateTime,
     ErrorResponse,
     Message,
+    MessageBatch,
     MessageSummary,
     MessageUpdate,
     Page,
     WaitResult,
 )
 from inboxkit.api.search import QUERY_REFUSED, SearchCursorQuery
-from inboxkit.services.messages import MessageFilter
+from inboxkit.services.messages import MessageChange, MessageFilter
 from inboxkit.services.wait import MAX_WAIT_SECONDS, TIMED_OUT
 
 router = APIRouter(tags=["messages"])
+
+_CHANGE_REFUSED: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "A system label (sent, spam, draft) named"},
+    403: {"model": ErrorResponse, "description": "No `messages:write` scope"},
+    404: {"model": ErrorResponse, "description": "No such mailbox, or no such message in it"},
+    422: {
+        "model": ErrorResponse,
+        "description": "Nothing to change, a malformed label, or a message would carry more "
+        "than 32 labels",
+    },
+}
+
+
+def _change(body: MessageUpdate) -> MessageChange:
+    return MessageChange(
+        is_read=body.is_read,
+        add_labels=body.add_labels or (),
+        remove_labels=body.remove_labels or (),
+    )
 
 
 @router.get(
@@ -68,6 +90,15 @@ async def list_messages(
             "folder). Test and capture mailboxes hide nothing."
         ),
     ] = False,
+    label: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Only messages carrying this label (case-insensitive): a user label, "
+            "or a system label — `sent` (mail sent from the mailbox) or `spam` (the spam "
+            "folder, as `spam=true`).",
+        ),
+    ] = None,
 ):
     """Messages newest first. String filters are case-insensitive substring matches. Mail
     judged spam, or from a blocked sender, is left out in agent mailboxes; `spam=true` lists
@@ -81,6 +112,7 @@ async def list_messages(
         q=q,
         direction=direction,
         spam=spam,
+        label=label,
     )
     items, next_cursor = await runtime.messages.list(
         principal, mailbox, flt, limit=limit, cursor=cursor
@@ -174,12 +206,35 @@ async def get_attachment(
     )
 
 
-@router.patch("/mailboxes/{mailbox}/messages/{message_id}", response_model=Data[Message])
+@router.patch(
+    "/mailboxes/{mailbox}/messages/{message_id}",
+    response_model=Data[Message],
+    responses=_CHANGE_REFUSED,
+)
 async def update_message(
     runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, message_id: str, body: MessageUpdate
 ):
-    """Mark a message read or unread."""
-    return {"data": await runtime.messages.set_read(principal, mailbox, message_id, body.is_read)}
+    """Mark a message read or unread, and add or remove its labels (`add_labels`,
+    `remove_labels`: at most 32 each, a message carrying at most 32). Labels are trimmed and
+    matched case-insensitively (stored lower-case); removing one the message does not carry
+    changes nothing. Answers the whole message as it is now."""
+    message = await runtime.messages.update(principal, mailbox, message_id, _change(body))
+    return {"data": message}
+
+
+@router.post(
+    "/mailboxes/{mailbox}/messages/batch",
+    response_model=Data[BatchResult],
+    responses=_CHANGE_REFUSED,
+)
+async def update_messages(
+    runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, body: MessageBatch
+):
+    """Apply one change (`is_read`, `add_labels`, `remove_labels`) to up to 100 messages of the
+    mailbox, in one transaction: if any id is not a message of this mailbox, the answer is a
+    404 naming it and no message changes."""
+    result = await runtime.messages.update_many(principal, mailbox, body.ids, _change(body))
+    return {"data": result}
 
 
 @router.delete(

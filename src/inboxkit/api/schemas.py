@@ -8,7 +8,9 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from inboxkit.labels import MAX_LABEL_CHARS, MAX_LABELS_PER_CHANGE
 from inboxkit.services.auth import SCOPES
+from inboxkit.services.messages import MAX_BATCH
 
 T = TypeVar("T")
 
@@ -317,6 +319,11 @@ class MessageSummary(BaseModel):
         ),
         description="The spam filter's verdict for this mailbox.",
     )
+    labels: list[str] = Field(
+        default_factory=list,
+        description="The user labels (lower-case, sorted), then the system labels: `sent` on "
+        "mail sent from the mailbox, `spam` on mail hidden as spam.",
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -432,10 +439,56 @@ class Message(MessageSummary):
     )
 
 
-class MessageUpdate(Strict):
-    """Mark a message read or unread."""
+# A label as a request gives it: trimmed and lower-cased by the server, so at most 64
+# characters, none of them a control character or line separator, not only spaces.
+LABEL_PATTERN = (
+    r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]"
+    r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+)
+LabelIn = Annotated[str, Field(min_length=1, max_length=MAX_LABEL_CHARS, pattern=LABEL_PATTERN)]
+LabelList = Annotated[
+    list[LabelIn],
+    Field(
+        min_length=1,
+        max_length=MAX_LABELS_PER_CHANGE,
+        description=f"1 to {MAX_LABELS_PER_CHANGE} labels, matched case-insensitively; the "
+        "system labels (sent, spam, draft) cannot be added or removed.",
+    ),
+]
 
-    is_read: JsonBool
+
+class MessageUpdate(Strict):
+    """Mark a message read or unread, and add or remove labels; give at least one field.
+    Removing a label the message does not carry changes nothing."""
+
+    # Each may be left out, but none is null: `Field(None)` is a default the request never
+    # states, so the document and the server both refuse `null`.
+    is_read: JsonBool = Field(None)  # type: ignore[assignment]
+    add_labels: LabelList = Field(None)  # type: ignore[arg-type]
+    remove_labels: LabelList = Field(None)  # type: ignore[arg-type]
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+
+class MessageBatch(MessageUpdate):
+    """The same change to several messages of one mailbox, all or nothing."""
+
+    ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        json_schema_extra={"uniqueItems": True},
+        description=f"1 to {MAX_BATCH} message ids of this mailbox, each once.",
+    )
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 2})
+
+
+class BatchResult(BaseModel):
+    """What a batch changed: every message it named (a batch changes all or none)."""
+
+    updated: int = Field(description="How many messages the change was applied to.")
+    ids: list[str] = Field(description="Their ids, in the order given.")
+    messages: list[MessageSummary] = Field(description="Each message as it is now, in order.")
 
 
 class WaitResult(BaseModel):

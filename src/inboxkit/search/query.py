@@ -9,10 +9,11 @@ A query is terms separated by spaces, all of which must match (implicit AND):
 - dates: `after:2025-01-31` (from the start of that day, UTC, inclusive) and `before:` (up to
   the start of that day, exclusive), as Gmail does;
 - sizes: `larger:10K`, `smaller:2M` (bytes; K = 1024, M = 1024²);
+- labels: `label:work`, `label:"to do"` (case-insensitive, as labels are; `label:sent` and
+  `label:spam` are the system labels, and `label:spam` searches the spam folder);
 - `-` before any term negates it.
 
-`label:` is recognised and refused ("labels are not available yet") until messages carry
-labels. There is no `OR`: the word is searched as text. Anything else shaped like an operator
+There is no `OR`: the word is searched as text. Anything else shaped like an operator
 (`foo:bar`, letters before a colon) is refused, naming the position, with the advice to quote
 it; `12:30` or `"re:hello"` are text.
 
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from inboxkit.labels import SPAM, LabelError, normalise
 from inboxkit.search.words import words
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "Flag",
     "Received",
     "Size",
+    "Label",
     "Term",
     "Query",
     "QueryError",
@@ -96,7 +99,14 @@ class Size:
     larger: bool
 
 
-Node = Text | Flag | Received | Size
+@dataclass(frozen=True, slots=True)
+class Label:
+    """Carries this label (normalised: labels.py), user or system."""
+
+    name: str
+
+
+Node = Text | Flag | Received | Size | Label
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +136,12 @@ class Query:
     def filters(self) -> list[Term]:
         """The terms answered by the message's own columns (flags, dates, sizes)."""
         return [t for t in self.terms if not isinstance(t.node, Text)]
+
+    @property
+    def asks_spam(self) -> bool:
+        """Whether a term asks for the system label `spam`: the search then reads the spam
+        folder (the hidden mail) instead of the default view."""
+        return any(t.node == Label(SPAM) and not t.negated for t in self.terms)
 
     @property
     def highlighted(self) -> list[Text]:
@@ -276,10 +292,10 @@ def _operator(name: str, value: str, start: int, value_at: int) -> Node:
     if name in ("larger", "smaller"):
         return Size(_size(value, value_at + 1), larger=name == "larger")
     if name == "label":
-        raise QueryError(
-            f"'label:' at character {where}: labels are not available yet; search without it.",
-            where,
-        )
+        try:
+            return Label(normalise(value))
+        except LabelError as exc:
+            raise QueryError(f"'label:' at character {where}: {exc.message}", where) from None
     raise QueryError(
         f"Unknown operator '{name}:' at character {where}; the operators are {_KNOWN}. "
         'To search for the text itself, quote it: "' + f'{name}:…".',

@@ -1,4 +1,4 @@
-"""Messages: list, read, raw bytes, attachments, mark read, delete.
+"""Messages: list, read, raw bytes, attachments, mark read, label, delete.
 
 Reads serve what the parse worker prepared at delivery (sanitised HTML, decoded attachment
 bytes; see `mail/prepare.py` and `store/tables.py`), so a read costs database I/O only. Rows
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import email
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.config import Settings
-from inboxkit.errors import NotFound, Resource, ValidationFailed
+from inboxkit.errors import BadRequest, NotFound, Resource, ValidationFailed
 from inboxkit.ids import is_id
+from inboxkit.labels import MAX_LABELS_PER_MESSAGE, LabelError, normalise, user_labels
 from inboxkit.mail.markdown import markdown
 from inboxkit.mail.parse import POLICY, Limits, decode_payload, find_part
 from inboxkit.mail.prepare import sanitize_html
@@ -29,12 +30,16 @@ from inboxkit.records import MessageSummary, summary
 from inboxkit.senders import authentication_results
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
-from inboxkit.services.search import SearchService
+from inboxkit.services.search import SearchService, parse_query
+from inboxkit.store import labels as label_rows
 from inboxkit.store import messages as rows
 from inboxkit.store.db import Database
 from inboxkit.store.tables import messages
 
-__all__ = ["MessageFilter", "MessageService", "message_in"]
+__all__ = ["MAX_BATCH", "MessageChange", "MessageFilter", "MessageService", "message_in"]
+
+# Messages one batch may change (DESIGN §13).
+MAX_BATCH = 100
 
 
 async def message_in(conn: AsyncConnection, mailbox_id: str, message_id: str) -> Any:
@@ -51,7 +56,9 @@ class MessageFilter:
     `q` (lists only) is the search query language (services/search.py).
 
     `spam` lists the mail hidden from the mailbox's default views (spam and blocked senders
-    in an agent mailbox, DESIGN §9) instead of the rest; a wait never asks for it."""
+    in an agent mailbox, DESIGN §9) instead of the rest; a wait never asks for it. `label`
+    (lists only) keeps the messages carrying that label, user or system (labels.py): `spam`
+    is the spam folder, as `spam` is."""
 
     unread: bool | None = None
     since: datetime | None = None
@@ -63,10 +70,54 @@ class MessageFilter:
     direction: str | None = None
     has_code: bool | None = None
     spam: bool = False
+    label: str | None = None
 
-    def apply(self, query: sa.Select[Any]) -> sa.Select[Any]:
-        """`query` (over `messages`) narrowed to the rows this filter matches."""
-        return rows.apply_filter(query, self)
+    def apply(self, query: sa.Select[Any], mailbox_id: str | None = None) -> sa.Select[Any]:
+        """`query` (over `messages`, of `mailbox_id` if given) narrowed to the rows this filter
+        matches."""
+        return rows.apply_filter(query, self, mailbox_id)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageChange:
+    """What a PATCH or a batch changes on messages: read state, labels added and removed
+    (as given: `MessageService` checks and normalises them). At least one must be set."""
+
+    is_read: bool | None = None
+    add_labels: Sequence[str] = ()
+    remove_labels: Sequence[str] = ()
+
+    def checked(self) -> tuple[list[str], list[str]]:
+        """The labels to add and to remove, normalised; ValidationFailed (malformed, too
+        many) or BadRequest (a system label) otherwise, and when nothing would change."""
+        if self.is_read is None and not self.add_labels and not self.remove_labels:
+            raise ValidationFailed(
+                "Say what to change: `is_read`, `add_labels` or `remove_labels`."
+            )
+        try:
+            add = user_labels(self.add_labels, "add_labels")
+            remove = user_labels(self.remove_labels, "remove_labels")
+        except LabelError as exc:
+            raise (BadRequest if exc.reserved else ValidationFailed)(exc.message) from None
+        both = sorted(set(add) & set(remove))
+        if both:
+            raise ValidationFailed(
+                f"'{both[0]}' is both in `add_labels` and in `remove_labels`; name it in one."
+            )
+        return add, remove
+
+
+def _label_filter(flt: MessageFilter) -> MessageFilter:
+    """`flt` with its label normalised, and asking for the spam folder when its query does
+    (`label:spam`), as `?label=spam` does."""
+    if flt.label is not None:
+        try:
+            flt = replace(flt, label=normalise(flt.label))
+        except LabelError as exc:
+            raise ValidationFailed(f"label: {exc.message}") from None
+    if flt.q and not flt.spam and parse_query(flt.q).asks_spam:
+        flt = replace(flt, spam=True)
+    return flt
 
 
 def _for_readers(text: str | None, html: str | None, subject: str) -> tuple[str | None, str | None]:
@@ -107,11 +158,12 @@ class MessageService:
         cursor: str | None = None,
     ) -> tuple[list[MessageSummary], str | None]:
         principal.require("messages:read")
+        flt = _label_filter(flt)
         if flt.q:
             # `q` is the query language over the full-text index; the other filters narrow it.
             async with self.db.read() as conn:
                 box = await self.mailboxes.find(principal, ref, conn)
-                base = flt.apply(sa.select(messages.c.id)).whereclause
+                base = flt.apply(sa.select(messages.c.id), box.id).whereclause
                 return await self.search.list_page(
                     conn, box.id, flt.q, base, limit=limit, cursor=cursor
                 )
@@ -231,11 +283,75 @@ class MessageService:
     async def set_read(
         self, principal: Principal, ref: str, message_id: str, is_read: bool
     ) -> dict[str, Any]:
+        return await self.update(principal, ref, message_id, MessageChange(is_read=is_read))
+
+    async def update(
+        self, principal: Principal, ref: str, message_id: str, change: MessageChange
+    ) -> dict[str, Any]:
+        """Mark one message read or unread and add or remove its labels; returns the whole
+        message as it is now. Removing a label it does not carry changes nothing."""
         principal.require("messages:write")
+        add, remove = change.checked()
         async with self.db.write() as conn:
-            row = await self._row(conn, principal, ref, message_id)
-            await rows.set_read(conn, row.id, is_read)
+            box = await self.mailboxes.find(principal, ref, conn)
+            await self._change(conn, box.id, [message_id], change.is_read, add, remove)
         return await self.get(principal, ref, message_id, mark_read=False)
+
+    async def update_many(
+        self, principal: Principal, ref: str, message_ids: Sequence[str], change: MessageChange
+    ) -> dict[str, Any]:
+        """The same change to up to MAX_BATCH messages of one mailbox, all or nothing: when one
+        id is not a message of the mailbox (missing, or another account's), NotFound names it
+        and no message changes. Returns `updated` (how many), `ids` and the `messages` as
+        they are now (summaries, in the order asked)."""
+        principal.require("messages:write")
+        ids = list(message_ids)
+        if not 1 <= len(ids) <= MAX_BATCH:
+            raise ValidationFailed(
+                f"`ids` lists 1 to {MAX_BATCH} message ids; it has {len(ids)}. Split the batch."
+            )
+        if len(set(ids)) != len(ids):
+            repeated = next(i for n, i in enumerate(ids) if i in ids[:n])
+            raise ValidationFailed(f"`ids` lists {repeated[:40]!r} more than once; list each once.")
+        add, remove = change.checked()
+        async with self.db.write() as conn:
+            box = await self.mailboxes.find(principal, ref, conn)
+            await self._change(conn, box.id, ids, change.is_read, add, remove)
+            found = await rows.summaries(conn, box.id, ids)
+        by_id = {row.id: summary(row) for row in found}
+        return {"updated": len(ids), "ids": ids, "messages": [by_id[i] for i in ids]}
+
+    async def _change(
+        self,
+        conn: AsyncConnection,
+        mailbox_id: str,
+        ids: Sequence[str],
+        is_read: bool | None,
+        add: Sequence[str],
+        remove: Sequence[str],
+    ) -> None:
+        """Apply one change to messages of the mailbox in the caller's transaction, or raise
+        before writing anything (the transaction then commits nothing)."""
+        present = await label_rows.lock(conn, mailbox_id, [i for i in ids if is_id(i)])
+        missing = next((i for i in ids if i not in present), None)
+        if missing is not None:
+            raise NotFound(
+                f"No message {missing[:40]!r} in this mailbox; nothing was changed.",
+                resource=Resource.MESSAGE,
+            )
+        if add or remove:
+            before = await label_rows.of(conn, ids)
+            after = {i: (labels | set(add)) - set(remove) for i, labels in before.items()}
+            over = next((i for i in ids if len(after[i]) > MAX_LABELS_PER_MESSAGE), None)
+            if over is not None:
+                raise ValidationFailed(
+                    f"A message carries at most {MAX_LABELS_PER_MESSAGE} labels; message "
+                    f"{over} would have {len(after[over])}. Remove some first; nothing was "
+                    "changed."
+                )
+            await label_rows.change(conn, mailbox_id, before, after)
+        if is_read is not None:
+            await label_rows.set_read(conn, ids, is_read)
 
     async def delete(self, principal: Principal, ref: str, message_id: str) -> None:
         principal.require("messages:write")

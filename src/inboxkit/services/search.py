@@ -105,7 +105,9 @@ class SearchService:
                 scope = index.Scope(mailbox_id=box.id)
             else:
                 scope = index.Scope(account_id=principal.account_id, modes=principal.modes)
-            page = await self._page(conn, scope, query, [rows.visible(spam)], sort, after, limit)
+            # `label:spam` is the spam folder, as `spam=true` is.
+            hidden = spam or query.asks_spam
+            page = await self._page(conn, scope, query, [rows.visible(hidden)], sort, after, limit)
             wanted = query.highlighted
             body_wanted = any(t.field is Field.ANY for t in wanted)
             texts = (

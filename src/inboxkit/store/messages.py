@@ -20,8 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.ids import new_id
+from inboxkit.labels import SPAM
 from inboxkit.mail.parse import ParsedMessage
 from inboxkit.records import MessageSummary, summary
+from inboxkit.store import labels as message_labels
 from inboxkit.store import rawcodec, search, usage
 from inboxkit.store.mailboxes import lock_undeleted
 from inboxkit.store.plans import mailbox_plan_name
@@ -53,6 +55,7 @@ __all__ = [
     "raw_bytes",
     "set_read",
     "stored_size",
+    "summaries",
     "visible",
 ]
 
@@ -77,6 +80,9 @@ SUMMARY_COLUMNS = (
     messages.c.delivery_error,
     messages.c.from_verified,
     messages.c.spam,
+    # Labels (records.py): the user labels, and `hidden` for the system label `spam`.
+    messages.c.labels,
+    messages.c.hidden,
 )
 
 # Called inside the delivery transaction with the stored summaries (e.g. to queue webhooks in
@@ -226,6 +232,7 @@ def new_delivery(
                 "from_verified": from_verified if target.authenticate else False,
                 "spam": verdict,
                 "hidden": hidden,
+                "labels": [],
                 **extra,
             }
         )
@@ -286,18 +293,25 @@ class MessageQuery(Protocol):
     direction: str | None
     has_code: bool | None
     spam: bool
+    label: str | None
 
 
-def apply_filter(query: sa.Select[Any], flt: MessageQuery) -> sa.Select[Any]:
-    """`query` (over `messages`) narrowed to the rows `flt` matches: always either the visible
-    rows or, with `spam`, only the hidden ones (DESIGN §9)."""
+def apply_filter(
+    query: sa.Select[Any], flt: MessageQuery, mailbox_id: str | None = None
+) -> sa.Select[Any]:
+    """`query` (over `messages`, of `mailbox_id` when given) narrowed to the rows `flt`
+    matches: always either the visible rows or, with `spam` (or the label `spam`), only the
+    hidden ones (DESIGN §9). `flt.label` is normalised already (labels.py)."""
     c = messages.c
     # The default view needs no index of its own: it is narrowed to one mailbox and walks
     # `(mailbox_id, id)` or `(mailbox_id, is_read, id)` in id order, so `hidden = false` is a
     # filter on rows the scan reads anyway, and hidden rows are few. The spam folder, a few
     # rows among possibly very many, is served by the partial index of hidden rows
     # (`ix_messages_mailbox_hidden`, migration 0010).
-    query = query.where(visible(flt.spam))
+    label = getattr(flt, "label", None)
+    query = query.where(visible(flt.spam or label == SPAM))
+    if label is not None and label != SPAM:
+        query = query.where(message_labels.condition(label, mailbox_id))
     if flt.unread is not None:
         query = query.where(c.is_read.is_(not flt.unread))
     if flt.since is not None:
@@ -347,7 +361,7 @@ async def page(
 ) -> Sequence[Row]:
     """Up to `limit` summary rows of the mailbox, newest first, older than id `before`."""
     query = apply_filter(
-        sa.select(*SUMMARY_COLUMNS).where(messages.c.mailbox_id == mailbox_id), flt
+        sa.select(*SUMMARY_COLUMNS).where(messages.c.mailbox_id == mailbox_id), flt, mailbox_id
     )
     if before is not None:
         query = query.where(messages.c.id < before)
@@ -391,6 +405,18 @@ async def find(conn: AsyncConnection, mailbox_id: str, message_id: str) -> Row |
         messages.c.id == message_id, messages.c.mailbox_id == mailbox_id
     )
     return (await conn.execute(query)).first()
+
+
+async def summaries(
+    conn: AsyncConnection, mailbox_id: str, message_ids: Sequence[str]
+) -> Sequence[Row]:
+    """The summary rows of those of `message_ids` that are in the mailbox."""
+    if not message_ids:
+        return []
+    query = sa.select(*SUMMARY_COLUMNS).where(
+        messages.c.mailbox_id == mailbox_id, messages.c.id.in_(list(message_ids))
+    )
+    return (await conn.execute(query)).all()
 
 
 async def envelope_recipients(

@@ -35,8 +35,9 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.ids import is_id
-from inboxkit.search.query import Field, Flag, Query, Received, Size, Term, Text
+from inboxkit.search.query import Field, Flag, Label, Query, Received, Size, Term, Text
 from inboxkit.search.words import indexed
+from inboxkit.store import labels
 from inboxkit.store.tables import contents, mailboxes, messages
 
 __all__ = [
@@ -155,8 +156,9 @@ def tsquery(terms: Sequence[Term], mailbox_id: str | None) -> str | None:
     return " & ".join(parts) or None
 
 
-def filter_condition(term: Term) -> sa.ColumnElement[bool]:
-    """A flag, date or size term as a condition on `messages`' own columns."""
+def filter_condition(term: Term, mailbox_id: str | None = None) -> sa.ColumnElement[bool]:
+    """A flag, date, size or label term as a condition on `messages` (a label's, on the
+    labels of the messages of `mailbox_id` when the search is within one)."""
     c = messages.c
     node = term.node
     condition: sa.ColumnElement[bool]
@@ -171,6 +173,8 @@ def filter_condition(term: Term) -> sa.ColumnElement[bool]:
         condition = c.received_at < node.at if node.before else c.received_at >= node.at
     elif isinstance(node, Size):
         condition = c.size > node.bytes if node.larger else c.size < node.bytes
+    elif isinstance(node, Label):
+        condition = labels.condition(node.name, mailbox_id)
     else:
         raise TypeError(f"not a filter term: {node!r}")
     return sa.not_(condition) if term.negated else condition
@@ -270,7 +274,10 @@ async def search_page(
     conditions `base` (visibility and any list filters), each with the cursor just past it."""
     if after is not None:
         _check(after, sqlite=sqlite, relevance=relevance)
-    where: list[sa.ColumnElement[bool]] = [*base, *(filter_condition(t) for t in query.filters)]
+    where: list[sa.ColumnElement[bool]] = [
+        *base,
+        *(filter_condition(t, scope.mailbox_id) for t in query.filters),
+    ]
     if scope.mailbox_id is None:
         # Wrapped so that SQLite does not walk the mailbox index and probe the full-text index
         # row by row: the index drives, and this filters what it finds.

@@ -21,6 +21,7 @@ __all__ = [
     "mailboxes",
     "contents",
     "messages",
+    "message_labels",
     "outbox",
     "OutboxStatus",
     "idempotency_keys",
@@ -252,6 +253,9 @@ messages = sa.Table(
     sa.Column("search_from", sa.Text, nullable=True),
     sa.Column("search_to", sa.Text, nullable=True),
     sa.Column("search_body", sa.Text, nullable=True),
+    # The user labels, sorted: the same set `message_labels` holds (migration 0016), kept
+    # beside it in the transaction that changes it so a summary needs no join.
+    sa.Column("labels", sa.JSON, nullable=False, server_default=sa.text("'[]'")),
     sa.Index("ix_messages_mailbox_id", "mailbox_id", "id"),
     # The rows not indexed yet, for the backfill (empty once it is done).
     sa.Index(
@@ -276,6 +280,19 @@ messages = sa.Table(
         sqlite_where=sa.text("hidden = 1"),
         postgresql_where=sa.text("hidden"),
     ),
+)
+
+# A message's user labels, one row each (migration 0016): `?label=` and `label:` read the
+# index, which lists a mailbox's messages carrying a label without reading any other row.
+# Rows go with their message (ON DELETE CASCADE), whichever path deletes it.
+message_labels = sa.Table(
+    "message_labels",
+    metadata,
+    sa.Column("message_id", Id, sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("mailbox_id", Id, nullable=False),
+    sa.Column("label", sa.String(64), nullable=False),
+    sa.PrimaryKeyConstraint("message_id", "label"),
+    sa.Index("ix_message_labels_mailbox_id_label_message_id", "mailbox_id", "label", "message_id"),
 )
 
 # Allow and block lists of senders (spam/lists.py): account-wide, or for one mailbox. An entry
