@@ -53,6 +53,18 @@ ROUTES = [
         "PATCH", "/mailboxes/{mailbox}/messages/{message}", "messages:write", body={"is_read": True}
     ),
     Route(
+        "PATCH",
+        "/mailboxes/{mailbox}/messages/{message}",
+        "messages:write",
+        body={"add_labels": ["stolen"]},
+    ),
+    Route(
+        "POST",
+        "/mailboxes/{mailbox}/messages/batch",
+        "messages:write",
+        body={"ids": ["{message}"], "add_labels": ["stolen"], "is_read": True},
+    ),
+    Route(
         "GET",
         "/mailboxes/{mailbox}/wait",
         "messages:read",
@@ -123,8 +135,11 @@ async def _call(
                 return response
             await response.aread()
             return response
+    body = route.body
+    if body is not None and "ids" in body:  # the batch names the message in its body
+        body = {**body, "ids": [world.message_id]}
     return await server.http.request(
-        route.method, url, headers=headers, json=route.body, params=route.query
+        route.method, url, headers=headers, json=body, params=route.query
     )
 
 
@@ -145,7 +160,9 @@ async def _assert_untouched(server: RunningServer, world: World) -> None:
     assert mailbox.status_code == 200, mailbox.text
     assert mailbox.json()["data"]["name"] == world.owner_mailbox["name"] != "renamed"
     listing = await server.http.get(f"{base}/messages", headers=headers)
-    assert [(m["id"], m["is_read"]) for m in listing.json()["data"]] == [(world.message_id, False)]
+    assert [(m["id"], m["is_read"], m["labels"]) for m in listing.json()["data"]] == [
+        (world.message_id, False, [])
+    ]
     part = await server.http.get(
         f"{base}/messages/{world.message_id}/attachments/{world.attachment_id}", headers=headers
     )
