@@ -48,16 +48,19 @@ def _patch(document: dict[str, Any], settings: Settings) -> None:
             {"required": [field], "properties": {field: {"type": "string"}}}
             for field in ("text", "html")
         ]
+    for field in ("text", "html"):
+        _nullable(schemas["ForwardRequest"]["properties"][field], pattern=NO_NUL_PATTERN)
     send = schemas["SendRequest"]["properties"]
     send["subject"].update(pattern=SUBJECT_PATTERN, maxLength=SUBJECT_CHARS)
-    for field in ("to", "cc", "bcc"):
-        for branch in send[field].get("anyOf", [send[field]]):
-            if branch.get("type") == "array":
-                branch["items"]["pattern"] = EMAIL_PATTERN
-                if field == "to":
-                    branch["minItems"] = 1
-            else:
-                branch["pattern"] = EMAIL_PATTERN
+    for request in (send, schemas["ForwardRequest"]["properties"]):
+        for field in ("to", "cc", "bcc"):
+            for branch in request[field].get("anyOf", [request[field]]):
+                if branch.get("type") == "array":
+                    branch["items"]["pattern"] = EMAIL_PATTERN
+                    if field == "to":
+                        branch["minItems"] = 1
+                else:
+                    branch["pattern"] = EMAIL_PATTERN
 
 
 def document_settings(app: FastAPI, settings: Settings) -> None:

@@ -1,4 +1,5 @@
-"""Sending routes: a new message, or a reply to one in the mailbox (DESIGN §3 Sending)."""
+"""Sending routes: a new message, a reply to one in the mailbox, or a forward of one (DESIGN §3
+Sending, §13 Forward)."""
 
 from __future__ import annotations
 
@@ -111,6 +112,17 @@ class ReplyRequest(Strict):
     )
 
 
+class ForwardRequest(Strict):
+    """A forward of a message in the mailbox: the original inline below your own text, with
+    its attachments."""
+
+    to: Addresses | Address = Field(description="One address or a list (plain addresses only).")
+    cc: Addresses = []
+    bcc: Addresses = Field([], description="Receive the message without appearing in it.")
+    text: str | None = Field(None, description="Your note, above the forwarded message.")
+    html: str | None = Field(None, description="Your note as HTML (optional).")
+
+
 class SentMessage(MessageSummary):
     """The sent message as stored in the mailbox; `delivery_status` goes from queued to sent or
     failed."""
@@ -167,5 +179,37 @@ async def reply_to_message(
     a single "Re:". Queued and reported like `send`."""
     sent = await runtime.outbound.reply(
         principal, mailbox, message_id, idempotency_key=idempotency_key, **body.model_dump()
+    )
+    return {"data": sent}
+
+
+@router.post(
+    "/mailboxes/{mailbox}/messages/{message_id}/forward",
+    status_code=202,
+    response_model=Data[SentMessage],
+    responses=_RESPONSES,
+)
+async def forward_message(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    mailbox: str,
+    message_id: str,
+    body: ForwardRequest,
+    idempotency_key: IdempotencyKey = None,
+):
+    """Forward a message of the mailbox (needs the `send` scope) as mail clients do: subject
+    "Fwd: …", your `text` (or `html`) first, then a "Forwarded message" block with the
+    original's From, Date, Subject, To and Cc and its text (and HTML) body, and every
+    attachment of the original attached again, byte for byte. References keeps the original's
+    thread; there is no In-Reply-To. Queued and reported like `send`."""
+    request = body.model_dump()
+    to = request.pop("to")
+    sent = await runtime.outbound.forward(
+        principal,
+        mailbox,
+        message_id,
+        to=[to] if isinstance(to, str) else to,
+        idempotency_key=idempotency_key,
+        **request,
     )
     return {"data": sent}

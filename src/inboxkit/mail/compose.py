@@ -249,13 +249,17 @@ def compose(draft: Draft, *, message_id: str, date: datetime) -> bytes:
     msg["Subject"] = draft.subject
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
+    references = [ref for ref in draft.references if message_id_ok(ref)]
     if draft.in_reply_to and message_id_ok(draft.in_reply_to):
         msg["In-Reply-To"] = draft.in_reply_to
-        references = [ref for ref in draft.references if message_id_ok(ref)]
         if draft.in_reply_to not in references:
             references.append(draft.in_reply_to)
-        # RFC 5322 §3.6.4: the parent's References plus its Message-ID; trimmed from the
-        # front (keeping the thread's first message) so long threads stay a sane size.
+    elif draft.in_reply_to:
+        references = []  # a reply to a message we cannot name threads onto nothing
+    # RFC 5322 §3.6.4: the parent's References plus its Message-ID (a forward keeps the chain
+    # without In-Reply-To); trimmed from the front (keeping the thread's first message) so
+    # long threads stay a sane size.
+    if references:
         if len(references) > MAX_REFERENCES:
             references = references[:1] + references[-(MAX_REFERENCES - 1) :]
         msg["References"] = " ".join(references)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import email.utils
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -22,6 +23,7 @@ from inboxkit.config import Settings
 from inboxkit.errors import BadRequest, NotFound, Resource, ValidationFailed
 from inboxkit.ids import is_id
 from inboxkit.labels import MAX_LABELS_PER_MESSAGE, LabelError, normalise, user_labels
+from inboxkit.mail.forward import ForwardedAttachment, ForwardedMessage
 from inboxkit.mail.markdown import markdown
 from inboxkit.mail.parse import POLICY, Limits, decode_payload, find_part
 from inboxkit.mail.prepare import sanitize_html
@@ -36,7 +38,14 @@ from inboxkit.store import messages as rows
 from inboxkit.store.db import Database
 from inboxkit.store.tables import messages
 
-__all__ = ["MAX_BATCH", "MessageChange", "MessageFilter", "MessageService", "message_in"]
+__all__ = [
+    "MAX_BATCH",
+    "MessageChange",
+    "MessageFilter",
+    "MessageService",
+    "forwardable",
+    "message_in",
+]
 
 # Messages one batch may change (DESIGN §13).
 MAX_BATCH = 100
@@ -131,6 +140,59 @@ def _for_readers(text: str | None, html: str | None, subject: str) -> tuple[str 
 def _attachment_bytes(raw: bytes, attachment_id: str, limits: Limits) -> bytes | None:
     part = find_part(email.message_from_bytes(raw, policy=POLICY), attachment_id, limits)
     return None if part is None else decode_payload(part)
+
+
+def _sent_at(headers: Any, received_at: datetime) -> datetime:
+    """The original's Date header, else when it was received."""
+    for pair in headers or []:
+        if isinstance(pair, list | tuple) and len(pair) == 2 and str(pair[0]).lower() == "date":
+            try:
+                return email.utils.parsedate_to_datetime(str(pair[1]))
+            except (TypeError, ValueError, IndexError):
+                break
+    return received_at
+
+
+async def forwardable(conn: AsyncConnection, row: Any, limits: Limits) -> ForwardedMessage:
+    """What a forward of the message `row` shows (mail/forward.py): its summary fields, its
+    text, its HTML as sanitised for display and every attachment's decoded bytes (each read
+    from its own prepared slice; the raw message is re-parsed only for a row stored before
+    those existed)."""
+    body = await rows.body(conn, row.content_id)
+    content = await rows.attachment_index(conn, row.content_id)
+    found = [
+        await rows.attachment_bytes(conn, row.content_id, content, index)
+        for index in range(len(content.attachments))
+    ]
+    raw = await rows.raw_bytes(conn, row.content_id) if None in found else None
+    attachments = []
+    for meta, data in zip(content.attachments, found, strict=True):
+        if data is None and raw is not None:
+            data = await asyncio.to_thread(_attachment_bytes, raw, meta["id"], limits)
+        attachments.append(
+            ForwardedAttachment(
+                filename=meta.get("filename"),
+                content_type=meta.get("content_type") or "application/octet-stream",
+                data=data or b"",
+                content_id=meta.get("content_id"),
+            )
+        )
+    html_sanitized = body.html_sanitized
+    if body.html and html_sanitized is None:  # stored before sanitising at parse time
+        html_sanitized = await asyncio.to_thread(sanitize_html, body.html)
+    return ForwardedMessage(
+        from_addr=row.from_addr,
+        from_name=row.from_name,
+        date=_sent_at(body.headers, row.received_at),
+        subject=row.subject,
+        to=list(row.to_addrs),
+        cc=list(row.cc_addrs),
+        text=body.text,
+        html_sanitized=html_sanitized if body.html else None,
+        message_id=row.message_id,
+        references=list(row.references or []),
+        attachments=attachments,
+    )
 
 
 class MessageService:

@@ -1,6 +1,8 @@
-"""Sending and replying: compose, store as outbound, queue (delivery: workers/outbox.py).
+"""Sending, replying and forwarding: compose, store as outbound, queue (delivery:
+workers/outbox.py).
 
-`send` and `reply` build the message (mail/compose.py), optionally DKIM-sign it, and store it
+`send`, `reply` and `forward` build the message (mail/compose.py; a forward's draft comes
+from mail/forward.py), optionally DKIM-sign it, and store it
 through the delivery pipeline as an `outbound` message in the sender's mailbox. In that same
 transaction they queue an outbox row, check the send rates (per mailbox and server-wide) and
 record the Idempotency-Key, so a stored message is always queued and a queued one is always
@@ -51,6 +53,8 @@ from inboxkit.mail.compose import (
     reply_subject,
     unique_addresses,
 )
+from inboxkit.mail.forward import ForwardedMessage, forward_draft
+from inboxkit.mail.parse import Limits
 from inboxkit.pipeline import Envelope, Pipeline
 from inboxkit.pipeline.recipients import RecipientStatus
 from inboxkit.plan import Plan, SendPolicy
@@ -58,7 +62,7 @@ from inboxkit.records import MessageSummary, jsonable
 from inboxkit.services.auth import Principal
 from inboxkit.services.domains import DomainService, SigningKey
 from inboxkit.services.mailboxes import MailboxService
-from inboxkit.services.messages import message_in
+from inboxkit.services.messages import forwardable, message_in
 from inboxkit.store import sends, usage
 from inboxkit.store.db import Database
 from inboxkit.store.dialect import Dialect
@@ -190,6 +194,11 @@ class OutboundService:
         self.pipeline = pipeline
         self.domains = domains
         self._dkim_key = self._load_dkim_key()
+        self.limits = Limits(
+            max_depth=settings.max_mime_depth,
+            max_parts=settings.max_mime_parts,
+            max_header_bytes=settings.max_header_bytes,
+        )
 
     def _load_dkim_key(self) -> bytes | None:
         path, selector = self.settings.dkim_private_key_path, self.settings.dkim_selector
@@ -333,6 +342,69 @@ class OutboundService:
             references=list(original.references or []),
         )
         return await self._submit(principal, box, draft, idempotency_key, operation, request)
+
+    async def forward(
+        self,
+        principal: Principal,
+        ref: str,
+        message_id: str,
+        *,
+        to: list[str],
+        cc: list[str] | None = None,
+        bcc: list[str] | None = None,
+        text: str | None = None,
+        html: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Forward a message of the mailbox to `to` (and `cc`, `bcc`): the original inline
+        below the sender's own `text`/`html`, its attachments attached again byte for byte,
+        `Fwd:` subject, the original's References chain kept (mail/forward.py). Queued and
+        held to the same rules as `send`."""
+        principal.require("send")
+        async with self.db.read() as conn:
+            box = await self.mailboxes.find(principal, ref, conn)
+            _may_send(principal, box)
+            row = await message_in(conn, box.id, message_id)
+        _bounded(to=to, cc=cc or [], bcc=bcc or [])
+        request = {"to": to, "cc": cc or [], "bcc": bcc or [], "text": text, "html": html}
+        operation = f"forward:{message_id}"
+        replayed = await self._replay(box.id, idempotency_key, operation, request)
+        if replayed is not None:
+            return replayed
+        async with self.db.read() as conn:
+            original = await forwardable(conn, row, self.limits)
+        draft = self.forward_draft(box, original, to=to, cc=cc, bcc=bcc, text=text, html=html)
+        return await self._submit(principal, box, draft, idempotency_key, operation, request)
+
+    def forward_draft(
+        self,
+        box: Any,
+        original: ForwardedMessage,
+        *,
+        to: list[str],
+        cc: list[str] | None = None,
+        bcc: list[str] | None = None,
+        text: str | None = None,
+        html: str | None = None,
+    ) -> Draft:
+        """The draft forwarding `original` from the mailbox `box`: the recipients and the
+        note checked as `send` checks them (ValidationFailed), the rest from
+        mail/forward.py. Anything that queues a forward (now, or once reviewed) builds it
+        here."""
+        try:
+            seen: set[str] = set()
+            return forward_draft(
+                original,
+                from_address=box.address,
+                from_name=box.name,
+                to=unique_addresses(_addresses(to, "to"), seen),
+                cc=unique_addresses(_addresses(cc or [], "cc"), seen),
+                bcc=unique_addresses(_addresses(bcc or [], "bcc"), seen),
+                text=check_body("text", text),
+                html=check_body("html", html),
+            )
+        except ComposeError as exc:
+            raise ValidationFailed(str(exc)) from None
 
     def _key_id(self, mailbox_id: str, key: str) -> str:
         if len(key) > MAX_IDEMPOTENCY_KEY_CHARS or not key.isprintable() or not key.strip():
