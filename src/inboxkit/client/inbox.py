@@ -11,7 +11,14 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from inboxkit.client.errors import NotFound, Unauthorized
-from inboxkit.client.models import Mailbox, Message, MessageSummary, SentMessage, Usage
+from inboxkit.client.models import (
+    BatchResult,
+    Mailbox,
+    Message,
+    MessageSummary,
+    SentMessage,
+    Usage,
+)
 from inboxkit.client.operations import AttachmentInput
 from inboxkit.client.protocol import AsyncCall, AsyncDriver, Flow, SyncDriver, operation
 
@@ -157,12 +164,14 @@ class InboxOperations:
         direction: str | None = None,
         to: str | None = None,
         spam: bool = False,
+        label: str | None = None,
         max_items: int | None = None,
     ) -> Flow[list[MessageSummary]]:
         """The inbox's messages (summaries), newest first, optionally filtered. Text filters
         are case-insensitive substrings; `to` matches a To or Cc address or an envelope
         recipient (in the capture mailbox: the address your application sent to). An agent
-        inbox leaves out spam and blocked senders; `spam=True` lists only those."""
+        inbox leaves out spam and blocked senders; `spam=True` lists only those. `label`
+        keeps the messages carrying that label."""
         return (
             yield from self._client.all_messages.flow(
                 self.address,
@@ -174,7 +183,26 @@ class InboxOperations:
                 direction=direction,
                 to=to,
                 spam=spam,
+                label=label,
                 max_items=max_items,
+            )
+        )
+
+    @operation
+    def label(
+        self,
+        message_ids: str | Iterable[str],
+        add: str | Iterable[str] | None = None,
+        *,
+        remove: str | Iterable[str] | None = None,
+        is_read: bool | None = None,
+    ) -> Flow[BatchResult]:
+        """Add and/or remove labels (and set the read state) on messages of this inbox, all or
+        nothing."""
+        ids = [message_ids] if isinstance(message_ids, str) else list(message_ids)
+        return (
+            yield from self._client.update_messages.flow(
+                self.address, ids, is_read=is_read, add_labels=add, remove_labels=remove
             )
         )
 

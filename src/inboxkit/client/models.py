@@ -43,6 +43,7 @@ __all__ = [
     "ApiKey",
     "ApiKeyCreated",
     "SentMessage",
+    "BatchResult",
     "Webhook",
     "WebhookCreated",
     "WebhookAttempt",
@@ -210,6 +211,8 @@ class MessageSummary(Model):
     from_verified: bool = False
     # None from a server that does not score mail.
     spam: SpamVerdict | None = None
+    # User labels (lower-case, sorted), then the system labels `sent` and `spam`.
+    labels: list[str] = []
 
     # The client that fetched this message; its methods below go through it.
     _client: Any = PrivateAttr(None)
@@ -275,6 +278,40 @@ class MessageSummary(Model):
                 html=html,
                 reply_all=reply_all,
                 attachments=attachments,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    @operation
+    def label(
+        self, add: str | Iterable[str] | None = None, *, remove: str | Iterable[str] | None = None
+    ) -> Flow[Message]:
+        """Add and/or remove labels; returns the message as it is now."""
+        return (
+            yield from self._client.label.flow(self.mailbox_id, self.id, add=add, remove=remove)
+        )
+
+    @operation
+    def forward(
+        self,
+        to: str | Iterable[str],
+        text: str | None = None,
+        *,
+        html: str | None = None,
+        cc: str | Iterable[str] | None = None,
+        bcc: str | Iterable[str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Flow[SentMessage]:
+        """Forward the message, inline with its attachments, below `text`."""
+        return (
+            yield from self._client.forward.flow(
+                self.mailbox_id,
+                self.id,
+                to=to,
+                text=text,
+                html=html,
+                cc=cc,
+                bcc=bcc,
                 idempotency_key=idempotency_key,
             )
         )
@@ -414,6 +451,14 @@ class SentMessage(MessageSummary):
     """An outbound message as stored: `delivery_status` is queued, then sent or failed."""
 
     message_id: str | None = Field(None, description="The Message-ID header it was sent with.")
+
+
+class BatchResult(Model):
+    """What a batch changed: all the messages it named (a batch changes all or none)."""
+
+    updated: int
+    ids: list[str]
+    messages: list[MessageSummary] = []
 
 
 class Webhook(Model):

@@ -20,6 +20,7 @@ from inboxkit.client.models import (
     ApiKey,
     ApiKeyCreated,
     Attachment,
+    BatchResult,
     Domain,
     Fault,
     HandleAvailability,
@@ -165,6 +166,24 @@ def _content(
         body["html"] = html
     if attachments:
         body["attachments"] = [_attachment_payload(item) for item in attachments]
+    return body
+
+
+def _change(
+    is_read: bool | None,
+    add_labels: str | Iterable[str] | None,
+    remove_labels: str | Iterable[str] | None,
+) -> dict[str, Any]:
+    """The body of a message change: only the fields given."""
+    body: dict[str, Any] = {}
+    if is_read is not None:
+        body["is_read"] = is_read
+    for key, value in (
+        ("add_labels", _as_list(add_labels)),
+        ("remove_labels", _as_list(remove_labels)),
+    ):
+        if value:
+            body[key] = value
     return body
 
 
@@ -440,13 +459,15 @@ class ClientOperations(Generic[InboxT, HttpT]):
         direction: str | None = None,
         to: str | None = None,
         spam: bool = False,
+        label: str | None = None,
     ) -> Flow[Page[MessageSummary]]:
         """Message summaries, newest first. Text filters are case-insensitive substrings:
         `sender` (address or name), `subject`, `to` (a To or Cc address, or an envelope
         recipient: the address an application sent captured mail to). `q` is a search query
         (docs/search.md: words, "phrases", from:, subject:, is:unread, …) over the full-text
         index. An agent mailbox leaves out spam and blocked senders; `spam=True` lists only
-        those (the spam folder)."""
+        those (the spam folder). `label` keeps the messages carrying that label (user, or the
+        system labels `sent` and `spam`)."""
         params = query(
             limit=limit,
             cursor=cursor,
@@ -457,6 +478,7 @@ class ClientOperations(Generic[InboxT, HttpT]):
             q=q,
             direction=direction,
             spam=True if spam else None,
+            label=label,
             **{"from": sender},
         )
         response = yield from self._call(
@@ -508,6 +530,7 @@ class ClientOperations(Generic[InboxT, HttpT]):
         direction: str | None = None,
         to: str | None = None,
         spam: bool = False,
+        label: str | None = None,
         max_items: int | None = None,
     ) -> Flow[list[MessageSummary]]:
         """Every matching message (following the cursor), newest first, up to `max_items`;
@@ -527,6 +550,7 @@ class ClientOperations(Generic[InboxT, HttpT]):
                 direction=direction,
                 to=to,
                 spam=spam,
+                label=label,
             )
             items.extend(page.items)
             cursor = page.next_cursor
@@ -568,14 +592,61 @@ class ClientOperations(Generic[InboxT, HttpT]):
         return response.content
 
     @operation
-    def update_message(self, mailbox: str, message_id: str, *, is_read: bool) -> Flow[Message]:
-        """Mark a message read or unread."""
+    def update_message(
+        self,
+        mailbox: str,
+        message_id: str,
+        *,
+        is_read: bool | None = None,
+        add_labels: str | Iterable[str] | None = None,
+        remove_labels: str | Iterable[str] | None = None,
+    ) -> Flow[Message]:
+        """Mark a message read or unread, and add or remove labels (give at least one)."""
         response = yield from self._call(
             "PATCH",
             f"/mailboxes/{segment(mailbox)}/messages/{segment(message_id)}",
-            json={"is_read": is_read},
+            json=_change(is_read, add_labels, remove_labels),
         )
         return self._bind(Message.model_validate(data(response)))
+
+    @operation
+    def label(
+        self,
+        mailbox: str,
+        message_id: str,
+        *,
+        add: str | Iterable[str] | None = None,
+        remove: str | Iterable[str] | None = None,
+    ) -> Flow[Message]:
+        """Add and/or remove labels on one message (case-insensitive; stored lower-case);
+        returns the message as it is now."""
+        return (
+            yield from self.update_message.flow(
+                mailbox, message_id, add_labels=add, remove_labels=remove
+            )
+        )
+
+    @operation
+    def update_messages(
+        self,
+        mailbox: str,
+        ids: Iterable[str],
+        *,
+        is_read: bool | None = None,
+        add_labels: str | Iterable[str] | None = None,
+        remove_labels: str | Iterable[str] | None = None,
+    ) -> Flow[BatchResult]:
+        """One change to up to 100 messages of the mailbox, all or nothing: if one id is not
+        a message of the mailbox, NotFound and no message changes."""
+        response = yield from self._call(
+            "POST",
+            f"/mailboxes/{segment(mailbox)}/messages/batch",
+            json={"ids": list(ids), **_change(is_read, add_labels, remove_labels)},
+        )
+        result = BatchResult.model_validate(data(response))
+        for item in result.messages:
+            self._bind(item)
+        return result
 
     @operation
     def delete_message(self, mailbox: str, message_id: str) -> Flow[None]:
@@ -738,6 +809,37 @@ class ClientOperations(Generic[InboxT, HttpT]):
             "POST",
             f"/mailboxes/{segment(mailbox)}/messages/{segment(message_id)}/reply",
             json={"reply_all": reply_all, **_content(text, html, attachments)},
+            headers=_idempotency(idempotency_key),
+        )
+        return self._bind(SentMessage.model_validate(data(response)))
+
+    @operation
+    def forward(
+        self,
+        mailbox: str,
+        message_id: str,
+        *,
+        to: str | Iterable[str],
+        text: str | None = None,
+        html: str | None = None,
+        cc: str | Iterable[str] | None = None,
+        bcc: str | Iterable[str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Flow[SentMessage]:
+        """Forward a message of the mailbox as mail clients do: "Fwd:" subject, your `text`
+        (or `html`) above the original inline, and the original's attachments."""
+        body: dict[str, Any] = {"to": _as_list(to)}
+        for key, value in (("cc", _as_list(cc)), ("bcc", _as_list(bcc))):
+            if value:
+                body[key] = value
+        if text is not None:
+            body["text"] = text
+        if html is not None:
+            body["html"] = html
+        response = yield from self._call(
+            "POST",
+            f"/mailboxes/{segment(mailbox)}/messages/{segment(message_id)}/forward",
+            json=body,
             headers=_idempotency(idempotency_key),
         )
         return self._bind(SentMessage.model_validate(data(response)))
