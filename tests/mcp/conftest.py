@@ -36,6 +36,8 @@ TOOL_NAMES = {
     "get_attachment",
     "send_email",
     "reply",
+    "forward",
+    "label_messages",
     "delete_inbox",
     "get_usage",
     "block_sender",

@@ -31,7 +31,7 @@ from inboxkit.mcp.present import SERVER_UNREACHABLE
 from inboxkit.records import jsonable
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
-from inboxkit.services.messages import MessageFilter
+from inboxkit.services.messages import MessageChange, MessageFilter
 from inboxkit.services.throttle import Bucket
 from inboxkit.services.wait import MAX_WAIT_SECONDS
 
@@ -93,6 +93,12 @@ class Backend(Protocol):
     async def send(self, inbox: str, **fields: Any) -> dict[str, Any]: ...
 
     async def reply(self, inbox: str, message_id: str, **fields: Any) -> dict[str, Any]: ...
+
+    async def forward(self, inbox: str, message_id: str, **fields: Any) -> dict[str, Any]: ...
+
+    async def update_messages(
+        self, inbox: str, ids: list[str], change: MessageChange
+    ) -> dict[str, Any]: ...
 
     async def delete_inbox(self, inbox: str) -> None: ...
 
@@ -202,6 +208,18 @@ class ServiceBackend:
     async def reply(self, inbox: str, message_id: str, **fields: Any) -> dict[str, Any]:
         await self._count(Bucket.SEND)
         result = await self.runtime.outbound.reply(self.principal, inbox, message_id, **fields)
+        return jsonable(result)
+
+    async def forward(self, inbox: str, message_id: str, **fields: Any) -> dict[str, Any]:
+        await self._count(Bucket.SEND)
+        result = await self.runtime.outbound.forward(self.principal, inbox, message_id, **fields)
+        return jsonable(result)
+
+    async def update_messages(
+        self, inbox: str, ids: list[str], change: MessageChange
+    ) -> dict[str, Any]:
+        await self._count(Bucket.WRITE)
+        result = await self.runtime.messages.update_many(self.principal, inbox, ids, change)
         return jsonable(result)
 
     async def delete_inbox(self, inbox: str) -> None:
@@ -341,6 +359,7 @@ class RestBackend:
                 direction=flt.direction,
                 to=flt.to_contains,
                 spam=flt.spam,
+                label=flt.label,
             )
         return [_json(message) for message in page], page.next_cursor
 
@@ -395,6 +414,23 @@ class RestBackend:
     async def reply(self, inbox: str, message_id: str, **fields: Any) -> dict[str, Any]:
         with self._errors(Resource.MESSAGE):
             return _json(await self.client.reply(inbox, message_id, **fields))
+
+    async def forward(self, inbox: str, message_id: str, **fields: Any) -> dict[str, Any]:
+        with self._errors(Resource.MESSAGE):
+            return _json(await self.client.forward(inbox, message_id, **fields))
+
+    async def update_messages(
+        self, inbox: str, ids: list[str], change: MessageChange
+    ) -> dict[str, Any]:
+        with self._errors(Resource.MESSAGE):
+            result = await self.client.update_messages(
+                inbox,
+                ids,
+                is_read=change.is_read,
+                add_labels=list(change.add_labels) or None,
+                remove_labels=list(change.remove_labels) or None,
+            )
+        return _json(result)
 
     async def delete_inbox(self, inbox: str) -> None:
         with self._errors(Resource.MAILBOX):

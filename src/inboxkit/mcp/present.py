@@ -80,6 +80,7 @@ def summary_for_model(message: dict[str, Any]) -> dict[str, Any]:
         # Whether the From domain is authenticated (SPF/DKIM/DMARC): a code from a verified
         # sender is one an agent can prefer.
         "from_verified": bool(message.get("from_verified")),
+        "labels": message.get("labels") or [],
     }
     spam = message.get("spam")
     if isinstance(spam, dict) and spam.get("verdict") not in (None, "clean"):
