@@ -124,7 +124,8 @@ def _summary_line(message: MessageSummary) -> str:
         unread += f"  ({message.spam.verdict})"  # quarantined, or listed with --spam
     sender = message.from_ if message.direction == "inbound" else f"to {', '.join(message.to)}"
     line = f"{message.id}  {_when(message.received_at)}  {sender}  {message.subject!r}{codes}"
-    return printable(line + unread).replace("\n", " ")
+    labels = f"  #{' #'.join(message.labels)}" if message.labels else ""
+    return printable(line + unread + labels).replace("\n", " ")
 
 
 def _show_message(message: Message) -> None:
@@ -329,6 +330,7 @@ def inbox_delete(client: InboxKit, mailboxes: tuple[str, ...]) -> None:
     "-q", "--search", "q", default=None, help="A search query (docs/search.md), body included."
 )
 @click.option("--spam", is_flag=True, help="Only the mail an agent inbox hides as spam or blocked.")
+@click.option("--label", default=None, help="Only messages carrying this label (also: sent, spam).")
 @click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
 @_json_option
 @_connection
@@ -537,6 +539,55 @@ def reply_command(
     """Reply to a message in one of your inboxes, threaded."""
     sent = client.reply(mailbox, message_id, text=_body_text(text, options["html"]), **options)
     _show_sent(sent, as_json)
+
+
+@click.command("forward")
+@click.argument("mailbox")
+@click.argument("message_id")
+@click.option("--to", multiple=True, required=True, help="Recipient; repeatable.")
+@click.option("--cc", multiple=True, help="Repeatable.")
+@click.option("--bcc", multiple=True, help="Repeatable.")
+@click.option("--text", default=None, help="Your note above the original; '-' reads stdin.")
+@click.option("--html", default=None, help="Your note as HTML.")
+@click.option("--idempotency-key", default=None, help="Retrying with the same key sends once.")
+@_json_option
+@_connection
+def forward_command(
+    client: InboxKit, mailbox: str, message_id: str, text: str | None, as_json: bool, **options: Any
+) -> None:
+    """Forward a message of one of your inboxes, inline with its attachments ("Fwd:")."""
+    if text == "-":
+        text = sys.stdin.read()
+    sent = client.forward(mailbox, message_id, text=text, **options)
+    _show_sent(sent, as_json)
+
+
+@click.command("label")
+@click.argument("mailbox")
+@click.argument("message_ids", nargs=-1, required=True)
+@click.option("--add", multiple=True, help="A label to add; repeatable.")
+@click.option("--remove", multiple=True, help="A label to remove; repeatable.")
+@click.option("--read/--unread", "is_read", default=None, help="Also mark them read or unread.")
+@_json_option
+@_connection
+def label_command(
+    client: InboxKit,
+    mailbox: str,
+    message_ids: tuple[str, ...],
+    add: tuple[str, ...],
+    remove: tuple[str, ...],
+    is_read: bool | None,
+    as_json: bool,
+) -> None:
+    """Add or remove labels on messages of an inbox (up to 100 at once, all or nothing)."""
+    result = client.update_messages(
+        mailbox, message_ids, is_read=is_read, add_labels=add or None, remove_labels=remove or None
+    )
+    if as_json:
+        _print_json(result)
+        return
+    for message in result.messages:
+        click.echo(_summary_line(message))
 
 
 # -- mail over HTTP ------------------------------------------------------------------------
@@ -1192,6 +1243,8 @@ COMMANDS = (
     send_command,
     ingest_command,
     reply_command,
+    forward_command,
+    label_command,
     usage_command,
     account_command,
     plans_group,
