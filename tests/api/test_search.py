@@ -128,7 +128,7 @@ ERRORS = [
     ("after:2025-02-30", "at character 7 is not a date"),
     ("before:yesterday", "is not a date"),
     ("larger:10G", "at character 8 is not a size"),
-    ("label:work", "labels are not available yet"),
+    ("label:" + "x" * 65, "'label:' at character 1: A label is at most 64 characters"),
     ("has:nothing", "use has:attachment or has:code"),
     ("is:starred", "use is:unread or is:read"),
     (" ".join(["word"] * 21), "more than 20 terms"),

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from inboxkit.config import Settings
 from inboxkit.pipeline import Envelope
-from inboxkit.search.query import Field, Flag, Query, Text, parse
+from inboxkit.search.query import Field, Flag, Label, Query, Text, parse
 from inboxkit.search.words import words
 from inboxkit.store.tables import contents, mailboxes, messages
 from tests.helpers import RunningServer, make_message, start_server
@@ -50,6 +50,11 @@ def _queries(rng: random.Random) -> list[str]:
         "to:box2",
         "is:unread alpha",
         "has:attachment",
+        "label:red",
+        "alpha -label:red",
+        "label:red label:BLUE",
+        "-label:blue",
+        "label:red -label:blue bravo",
     ]
     for _ in range(12):
         picked = rng.sample(VOCABULARY, rng.randint(1, 2))
@@ -82,6 +87,8 @@ def _scan(rows: list[Any], query: Query) -> set[str]:
                 hit = not row.is_read
             elif node is Flag.ATTACHMENT:
                 hit = row.has_attachments
+            elif isinstance(node, Label):
+                hit = node.name in (row.labels or [])
             else:
                 raise AssertionError(node)
             ok = ok and (hit != term.negated)
@@ -149,6 +156,17 @@ async def test_the_index_matches_a_full_scan_through_every_change(admin_server: 
             Envelope(mail_from="env@four.example", rcpt_tos=[box["address"]]),
             message.as_bytes(),
         )
+    # Labels on random messages of each mailbox, through the batch route.
+    for box in boxes:
+        ids = [r.id for r in await _stored(server, account["id"]) if r.mailbox_id == box["id"]]
+        for label in ("red", "blue"):
+            chosen = rng.sample(ids, len(ids) // 2)
+            response = await server.http.post(
+                f"/mailboxes/{box['id']}/messages/batch",
+                json={"ids": chosen, "add_labels": [label]},
+                headers=server.auth(key),
+            )
+            assert response.status_code == 200, response.text
     assert await _compare(server, key, account["id"], rng) == 80
 
     # Read some, delete some.

@@ -12,6 +12,7 @@ from inboxkit.search.query import (
     MAX_TERMS,
     Field,
     Flag,
+    Label,
     Query,
     QueryError,
     Received,
@@ -41,6 +42,18 @@ def test_dates_are_utc_day_starts_and_sizes_take_k_and_m():
     assert after.node == Received(datetime(2025, 1, 31, tzinfo=UTC), before=False)
     assert before.node == Received(datetime(2025, 2, 1, tzinfo=UTC), before=True)
     assert small.node == Size(2 * 1024 * 1024, larger=False)
+
+
+def test_labels_are_trimmed_lower_cased_and_spam_reads_the_spam_folder():
+    query = parse('label:Work -label:" To Do " label:sent')
+    assert [(t.node, t.negated) for t in query.terms] == [
+        (Label("work"), False),
+        (Label("to do"), True),
+        (Label("sent"), False),
+    ]
+    assert not query.asks_spam
+    assert parse("label:SPAM invoice").asks_spam
+    assert not parse("-label:spam").asks_spam
 
 
 def test_fts_syntax_is_only_ever_words():
@@ -80,7 +93,8 @@ def test_words_fold_case_and_split_on_punctuation():
         ("after:2025-1-1", 7),
         ("smaller:-5", 9),
         ("larger:99999999999999", 8),
-        ("label:x", 1),
+        ("label:" + "x" * 65, 1),
+        ('a label:"bad\x07"', 3),
         ("is:flagged", 1),
     ],
 )
