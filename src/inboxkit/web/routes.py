@@ -42,10 +42,11 @@ from inboxkit.errors import (
     ValidationFailed,
 )
 from inboxkit.ids import is_id
+from inboxkit.labels import SYSTEM_LABELS
 from inboxkit.runtime import Runtime
 from inboxkit.search.query import MAX_QUERY
 from inboxkit.services.auth import Principal, PrincipalKind
-from inboxkit.services.messages import MessageFilter
+from inboxkit.services.messages import MessageChange, MessageFilter
 from inboxkit.services.origins import same_origin
 from inboxkit.services.sessions import Session
 from inboxkit.web.security import html_frame_csp
@@ -503,12 +504,13 @@ async def _message_page(
     status: int = 200,
     reply_error: InboxKitError | None = None,
     draft: dict[str, str] | None = None,
+    label_error: InboxKitError | None = None,
 ) -> Response:
     """A message's page; after a refused reply, with the refusal and the form as it was."""
     runtime = _runtime(request)
     box = await runtime.mailboxes.get(principal, mailbox_id)
     found = await runtime.messages.get(
-        principal, mailbox_id, message_id, mark_read=reply_error is None
+        principal, mailbox_id, message_id, mark_read=reply_error is None and label_error is None
     )
     raw = await runtime.messages.raw(principal, mailbox_id, message_id)
     images = request.query_params.get("images") == "1"
@@ -527,7 +529,31 @@ async def _message_page(
         allow_images_url=f"/inbox/{mailbox_id}/{message_id}?" + urlencode({"images": "1"}),
         reply_error=reply_error,
         draft=draft or {},
+        label_error=label_error,
+        system_labels=SYSTEM_LABELS,
     )
+
+
+@router.post("/ui/inbox/{mailbox_id}/{message_id}/labels")
+@_refusals
+async def labels(request: Request, mailbox_id: str, message_id: str) -> Response:
+    """The message page's label forms: add one label (`add`) or remove one (`remove`). A
+    refused label (a system label's name, too long, control characters) is shown on the page."""
+    session = await _session(request)
+    fields = await _form(request, session)
+    principal = await _for_mailbox(request, session, mailbox_id)
+    assert session is not None
+    add, remove = fields.get("add", ""), fields.get("remove", "")
+    change = MessageChange(
+        add_labels=[add] if add else (), remove_labels=[remove] if remove else ()
+    )
+    try:
+        await _runtime(request).messages.update(principal, mailbox_id, message_id, change)
+    except (BadRequest, ValidationFailed) as exc:
+        return await _message_page(
+            request, session, principal, mailbox_id, message_id, status=exc.status, label_error=exc
+        )
+    return _see(f"/inbox/{mailbox_id}/{message_id}")
 
 
 # -- sending and replying (agent inboxes) -----------------------------------------------------

@@ -65,8 +65,13 @@ function addMessage(summary) {
     first,
     span("subject", summary.subject || "(no subject)"),
     span("preview muted", summary.preview || ""),
-    span("time", formatTime(summary.received_at)),
   );
+  if ((summary.labels || []).length) {
+    const labels = span("labels", "");
+    for (const label of summary.labels) labels.append(span("badge msg-label", label));
+    link.append(labels);
+  }
+  link.append(span("time", formatTime(summary.received_at)));
   const base = `/ui/inbox/${encodeURIComponent(mailbox)}/${encodeURIComponent(summary.id)}`;
   const actions = document.createElement("div");
   actions.className = "actions";
