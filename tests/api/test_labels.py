@@ -102,13 +102,11 @@ async def test_label_filter_lists_user_labels_and_combines_with_other_filters(
     assert await box.subjects(label="todo", q="report") == ["alpha report"]
     assert await box.subjects(label="todo", subject="gamma") == ["gamma note"]
     assert await box.subjects(label="nothing-has-this") == []
-    _refused(
-        await box.server.http.get(
-            f"/mailboxes/{box.id}/messages", params={"label": "  "}, headers=box.headers
-        ),
-        422,
-        "label",
-    )
+    for bad in ("  ", "x" * 65, "tab\there"):
+        response = await box.server.http.get(
+            f"/mailboxes/{box.id}/messages", params={"label": bad}, headers=box.headers
+        )
+        _refused(response, 422, "label")
     assert second
 
 
@@ -175,7 +173,9 @@ async def test_malformed_labels_are_refused_saying_why(server: RunningServer):
     _refused(await box.patch(message_id, add_labels=["   "]), 422)
     _refused(await box.patch(message_id, add_labels=[f"l{i}" for i in range(33)]), 422)
     _refused(await box.patch(message_id), 422)
-    _refused(await box.patch(message_id, add_labels=["a"], remove_labels=["A"]), 422, "'a'")
+    both = await box.patch(message_id, add_labels=["a", "b"], remove_labels=["A"])
+    assert both.json()["data"]["labels"] == ["b"]  # removals apply after additions
+    assert (await box.patch(message_id, remove_labels=["b"])).status_code == 200
     assert (await box.labels())[message_id] == ([], False)
 
 

@@ -69,17 +69,30 @@ def _routes(routes: Iterable[Any]) -> Iterator[tuple[str, set[str]]]:
             yield route.path, set(route.methods)
 
 
+def _literal_segments(path: str) -> int:
+    return sum(1 for part in path.split("/") if part and not part.startswith("{"))
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this path. Starlette's own 405 names only the
-    methods of the first route whose path matched, and we declare one route per method."""
-    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+    methods of the first route whose path matched, and we declare one route per method.
+    When templates of different specificity match (`…/messages/batch` and
+    `…/messages/{message_id}`), the path is the most specific one's, as the document says."""
+    table: list[tuple[re.Pattern[str], set[str], int]] | None = getattr(
         request.app.state, "method_table", None
     )
     if table is None:
-        table = [(compile_path(path)[0], methods) for path, methods in _routes(request.app.routes)]
+        table = [
+            (compile_path(path)[0], methods, _literal_segments(path))
+            for path, methods in _routes(request.app.routes)
+        ]
         request.app.state.method_table = table
     path = request.scope.get("path", "")
-    return sorted(set().union(*(methods for regex, methods in table if regex.match(path))))
+    matched = [(methods, literal) for regex, methods, literal in table if regex.match(path)]
+    if not matched:
+        return []
+    best = max(literal for _, literal in matched)
+    return sorted(set().union(*(methods for methods, literal in matched if literal == best)))
 
 
 def install_error_handlers(app: FastAPI) -> None:

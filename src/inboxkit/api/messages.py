@@ -11,6 +11,7 @@ from inboxkit.api.deps import PrincipalDep, RuntimeDep
 from inboxkit.api.disconnect import unless_disconnected
 from inboxkit.api.downloads import download
 from inboxkit.api.schemas import (
+    LABEL_PATTERN,
     STREAMS_EXCEEDED,
     BatchResult,
     Data,
@@ -24,6 +25,7 @@ from inboxkit.api.schemas import (
     WaitResult,
 )
 from inboxkit.api.search import QUERY_REFUSED, SearchCursorQuery
+from inboxkit.labels import MAX_LABEL_CHARS
 from inboxkit.services.messages import MessageChange, MessageFilter
 from inboxkit.services.wait import MAX_WAIT_SECONDS, TIMED_OUT
 
@@ -93,7 +95,8 @@ async def list_messages(
     label: Annotated[
         str | None,
         Query(
-            max_length=200,
+            max_length=MAX_LABEL_CHARS,
+            pattern=LABEL_PATTERN,
             description="Only messages carrying this label (case-insensitive): a user label, "
             "or a system label — `sent` (mail sent from the mailbox) or `spam` (the spam "
             "folder, as `spam=true`).",
@@ -217,7 +220,8 @@ async def update_message(
     """Mark a message read or unread, and add or remove its labels (`add_labels`,
     `remove_labels`: at most 32 each, a message carrying at most 32). Labels are trimmed and
     matched case-insensitively (stored lower-case); removing one the message does not carry
-    changes nothing. Answers the whole message as it is now."""
+    changes nothing, and removals apply after additions. Answers the whole message as it is
+    now."""
     message = await runtime.messages.update(principal, mailbox, message_id, _change(body))
     return {"data": message}
 

@@ -98,7 +98,8 @@ class MessageChange:
 
     def checked(self) -> tuple[list[str], list[str]]:
         """The labels to add and to remove, normalised; ValidationFailed (malformed, too
-        many) or BadRequest (a system label) otherwise, and when nothing would change."""
+        many) or BadRequest (a system label) otherwise, and when nothing would change.
+        Removals apply after additions: a label named in both ends up absent."""
         if self.is_read is None and not self.add_labels and not self.remove_labels:
             raise ValidationFailed(
                 "Say what to change: `is_read`, `add_labels` or `remove_labels`."
@@ -108,11 +109,6 @@ class MessageChange:
             remove = user_labels(self.remove_labels, "remove_labels")
         except LabelError as exc:
             raise (BadRequest if exc.reserved else ValidationFailed)(exc.message) from None
-        both = sorted(set(add) & set(remove))
-        if both:
-            raise ValidationFailed(
-                f"'{both[0]}' is both in `add_labels` and in `remove_labels`; name it in one."
-            )
         return add, remove
 
 
