@@ -240,6 +240,9 @@ async def test_batch_bounds_are_refused(server: RunningServer):
     _refused(await box.batch(ids=[], is_read=True), 422)
     _refused(await box.batch(ids=[ids[0], ids[0]], is_read=True), 422, "more than once")
     _refused(await box.batch(ids=ids), 422, "is_read")
+    # The batch's own path serves POST only, though `…/messages/{message_id}` matches it too.
+    options = await server.http.options(f"/mailboxes/{box.id}/messages/batch", headers=box.headers)
+    assert options.status_code == 405 and options.headers["allow"] == "POST"
 
 
 async def test_search_finds_labelled_mail_and_negation_leaves_it_out(server: RunningServer):
