@@ -100,7 +100,7 @@ CREATE_ROUTES = frozenset({"/ui/inboxes"})
 
 def request_bucket(method: str, route: str) -> Bucket:
     """The bucket of a REST request, by its method and its route's path template
-    (`/api/v1/mailboxes/{mailbox}/send`): creating a mailbox, sending (send and reply),
+    (`/api/v1/mailboxes/{mailbox}/send`): creating a mailbox, sending (send, reply, forward),
     reading (GET, HEAD), or any other change."""
     method = method.upper()
     if method in ("GET", "HEAD"):
@@ -111,7 +111,7 @@ def request_bucket(method: str, route: str) -> Bucket:
             route.rstrip("/").endswith("/mailboxes") and "{" not in route
         ):
             return Bucket.CREATE
-        if last in ("send", "reply"):
+        if last in ("send", "reply", "forward"):
             return Bucket.SEND
     return Bucket.WRITE
 
