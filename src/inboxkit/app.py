@@ -44,6 +44,7 @@ from inboxkit.api.schemas import ErrorResponse
 from inboxkit.api.search import router as search_router
 from inboxkit.api.stream import router as stream_router
 from inboxkit.api.stream import ws_router
+from inboxkit.api.threads import router as threads_router
 from inboxkit.api.webhooks import router as webhooks_router
 from inboxkit.config import Settings
 from inboxkit.mcp.http import MCP_PATH, McpEndpoint
@@ -147,6 +148,7 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
     for router in (
         mailboxes_router,
         messages_router,
+        threads_router,
         search_router,
         outbound_router,
         stream_router,

@@ -49,6 +49,7 @@ class Resource(StrEnum):
     FAULT = "fault"
     LIST_ENTRY = "list_entry"
     DOMAIN = "domain"
+    THREAD = "thread"
 
 
 class InboxKitError(Exception):

@@ -44,6 +44,9 @@ MessageSummary = TypedDict(
         "from_verified": bool,
         # The spam verdict (spam/verdicts.py SpamResult): verdict, score, reason, engine.
         "spam": dict[str, Any],
+        # The conversation it belongs to (store/threads.py); None only on a row stored before
+        # threads existed that the start-up backfill has not reached yet.
+        "thread_id": str | None,
     },
 )
 
@@ -97,6 +100,7 @@ def summary(row: Any) -> MessageSummary:
         "delivery_error": row.delivery_error,
         "from_verified": bool(row.from_verified),
         "spam": dict(row.spam) if row.spam else dict(UNSCORED),
+        "thread_id": row.thread_id,
     }
 
 

@@ -40,6 +40,7 @@ from inboxkit.services.plans import PlanService
 from inboxkit.services.quotas import DeliveryQuotas
 from inboxkit.services.sessions import SessionService
 from inboxkit.services.sns import SnsVerifier
+from inboxkit.services.threads import ThreadService
 from inboxkit.services.throttle import RateLimiter
 from inboxkit.services.wait import WaitService
 from inboxkit.services.webhooks import WebhookService
@@ -114,6 +115,7 @@ class Runtime:
         self.quotas = DeliveryQuotas(self.db)
         self.messages = MessageService(settings, self.db, self.mailboxes)
         self.search = self.messages.search
+        self.threads = ThreadService(self.db, self.mailboxes)
         self.waits = WaitService(
             settings, self.db, self.bus, self.mailboxes, self.dialect, metrics=self.metrics
         )

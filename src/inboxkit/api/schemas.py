@@ -317,8 +317,47 @@ class MessageSummary(BaseModel):
         ),
         description="The spam filter's verdict for this mailbox.",
     )
+    thread_id: str | None = Field(
+        None,
+        description="The conversation this message belongs to (GET …/threads/{thread_id}); "
+        "null only briefly, on mail stored before threads existed.",
+    )
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+class Thread(BaseModel):
+    """A conversation: its messages counted in the view asked for (visible mail, or the spam
+    folder with `spam=true`)."""
+
+    id: str
+    mailbox_id: str
+    subject: str = Field(description="The subject of the message that started it.")
+    participants: list[str] = Field(
+        description="Lower-cased addresses seen in From, To and Cc of its messages (at most 50)."
+    )
+    message_count: int
+    unread_count: int
+    last_message_at: datetime = Field(description="When its newest message arrived.")
+    labels: list[str] = Field(
+        description="System labels its messages carry: `sent` when one is outbound, `spam` "
+        "when one is hidden as spam."
+    )
+    preview: str = Field(description="The start of its newest message's text.")
+
+
+class ThreadDetail(Thread):
+    """A thread with its messages, oldest first (a page of at most `limit`)."""
+
+    messages: list[MessageSummary]
+
+
+class ThreadPage(BaseModel):
+    """One thread under `data`; pass `meta.next_cursor` back as `cursor` for its next
+    messages."""
+
+    data: ThreadDetail
+    meta: PageMeta
 
 
 class Highlight(BaseModel):

@@ -63,6 +63,8 @@ class MessageFilter:
     direction: str | None = None
     has_code: bool | None = None
     spam: bool = False
+    # Messages of this conversation only (a wait for the next reply in a thread).
+    thread_id: str | None = None
 
     def apply(self, query: sa.Select[Any]) -> sa.Select[Any]:
         """`query` (over `messages`) narrowed to the rows this filter matches."""

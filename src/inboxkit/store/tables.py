@@ -21,6 +21,7 @@ __all__ = [
     "mailboxes",
     "contents",
     "messages",
+    "threads",
     "outbox",
     "OutboxStatus",
     "idempotency_keys",
@@ -252,7 +253,22 @@ messages = sa.Table(
     sa.Column("search_from", sa.Text, nullable=True),
     sa.Column("search_to", sa.Text, nullable=True),
     sa.Column("search_body", sa.Text, nullable=True),
+    # Its conversation (store/threads.py, migration 0015), set in the storing transaction; NULL
+    # only on rows stored before threads existed until the start-up backfill reaches them.
+    sa.Column("thread_id", Id, nullable=True),
+    # A fixed-length key of `message_id` (mail/threading.py `message_key`): replies find the
+    # message they answer by it. Message-IDs may be too long for an index entry.
+    sa.Column("message_key", sa.String(32), nullable=True),
     sa.Index("ix_messages_mailbox_id", "mailbox_id", "id"),
+    sa.Index("ix_messages_mailbox_message_key", "mailbox_id", "message_key"),
+    sa.Index("ix_messages_mailbox_thread", "mailbox_id", "thread_id", "id"),
+    # The rows not threaded yet, for the backfill (empty once it is done).
+    sa.Index(
+        "ix_messages_thread_pending",
+        "id",
+        sqlite_where=sa.text("thread_id IS NULL"),
+        postgresql_where=sa.text("thread_id IS NULL"),
+    ),
     # The rows not indexed yet, for the backfill (empty once it is done).
     sa.Index(
         "ix_messages_search_pending",
@@ -276,6 +292,27 @@ messages = sa.Table(
         sqlite_where=sa.text("hidden = 1"),
         postgresql_where=sa.text("hidden"),
     ),
+)
+
+# Conversations (store/threads.py): one row per thread of a mailbox. `last_message_id` (the
+# newest message's id, time-sortable) orders the list by activity and is its cursor;
+# `subject_key` and `participants_key` (mail/threading.py) find the thread a reply without
+# references belongs to. Counts are not stored: they are read from the messages of a page's
+# threads (`ix_messages_mailbox_thread`), so reads, deletions and expiry never leave them stale.
+threads = sa.Table(
+    "threads",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("mailbox_id", Id, sa.ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("subject_key", sa.String(32), nullable=True),
+    sa.Column("participants_key", sa.String(32), nullable=False),
+    sa.Column("participants", sa.JSON, nullable=False),
+    sa.Column("last_message_id", Id, nullable=False),
+    sa.Column("last_message_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_threads_mailbox_last_message", "mailbox_id", "last_message_id"),
+    sa.Index("ix_threads_mailbox_subject", "mailbox_id", "subject_key", "last_message_at"),
 )
 
 # Allow and block lists of senders (spam/lists.py): account-wide, or for one mailbox. An entry
