@@ -38,6 +38,7 @@ __all__ = [
     "Highlight",
     "SearchResult",
     "Message",
+    "Thread",
     "WaitResult",
     "Page",
     "ApiKey",
@@ -210,6 +211,9 @@ class MessageSummary(Model):
     from_verified: bool = False
     # None from a server that does not score mail.
     spam: SpamVerdict | None = None
+    # The conversation it belongs to (`client.get_thread(mailbox_id, thread_id)`); None from
+    # a server without threads.
+    thread_id: str | None = None
 
     # The client that fetched this message; its methods below go through it.
     _client: Any = PrivateAttr(None)
@@ -348,6 +352,25 @@ class SearchResult(MessageSummary):
     """A message a search found, with the fragments where it matched."""
 
     highlights: list[Highlight] = []
+
+
+class Thread(Model):
+    """A conversation of a mailbox: its subject, participants, counts, system labels ("sent",
+    "spam") and its newest message's preview; `messages` (oldest first) when read with
+    `get_thread` / `Inbox.thread`."""
+
+    id: str
+    mailbox_id: str
+    subject: str = ""
+    participants: list[str] = []
+    message_count: int = 0
+    unread_count: int = 0
+    last_message_at: datetime
+    labels: list[str] = []
+    preview: str = ""
+    messages: list[MessageSummary] = []
+    # From `get_thread`: pass as `cursor` for the thread's next messages (None at the end).
+    next_cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from inboxkit.client.models import (
     PlanLimits,
     SearchResult,
     SentMessage,
+    Thread,
     Usage,
     WaitResult,
     Webhook,
@@ -141,6 +142,7 @@ def _wait_query(
     since: datetime | None = None,
     after: str | None = None,
     mark_read: bool | None = None,
+    thread_id: str | None = None,
 ) -> dict[str, str]:
     """The wait filters in the server's spelling (unset ones left out)."""
     return query(
@@ -150,6 +152,7 @@ def _wait_query(
         has_code=has_code,
         since=since,
         after=after,
+        thread_id=thread_id,
         mark_read=mark_read,
     )
 
@@ -468,6 +471,47 @@ class ClientOperations(Generic[InboxT, HttpT]):
         return page
 
     @operation
+    def list_threads(
+        self, mailbox: str, *, limit: int = 50, cursor: str | None = None, spam: bool = False
+    ) -> Flow[Page[Thread]]:
+        """The mailbox's conversations, newest activity first, with message and unread counts;
+        `spam=True`: those of the mail hidden as spam."""
+        params = query(limit=limit, cursor=cursor, spam=True if spam else None)
+        response = yield from self._call(
+            "GET", f"/mailboxes/{segment(mailbox)}/threads", params=params
+        )
+        page = _page(response, Thread)
+        for thread in page:
+            for message in thread.messages:
+                self._bind(message)
+        return page
+
+    @operation
+    def get_thread(
+        self,
+        mailbox: str,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        spam: bool = False,
+    ) -> Flow[Thread]:
+        """A conversation with its messages, oldest first (at most `limit`, 500 by default;
+        `next_cursor` pages on)."""
+        response = yield from self._call(
+            "GET",
+            f"/mailboxes/{segment(mailbox)}/threads/{segment(thread_id)}",
+            params=query(limit=limit, cursor=cursor, spam=True if spam else None),
+        )
+        body = response.json()
+        thread = Thread.model_validate(
+            {**body["data"], "next_cursor": (body.get("meta") or {}).get("next_cursor")}
+        )
+        for message in thread.messages:
+            self._bind(message)
+        return thread
+
+    @operation
     def search(
         self,
         q: str,
@@ -599,12 +643,21 @@ class ClientOperations(Generic[InboxT, HttpT]):
         since: datetime | None = None,
         after: str | None = None,
         mark_read: bool = True,
+        thread_id: str | None = None,
     ) -> Flow[MessageSummary | None]:
         """The oldest unread matching message (with `since`/`after`: the oldest matching one after
         that point), waiting up to `timeout` seconds for it; None if none came. Marks it read
-        unless `mark_read=False`, so successive waits walk the inbox in order."""
+        unless `mark_read=False`, so successive waits walk the inbox in order. With
+        `thread_id`, only a message of that conversation (the next reply)."""
         params = _wait_query(
-            sender, subject, to, has_code=has_code, since=since, after=after, mark_read=mark_read
+            sender,
+            subject,
+            to,
+            has_code=has_code,
+            since=since,
+            after=after,
+            mark_read=mark_read,
+            thread_id=thread_id,
         )
         return (yield from self._long_poll(mailbox, params, timeout))
 
@@ -621,12 +674,20 @@ class ClientOperations(Generic[InboxT, HttpT]):
         since: datetime | None = None,
         after: str | None = None,
         mark_read: bool = True,
+        thread_id: str | None = None,
     ) -> Flow[Message]:
         """Like `wait`, but returns the whole message, and raises `WaitTimeout` (listing what
         did arrive) when no matching message comes within `timeout` seconds."""
         started = datetime.now(UTC)
         params = _wait_query(
-            sender, subject, to, has_code=has_code, since=since, after=after, mark_read=mark_read
+            sender,
+            subject,
+            to,
+            has_code=has_code,
+            since=since,
+            after=after,
+            mark_read=mark_read,
+            thread_id=thread_id,
         )
         found = yield from self._long_poll(mailbox, params, timeout)
         if found is None:

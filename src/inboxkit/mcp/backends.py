@@ -76,6 +76,14 @@ class Backend(Protocol):
         self, q: str, *, inbox: str | None, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]: ...
 
+    async def list_threads(
+        self, inbox: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+
+    async def read_thread(
+        self, inbox: str, thread_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[dict[str, Any], str | None]: ...
+
     async def read_message(
         self, inbox: str, message_id: str, *, mark_read: bool
     ) -> dict[str, Any]: ...
@@ -169,6 +177,24 @@ class ServiceBackend:
             self.principal, q, mailbox=inbox, limit=limit, cursor=cursor
         )
         return jsonable(items), next_cursor
+
+    async def list_threads(
+        self, inbox: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        await self._count(Bucket.READ)
+        items, next_cursor = await self.runtime.threads.list(
+            self.principal, inbox, limit=limit, cursor=cursor
+        )
+        return jsonable(items), next_cursor
+
+    async def read_thread(
+        self, inbox: str, thread_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[dict[str, Any], str | None]:
+        await self._count(Bucket.READ)
+        view, next_cursor = await self.runtime.threads.get(
+            self.principal, inbox, thread_id, limit=limit, cursor=cursor
+        )
+        return jsonable(view), next_cursor
 
     async def read_message(self, inbox: str, message_id: str, *, mark_read: bool) -> dict[str, Any]:
         await self._count(Bucket.READ)
@@ -351,6 +377,22 @@ class RestBackend:
             page = await self.client.search(q, mailbox=inbox, limit=limit, cursor=cursor)
         return [_json(message) for message in page], page.next_cursor
 
+    async def list_threads(
+        self, inbox: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        with self._errors(Resource.MAILBOX):
+            page = await self.client.list_threads(inbox, limit=limit, cursor=cursor)
+        return [_json(thread) for thread in page], page.next_cursor
+
+    async def read_thread(
+        self, inbox: str, thread_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[dict[str, Any], str | None]:
+        with self._errors(Resource.THREAD):
+            thread = await self.client.get_thread(inbox, thread_id, limit=limit, cursor=cursor)
+        shaped = _json(thread)
+        shaped.pop("next_cursor", None)
+        return shaped, thread.next_cursor
+
     async def read_message(self, inbox: str, message_id: str, *, mark_read: bool) -> dict[str, Any]:
         with self._errors(Resource.MESSAGE):
             return _json(await self.client.get_message(inbox, message_id, mark_read=mark_read))
@@ -370,6 +412,7 @@ class RestBackend:
                 since=flt.since,
                 after=flt.after,
                 mark_read=mark_read,
+                thread_id=flt.thread_id,
             )
         if found is None:
             return {"message": None, "timed_out": True}

@@ -33,6 +33,7 @@ from inboxkit.mcp.present import (
     message_for_model,
     rule_for_model,
     summary_for_model,
+    thread_for_model,
     usage_for_model,
 )
 from inboxkit.services.messages import MessageFilter
@@ -285,6 +286,62 @@ class InboxTools:
             "more": next_cursor is not None,
         }
 
+    async def list_threads(
+        self,
+        ctx: Context,
+        inbox: Inbox,
+        limit: Annotated[int, Field(description="How many to return.", ge=1, le=100)] = 20,
+        cursor: Annotated[
+            str | None, Field(description="next_cursor from the previous page, for more.")
+        ] = None,
+    ) -> dict[str, Any]:
+        """List the conversations in an inbox, most recent activity first: subject,
+        participants, message and unread counts, and the newest message's preview. A reply,
+        the mail it answers and your own replies (label "sent") are one thread. Read one with
+        read_thread; wait for its next reply with wait_for_message and thread_id. Spam is left
+        out."""
+        with _tool_errors():
+            backend = self.backend_for(ctx)
+            inbox = await _resolve(backend, inbox)
+            items, next_cursor = await backend.list_threads(inbox, limit=limit, cursor=cursor)
+        return {
+            "notice": UNTRUSTED,
+            "inbox": inbox,
+            "threads": [thread_for_model(t) for t in items],
+            "next_cursor": next_cursor,
+            "more": next_cursor is not None,
+        }
+
+    async def read_thread(
+        self,
+        ctx: Context,
+        inbox: Inbox,
+        thread_id: Annotated[
+            str, Field(description="A thread id from list_threads.", min_length=1, max_length=26)
+        ],
+        limit: Annotated[
+            int, Field(description="How many of its messages to return.", ge=1, le=100)
+        ] = 50,
+        cursor: Annotated[
+            str | None, Field(description="next_cursor from the previous call, for more.")
+        ] = None,
+    ) -> dict[str, Any]:
+        """Read a conversation: its messages oldest first (sender, subject, preview, codes and
+        links each; read_message gives one message's whole text). Marks nothing read."""
+        with _tool_errors():
+            backend = self.backend_for(ctx)
+            inbox = await _resolve(backend, inbox)
+            thread, next_cursor = await backend.read_thread(
+                inbox, thread_id, limit=limit, cursor=cursor
+            )
+        return {
+            "notice": UNTRUSTED,
+            "inbox": inbox,
+            "thread": thread_for_model(thread),
+            "next_cursor": next_cursor,
+            "more": next_cursor is not None,
+        }
+
     async def search_messages(
         self,
         ctx: Context,
@@ -400,6 +457,14 @@ class InboxTools:
                 "the call is not missed and repeated calls walk the inbox in order."
             ),
         ] = None,
+        thread_id: Annotated[
+            str | None,
+            Field(
+                description="Only mail of this conversation (a thread id from list_threads): "
+                "wait for the next reply in it.",
+                max_length=26,
+            ),
+        ] = None,
     ) -> dict[str, Any]:
         """Wait until a matching message is in the inbox and return its summary (sender,
         subject, preview, codes, links). The message is marked read, so calling again returns
@@ -411,6 +476,7 @@ class InboxTools:
             from_contains=from_contains,
             subject_contains=subject_contains,
             to_contains=to_contains,
+            thread_id=thread_id,
         )
         with _tool_errors():
             inbox = await _resolve(self.backend_for(ctx), inbox)
@@ -701,6 +767,8 @@ _TOOLS: tuple[tuple[str, str, ToolAnnotations], ...] = (
     ("list_inboxes", "List inboxes", _READ_ONLY),
     ("list_messages", "List messages", _READ_ONLY),
     ("search_messages", "Search messages", _READ_ONLY),
+    ("list_threads", "List conversations", _READ_ONLY),
+    ("read_thread", "Read a conversation", _READ_ONLY),
     ("read_message", "Read message", _ADDS),  # marks read
     ("wait_for_message", "Wait for a message", _ADDS),  # marks read
     ("wait_for_code", "Wait for a verification code", _ADDS),  # marks read
