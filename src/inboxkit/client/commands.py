@@ -352,6 +352,48 @@ def messages_command(
         click.echo("no messages", err=True)
 
 
+@click.command("threads")
+@click.argument("mailbox")
+@click.option("--spam", is_flag=True, help="The threads of the mail hidden as spam.")
+@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+@_json_option
+@_connection
+def threads_command(client: InboxKit, mailbox: str, spam: bool, limit: int, as_json: bool) -> None:
+    """List an inbox's conversations, newest activity first, with message and unread counts."""
+    page = client.list_threads(mailbox, spam=spam, limit=limit)
+    if as_json:
+        _print_json(page.items)
+        return
+    for thread in page:
+        unread = f", {thread.unread_count} unread" if thread.unread_count else ""
+        labels = f"  ({', '.join(thread.labels)})" if thread.labels else ""
+        line = (
+            f"{thread.id}  {_when(thread.last_message_at)}  {thread.subject!r}  "
+            f"[{thread.message_count} messages{unread}]  {', '.join(thread.participants)}{labels}"
+        )
+        _echo(printable(line).replace("\n", " "))
+    if not page.items:
+        click.echo("no threads", err=True)
+
+
+@click.command("thread")
+@click.argument("mailbox")
+@click.argument("thread_id")
+@_json_option
+@_connection
+def thread_command(client: InboxKit, mailbox: str, thread_id: str, as_json: bool) -> None:
+    """Print a conversation's messages, oldest first."""
+    thread = client.get_thread(mailbox, thread_id)
+    if as_json:
+        _print_json(thread)
+        return
+    _echo(printable(f"{thread.subject}  ({thread.message_count} messages)").replace("\n", " "))
+    for message in thread.messages:
+        click.echo(_summary_line(message))
+    if thread.next_cursor:
+        click.echo("(more messages: use the API or the SDK with the cursor)", err=True)
+
+
 @click.command("search")
 @click.argument("query")
 @click.option("--mailbox", default=None, help="Search this inbox (id or address) only.")
@@ -1185,6 +1227,8 @@ def lists_delete(client: InboxKit, entry_ids: tuple[str, ...]) -> None:
 COMMANDS = (
     inbox_group,
     messages_command,
+    threads_command,
+    thread_command,
     search_command,
     read_command,
     wait_command,
