@@ -11,6 +11,7 @@ from inboxkit.config import Settings
 from tests.client.conftest import Sdk
 from tests.helpers import RunningServer, start_server
 from tests.outbound.relay import relay_settings
+from tests.webhooks.conftest import receiver  # noqa: F401  (the webhook receiver fixture)
 
 
 @pytest.fixture
