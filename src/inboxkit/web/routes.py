@@ -484,6 +484,49 @@ def _list_url(mailbox_id: str, fields: dict[str, str]) -> str:
 # -- a message --------------------------------------------------------------------------------
 
 
+# Registered before a message's page, whose path would otherwise take "threads" for an id.
+@router.get("/inbox/{mailbox_id}/threads")
+@_refusals
+async def threads_page(request: Request, mailbox_id: str) -> Response:
+    """A mailbox's conversations, newest activity first."""
+    session = await _session(request)
+    principal = await _for_mailbox(request, session, mailbox_id)
+    runtime = _runtime(request)
+    cursor = request.query_params.get("cursor") or None
+    box = await runtime.mailboxes.get(principal, mailbox_id)
+    threads, next_cursor = await runtime.threads.list(
+        principal, mailbox_id, limit=PAGE_SIZE, cursor=cursor
+    )
+    return _page(
+        "threads.html",
+        title=f"Conversations · {box['address']}",
+        box=box,
+        threads=threads,
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/inbox/{mailbox_id}/threads/{thread_id}")
+@_refusals
+async def thread_page(request: Request, mailbox_id: str, thread_id: str) -> Response:
+    """One conversation's messages, oldest first."""
+    session = await _session(request)
+    principal = await _for_mailbox(request, session, mailbox_id)
+    runtime = _runtime(request)
+    cursor = request.query_params.get("cursor") or None
+    box = await runtime.mailboxes.get(principal, mailbox_id)
+    thread, next_cursor = await runtime.threads.get(
+        principal, mailbox_id, thread_id, limit=PAGE_SIZE, cursor=cursor
+    )
+    return _page(
+        "thread.html",
+        title=thread["subject"] or "(no subject)",
+        box=box,
+        thread=thread,
+        next_cursor=next_cursor,
+    )
+
+
 @router.get("/inbox/{mailbox_id}/{message_id}")
 @_refusals
 async def message(request: Request, mailbox_id: str, message_id: str) -> Response:
