@@ -503,7 +503,7 @@ async def delete(conn: AsyncConnection, message_id: str, content_id: str) -> Non
         )
     ).all()
     await usage.count_removed(conn, removed)
-    await threads.refresh(conn, [row.thread_id for row in removed])
+    await threads.refresh(conn, [(row.mailbox_id, row.thread_id) for row in removed])
     await _delete_orphan_contents(conn, {content_id})
 
 
@@ -534,7 +534,7 @@ async def purge_older(conn: AsyncConnection, plan: str, cutoff: datetime, batch:
         )
     ).all()
     await usage.count_removed(conn, removed)
-    await threads.refresh(conn, [row.thread_id for row in removed])
+    await threads.refresh(conn, [(row.mailbox_id, row.thread_id) for row in removed])
     await _delete_orphan_contents(conn, {row.content_id for row in removed})
     return len(removed)
 

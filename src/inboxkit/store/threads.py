@@ -298,43 +298,48 @@ async def _write(
 # -- keeping threads true when messages go -----------------------------------------------------
 
 
-async def refresh(conn: AsyncConnection, thread_ids: Iterable[str | None]) -> None:
-    """After messages were deleted: each thread's newest message again, or the thread gone
-    with its last message."""
-    ids = sorted({t for t in thread_ids if t})
-    for part in _chunks(ids):
-        newest = (
-            sa.select(messages.c.thread_id, sa.func.max(messages.c.id).label("last_id"))
-            .where(messages.c.thread_id.in_(part))
-            .group_by(messages.c.thread_id)
-        )
-        latest = {row.thread_id: row.last_id for row in (await conn.execute(newest)).all()}
-        gone = [t for t in part if t not in latest]
-        if gone:
-            await conn.execute(threads.delete().where(threads.c.id.in_(gone)))
-        if latest:
-            at = {
-                row.id: row.received_at
-                for row in (
-                    await conn.execute(
-                        sa.select(messages.c.id, messages.c.received_at).where(
-                            messages.c.id.in_(list(latest.values()))
-                        )
-                    )
-                ).all()
-            }
-            await conn.execute(
-                threads.update()
-                .where(threads.c.id == sa.bindparam("tid"))
-                .values(
-                    last_message_id=sa.bindparam("last_id"),
-                    last_message_at=sa.bindparam("last_at", type_=threads.c.last_message_at.type),
-                ),
-                [
-                    {"tid": tid, "last_id": last_id, "last_at": at[last_id]}
-                    for tid, last_id in latest.items()
-                ],
+async def refresh(conn: AsyncConnection, removed: Iterable[tuple[str, str | None]]) -> None:
+    """After messages were deleted (their mailbox and thread ids): each thread's newest
+    message again, or the thread gone with its last message. Read per mailbox, so each query
+    is a walk of `ix_messages_mailbox_thread`."""
+    per_box: dict[str, set[str]] = {}
+    for mailbox_id, thread_id in removed:
+        if thread_id:
+            per_box.setdefault(mailbox_id, set()).add(thread_id)
+    c = messages.c
+    for mailbox_id, ids in sorted(per_box.items()):
+        for part in _chunks(sorted(ids)):
+            newest = (
+                sa.select(c.thread_id, sa.func.max(c.id).label("last_id"))
+                .where(c.mailbox_id == mailbox_id, c.thread_id.in_(part))
+                .group_by(c.thread_id)
             )
+            latest = {row.thread_id: row.last_id for row in (await conn.execute(newest)).all()}
+            gone = [t for t in part if t not in latest]
+            if gone:
+                await conn.execute(threads.delete().where(threads.c.id.in_(gone)))
+            if latest:
+                await _set_newest(conn, latest)
+
+
+async def _set_newest(conn: AsyncConnection, latest: Mapping[str, str]) -> None:
+    """Point each thread (id → its newest message's id) at that message."""
+    query = sa.select(messages.c.id, messages.c.received_at).where(
+        messages.c.id.in_(list(latest.values()))
+    )
+    at = {row.id: row.received_at for row in (await conn.execute(query)).all()}
+    await conn.execute(
+        threads.update()
+        .where(threads.c.id == sa.bindparam("tid"))
+        .values(
+            last_message_id=sa.bindparam("last_id"),
+            last_message_at=sa.bindparam("last_at", type_=threads.c.last_message_at.type),
+        ),
+        [
+            {"tid": tid, "last_id": last_id, "last_at": at[last_id]}
+            for tid, last_id in latest.items()
+        ],
+    )
 
 
 async def forget_mailboxes(conn: AsyncConnection, mailbox_ids: list[str]) -> None:
