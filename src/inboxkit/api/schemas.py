@@ -179,6 +179,12 @@ class MailboxUpdate(Strict):
     ttl_minutes: Minutes | None = Field(
         None, description="Extend: expire this many minutes from now."
     )
+    outbound_review: bool | None = Field(
+        None,
+        description="Turn reviewed sending on or off: while on, every send and reply becomes a "
+        "draft awaiting approval. Only an account's API key may change it, never the "
+        "mailbox's own token.",
+    )
 
 
 class Mailbox(BaseModel):
@@ -194,6 +200,11 @@ class Mailbox(BaseModel):
     message_count: int = Field(0, description="Every message stored, hidden spam included.")
     unread_count: int = Field(
         0, description="Unread messages, not counting mail hidden as spam (see `spam=true`)."
+    )
+    outbound_review: bool = Field(
+        False,
+        description="Sends and replies become drafts awaiting an account's approval "
+        "(`POST …/drafts/{id}/approve`) instead of being sent.",
     )
 
 
