@@ -49,6 +49,7 @@ class Resource(StrEnum):
     FAULT = "fault"
     LIST_ENTRY = "list_entry"
     DOMAIN = "domain"
+    DRAFT = "draft"
 
 
 class InboxKitError(Exception):

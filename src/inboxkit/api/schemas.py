@@ -622,3 +622,73 @@ class Usage(BaseModel):
     period: UsagePeriod
     usage: UsageFigures
     limits: PlanLimits
+
+
+# -- drafts (api/drafts.py; held sends in api/outbound.py) -----------------------------------
+
+
+class DraftAttachment(BaseModel):
+    """A file a draft carries (its bytes are not shown again)."""
+
+    filename: str
+    content_type: str
+    size: int
+    content_id: str | None
+
+
+class DraftReview(BaseModel):
+    """Where a draft stands with review: `pending` approval, or `approved` (when, by whom)."""
+
+    state: Literal["pending", "approved"]
+    approved_at: datetime | None
+    approved_by: str | None
+
+
+class Draft(BaseModel):
+    """A message not sent yet. `status`: `draft` (kept), `pending_review` (awaits an account's
+    approval), `scheduled` (sent at `send_at`, or retried), `sending`, `sent` (see
+    `sent_message_id`) or `failed` (see `error`; edit and send again)."""
+
+    id: str
+    mailbox_id: str
+    status: Literal["draft", "pending_review", "scheduled", "sending", "sent", "failed"]
+    to: list[str]
+    cc: list[str]
+    bcc: list[str]
+    subject: str
+    text: str | None
+    html: str | None
+    attachments: list[DraftAttachment]
+    in_reply_to: str | None
+    reply_all: bool
+    forward_of: str | None
+    send_at: datetime | None
+    review: DraftReview | None
+    sent_message_id: str | None = Field(description="The sent message's id, once sent.")
+    error: str | None = Field(description="Why the last attempt failed, if it did.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReviewNote(BaseModel):
+    """Said when a message was kept for review instead of sent: it was NOT sent."""
+
+    state: Literal["pending"]
+    sent: Literal[False]
+    message: str = Field(description="That it was not sent, and how it is approved.")
+    approve_url: str = Field(description="POST here with an account's API key to approve.")
+
+
+class DraftAnswer(BaseModel):
+    """A draft; `review` is present when it now awaits approval (nothing was sent)."""
+
+    data: Draft
+    review: ReviewNote | None = None
+
+
+class HeldForReview(BaseModel):
+    """A send or reply from a mailbox under review: NOT sent, but kept as the draft in `data`,
+    awaiting approval as `review` says."""
+
+    data: Draft
+    review: ReviewNote

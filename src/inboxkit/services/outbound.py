@@ -717,7 +717,7 @@ class OutboundService:
         except IntegrityError:
             # The same key committed first in another request: answer as it did.
             replayed = await self._replay(box.id, idempotency_key, operation, request)
-            if replayed is not None:
+            if isinstance(replayed, dict):
                 return replayed
             raise
         return _result(stored, message_id)

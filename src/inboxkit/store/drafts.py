@@ -162,7 +162,9 @@ async def take(
     ).first()
 
 
-async def mark_sent(conn: AsyncConnection, draft_id: str, token: str, message_id: str) -> Row | None:
+async def mark_sent(
+    conn: AsyncConnection, draft_id: str, token: str, message_id: str
+) -> Row | None:
     """In the transaction that stores and queues the message: the draft is sent, if it is
     still scheduled under `token` (None: it was cancelled or taken over, so roll back)."""
     now = utcnow()
@@ -184,9 +186,7 @@ async def mark_sent(conn: AsyncConnection, draft_id: str, token: str, message_id
     ).first()
 
 
-async def release(
-    db: Database, draft_id: str, token: str, values: dict[str, Any]
-) -> Row | None:
+async def release(db: Database, draft_id: str, token: str, values: dict[str, Any]) -> Row | None:
     """Let go of a draft this holder did not send: back to a former status, rescheduled for a
     retry, or failed (`values` says which), only while `token` still holds it."""
     c = drafts.c

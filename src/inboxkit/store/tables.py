@@ -381,6 +381,7 @@ outbox = sa.Table(
     sa.Index("ix_outbox_mailbox_created", "mailbox_id", "created_at"),
 )
 
+
 class DraftStatus(StrEnum):
     """A draft's stored state. `scheduled` rows are the queue the drafts worker claims from
     (`next_attempt_at` is when: the send time, or the next retry); a scheduled row under a
