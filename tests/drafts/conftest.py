@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from inboxkit.config import Settings
+from tests.drafts.support import draft_settings
 from tests.helpers import RunningServer, start_server
 from tests.outbound.relay import RelaySink
 from tests.webhooks.receiver import Receiver, serve_receiver
-from tests.drafts.support import draft_settings
 
 
 @pytest.fixture

@@ -140,7 +140,12 @@ async def test_attachments_are_listed_by_name_type_and_size(mail: RunningServer)
         attachments=[{"filename": "a.txt", "content_type": "text/plain", "content": "aGVsbG8="}],
     )
     (item,) = created.json()["data"]["attachments"]
-    assert item == {"filename": "a.txt", "content_type": "text/plain", "size": 5, "content_id": None}
+    assert item == {
+        "filename": "a.txt",
+        "content_type": "text/plain",
+        "size": 5,
+        "content_id": None,
+    }
 
 
 async def test_another_accounts_drafts_are_404_on_every_route(mail: RunningServer):

@@ -37,9 +37,7 @@ async def test_an_mcp_send_under_review_waits_for_the_account_to_approve_it(
     own = await mail.http.post(f"{acc.path}/drafts/{draft_id}/approve", headers=acc.as_inbox())
     assert own.status_code == 403
     assert "account's API key" in own.json()["error"]["message"]
-    lift = await mail.http.patch(
-        acc.path, json={"outbound_review": False}, headers=acc.as_inbox()
-    )
+    lift = await mail.http.patch(acc.path, json={"outbound_review": False}, headers=acc.as_inbox())
     assert lift.status_code == 403
     assert relay.received == []
 
