@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 
 from inboxkit.config import Settings
@@ -59,9 +58,8 @@ async def test_a_deleted_scheduled_draft_is_never_sent(settings: Settings, relay
         # The later draft going out shows the worker ran past the cancelled one's time.
         (relayed,) = await relay.wait_for(1, timeout=30)
         assert relayed.rcpt_tos == ["carol@example.com"]
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+        # The worker handles due drafts in one claim: the cancelled one was due first.
+        await asyncio.sleep(0.5)
         assert [r.rcpt_tos for r in relay.received] == [["carol@example.com"]]
         del kept
 
