@@ -9,9 +9,9 @@ the current code measured in the same run, interleaved call by call; then the ti
 takes per message for three MIME shapes, and the median time for 1 MB adversarial inputs of
 several kinds. Figures only, no assertions.
 
-The baseline is `bench/_baseline/mail/`: the extractor as it was before the hard classes of
-real-world mail were handled and the renderer was sped up (main at 4049911), imported side by
-side with `inboxkit.mail`.
+The baseline is `inboxkit.mail` as it was at commit 4049911, before the hard classes of
+real-world mail were handled and the renderer was sped up: `bench/_baseline.py` takes it from
+git history and imports it side by side with the current `inboxkit.mail`.
 """
 
 from __future__ import annotations
@@ -32,10 +32,16 @@ sys.path.insert(0, str(ROOT / "src"))
 
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _baseline.mail import codes as base_codes  # noqa: E402
-from _baseline.mail import extract as base_extract  # noqa: E402
-from _baseline.mail import htmltext as base_htmltext  # noqa: E402
-from _baseline.mail import links as base_links  # noqa: E402
+import importlib  # noqa: E402
+
+from _baseline import mail_at  # noqa: E402
+
+BASELINE_COMMIT = "4049911"
+_base = mail_at(BASELINE_COMMIT).__name__
+base_codes = importlib.import_module(f"{_base}.codes")
+base_extract = importlib.import_module(f"{_base}.extract")
+base_htmltext = importlib.import_module(f"{_base}.htmltext")
+base_links = importlib.import_module(f"{_base}.links")
 
 from inboxkit.mail import codes, htmltext, links  # noqa: E402
 from inboxkit.mail.extract import extract  # noqa: E402
@@ -293,7 +299,10 @@ def stages(runs: int) -> None:
             clock = time.thread_time
             clear_caches()
             t0 = clock()
-            markup = ht._prepare_markup(html)  # the current code prepares it as UTF-8
+            # The current code names it `prepare_markup` and prepares UTF-8 bytes; the baseline
+            # had it private and prepared a str.
+            prepare = getattr(ht, "prepare_markup", None) or ht._prepare_markup
+            markup = prepare(html)
             if isinstance(markup, str):
                 markup = markup.encode("utf-8", "replace")
             tree = ht.LexborHTMLParser(markup)

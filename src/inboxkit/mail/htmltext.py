@@ -26,7 +26,16 @@ from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["Anchor", "Rendered", "html_to_text", "render_html", "strip_invisible"]
+__all__ = [
+    "SKIP_SELECTOR",
+    "Anchor",
+    "Rendered",
+    "drop_hidden",
+    "html_to_text",
+    "prepare_markup",
+    "render_html",
+    "strip_invisible",
+]
 
 # Structural marks put into the text and turned into whitespace at the end. ASCII control
 # characters keep the common all-ASCII text on CPython's fast string paths; they are removed
@@ -48,7 +57,7 @@ _SENTINELS = "\x05\x06"
 _FORGEABLE = b"\x00\x01\x02\x03\x04\x05\x06"
 _CONTROLS = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])  # removed from markup
 
-_SKIP_SELECTOR = (
+SKIP_SELECTOR = (
     "head,title,script,style,noscript,template,svg,math,iframe,object,embed,select,textarea"
 )
 
@@ -159,7 +168,7 @@ def _strongest_mark(match: re.Match[str]) -> str:
     return _CELL + sentinels
 
 
-# Hidden: elements flagged so, and those whose style says so (`_drop_hidden` decides).
+# Hidden: elements flagged so, and those whose style says so (`drop_hidden` decides).
 # (Narrowing the selector to styles that name a way of hiding costs as much: lexbor walks the
 # tree once per attribute selector.)
 _HIDDEN_SELECTOR = '[style],[hidden],[class*="preheader" i]'
@@ -182,7 +191,7 @@ def _hidden_style(style: str | None) -> bool:
     return False
 
 
-def _prepare_markup(html: str) -> bytes:
+def prepare_markup(html: str) -> bytes:
     """The markup worth parsing, as UTF-8: the <body> on, control characters and comments out,
     nesting capped.
 
@@ -210,7 +219,7 @@ def _prepare_markup(html: str) -> bytes:
 def _render(html: str) -> Rendered:
     if not html:
         return Rendered("", ())
-    data = _prepare_markup(html)
+    data = prepare_markup(html)
     tree = LexborHTMLParser(data)
     root = tree.body or tree.root
     if root is None:
@@ -222,9 +231,9 @@ def _render(html: str) -> Rendered:
     if _SKIP_TAG.search(low):
         # Removed innermost first (the selector answers in document order), so that no node
         # is destroyed twice.
-        for node in reversed(root.css(_SKIP_SELECTOR)):
+        for node in reversed(root.css(SKIP_SELECTOR)):
             node.decompose()
-    _drop_hidden(root)
+    drop_hidden(root)
     # The tree is rewritten so that lexbor can produce the text in one pass, in C: anchors are
     # fenced with sentinels, cells start with a tab mark, inline elements are unwrapped and
     # adjacent text merged. What is left between two text nodes is then always a block
@@ -305,7 +314,7 @@ _SKIP_TAG = re.compile(
 )
 
 
-def _drop_hidden(root: LexborNode) -> None:
+def drop_hidden(root: LexborNode) -> None:
     """Remove the elements a reader never sees: flagged so, or styled so (`_hidden_style`)."""
     hidden = []
     verdicts: dict[str, bool] = {}  # templates repeat the same few styles on every cell

@@ -27,9 +27,9 @@ import re
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from inboxkit.mail.htmltext import (
-    _SKIP_SELECTOR,
-    _drop_hidden,
-    _prepare_markup,
+    SKIP_SELECTOR,
+    drop_hidden,
+    prepare_markup,
     strip_invisible,
 )
 
@@ -42,7 +42,7 @@ MAX_TABLES = 500  # examined for data; further tables are read as layout
 MAX_DEPTH_WALK = 32  # ancestors looked at for list indentation and nested tables
 
 # Structural marks (the input's own control characters are removed first, see
-# `htmltext._prepare_markup`), turned into Markdown at the end.
+# `htmltext.prepare_markup`), turned into Markdown at the end.
 _CELL = "\x01"  # a data table's cell boundary: " | "
 _NL = "\x02"  # block boundary
 _BR = "\x03"  # <br>
@@ -88,7 +88,7 @@ def _bounded(text: str) -> str:
 def _render(html: str) -> str:
     if _INDENT in html or _SPACE in html:
         html = html.replace(_INDENT, "").replace(_SPACE, "")
-    tree = LexborHTMLParser(_prepare_markup(html))
+    tree = LexborHTMLParser(prepare_markup(html))
     root = tree.body or tree.root
     if root is None:
         return ""
@@ -107,9 +107,9 @@ def _render(html: str) -> str:
 
 def _drop_unseen(root: LexborNode) -> None:
     """Remove what is not shown: skipped elements, hidden ones, tracking pixels."""
-    for node in reversed(root.css(_SKIP_SELECTOR)):
+    for node in reversed(root.css(SKIP_SELECTOR)):
         node.decompose()
-    _drop_hidden(root)  # the same verdicts as the text rendering's
+    drop_hidden(root)  # the same verdicts as the text rendering's
 
 
 def _tiny(value: str | None) -> bool:

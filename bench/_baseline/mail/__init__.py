@@ -1,1 +1,0 @@
-"""Pure mail handling: parsing, HTML to text, sanitising, code and link extraction. No I/O."""
