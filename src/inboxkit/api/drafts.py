@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from inboxkit.api.deps import ID_PATTERN, CursorQuery, PrincipalDep, RuntimeDep
 from inboxkit.api.outbound import Address, Addresses, Attachments
@@ -72,7 +72,9 @@ class DraftIn(Strict):
         description="Id of a message in this mailbox: the draft is sent as a reply to it "
         "(In-Reply-To, References, `Re:`; to its sender when `to` is empty).",
     )
-    reply_all: bool = Field(False, description="With `in_reply_to` and no `to`: reply to all.")
+    reply_all: StrictBool = Field(
+        False, description="With `in_reply_to` and no `to`: reply to all."
+    )
     send_at: SendAt = None
 
 
@@ -87,7 +89,7 @@ class DraftUpdate(Strict):
     html: str | None = None
     attachments: Attachments | None = None
     in_reply_to: DraftId | None = None
-    reply_all: bool | None = None
+    reply_all: StrictBool | None = None
     send_at: SendAt = None
 
 

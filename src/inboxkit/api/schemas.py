@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from inboxkit.services.auth import SCOPES
 
@@ -179,7 +179,7 @@ class MailboxUpdate(Strict):
     ttl_minutes: Minutes | None = Field(
         None, description="Extend: expire this many minutes from now."
     )
-    outbound_review: bool | None = Field(
+    outbound_review: StrictBool | None = Field(
         None,
         description="Turn reviewed sending on or off: while on, every send and reply becomes a "
         "draft awaiting approval. Only an account's API key may change it, never the "
