@@ -682,9 +682,8 @@ async def attachment(
 
 def install(app: FastAPI) -> None:
     """Serve the UI from `app`: the pages, the static files, the headers middleware."""
-    from inboxkit.web.security import UiHeaders
-
     from inboxkit.web.drafts import router as drafts_router
+    from inboxkit.web.security import UiHeaders
 
     # First: its `/inbox/{id}/drafts` page would otherwise be taken for a message's page.
     app.include_router(drafts_router)
