@@ -46,6 +46,9 @@ TOOL_NAMES = {
     "add_domain",
     "verify_domain",
     "domain_zone_file",
+    "create_draft",
+    "send_draft",
+    "list_drafts",
 }
 
 
