@@ -27,6 +27,7 @@ from inboxkit import __version__
 from inboxkit.api.accounts import router as accounts_router
 from inboxkit.api.connections import guarded_http_protocol
 from inboxkit.api.domains import router as domains_router
+from inboxkit.api.drafts import router as drafts_router
 from inboxkit.api.errors import install_error_handlers
 from inboxkit.api.esp import mailgun, postmark, resend, sendgrid, ses, too_large_answer
 from inboxkit.api.faults import router as faults_router
@@ -151,6 +152,7 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
         threads_router,
         search_router,
         outbound_router,
+        drafts_router,
         stream_router,
         webhooks_router,
         faults_router,

@@ -50,6 +50,7 @@ class Resource(StrEnum):
     LIST_ENTRY = "list_entry"
     DOMAIN = "domain"
     THREAD = "thread"
+    DRAFT = "draft"
 
 
 class InboxKitError(Exception):

@@ -73,6 +73,7 @@ class Mailbox(TypedDict):
     expires_at: datetime | None
     message_count: int
     unread_count: int
+    outbound_review: bool  # sends and replies become drafts awaiting approval (DESIGN §13)
     token: NotRequired[str]  # the mailbox token, only in the answer that created it
 
 

@@ -48,6 +48,9 @@ TOOL_NAMES = {
     "add_domain",
     "verify_domain",
     "domain_zone_file",
+    "create_draft",
+    "send_draft",
+    "list_drafts",
 }
 
 

@@ -44,6 +44,7 @@ from inboxkit.client.models import (
     Message,
     MessageSummary,
     Model,
+    PendingDraft,
     Plan,
     PlanLimits,
     SentMessage,
@@ -156,9 +157,13 @@ def _body_text(text: str | None, html: str | None) -> str | None:
     return text
 
 
-def _show_sent(sent: SentMessage, as_json: bool) -> None:
+def _show_sent(sent: SentMessage | PendingDraft, as_json: bool) -> None:
     if as_json:
         _print_json(sent)
+    elif isinstance(sent, PendingDraft):
+        # Under review: nothing was sent. The draft's id is what an approver needs.
+        click.echo(sent.draft.id)
+        _echo(f"NOT sent, awaiting review: {sent.review.message}", err=True)
     else:
         click.echo(sent.id)
         _echo(f"{sent.delivery_status}: {sent.subject!r} to {', '.join(sent.to)}", err=True)
@@ -1249,6 +1254,7 @@ def register(group: click.Group) -> None:
     """Add the client commands to the `inboxkit` command group."""
     # Imported here: the domain commands use this module's plumbing.
     from inboxkit.client.domain_commands import domains_group
+    from inboxkit.client.draft_commands import drafts_group
 
-    for command in (*COMMANDS, domains_group):
+    for command in (*COMMANDS, domains_group, drafts_group):
         group.add_command(command)

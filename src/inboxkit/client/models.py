@@ -44,6 +44,11 @@ __all__ = [
     "ApiKey",
     "ApiKeyCreated",
     "SentMessage",
+    "Draft",
+    "DraftAttachment",
+    "DraftReview",
+    "PendingDraft",
+    "ReviewNote",
     "Webhook",
     "WebhookCreated",
     "WebhookAttempt",
@@ -437,6 +442,66 @@ class SentMessage(MessageSummary):
     """An outbound message as stored: `delivery_status` is queued, then sent or failed."""
 
     message_id: str | None = Field(None, description="The Message-ID header it was sent with.")
+
+
+class DraftAttachment(Model):
+    """A file a draft carries (its bytes are not shown again)."""
+
+    filename: str
+    content_type: str
+    size: int
+    content_id: str | None = None
+
+
+class DraftReview(Model):
+    """Where a draft stands with review: `pending` approval, or `approved`."""
+
+    state: str
+    approved_at: datetime | None = None
+    approved_by: str | None = None
+
+
+class Draft(Model):
+    """A message not sent yet. `status`: draft, pending_review, scheduled, sending, sent
+    (`sent_message_id`) or failed (`error`)."""
+
+    id: str
+    mailbox_id: str
+    status: str
+    to: list[str] = []
+    cc: list[str] = []
+    bcc: list[str] = []
+    subject: str = ""
+    text: str | None = None
+    html: str | None = None
+    attachments: list[DraftAttachment] = []
+    in_reply_to: str | None = None
+    reply_all: bool = False
+    forward_of: str | None = None
+    send_at: datetime | None = None
+    review: DraftReview | None = None
+    sent_message_id: str | None = None
+    error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReviewNote(Model):
+    """Why a message was kept instead of sent: its mailbox is under review."""
+
+    state: str
+    sent: bool = False
+    message: str
+    approve_url: str
+
+
+class PendingDraft(Model):
+    """What `send` and `reply` return for a mailbox under review: nothing was sent (`sent` is
+    False); the message is `draft`, awaiting approval as `review` says."""
+
+    draft: Draft
+    review: ReviewNote
+    sent: bool = False
 
 
 class Webhook(Model):

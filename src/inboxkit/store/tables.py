@@ -25,6 +25,8 @@ __all__ = [
     "outbox",
     "OutboxStatus",
     "idempotency_keys",
+    "drafts",
+    "DraftStatus",
     "webhooks",
     "webhook_deliveries",
     "WebhookDeliveryStatus",
@@ -162,6 +164,8 @@ mailboxes = sa.Table(
     # the per-mailbox ceiling and the account's storage figure read these instead of counting.
     sa.Column("message_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("stored_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    # Every send and reply becomes a draft awaiting an account's approval (migration 0017).
+    sa.Column("outbound_review", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_mailboxes_account_id", "account_id", "id"),
     sa.Index("ix_mailboxes_expires_at", "expires_at"),
     # One live capture mailbox per account (migration 0006).
@@ -412,6 +416,54 @@ outbox = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),
     sa.Index("ix_outbox_mailbox_created", "mailbox_id", "created_at"),
+)
+
+
+class DraftStatus(StrEnum):
+    """A draft's stored state. `scheduled` rows are the queue the drafts worker claims from
+    (`next_attempt_at` is when: the send time, or the next retry); a scheduled row under a
+    live lease is shown as `sending`. `sent` keeps the sent message's id."""
+
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+# Drafts (DESIGN §13): messages not sent yet, kept with the request that will send them, and
+# the durable schedule of timed and approved sends (claimed with a lease, store/queue.py).
+drafts = sa.Table(
+    "drafts",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("mailbox_id", Id, sa.ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # DraftStatus
+    sa.Column("to_addrs", sa.JSON, nullable=False),
+    sa.Column("cc_addrs", sa.JSON, nullable=False),
+    sa.Column("bcc_addrs", sa.JSON, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("html", sa.Text, nullable=True),
+    # As the send request gives them: filename, content_type, content (base64), content_id.
+    sa.Column("attachments", sa.JSON, nullable=False),
+    # A message of the mailbox this draft answers (sent as a reply), or forwards.
+    sa.Column("in_reply_to", Id, nullable=True),
+    sa.Column("reply_all", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("forward_of", Id, nullable=True),
+    sa.Column("send_at", UTCDateTime, nullable=True),
+    sa.Column("approved_at", UTCDateTime, nullable=True),
+    sa.Column("approved_by", sa.String(64), nullable=True),
+    sa.Column("sent_message_id", Id, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("lock_token", sa.String(26), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_drafts_mailbox_id", "mailbox_id", "id"),
+    sa.Index("ix_drafts_status_next", "status", "next_attempt_at"),
 )
 
 # Idempotency-Key records: the request's digest and the answer given, for 24 hours.

@@ -178,6 +178,19 @@ async def _for_mailbox(request: Request, session: Session | None, mailbox_id: st
     return await _principal(request, token)
 
 
+async def _signed_in_account(request: Request, session: Session) -> bool:
+    """Whether the person signed in with an account's key: who may approve drafts and switch a
+    mailbox's outbound review (web/drafts.py). Only decides what a page offers; the posts are
+    decided by the services."""
+    if session.key is None:
+        return False
+    try:
+        principal = await _runtime(request).auth.authenticate(session.key)
+    except Unauthorized:  # revoked since signing in
+        return False
+    return principal.kind is PrincipalKind.API_KEY
+
+
 def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(_templates.get_template(template).render(**context), status_code=status)
 
@@ -434,6 +447,7 @@ async def _inbox_page(
         max_ttl=runtime.settings.max_ttl_minutes,
         send_error=send_error,
         draft=draft or {},
+        account_user=await _signed_in_account(request, session),
     )
 
 
@@ -711,8 +725,11 @@ async def attachment(
 
 def install(app: FastAPI) -> None:
     """Serve the UI from `app`: the pages, the static files, the headers middleware."""
+    from inboxkit.web.drafts import router as drafts_router
     from inboxkit.web.security import UiHeaders
 
+    # First: its `/inbox/{id}/drafts` page would otherwise be taken for a message's page.
+    app.include_router(drafts_router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(UiHeaders)
