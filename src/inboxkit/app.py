@@ -27,6 +27,7 @@ from inboxkit import __version__
 from inboxkit.api.accounts import router as accounts_router
 from inboxkit.api.connections import guarded_http_protocol
 from inboxkit.api.domains import router as domains_router
+from inboxkit.api.drafts import router as drafts_router
 from inboxkit.api.errors import install_error_handlers
 from inboxkit.api.esp import mailgun, postmark, resend, sendgrid, ses, too_large_answer
 from inboxkit.api.faults import router as faults_router
@@ -44,6 +45,7 @@ from inboxkit.api.schemas import ErrorResponse
 from inboxkit.api.search import router as search_router
 from inboxkit.api.stream import router as stream_router
 from inboxkit.api.stream import ws_router
+from inboxkit.api.threads import router as threads_router
 from inboxkit.api.webhooks import router as webhooks_router
 from inboxkit.config import Settings
 from inboxkit.mcp.http import MCP_PATH, McpEndpoint
@@ -147,8 +149,10 @@ def build_app(settings: Settings, role: Role | str = Role.ALL) -> FastAPI:
     for router in (
         mailboxes_router,
         messages_router,
+        threads_router,
         search_router,
         outbound_router,
+        drafts_router,
         stream_router,
         webhooks_router,
         faults_router,

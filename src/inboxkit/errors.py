@@ -49,6 +49,8 @@ class Resource(StrEnum):
     FAULT = "fault"
     LIST_ENTRY = "list_entry"
     DOMAIN = "domain"
+    THREAD = "thread"
+    DRAFT = "draft"
 
 
 class InboxKitError(Exception):

@@ -49,6 +49,9 @@ MessageSummary = TypedDict(
         # The user labels (sorted), then the system labels: `sent` for outbound mail, `spam`
         # for mail its verdict hid (labels.py).
         "labels": list[str],
+        # The conversation it belongs to (store/threads.py); None only on a row stored before
+        # threads existed that the start-up backfill has not reached yet.
+        "thread_id": str | None,
     },
 )
 
@@ -75,6 +78,7 @@ class Mailbox(TypedDict):
     expires_at: datetime | None
     message_count: int
     unread_count: int
+    outbound_review: bool  # sends and replies become drafts awaiting approval (DESIGN §13)
     token: NotRequired[str]  # the mailbox token, only in the answer that created it
 
 
@@ -107,6 +111,7 @@ def summary(row: Any) -> MessageSummary:
             direction=row.direction,
             hidden=bool(getattr(row, "hidden", False)),
         ),
+        "thread_id": row.thread_id,
     }
 
 

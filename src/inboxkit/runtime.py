@@ -29,6 +29,7 @@ from inboxkit.services.admission import Admission
 from inboxkit.services.auth import AuthService
 from inboxkit.services.capture import CaptureService
 from inboxkit.services.domains import DomainService
+from inboxkit.services.drafts import DraftService
 from inboxkit.services.faults import FaultService
 from inboxkit.services.inbound_ses import SesInbound
 from inboxkit.services.ingest import IngestService
@@ -40,6 +41,7 @@ from inboxkit.services.plans import PlanService
 from inboxkit.services.quotas import DeliveryQuotas
 from inboxkit.services.sessions import SessionService
 from inboxkit.services.sns import SnsVerifier
+from inboxkit.services.threads import ThreadService
 from inboxkit.services.throttle import RateLimiter
 from inboxkit.services.wait import WaitService
 from inboxkit.services.webhooks import WebhookService
@@ -52,6 +54,7 @@ from inboxkit.store.dialect import create_dialect
 from inboxkit.store.migrate import upgrade
 from inboxkit.workers import start_workers
 from inboxkit.workers.catchup import CatchUp
+from inboxkit.workers.drafts import DraftScheduler
 from inboxkit.workers.outbox import OutboxSender
 from inboxkit.workers.webhooks import WebhookDispatcher
 
@@ -114,6 +117,7 @@ class Runtime:
         self.quotas = DeliveryQuotas(self.db)
         self.messages = MessageService(settings, self.db, self.mailboxes)
         self.search = self.messages.search
+        self.threads = ThreadService(self.db, self.mailboxes)
         self.waits = WaitService(
             settings, self.db, self.bus, self.mailboxes, self.dialect, metrics=self.metrics
         )
@@ -160,6 +164,15 @@ class Runtime:
         self.faults = FaultService(self.db, self.dialect, self.mailboxes)
         self.outbound = OutboundService(
             settings, self.db, self.dialect, self.mailboxes, self.pipeline, self.domains
+        )
+        # Drafts, scheduled and reviewed sending (DESIGN §13): a mailbox under review hands
+        # its sends to the drafts service instead of sending them.
+        self.drafts = DraftService(
+            settings, self.db, self.bus, self.mailboxes, self.outbound, self.webhooks
+        )
+        self.outbound.review = self.drafts
+        self.draft_scheduler = DraftScheduler(
+            settings, self.db, self.dialect, self.bus, self.drafts
         )
         self.outbox = OutboxSender(
             settings, self.db, self.dialect, self.bus, self.mailboxes, self.pipeline, self.webhooks
@@ -219,6 +232,7 @@ class Runtime:
         await asyncio.gather(*self.worker_tasks, return_exceptions=True)
         self.worker_tasks = []
         await self.outbox.close()
+        await self.draft_scheduler.close()
         await self.webhook_dispatcher.close()
         await self.sns.close()
         await self.waits.close()

@@ -52,6 +52,27 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-path = "/api/v1/mailboxes/{mailbox}/messages"
 include-method = "GET"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
+
+# A draft's `send_at` must lie in the coming year (a past or far one is a documented 400), and
+# scheduling or sending a draft needs what a send needs (a recipient, a body), which depends on
+# the stored draft: no pattern states either, so both are refused with their documented 400.
+[[operations]]
+include-path = "/api/v1/mailboxes/{mailbox}/drafts"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+[[operations]]
+include-path = "/api/v1/mailboxes/{mailbox}/drafts/{draft_id}"
+include-method = "PATCH"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+[[operations]]
+include-path = "/api/v1/mailboxes/{mailbox}/drafts/{draft_id}/send"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+[[operations]]
+include-path = "/api/v1/mailboxes/{mailbox}/drafts/{draft_id}/approve"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 """
 
 

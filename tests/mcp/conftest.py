@@ -30,6 +30,8 @@ TOOL_NAMES = {
     "list_inboxes",
     "list_messages",
     "search_messages",
+    "list_threads",
+    "read_thread",
     "read_message",
     "wait_for_message",
     "wait_for_code",
@@ -48,6 +50,9 @@ TOOL_NAMES = {
     "add_domain",
     "verify_domain",
     "domain_zone_file",
+    "create_draft",
+    "send_draft",
+    "list_drafts",
 }
 
 

@@ -17,6 +17,9 @@ async def test_secret_is_shown_once_and_never_listed(hooks: RunningServer, recei
         "mailbox.expired",
         "mailbox.deleted",
         "domain.unverified",
+        "draft.created",
+        "draft.approved",
+        "draft.sent",
     ]
     assert created["enabled"] is True and created["mailbox_id"] is None
     listed = await hooks.http.get("/webhooks", headers=hooks.auth(key))

@@ -61,15 +61,28 @@ async def get_mailbox(runtime: RuntimeDep, principal: PrincipalDep, mailbox: str
 @router.patch(
     "/mailboxes/{mailbox}",
     response_model=Data[Mailbox],
-    responses={409: {"model": ErrorResponse, "description": "The capture mailbox takes no TTL"}},
+    responses={
+        403: {
+            "model": ErrorResponse,
+            "description": "No `mailboxes:write` scope, or a mailbox token changing "
+            "`outbound_review`",
+        },
+        409: {"model": ErrorResponse, "description": "The capture mailbox takes no TTL"},
+    },
 )
 async def update_mailbox(
     runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, body: MailboxUpdate
 ):
-    """Rename a mailbox or extend its life (`ttl_minutes` from now)."""
+    """Rename a mailbox, extend its life (`ttl_minutes` from now), or turn reviewed sending
+    on or off (`outbound_review`: an account's API key only, never the mailbox's own token)."""
     fields = body.model_fields_set
     updated = await runtime.mailboxes.update(
-        principal, mailbox, name=body.name, ttl_minutes=body.ttl_minutes, fields=set(fields)
+        principal,
+        mailbox,
+        name=body.name,
+        ttl_minutes=body.ttl_minutes,
+        outbound_review=body.outbound_review,
+        fields=set(fields),
     )
     return {"data": updated}
 

@@ -140,6 +140,14 @@ async def wait_for_message(
     has_code: bool | None = None,
     since: DateTime | None = None,
     after: str | None = None,
+    thread_id: Annotated[
+        str | None,
+        Query(
+            max_length=26,
+            description="Only a message of this thread (the next reply in a conversation); "
+            "a thread that is not this mailbox's is a 404.",
+        ),
+    ] = None,
     mark_read: bool = True,
 ):
     """Long-poll: the oldest unread matching message (or, with `since`/`after`, the oldest
@@ -152,6 +160,7 @@ async def wait_for_message(
         subject_contains=subject_contains,
         to_contains=to_contains,
         has_code=has_code,
+        thread_id=thread_id,
     )
     result = await unless_disconnected(
         request.receive,

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Header
 from pydantic import Field
 
 from inboxkit.api.deps import PrincipalDep, RuntimeDep
-from inboxkit.api.schemas import Data, ErrorResponse, MessageSummary, Strict
+from inboxkit.api.schemas import Data, ErrorResponse, HeldForReview, MessageSummary, Strict
 from inboxkit.services.outbound import (
     MAX_ADDRESS_CHARS,
     MAX_ATTACHMENTS,
     MAX_IDEMPOTENCY_KEY_CHARS,
     MAX_LISTED_ADDRESSES,
     MAX_SUBJECT_CHARS,
+    Held,
 )
 
 router = APIRouter(tags=["sending"])
@@ -130,10 +131,21 @@ class SentMessage(MessageSummary):
     message_id: str = Field(description="The Message-ID header of the sent message.")
 
 
+# A mailbox under review answers with the kept draft and a `review` note instead: tell them
+# apart by `review` (present only then) or by `data.status` ("pending_review").
+SendAnswer = Data[SentMessage] | HeldForReview
+
+
+def _answer(result: dict[str, Any] | Held) -> dict[str, Any]:
+    if isinstance(result, Held):
+        return {"data": result.draft, "review": result.review}
+    return {"data": result}
+
+
 @router.post(
     "/mailboxes/{mailbox}/send",
     status_code=202,
-    response_model=Data[SentMessage],
+    response_model=SendAnswer,
     responses=_RESPONSES,
 )
 async def send_message(
@@ -147,7 +159,9 @@ async def send_message(
     to an account: an anonymous inbox's token cannot send). The message is stored in
     the mailbox as `outbound` with `delivery_status: "queued"`, which becomes `sent` or
     `failed` (with the reason in `delivery_error`) once delivered; `message.sent` /
-    `message.failed` events and webhooks follow."""
+    `message.failed` events and webhooks follow. From a mailbox under review
+    (`outbound_review`) nothing is sent: the answer is the draft kept for approval, with a
+    `review` note (and `data.status: "pending_review"`)."""
     request = body.model_dump()
     to = request.pop("to")
     sent = await runtime.outbound.send(
@@ -157,13 +171,13 @@ async def send_message(
         idempotency_key=idempotency_key,
         **request,
     )
-    return {"data": sent}
+    return _answer(sent)
 
 
 @router.post(
     "/mailboxes/{mailbox}/messages/{message_id}/reply",
     status_code=202,
-    response_model=Data[SentMessage],
+    response_model=SendAnswer,
     responses=_RESPONSES,
 )
 async def reply_to_message(
@@ -176,17 +190,17 @@ async def reply_to_message(
 ):
     """Reply to a message in the mailbox (needs the `send` scope): to its Reply-To or From,
     with `reply_all` also to its other recipients; threaded with In-Reply-To, References and
-    a single "Re:". Queued and reported like `send`."""
+    a single "Re:". Queued and reported like `send`, or kept for review like it."""
     sent = await runtime.outbound.reply(
         principal, mailbox, message_id, idempotency_key=idempotency_key, **body.model_dump()
     )
-    return {"data": sent}
+    return _answer(sent)
 
 
 @router.post(
     "/mailboxes/{mailbox}/messages/{message_id}/forward",
     status_code=202,
-    response_model=Data[SentMessage],
+    response_model=SendAnswer,
     responses=_RESPONSES,
 )
 async def forward_message(
@@ -201,7 +215,8 @@ async def forward_message(
     "Fwd: …", your `text` (or `html`) first, then a "Forwarded message" block with the
     original's From, Date, Subject, To and Cc and its text (and HTML) body, and every
     attachment of the original attached again, byte for byte. References keeps the original's
-    thread; there is no In-Reply-To. Queued and reported like `send`."""
+    thread; there is no In-Reply-To. Queued and reported like `send`, or kept for review like
+    it."""
     request = body.model_dump()
     to = request.pop("to")
     sent = await runtime.outbound.forward(
@@ -212,4 +227,4 @@ async def forward_message(
         idempotency_key=idempotency_key,
         **request,
     )
-    return {"data": sent}
+    return _answer(sent)

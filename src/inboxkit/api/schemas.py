@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from inboxkit.labels import MAX_LABEL_CHARS, MAX_LABELS_PER_CHANGE
 from inboxkit.services.auth import SCOPES
@@ -181,6 +181,12 @@ class MailboxUpdate(Strict):
     ttl_minutes: Minutes | None = Field(
         None, description="Extend: expire this many minutes from now."
     )
+    outbound_review: StrictBool | None = Field(
+        None,
+        description="Turn reviewed sending on or off: while on, every send and reply becomes a "
+        "draft awaiting approval. Only an account's API key may change it, never the "
+        "mailbox's own token.",
+    )
 
 
 class Mailbox(BaseModel):
@@ -196,6 +202,11 @@ class Mailbox(BaseModel):
     message_count: int = Field(0, description="Every message stored, hidden spam included.")
     unread_count: int = Field(
         0, description="Unread messages, not counting mail hidden as spam (see `spam=true`)."
+    )
+    outbound_review: bool = Field(
+        False,
+        description="Sends and replies become drafts awaiting an account's approval "
+        "(`POST …/drafts/{id}/approve`) instead of being sent.",
     )
 
 
@@ -324,8 +335,47 @@ class MessageSummary(BaseModel):
         description="The user labels (lower-case, sorted), then the system labels: `sent` on "
         "mail sent from the mailbox, `spam` on mail hidden as spam.",
     )
+    thread_id: str | None = Field(
+        None,
+        description="The conversation this message belongs to (GET …/threads/{thread_id}); "
+        "null only briefly, on mail stored before threads existed.",
+    )
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+class Thread(BaseModel):
+    """A conversation: its messages counted in the view asked for (visible mail, or the spam
+    folder with `spam=true`)."""
+
+    id: str
+    mailbox_id: str
+    subject: str = Field(description="The subject of the message that started it.")
+    participants: list[str] = Field(
+        description="Lower-cased addresses seen in From, To and Cc of its messages (at most 50)."
+    )
+    message_count: int
+    unread_count: int
+    last_message_at: datetime = Field(description="When its newest message arrived.")
+    labels: list[str] = Field(
+        description="System labels its messages carry: `sent` when one is outbound, `spam` "
+        "when one is hidden as spam."
+    )
+    preview: str = Field(description="The start of its newest message's text.")
+
+
+class ThreadDetail(Thread):
+    """A thread with its messages, oldest first (a page of at most `limit`)."""
+
+    messages: list[MessageSummary]
+
+
+class ThreadPage(BaseModel):
+    """One thread under `data`; pass `meta.next_cursor` back as `cursor` for its next
+    messages."""
+
+    data: ThreadDetail
+    meta: PageMeta
 
 
 class Highlight(BaseModel):
@@ -664,3 +714,73 @@ class Usage(BaseModel):
     period: UsagePeriod
     usage: UsageFigures
     limits: PlanLimits
+
+
+# -- drafts (api/drafts.py; held sends in api/outbound.py) -----------------------------------
+
+
+class DraftAttachment(BaseModel):
+    """A file a draft carries (its bytes are not shown again)."""
+
+    filename: str
+    content_type: str
+    size: int
+    content_id: str | None
+
+
+class DraftReview(BaseModel):
+    """Where a draft stands with review: `pending` approval, or `approved` (when, by whom)."""
+
+    state: Literal["pending", "approved"]
+    approved_at: datetime | None
+    approved_by: str | None
+
+
+class Draft(BaseModel):
+    """A message not sent yet. `status`: `draft` (kept), `pending_review` (awaits an account's
+    approval), `scheduled` (sent at `send_at`, or retried), `sending`, `sent` (see
+    `sent_message_id`) or `failed` (see `error`; edit and send again)."""
+
+    id: str
+    mailbox_id: str
+    status: Literal["draft", "pending_review", "scheduled", "sending", "sent", "failed"]
+    to: list[str]
+    cc: list[str]
+    bcc: list[str]
+    subject: str
+    text: str | None
+    html: str | None
+    attachments: list[DraftAttachment]
+    in_reply_to: str | None
+    reply_all: bool
+    forward_of: str | None
+    send_at: datetime | None
+    review: DraftReview | None
+    sent_message_id: str | None = Field(description="The sent message's id, once sent.")
+    error: str | None = Field(description="Why the last attempt failed, if it did.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReviewNote(BaseModel):
+    """Said when a message was kept for review instead of sent: it was NOT sent."""
+
+    state: Literal["pending"]
+    sent: Literal[False]
+    message: str = Field(description="That it was not sent, and how it is approved.")
+    approve_url: str = Field(description="POST here with an account's API key to approve.")
+
+
+class DraftAnswer(BaseModel):
+    """A draft; `review` is present when it now awaits approval (nothing was sent)."""
+
+    data: Draft
+    review: ReviewNote | None = None
+
+
+class HeldForReview(BaseModel):
+    """A send or reply from a mailbox under review: NOT sent, but kept as the draft in `data`,
+    awaiting approval as `review` says."""
+
+    data: Draft
+    review: ReviewNote

@@ -22,6 +22,9 @@ EventName = Literal[
     "mailbox.expired",
     "mailbox.deleted",
     "domain.unverified",
+    "draft.created",
+    "draft.approved",
+    "draft.sent",
 ]
 assert set(EventName.__args__) == set(EVENTS)  # type: ignore[attr-defined]
 

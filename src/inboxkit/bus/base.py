@@ -39,6 +39,11 @@ EventKind = Literal[
     "mailbox.deleted",
     "mailbox.expired",
     "webhook.attempt",  # a webhook delivery attempt was made (on the webhook's channel)
+    # Drafts (no mailbox: they only wake the webhook dispatcher and the drafts worker).
+    "draft.created",  # a draft began to await review
+    "draft.approved",
+    "draft.sent",
+    "draft.scheduled",  # a draft is due at some time: the drafts worker looks again
     "resync",
     "shutdown",
 ]

@@ -44,6 +44,7 @@ from inboxkit.client.models import (
     Message,
     MessageSummary,
     Model,
+    PendingDraft,
     Plan,
     PlanLimits,
     SentMessage,
@@ -157,9 +158,13 @@ def _body_text(text: str | None, html: str | None) -> str | None:
     return text
 
 
-def _show_sent(sent: SentMessage, as_json: bool) -> None:
+def _show_sent(sent: SentMessage | PendingDraft, as_json: bool) -> None:
     if as_json:
         _print_json(sent)
+    elif isinstance(sent, PendingDraft):
+        # Under review: nothing was sent. The draft's id is what an approver needs.
+        click.echo(sent.draft.id)
+        _echo(f"NOT sent, awaiting review: {sent.review.message}", err=True)
     else:
         click.echo(sent.id)
         _echo(f"{sent.delivery_status}: {sent.subject!r} to {', '.join(sent.to)}", err=True)
@@ -352,6 +357,48 @@ def messages_command(
         click.echo(_summary_line(message))
     if not page.items:
         click.echo("no messages", err=True)
+
+
+@click.command("threads")
+@click.argument("mailbox")
+@click.option("--spam", is_flag=True, help="The threads of the mail hidden as spam.")
+@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+@_json_option
+@_connection
+def threads_command(client: InboxKit, mailbox: str, spam: bool, limit: int, as_json: bool) -> None:
+    """List an inbox's conversations, newest activity first, with message and unread counts."""
+    page = client.list_threads(mailbox, spam=spam, limit=limit)
+    if as_json:
+        _print_json(page.items)
+        return
+    for thread in page:
+        unread = f", {thread.unread_count} unread" if thread.unread_count else ""
+        labels = f"  ({', '.join(thread.labels)})" if thread.labels else ""
+        line = (
+            f"{thread.id}  {_when(thread.last_message_at)}  {thread.subject!r}  "
+            f"[{thread.message_count} messages{unread}]  {', '.join(thread.participants)}{labels}"
+        )
+        _echo(printable(line).replace("\n", " "))
+    if not page.items:
+        click.echo("no threads", err=True)
+
+
+@click.command("thread")
+@click.argument("mailbox")
+@click.argument("thread_id")
+@_json_option
+@_connection
+def thread_command(client: InboxKit, mailbox: str, thread_id: str, as_json: bool) -> None:
+    """Print a conversation's messages, oldest first."""
+    thread = client.get_thread(mailbox, thread_id)
+    if as_json:
+        _print_json(thread)
+        return
+    _echo(printable(f"{thread.subject}  ({thread.message_count} messages)").replace("\n", " "))
+    for message in thread.messages:
+        click.echo(_summary_line(message))
+    if thread.next_cursor:
+        click.echo("(more messages: use the API or the SDK with the cursor)", err=True)
 
 
 @click.command("search")
@@ -1236,6 +1283,8 @@ def lists_delete(client: InboxKit, entry_ids: tuple[str, ...]) -> None:
 COMMANDS = (
     inbox_group,
     messages_command,
+    threads_command,
+    thread_command,
     search_command,
     read_command,
     wait_command,
@@ -1258,6 +1307,7 @@ def register(group: click.Group) -> None:
     """Add the client commands to the `inboxkit` command group."""
     # Imported here: the domain commands use this module's plumbing.
     from inboxkit.client.domain_commands import domains_group
+    from inboxkit.client.draft_commands import drafts_group
 
-    for command in (*COMMANDS, domains_group):
+    for command in (*COMMANDS, domains_group, drafts_group):
         group.add_command(command)

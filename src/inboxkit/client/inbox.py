@@ -16,7 +16,9 @@ from inboxkit.client.models import (
     Mailbox,
     Message,
     MessageSummary,
+    Page,
     SentMessage,
+    Thread,
     Usage,
 )
 from inboxkit.client.operations import AttachmentInput
@@ -70,8 +72,10 @@ class InboxOperations:
         since: datetime | None = None,
         after: str | None = None,
         mark_read: bool = True,
+        thread_id: str | None = None,
     ) -> Flow[MessageSummary | None]:
-        """The next unread matching message's summary, or None after `timeout` seconds."""
+        """The next unread matching message's summary, or None after `timeout` seconds; with
+        `thread_id`, the next one of that conversation."""
         return (
             yield from self._client.wait.flow(
                 self.address,
@@ -83,8 +87,19 @@ class InboxOperations:
                 since=since,
                 after=after,
                 mark_read=mark_read,
+                thread_id=thread_id,
             )
         )
+
+    @operation
+    def threads(self, *, limit: int = 50, cursor: str | None = None) -> Flow[Page[Thread]]:
+        """The inbox's conversations, newest activity first."""
+        return (yield from self._client.list_threads.flow(self.address, limit=limit, cursor=cursor))
+
+    @operation
+    def thread(self, thread_id: str) -> Flow[Thread]:
+        """One conversation with its messages, oldest first."""
+        return (yield from self._client.get_thread.flow(self.address, thread_id))
 
     @operation
     def wait_for_message(
@@ -98,6 +113,7 @@ class InboxOperations:
         since: datetime | None = None,
         after: str | None = None,
         mark_read: bool = True,
+        thread_id: str | None = None,
     ) -> Flow[Message]:
         """The next unread matching message, whole; `WaitTimeout` (saying what did arrive) if
         none comes within `timeout` seconds. Text filters are case-insensitive substrings;
@@ -114,6 +130,7 @@ class InboxOperations:
                 since=since,
                 after=after,
                 mark_read=mark_read,
+                thread_id=thread_id,
             )
         )
 

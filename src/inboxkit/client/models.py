@@ -38,12 +38,18 @@ __all__ = [
     "Highlight",
     "SearchResult",
     "Message",
+    "Thread",
     "WaitResult",
     "Page",
     "ApiKey",
     "ApiKeyCreated",
     "SentMessage",
     "BatchResult",
+    "Draft",
+    "DraftAttachment",
+    "DraftReview",
+    "PendingDraft",
+    "ReviewNote",
     "Webhook",
     "WebhookCreated",
     "WebhookAttempt",
@@ -213,6 +219,9 @@ class MessageSummary(Model):
     spam: SpamVerdict | None = None
     # User labels (lower-case, sorted), then the system labels `sent` and `spam`.
     labels: list[str] = []
+    # The conversation it belongs to (`client.get_thread(mailbox_id, thread_id)`); None from
+    # a server without threads.
+    thread_id: str | None = None
 
     # The client that fetched this message; its methods below go through it.
     _client: Any = PrivateAttr(None)
@@ -301,7 +310,7 @@ class MessageSummary(Model):
         cc: str | Iterable[str] | None = None,
         bcc: str | Iterable[str] | None = None,
         idempotency_key: str | None = None,
-    ) -> Flow[SentMessage]:
+    ) -> Flow[SentMessage | PendingDraft]:
         """Forward the message, inline with its attachments, below `text`."""
         return (
             yield from self._client.forward.flow(
@@ -387,6 +396,25 @@ class SearchResult(MessageSummary):
     highlights: list[Highlight] = []
 
 
+class Thread(Model):
+    """A conversation of a mailbox: its subject, participants, counts, system labels ("sent",
+    "spam") and its newest message's preview; `messages` (oldest first) when read with
+    `get_thread` / `Inbox.thread`."""
+
+    id: str
+    mailbox_id: str
+    subject: str = ""
+    participants: list[str] = []
+    message_count: int = 0
+    unread_count: int = 0
+    last_message_at: datetime
+    labels: list[str] = []
+    preview: str = ""
+    messages: list[MessageSummary] = []
+    # From `get_thread`: pass as `cursor` for the thread's next messages (None at the end).
+    next_cursor: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a list; pass `next_cursor` back as `cursor` for the next (None at the end).
@@ -459,6 +487,66 @@ class BatchResult(Model):
     updated: int
     ids: list[str]
     messages: list[MessageSummary] = []
+
+
+class DraftAttachment(Model):
+    """A file a draft carries (its bytes are not shown again)."""
+
+    filename: str
+    content_type: str
+    size: int
+    content_id: str | None = None
+
+
+class DraftReview(Model):
+    """Where a draft stands with review: `pending` approval, or `approved`."""
+
+    state: str
+    approved_at: datetime | None = None
+    approved_by: str | None = None
+
+
+class Draft(Model):
+    """A message not sent yet. `status`: draft, pending_review, scheduled, sending, sent
+    (`sent_message_id`) or failed (`error`)."""
+
+    id: str
+    mailbox_id: str
+    status: str
+    to: list[str] = []
+    cc: list[str] = []
+    bcc: list[str] = []
+    subject: str = ""
+    text: str | None = None
+    html: str | None = None
+    attachments: list[DraftAttachment] = []
+    in_reply_to: str | None = None
+    reply_all: bool = False
+    forward_of: str | None = None
+    send_at: datetime | None = None
+    review: DraftReview | None = None
+    sent_message_id: str | None = None
+    error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReviewNote(Model):
+    """Why a message was kept instead of sent: its mailbox is under review."""
+
+    state: str
+    sent: bool = False
+    message: str
+    approve_url: str
+
+
+class PendingDraft(Model):
+    """What `send` and `reply` return for a mailbox under review: nothing was sent (`sent` is
+    False); the message is `draft`, awaiting approval as `review` says."""
+
+    draft: Draft
+    review: ReviewNote
+    sent: bool = False
 
 
 class Webhook(Model):

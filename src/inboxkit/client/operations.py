@@ -22,6 +22,7 @@ from inboxkit.client.models import (
     Attachment,
     BatchResult,
     Domain,
+    Draft,
     Fault,
     HandleAvailability,
     Ingested,
@@ -32,10 +33,12 @@ from inboxkit.client.models import (
     MessageSummary,
     Model,
     Page,
+    PendingDraft,
     Plan,
     PlanLimits,
     SearchResult,
     SentMessage,
+    Thread,
     Usage,
     WaitResult,
     Webhook,
@@ -142,6 +145,7 @@ def _wait_query(
     since: datetime | None = None,
     after: str | None = None,
     mark_read: bool | None = None,
+    thread_id: str | None = None,
 ) -> dict[str, str]:
     """The wait filters in the server's spelling (unset ones left out)."""
     return query(
@@ -151,6 +155,7 @@ def _wait_query(
         has_code=has_code,
         since=since,
         after=after,
+        thread_id=thread_id,
         mark_read=mark_read,
     )
 
@@ -490,6 +495,47 @@ class ClientOperations(Generic[InboxT, HttpT]):
         return page
 
     @operation
+    def list_threads(
+        self, mailbox: str, *, limit: int = 50, cursor: str | None = None, spam: bool = False
+    ) -> Flow[Page[Thread]]:
+        """The mailbox's conversations, newest activity first, with message and unread counts;
+        `spam=True`: those of the mail hidden as spam."""
+        params = query(limit=limit, cursor=cursor, spam=True if spam else None)
+        response = yield from self._call(
+            "GET", f"/mailboxes/{segment(mailbox)}/threads", params=params
+        )
+        page = _page(response, Thread)
+        for thread in page:
+            for message in thread.messages:
+                self._bind(message)
+        return page
+
+    @operation
+    def get_thread(
+        self,
+        mailbox: str,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        spam: bool = False,
+    ) -> Flow[Thread]:
+        """A conversation with its messages, oldest first (at most `limit`, 500 by default;
+        `next_cursor` pages on)."""
+        response = yield from self._call(
+            "GET",
+            f"/mailboxes/{segment(mailbox)}/threads/{segment(thread_id)}",
+            params=query(limit=limit, cursor=cursor, spam=True if spam else None),
+        )
+        body = response.json()
+        thread = Thread.model_validate(
+            {**body["data"], "next_cursor": (body.get("meta") or {}).get("next_cursor")}
+        )
+        for message in thread.messages:
+            self._bind(message)
+        return thread
+
+    @operation
     def search(
         self,
         q: str,
@@ -670,12 +716,21 @@ class ClientOperations(Generic[InboxT, HttpT]):
         since: datetime | None = None,
         after: str | None = None,
         mark_read: bool = True,
+        thread_id: str | None = None,
     ) -> Flow[MessageSummary | None]:
         """The oldest unread matching message (with `since`/`after`: the oldest matching one after
         that point), waiting up to `timeout` seconds for it; None if none came. Marks it read
-        unless `mark_read=False`, so successive waits walk the inbox in order."""
+        unless `mark_read=False`, so successive waits walk the inbox in order. With
+        `thread_id`, only a message of that conversation (the next reply)."""
         params = _wait_query(
-            sender, subject, to, has_code=has_code, since=since, after=after, mark_read=mark_read
+            sender,
+            subject,
+            to,
+            has_code=has_code,
+            since=since,
+            after=after,
+            mark_read=mark_read,
+            thread_id=thread_id,
         )
         return (yield from self._long_poll(mailbox, params, timeout))
 
@@ -692,12 +747,20 @@ class ClientOperations(Generic[InboxT, HttpT]):
         since: datetime | None = None,
         after: str | None = None,
         mark_read: bool = True,
+        thread_id: str | None = None,
     ) -> Flow[Message]:
         """Like `wait`, but returns the whole message, and raises `WaitTimeout` (listing what
         did arrive) when no matching message comes within `timeout` seconds."""
         started = datetime.now(UTC)
         params = _wait_query(
-            sender, subject, to, has_code=has_code, since=since, after=after, mark_read=mark_read
+            sender,
+            subject,
+            to,
+            has_code=has_code,
+            since=since,
+            after=after,
+            mark_read=mark_read,
+            thread_id=thread_id,
         )
         found = yield from self._long_poll(mailbox, params, timeout)
         if found is None:
@@ -774,10 +837,11 @@ class ClientOperations(Generic[InboxT, HttpT]):
         bcc: str | Iterable[str] | None = None,
         attachments: Iterable[AttachmentInput] | None = None,
         idempotency_key: str | None = None,
-    ) -> Flow[SentMessage]:
+    ) -> Flow[SentMessage | PendingDraft]:
         """Send mail From the mailbox's address. Returns the stored outbound message, whose
-        `delivery_status` is `queued` until it is delivered. With `idempotency_key`, retrying
-        the same request sends once."""
+        `delivery_status` is `queued` until it is delivered; for a mailbox under review, a
+        `PendingDraft` instead (nothing sent; it awaits approval). With `idempotency_key`,
+        retrying the same request sends once."""
         body: dict[str, Any] = {"to": _as_list(to), "subject": subject}
         for key, value in (("cc", _as_list(cc)), ("bcc", _as_list(bcc))):
             if value:
@@ -789,7 +853,7 @@ class ClientOperations(Generic[InboxT, HttpT]):
             json=body,
             headers=_idempotency(idempotency_key),
         )
-        return self._bind(SentMessage.model_validate(data(response)))
+        return self._sent(response)
 
     @operation
     def reply(
@@ -802,16 +866,118 @@ class ClientOperations(Generic[InboxT, HttpT]):
         reply_all: bool = False,
         attachments: Iterable[AttachmentInput] | None = None,
         idempotency_key: str | None = None,
-    ) -> Flow[SentMessage]:
+    ) -> Flow[SentMessage | PendingDraft]:
         """Reply to a message: to its Reply-To or From (with `reply_all`, also to its other
-        recipients), threaded with `In-Reply-To`, `References` and a "Re:" subject."""
+        recipients), threaded with `In-Reply-To`, `References` and a "Re:" subject (a
+        `PendingDraft` for a mailbox under review)."""
         response = yield from self._call(
             "POST",
             f"/mailboxes/{segment(mailbox)}/messages/{segment(message_id)}/reply",
             json={"reply_all": reply_all, **_content(text, html, attachments)},
             headers=_idempotency(idempotency_key),
         )
-        return self._bind(SentMessage.model_validate(data(response)))
+        return self._sent(response)
+
+    def _sent(self, response: httpx.Response) -> SentMessage | PendingDraft:
+        body = response.json()
+        if body.get("review"):
+            return PendingDraft(draft=Draft.model_validate(body["data"]), review=body["review"])
+        return self._bind(SentMessage.model_validate(body["data"]))
+
+    # -- drafts (DESIGN §13) ---------------------------------------------------------------------
+
+    @operation
+    def create_draft(
+        self,
+        mailbox: str,
+        *,
+        to: str | Iterable[str] | None = None,
+        subject: str = "",
+        text: str | None = None,
+        html: str | None = None,
+        cc: str | Iterable[str] | None = None,
+        bcc: str | Iterable[str] | None = None,
+        attachments: Iterable[AttachmentInput] | None = None,
+        in_reply_to: str | None = None,
+        reply_all: bool = False,
+        send_at: datetime | str | None = None,
+    ) -> Flow[Draft]:
+        """Keep a message to send later; `in_reply_to` (a message id of the mailbox) makes it a
+        reply, `send_at` (aware datetime or RFC 3339) schedules it."""
+        body: dict[str, Any] = {"subject": subject, "reply_all": reply_all}
+        for key, value in (("to", _as_list(to)), ("cc", _as_list(cc)), ("bcc", _as_list(bcc))):
+            if value:
+                body[key] = value
+        body.update(_content(text, html, attachments))
+        if in_reply_to is not None:
+            body["in_reply_to"] = in_reply_to
+        if send_at is not None:
+            body["send_at"] = send_at.isoformat() if isinstance(send_at, datetime) else send_at
+        response = yield from self._call("POST", f"/mailboxes/{segment(mailbox)}/drafts", json=body)
+        return Draft.model_validate(data(response))
+
+    @operation
+    def drafts(
+        self,
+        mailbox: str,
+        *,
+        status: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Flow[Page[Draft]]:
+        """The mailbox's drafts, newest first; `status` keeps one status."""
+        params = query(status=status, limit=str(limit), cursor=cursor)
+        response = yield from self._call(
+            "GET", f"/mailboxes/{segment(mailbox)}/drafts", params=params
+        )
+        return _page(response, Draft)
+
+    @operation
+    def draft(self, mailbox: str, draft_id: str) -> Flow[Draft]:
+        """One draft."""
+        response = yield from self._call(
+            "GET", f"/mailboxes/{segment(mailbox)}/drafts/{segment(draft_id)}"
+        )
+        return Draft.model_validate(data(response))
+
+    @operation
+    def update_draft(self, mailbox: str, draft_id: str, **changes: Any) -> Flow[Draft]:
+        """Change a draft's fields (to, cc, bcc, subject, text, html, attachments,
+        in_reply_to, reply_all, send_at; `send_at=None` unschedules it)."""
+        body = dict(changes)
+        if isinstance(body.get("send_at"), datetime):
+            body["send_at"] = body["send_at"].isoformat()
+        for key in ("to", "cc", "bcc"):
+            if key in body and body[key] is not None:
+                body[key] = _as_list(body[key])
+        if body.get("attachments"):
+            body["attachments"] = [_attachment_payload(item) for item in body["attachments"]]
+        response = yield from self._call(
+            "PATCH", f"/mailboxes/{segment(mailbox)}/drafts/{segment(draft_id)}", json=body
+        )
+        return Draft.model_validate(data(response))
+
+    @operation
+    def delete_draft(self, mailbox: str, draft_id: str) -> Flow[None]:
+        """Discard a draft; a scheduled one is then never sent."""
+        yield from self._call("DELETE", f"/mailboxes/{segment(mailbox)}/drafts/{segment(draft_id)}")
+
+    @operation
+    def send_draft(self, mailbox: str, draft_id: str) -> Flow[Draft]:
+        """Send a draft now (under review: submit it for approval; see its `status`)."""
+        response = yield from self._call(
+            "POST", f"/mailboxes/{segment(mailbox)}/drafts/{segment(draft_id)}/send"
+        )
+        return Draft.model_validate(data(response))
+
+    @operation
+    def approve_draft(self, mailbox: str, draft_id: str) -> Flow[Draft]:
+        """Approve a draft awaiting review (an account's API key only): sent now, or at its
+        `send_at`."""
+        response = yield from self._call(
+            "POST", f"/mailboxes/{segment(mailbox)}/drafts/{segment(draft_id)}/approve"
+        )
+        return Draft.model_validate(data(response))
 
     @operation
     def forward(
@@ -825,9 +991,10 @@ class ClientOperations(Generic[InboxT, HttpT]):
         cc: str | Iterable[str] | None = None,
         bcc: str | Iterable[str] | None = None,
         idempotency_key: str | None = None,
-    ) -> Flow[SentMessage]:
+    ) -> Flow[SentMessage | PendingDraft]:
         """Forward a message of the mailbox as mail clients do: "Fwd:" subject, your `text`
-        (or `html`) above the original inline, and the original's attachments."""
+        (or `html`) above the original inline, and the original's attachments (a
+        `PendingDraft` for a mailbox under review)."""
         body: dict[str, Any] = {"to": _as_list(to)}
         for key, value in (("cc", _as_list(cc)), ("bcc", _as_list(bcc))):
             if value:
@@ -842,7 +1009,7 @@ class ClientOperations(Generic[InboxT, HttpT]):
             json=body,
             headers=_idempotency(idempotency_key),
         )
-        return self._bind(SentMessage.model_validate(data(response)))
+        return self._sent(response)
 
     # -- webhooks ------------------------------------------------------------------------------
 

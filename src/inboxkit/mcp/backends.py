@@ -32,6 +32,7 @@ from inboxkit.records import jsonable
 from inboxkit.runtime import Runtime
 from inboxkit.services.auth import Principal
 from inboxkit.services.messages import MessageChange, MessageFilter
+from inboxkit.services.outbound import DraftFields, Held
 from inboxkit.services.throttle import Bucket
 from inboxkit.services.wait import MAX_WAIT_SECONDS
 
@@ -76,6 +77,14 @@ class Backend(Protocol):
         self, q: str, *, inbox: str | None, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]: ...
 
+    async def list_threads(
+        self, inbox: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+
+    async def read_thread(
+        self, inbox: str, thread_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[dict[str, Any], str | None]: ...
+
     async def read_message(
         self, inbox: str, message_id: str, *, mark_read: bool
     ) -> dict[str, Any]: ...
@@ -99,6 +108,20 @@ class Backend(Protocol):
     async def update_messages(
         self, inbox: str, ids: list[str], change: MessageChange
     ) -> dict[str, Any]: ...
+
+    # A send or reply from an inbox under review answers {"draft": …, "review": …} instead.
+
+    async def create_draft(self, inbox: str, **fields: Any) -> dict[str, Any]:
+        """`POST …/drafts`: {"draft": …, "review": … or None}."""
+        ...
+
+    async def send_draft(self, inbox: str, draft_id: str) -> dict[str, Any]:
+        """`POST …/drafts/{id}/send`: the draft (`pending_review` under review)."""
+        ...
+
+    async def list_drafts(
+        self, inbox: str, *, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
 
     async def delete_inbox(self, inbox: str) -> None: ...
 
@@ -176,6 +199,24 @@ class ServiceBackend:
         )
         return jsonable(items), next_cursor
 
+    async def list_threads(
+        self, inbox: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        await self._count(Bucket.READ)
+        items, next_cursor = await self.runtime.threads.list(
+            self.principal, inbox, limit=limit, cursor=cursor
+        )
+        return jsonable(items), next_cursor
+
+    async def read_thread(
+        self, inbox: str, thread_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[dict[str, Any], str | None]:
+        await self._count(Bucket.READ)
+        view, next_cursor = await self.runtime.threads.get(
+            self.principal, inbox, thread_id, limit=limit, cursor=cursor
+        )
+        return jsonable(view), next_cursor
+
     async def read_message(self, inbox: str, message_id: str, *, mark_read: bool) -> dict[str, Any]:
         await self._count(Bucket.READ)
         message = await self.runtime.messages.get(
@@ -203,17 +244,39 @@ class ServiceBackend:
 
     async def send(self, inbox: str, **fields: Any) -> dict[str, Any]:
         await self._count(Bucket.SEND)
-        return jsonable(await self.runtime.outbound.send(self.principal, inbox, **fields))
+        return _sent(await self.runtime.outbound.send(self.principal, inbox, **fields))
 
     async def reply(self, inbox: str, message_id: str, **fields: Any) -> dict[str, Any]:
         await self._count(Bucket.SEND)
         result = await self.runtime.outbound.reply(self.principal, inbox, message_id, **fields)
-        return jsonable(result)
+        return _sent(result)
+
+    async def create_draft(self, inbox: str, **fields: Any) -> dict[str, Any]:
+        await self._count(Bucket.WRITE)
+        send_at = fields.pop("send_at", None)
+        draft, review = await self.runtime.drafts.create(
+            self.principal, inbox, DraftFields(**fields), send_at=send_at
+        )
+        return {"draft": jsonable(draft), "review": review}
+
+    async def send_draft(self, inbox: str, draft_id: str) -> dict[str, Any]:
+        await self._count(Bucket.SEND)
+        draft, _review = await self.runtime.drafts.send(self.principal, inbox, draft_id)
+        return jsonable(draft)
+
+    async def list_drafts(
+        self, inbox: str, *, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        await self._count(Bucket.READ)
+        items, next_cursor = await self.runtime.drafts.list(
+            self.principal, inbox, status=status, limit=limit, cursor=cursor
+        )
+        return jsonable(items), next_cursor
 
     async def forward(self, inbox: str, message_id: str, **fields: Any) -> dict[str, Any]:
         await self._count(Bucket.SEND)
         result = await self.runtime.outbound.forward(self.principal, inbox, message_id, **fields)
-        return jsonable(result)
+        return _sent(result)
 
     async def update_messages(
         self, inbox: str, ids: list[str], change: MessageChange
@@ -297,10 +360,16 @@ def _error_from_sdk(exc: sdk.InboxKitError, url: str, resource: Resource | None)
     return cls(exc.message, resource=resource)
 
 
+def _sent(result: dict[str, Any] | Held) -> dict[str, Any]:
+    return result.jsonable() if isinstance(result, Held) else jsonable(result)
+
+
 def _json(model: Model) -> dict[str, Any]:
     """A model as the JSON the server sent: the fields it had (no defaults filled in)."""
     return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
+
+_HELD = "The inbox is under review: the draft awaits approval by an account (not this token)."
 
 # Sent with every request of `RestBackend`: the API holds MCP use to the plan's `mcp_access`,
 # as it does for the `/mcp` endpoint, and records `created_via: "mcp"`.
@@ -370,6 +439,22 @@ class RestBackend:
             page = await self.client.search(q, mailbox=inbox, limit=limit, cursor=cursor)
         return [_json(message) for message in page], page.next_cursor
 
+    async def list_threads(
+        self, inbox: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        with self._errors(Resource.MAILBOX):
+            page = await self.client.list_threads(inbox, limit=limit, cursor=cursor)
+        return [_json(thread) for thread in page], page.next_cursor
+
+    async def read_thread(
+        self, inbox: str, thread_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[dict[str, Any], str | None]:
+        with self._errors(Resource.THREAD):
+            thread = await self.client.get_thread(inbox, thread_id, limit=limit, cursor=cursor)
+        shaped = _json(thread)
+        shaped.pop("next_cursor", None)
+        return shaped, thread.next_cursor
+
     async def read_message(self, inbox: str, message_id: str, *, mark_read: bool) -> dict[str, Any]:
         with self._errors(Resource.MESSAGE):
             return _json(await self.client.get_message(inbox, message_id, mark_read=mark_read))
@@ -389,6 +474,7 @@ class RestBackend:
                 since=flt.since,
                 after=flt.after,
                 mark_read=mark_read,
+                thread_id=flt.thread_id,
             )
         if found is None:
             return {"message": None, "timed_out": True}
@@ -431,6 +517,26 @@ class RestBackend:
                 remove_labels=list(change.remove_labels) or None,
             )
         return _json(result)
+
+    async def create_draft(self, inbox: str, **fields: Any) -> dict[str, Any]:
+        fields.pop("forward_of", None)
+        with self._errors(Resource.DRAFT):
+            draft = await self.client.create_draft(inbox, **fields)
+        review = None
+        if draft.status == "pending_review":
+            review = {"state": "pending", "sent": False, "message": _HELD}
+        return {"draft": _json(draft), "review": review}
+
+    async def send_draft(self, inbox: str, draft_id: str) -> dict[str, Any]:
+        with self._errors(Resource.DRAFT):
+            return _json(await self.client.send_draft(inbox, draft_id))
+
+    async def list_drafts(
+        self, inbox: str, *, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        with self._errors(Resource.MAILBOX):
+            page = await self.client.drafts(inbox, status=status, limit=limit, cursor=cursor)
+        return [_json(item) for item in page.items], page.next_cursor
 
     async def delete_inbox(self, inbox: str) -> None:
         with self._errors(Resource.MAILBOX):

@@ -82,6 +82,9 @@ def summary_for_model(message: dict[str, Any]) -> dict[str, Any]:
         "from_verified": bool(message.get("from_verified")),
         "labels": message.get("labels") or [],
     }
+    if message.get("thread_id"):
+        # For read_thread, and wait_for_message's thread_id (the next reply).
+        shaped["thread_id"] = message["thread_id"]
     spam = message.get("spam")
     if isinstance(spam, dict) and spam.get("verdict") not in (None, "clean"):
         # Only when it says something: quarantined mail is delivered but flagged, and a model
@@ -91,6 +94,25 @@ def summary_for_model(message: dict[str, Any]) -> dict[str, Any]:
         shaped["direction"] = "outbound"
         shaped["delivery_status"] = message.get("delivery_status")
         shaped["delivery_error"] = message.get("delivery_error")
+    return shaped
+
+
+def thread_for_model(thread: dict[str, Any]) -> dict[str, Any]:
+    """A conversation as a model needs it: subject, who, how many (unread), when, a preview;
+    with its messages (compact summaries, oldest first) when it was read."""
+    shaped = {
+        "id": thread["id"],
+        "subject": thread.get("subject"),
+        "participants": thread.get("participants") or [],
+        "message_count": thread.get("message_count"),
+        "unread_count": thread.get("unread_count"),
+        "last_message_at": thread.get("last_message_at"),
+        "preview": thread.get("preview"),
+    }
+    if thread.get("labels"):
+        shaped["labels"] = thread["labels"]
+    if "messages" in thread:
+        shaped["messages"] = [summary_for_model(m) for m in thread["messages"]]
     return shaped
 
 
@@ -306,6 +328,7 @@ _ASK_FOR_A_LARGER_PLAN = "Tell the user: a larger plan lifts this limit (get_usa
 _ADVICE: dict[tuple[str, Resource | None], str] = {
     ("not_found", Resource.ATTACHMENT): "Call read_message to see the message's attachment ids.",
     ("not_found", Resource.MESSAGE): "Call list_messages on this inbox to see its message ids.",
+    ("not_found", Resource.THREAD): "Call list_threads on this inbox to see its thread ids.",
     ("not_found", Resource.MAILBOX): _MAILBOX_UNKNOWN,
     ("not_found", Resource.LIST_ENTRY): "Call list_sender_rules to see the rule ids.",
     ("conflict", Resource.LIST_ENTRY): (

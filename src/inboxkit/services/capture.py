@@ -176,6 +176,7 @@ class CaptureService:
             "expires_at": None,
             "message_count": total,
             "unread_count": unread,
+            "outbound_review": bool(row.outbound_review),
         }
 
     async def _ensure(self, account_id: str) -> Any:

@@ -76,6 +76,7 @@ def _mailbox(row: Any, *, message_count: int, unread_count: int) -> Mailbox:
         "expires_at": row.expires_at,
         "message_count": message_count,
         "unread_count": unread_count,
+        "outbound_review": bool(row.outbound_review),
     }
 
 
@@ -346,6 +347,7 @@ class MailboxService:
                 "token": token,
                 "message_count": 0,
                 "unread_count": 0,
+                "outbound_review": False,
             }
         raise HandleTaken("Could not find a free random address; try again.")
 
@@ -431,12 +433,21 @@ class MailboxService:
         *,
         name: str | None = None,
         ttl_minutes: int | None = None,
+        outbound_review: bool | None = None,
         fields: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> Mailbox:
         principal.require("mailboxes:write")
         async with self.db.write() as conn:
             row = await self.find(principal, ref, conn)
             changes: rows.MailboxChanges = {}
+            if "outbound_review" in fields and outbound_review is not None:
+                if principal.kind is not PrincipalKind.API_KEY:
+                    # The gate is on the agent: the mailbox's own token must not lift it.
+                    raise Forbidden(
+                        "Only an account's API key (with mailboxes:write) or the web UI may "
+                        "change outbound_review; a mailbox's own token cannot."
+                    )
+                changes["outbound_review"] = outbound_review
             if "name" in fields:
                 changes["name"] = name
             if "ttl_minutes" in fields and ttl_minutes is not None and row.mode == "capture":

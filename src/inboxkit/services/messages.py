@@ -80,6 +80,8 @@ class MessageFilter:
     has_code: bool | None = None
     spam: bool = False
     label: str | None = None
+    # Messages of this conversation only (a wait for the next reply in a thread).
+    thread_id: str | None = None
 
     def apply(self, query: sa.Select[Any], mailbox_id: str | None = None) -> sa.Select[Any]:
         """`query` (over `messages`, of `mailbox_id` if given) narrowed to the rows this filter

@@ -8,6 +8,11 @@ transaction they queue an outbox row, check the send rates (per mailbox and serv
 record the Idempotency-Key, so a stored message is always queued and a queued one is always
 stored.
 
+A mailbox under review (`outbound_review`, DESIGN §13) sends nothing directly: `send` and
+`reply` validate the message as usual and then hand it to `review` (services/drafts.py), which
+keeps it as a draft awaiting an account's approval; they answer with a `Held` instead of the
+stored message. Approved and scheduled drafts come back through `send_draft`.
+
 Who may send: only mailboxes that belong to an account. An anonymous mailbox's token is
 refused whatever the surface (REST, MCP, SDK, CLI all come through here), so that anybody who
 can create an inbox cannot also use this server as an open sender.
@@ -22,9 +27,10 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import dkim
 from sqlalchemy.exc import IntegrityError
@@ -69,12 +75,17 @@ from inboxkit.store.dialect import Dialect
 from inboxkit.store.tables import OutboxStatus, utcnow
 
 __all__ = [
+    "DraftFields",
+    "Held",
     "IDEMPOTENCY_TTL",
     "MAX_ADDRESS_CHARS",
     "MAX_ATTACHMENTS",
     "MAX_LISTED_ADDRESSES",
     "MAX_SUBJECT_CHARS",
     "OutboundService",
+    "Remember",
+    "Review",
+    "SentHook",
 ]
 
 log = logging.getLogger(__name__)
@@ -104,6 +115,60 @@ DKIM_HEADERS = [
     b"content-type",
     b"content-transfer-encoding",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class DraftFields:
+    """What a draft holds: a send request as given (attachments still base64), or a reply's,
+    with the recipients and subject the reply was given when it was held."""
+
+    to: list[str]
+    cc: list[str]
+    bcc: list[str]
+    subject: str
+    text: str | None
+    html: str | None
+    attachments: list[dict[str, Any]]
+    in_reply_to: str | None = None
+    reply_all: bool = False
+    forward_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A send or reply kept for review instead of sent: the draft, and the note that says it
+    was not sent and how it is approved."""
+
+    draft: dict[str, Any]
+    review: dict[str, Any]
+
+    def jsonable(self) -> dict[str, Any]:
+        return {"draft": jsonable(self.draft), "review": self.review}
+
+    def remembered(self) -> dict[str, Any]:
+        """How it is recorded under an Idempotency-Key (`_replay` reads it back)."""
+        return {"held": self.jsonable()}
+
+
+@dataclass(frozen=True, slots=True)
+class Remember:
+    """An Idempotency-Key to record with a held send, in the transaction that keeps it."""
+
+    key_id: str
+    fingerprint: str
+
+
+class Review(Protocol):
+    """Keeps sends of a mailbox under review as drafts (`DraftService`)."""
+
+    async def hold(
+        self, principal: Principal, box: Any, fields: DraftFields, remember: Remember | None
+    ) -> Held: ...
+
+
+# Run in the transaction that stores and queues a sent message, with its id (a draft being
+# sent marks itself sent there, or raises to roll the send back).
+SentHook = Callable[[AsyncConnection, str], Awaitable[None]]
 
 
 def _may_send(principal: Principal, box: Any) -> None:
@@ -193,6 +258,8 @@ class OutboundService:
         self.mailboxes = mailboxes
         self.pipeline = pipeline
         self.domains = domains
+        # Set by the runtime: where sends of a mailbox under review go instead.
+        self.review: Review | None = None
         self._dkim_key = self._load_dkim_key()
         self.limits = Limits(
             max_depth=settings.max_mime_depth,
@@ -256,9 +323,10 @@ class OutboundService:
         html: str | None = None,
         attachments: list[dict[str, Any]] | None = None,
         idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | Held:
         """Queue a new message from the mailbox's own address; returns its summary with
-        `delivery_status: "queued"` and its `message_id`."""
+        `delivery_status: "queued"` and its `message_id` (or, for a mailbox under review, the
+        `Held` draft)."""
         principal.require("send")
         box = await self.mailboxes.find(principal, ref)
         _may_send(principal, box)
@@ -275,6 +343,23 @@ class OutboundService:
         replayed = await self._replay(box.id, idempotency_key, "send", request)
         if replayed is not None:
             return replayed
+        fields = DraftFields(
+            to=to,
+            cc=cc or [],
+            bcc=bcc or [],
+            subject=subject,
+            text=text,
+            html=html,
+            attachments=attachments or [],
+        )
+        draft = self._new_message(box, fields)
+        if box.outbound_review and self.review is not None:
+            self._check(draft)
+            return await self._hold(principal, box, fields, idempotency_key, "send", request)
+        return await self._submit(principal, box, draft, idempotency_key, "send", request)
+
+    def _new_message(self, box: Any, fields: DraftFields) -> Draft:
+        """A new message from the fields, every address and line checked (ValidationFailed)."""
         try:
             # Each address once, in the first field that names it: a recipient listed in
             # both `to` and `bcc` is not blind-copied, and repeats cost nothing later.
@@ -282,17 +367,91 @@ class OutboundService:
             draft = Draft(
                 from_address=box.address,
                 from_name=box.name,
-                to=unique_addresses(_addresses(to, "to"), seen),
-                cc=unique_addresses(_addresses(cc or [], "cc"), seen),
-                bcc=unique_addresses(_addresses(bcc or [], "bcc"), seen),
-                subject=check_line("subject", subject),
-                text=check_body("text", text),
-                html=check_body("html", html),
+                to=unique_addresses(_addresses(fields.to, "to"), seen),
+                cc=unique_addresses(_addresses(fields.cc, "cc"), seen),
+                bcc=unique_addresses(_addresses(fields.bcc, "bcc"), seen),
+                subject=check_line("subject", fields.subject),
+                text=check_body("text", fields.text),
+                html=check_body("html", fields.html),
             )
         except ComposeError as exc:
             raise ValidationFailed(str(exc)) from None
-        draft.attachments = _attachments(attachments or [])
-        return await self._submit(principal, box, draft, idempotency_key, "send", request)
+        draft.attachments = _attachments(fields.attachments)
+        return draft
+
+    async def _hold(
+        self,
+        principal: Principal,
+        box: Any,
+        fields: DraftFields,
+        idempotency_key: str | None,
+        operation: str,
+        request: dict[str, Any],
+    ) -> dict[str, Any] | Held:
+        """Keep the message as a draft awaiting review; the key, if any, is recorded with it."""
+        assert self.review is not None
+        remember = (
+            Remember(self._key_id(box.id, idempotency_key), _fingerprint(operation, request))
+            if idempotency_key
+            else None
+        )
+        try:
+            return await self.review.hold(principal, box, fields, remember)
+        except IntegrityError:
+            # The same key committed first in another request: answer as it did.
+            replayed = await self._replay(box.id, idempotency_key, operation, request)
+            if replayed is not None:
+                return replayed
+            raise
+
+    async def check_draft(self, principal: Principal, box: Any, fields: DraftFields) -> None:
+        """Whether the draft could be sent as it is (recipients, body, addresses, sizes):
+        ValidationFailed saying what is missing, before anything is scheduled or held."""
+        if fields.forward_of is not None:
+            draft = await self._forward_message(box, fields)
+        elif fields.in_reply_to is not None:
+            async with self.db.read() as conn:
+                original = await message_in(conn, box.id, fields.in_reply_to)
+            draft = self._reply_message(box, fields, original)
+        else:
+            draft = self._new_message(box, fields)
+        self._check(draft)
+
+    async def send_draft(
+        self, principal: Principal, box: Any, fields: DraftFields, also: SentHook
+    ) -> dict[str, Any]:
+        """Send a kept draft now, as `send` or `reply` would (the mailbox's review is already
+        satisfied); `also` runs in the transaction that stores and queues it.
+
+        The one place a draft becomes a send call: a draft that forwards a message
+        (`forward_of`) is composed again from the original (mail/forward.py)."""
+        principal.require("send")
+        _may_send(principal, box)
+        if fields.forward_of is not None:
+            draft = await self._forward_message(box, fields)
+        elif fields.in_reply_to is not None:
+            async with self.db.read() as conn:
+                original = await message_in(conn, box.id, fields.in_reply_to)
+            draft = self._reply_message(box, fields, original)
+        else:
+            draft = self._new_message(box, fields)
+        return await self._submit(principal, box, draft, None, "draft", {}, also=also)
+
+    def _reply_message(self, box: Any, fields: DraftFields, original: Any) -> Draft:
+        """A reply kept as a draft: to the recipients it holds (those a reply computed when it
+        was held, or as edited since), else to the original's sender as `reply` would."""
+        if fields.to:
+            message = self._new_message(box, fields)
+        else:
+            to, cc = _reply_recipients(original, box.address, fields.reply_all)
+            message = self._new_message(box, replace(fields, to=to, cc=cc or fields.cc))
+        try:
+            message.subject = reply_subject(fields.subject or original.subject or "")
+        except ComposeError as exc:
+            raise ValidationFailed(str(exc)) from None
+        message.in_reply_to = original.message_id
+        message.references = list(original.references or [])
+        return message
 
     async def reply(
         self,
@@ -305,9 +464,10 @@ class OutboundService:
         attachments: list[dict[str, Any]] | None = None,
         reply_all: bool = False,
         idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | Held:
         """Reply to a message in the mailbox: to its Reply-To (or From), and with `reply_all`
-        also to its other recipients; threaded with In-Reply-To, References and `Re:`."""
+        also to its other recipients; threaded with In-Reply-To, References and `Re:` (for a
+        mailbox under review, kept as a `Held` draft instead)."""
         principal.require("send")
         async with self.db.read() as conn:
             box = await self.mailboxes.find(principal, ref, conn)
@@ -341,6 +501,20 @@ class OutboundService:
             in_reply_to=original.message_id,
             references=list(original.references or []),
         )
+        if box.outbound_review and self.review is not None:
+            self._check(draft)
+            fields = DraftFields(
+                to=to,
+                cc=cc,
+                bcc=[],
+                subject=draft.subject,
+                text=text,
+                html=html,
+                attachments=attachments or [],
+                in_reply_to=original.id,
+                reply_all=reply_all,
+            )
+            return await self._hold(principal, box, fields, idempotency_key, operation, request)
         return await self._submit(principal, box, draft, idempotency_key, operation, request)
 
     async def forward(
@@ -355,11 +529,12 @@ class OutboundService:
         text: str | None = None,
         html: str | None = None,
         idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | Held:
         """Forward a message of the mailbox to `to` (and `cc`, `bcc`): the original inline
         below the sender's own `text`/`html`, its attachments attached again byte for byte,
         `Fwd:` subject, the original's References chain kept (mail/forward.py). Queued and
-        held to the same rules as `send`."""
+        held to the same rules as `send` (for a mailbox under review, kept as a `Held` draft
+        whose `forward_of` names the original)."""
         principal.require("send")
         async with self.db.read() as conn:
             box = await self.mailboxes.find(principal, ref, conn)
@@ -374,7 +549,37 @@ class OutboundService:
         async with self.db.read() as conn:
             original = await forwardable(conn, row, self.limits)
         draft = self.forward_draft(box, original, to=to, cc=cc, bcc=bcc, text=text, html=html)
+        if box.outbound_review and self.review is not None:
+            self._check(draft)
+            fields = DraftFields(
+                to=to,
+                cc=cc or [],
+                bcc=bcc or [],
+                subject=draft.subject,
+                text=text,
+                html=html,
+                attachments=[],
+                forward_of=row.id,
+            )
+            return await self._hold(principal, box, fields, idempotency_key, operation, request)
         return await self._submit(principal, box, draft, idempotency_key, operation, request)
+
+    async def _forward_message(self, box: Any, fields: DraftFields) -> Draft:
+        """A kept forward as it is sent: the original (`forward_of`) read again, inline below
+        the draft's note, to the draft's recipients."""
+        assert fields.forward_of is not None
+        async with self.db.read() as conn:
+            row = await message_in(conn, box.id, fields.forward_of)
+            original = await forwardable(conn, row, self.limits)
+        return self.forward_draft(
+            box,
+            original,
+            to=fields.to,
+            cc=fields.cc,
+            bcc=fields.bcc,
+            text=fields.text,
+            html=fields.html,
+        )
 
     def forward_draft(
         self,
@@ -415,7 +620,7 @@ class OutboundService:
 
     async def _replay(
         self, mailbox_id: str, key: str | None, operation: str, request: dict[str, Any]
-    ) -> dict[str, Any] | None:
+    ) -> dict[str, Any] | Held | None:
         """The answer first given for this Idempotency-Key (within 24 h), Conflict if the key
         came with a different request, None if it is new."""
         if key is None:
@@ -430,7 +635,10 @@ class OutboundService:
                 "This Idempotency-Key was already used with a different request; use a new key "
                 "for a new message."
             )
-        return dict(row.response)
+        response = dict(row.response)
+        if "held" in response:
+            return Held(**response["held"])
+        return response
 
     async def _sent_recently(
         self, conn: AsyncConnection, mailbox_id: str | None
@@ -528,18 +736,10 @@ class OutboundService:
             retry_after=wait,
         )
 
-    async def _submit(
-        self,
-        principal: Principal,
-        box: Any,
-        draft: Draft,
-        idempotency_key: str | None,
-        operation: str,
-        request: dict[str, Any],
-    ) -> dict[str, Any]:
+    def _check(self, draft: Draft) -> None:
+        """A message needs a body and a recipient in `to`, and at most the recipient limit."""
         if draft.text is None and draft.html is None:
             raise ValidationFailed("Give the message a body: `text`, `html` or both.")
-        # The drafts' lists are already free of repeats, within and across the fields.
         recipients = draft.to + draft.cc + draft.bcc
         if not draft.to:
             raise ValidationFailed("Give at least one recipient in `to`.")
@@ -548,6 +748,20 @@ class OutboundService:
                 f"A message may have at most {self.settings.max_send_recipients} recipients "
                 f"(to, cc and bcc together); this one has {len(recipients)}."
             )
+
+    async def _submit(
+        self,
+        principal: Principal,
+        box: Any,
+        draft: Draft,
+        idempotency_key: str | None,
+        operation: str,
+        request: dict[str, Any],
+        also: SentHook | None = None,
+    ) -> dict[str, Any]:
+        self._check(draft)
+        # The drafts' lists are already free of repeats, within and across the fields.
+        recipients = draft.to + draft.cc + draft.bcc
         await self._check_local(principal, recipients)
         signing_key = await self._signing_key(box)
         async with self.db.read() as conn:
@@ -581,6 +795,8 @@ class OutboundService:
             await self._check_rate(conn, box.id, lock=True)
             await self._count_sent(conn, principal, box)
             await sends.queue(conn, send, stored[0]["id"])
+            if also is not None:
+                await also(conn, stored[0]["id"])
             if key_id is not None:
                 remembered_at = utcnow()
                 await sends.remember_response(
@@ -606,7 +822,7 @@ class OutboundService:
         except IntegrityError:
             # The same key committed first in another request: answer as it did.
             replayed = await self._replay(box.id, idempotency_key, operation, request)
-            if replayed is not None:
+            if isinstance(replayed, dict):
                 return replayed
             raise
         return _result(stored, message_id)

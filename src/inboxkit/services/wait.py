@@ -40,13 +40,14 @@ from inboxkit.bus import Bus
 from inboxkit.bus.base import RESYNC, SHUTDOWN, Event, Subscription
 from inboxkit.config import Settings
 from inboxkit.errors import NotFound, Resource, ValidationFailed
-from inboxkit.ids import id_at, id_time_ms, new_id
+from inboxkit.ids import id_at, id_time_ms, is_id, new_id
 from inboxkit.metrics import Metrics
 from inboxkit.records import MessageSummary, WaitResult, summary
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService
 from inboxkit.services.messages import MessageFilter
 from inboxkit.services.slots import Slot, StreamSlots, slot_holder
+from inboxkit.store import threads
 from inboxkit.store.db import Database
 from inboxkit.store.dialect import Dialect
 from inboxkit.store.messages import SUMMARY_COLUMNS, visible
@@ -171,6 +172,8 @@ class WaitService:
             raise ValidationFailed(f"timeout must be between 0 and {MAX_WAIT_SECONDS:g} seconds.")
         # Keep the id only: a Row keeps its whole result (metadata and all) alive while we wait.
         mailbox_id: str = (await _shielded(self.mailboxes.find(principal, ref))).id
+        if flt.thread_id is not None:
+            await _shielded(self._check_thread(mailbox_id, flt.thread_id))
         started = new_id()
 
         def query() -> sa.Select[Any]:
@@ -214,6 +217,16 @@ class WaitService:
             finally:
                 if slot is not None:
                     slot.release()
+
+    async def _check_thread(self, mailbox_id: str, thread_id: str) -> None:
+        """NotFound unless the thread is the mailbox's (another mailbox's thread is unknown)."""
+        async with self.db.read() as conn:
+            found = await threads.find(conn, mailbox_id, thread_id) if is_id(thread_id) else None
+        if found is None:
+            raise NotFound(
+                "No such thread in this mailbox; list its threads with GET …/threads.",
+                resource=Resource.THREAD,
+            )
 
     def _wait_query(self, mailbox_id: str, flt: MessageFilter, started: str) -> sa.Select[Any]:
         query: sa.Select[Any] = sa.select(*SUMMARY_COLUMNS).where(

@@ -54,6 +54,10 @@ EVENTS = (
     "mailbox.expired",
     "mailbox.deleted",
     "domain.unverified",
+    # Drafts (services/drafts.py): one entered pending_review, was approved, was sent.
+    "draft.created",
+    "draft.approved",
+    "draft.sent",
 )
 # Events about the account rather than one mailbox: only account-wide endpoints (no
 # `mailbox`) receive them.
@@ -468,6 +472,13 @@ class WebhookService:
         ]
         if queued:
             await conn.execute(webhook_deliveries.insert(), queued)
+
+    async def on_draft_event(
+        self, conn: AsyncConnection, event: str, mailbox_id: str, draft: dict[str, Any]
+    ) -> None:
+        """Drafts hook: queue `draft.created` / `draft.approved` / `draft.sent` with the draft,
+        in the transaction that changed it."""
+        await self._queue(conn, event, {mailbox_id: [{"draft": draft}]})
 
     async def on_delivery_status(
         self, conn: AsyncConnection, event: str, item: dict[str, Any]

@@ -60,6 +60,7 @@ class MailboxChanges(TypedDict, total=False):
 
     name: str | None
     expires_at: datetime | None
+    outbound_review: bool
 
 
 def _live(now: datetime) -> sa.ColumnElement[bool]:

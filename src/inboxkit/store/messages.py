@@ -24,7 +24,7 @@ from inboxkit.labels import SPAM
 from inboxkit.mail.parse import ParsedMessage
 from inboxkit.records import MessageSummary, summary
 from inboxkit.store import labels as message_labels
-from inboxkit.store import rawcodec, search, usage
+from inboxkit.store import rawcodec, search, threads, usage
 from inboxkit.store.mailboxes import lock_undeleted
 from inboxkit.store.plans import mailbox_plan_name
 from inboxkit.store.tables import accounts, contents, mailboxes, messages, utcnow
@@ -83,6 +83,7 @@ SUMMARY_COLUMNS = (
     # Labels (records.py): the user labels, and `hidden` for the system label `spam`.
     messages.c.labels,
     messages.c.hidden,
+    messages.c.thread_id,
 )
 
 # Called inside the delivery transaction with the stored summaries (e.g. to queue webhooks in
@@ -143,6 +144,8 @@ class Delivery:
     content_row: dict[str, Any]
     message_rows: list[dict[str, Any]]
     also: StoreHook | None = None
+    # Each target mailbox's address: a participant of the conversation (store/threads.py).
+    addresses: dict[str, str] = field(default_factory=dict)
 
 
 def new_delivery(
@@ -233,10 +236,14 @@ def new_delivery(
                 "spam": verdict,
                 "hidden": hidden,
                 "labels": [],
+                # Set in the storing transaction (store/threads.py `assign`).
+                "thread_id": None,
+                "message_key": None,
                 **extra,
             }
         )
-    return Delivery(content_row, message_rows, also)
+    addresses = {target.mailbox_id: target.address for target in targets}
+    return Delivery(content_row, message_rows, also, addresses)
 
 
 async def insert_deliveries(
@@ -253,6 +260,9 @@ async def insert_deliveries(
     content_rows = [d.content_row for d, rows in zip(deliveries, kept, strict=True) if rows]
     if content_rows:
         inserted = [row for rows in kept for row in rows]
+        addresses = {k: v for d in deliveries for k, v in d.addresses.items()}
+        # Threaded here, after the mailboxes' rows are locked, so assignment is exact.
+        await threads.assign(conn, inserted, addresses)
         await conn.execute(contents.insert(), content_rows)
         await conn.execute(messages.insert(), inserted)
         # Counted (and held to the plans' ceilings) in this same transaction.
@@ -294,6 +304,7 @@ class MessageQuery(Protocol):
     has_code: bool | None
     spam: bool
     label: str | None
+    thread_id: str | None
 
 
 def apply_filter(
@@ -348,6 +359,8 @@ def apply_filter(
         query = query.where(c.direction == flt.direction)
     if flt.has_code is not None:
         query = query.where(c.has_code.is_(flt.has_code))
+    if flt.thread_id is not None:
+        query = query.where(c.thread_id == flt.thread_id)
     return query
 
 
@@ -512,10 +525,11 @@ async def delete(conn: AsyncConnection, message_id: str, content_id: str) -> Non
         await conn.execute(
             messages.delete()
             .where(messages.c.id == message_id)
-            .returning(messages.c.mailbox_id, stored_size())
+            .returning(messages.c.mailbox_id, stored_size(), messages.c.thread_id)
         )
     ).all()
     await usage.count_removed(conn, removed)
+    await threads.refresh(conn, [(row.mailbox_id, row.thread_id) for row in removed])
     await _delete_orphan_contents(conn, {content_id})
 
 
@@ -540,10 +554,13 @@ async def purge_older(conn: AsyncConnection, plan: str, cutoff: datetime, batch:
         await conn.execute(
             messages.delete()
             .where(messages.c.id.in_(ids))
-            .returning(messages.c.mailbox_id, stored_size(), messages.c.content_id)
+            .returning(
+                messages.c.mailbox_id, stored_size(), messages.c.content_id, messages.c.thread_id
+            )
         )
     ).all()
     await usage.count_removed(conn, removed)
+    await threads.refresh(conn, [(row.mailbox_id, row.thread_id) for row in removed])
     await _delete_orphan_contents(conn, {row.content_id for row in removed})
     return len(removed)
 
@@ -557,6 +574,7 @@ async def purge_mailboxes(conn: AsyncConnection, mailbox_ids: list[str]) -> None
     content_ids = sa.select(messages.c.content_id).where(messages.c.mailbox_id.in_(mailbox_ids))
     doomed = set((await conn.execute(content_ids)).scalars())
     await conn.execute(messages.delete().where(messages.c.mailbox_id.in_(mailbox_ids)))
+    await threads.forget_mailboxes(conn, mailbox_ids)
     await _delete_orphan_contents(conn, doomed)
 
 

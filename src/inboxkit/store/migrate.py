@@ -17,10 +17,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
-from inboxkit.store import search
+from inboxkit.store import search, threads
 from inboxkit.store.db import Database, create_private_file
 
-__all__ = ["upgrade", "alembic_config", "backfill_search"]
+__all__ = ["upgrade", "alembic_config", "backfill_search", "backfill_threads"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x1B0C_4B17  # any constant shared by every inboxkit process
@@ -52,6 +52,21 @@ async def backfill_search(db: Database, batch: int = 2_000) -> int:
             return total
 
 
+async def backfill_threads(db: Database, batch: int = 1_000) -> int:
+    """Thread the messages stored before threads existed (migration 0015), oldest first, a
+    batch per transaction, with the code that threads new mail (`store/threads.py`): like the
+    search backfill, a large table never holds one long transaction, and
+    a stopped run resumes. Until a row is reached its `thread_id` is null and it is in no
+    thread; listings of messages are unaffected. Returns how many rows it threaded."""
+    total = 0
+    while True:
+        async with db.write() as conn:
+            done = await threads.backfill(conn, batch)
+        total += done
+        if done < batch:
+            return total
+
+
 def _lock_file(path: Path) -> TextIO:
     create_private_file(path)
     handle = path.open("w")
@@ -72,6 +87,7 @@ async def upgrade(db: Database) -> None:
                 await conn.run_sync(_upgrade_sync, db.url)
                 await conn.commit()
             await backfill_search(db)
+            await backfill_threads(db)
         finally:
             if handle is not None:
                 fcntl.flock(handle, fcntl.LOCK_UN)
@@ -84,6 +100,7 @@ async def upgrade(db: Database) -> None:
             await conn.run_sync(_upgrade_sync, db.url)
             await conn.commit()
             await backfill_search(db)
+            await backfill_threads(db)
         finally:
             await conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK_KEY})
             await conn.commit()

@@ -22,9 +22,12 @@ __all__ = [
     "contents",
     "messages",
     "message_labels",
+    "threads",
     "outbox",
     "OutboxStatus",
     "idempotency_keys",
+    "drafts",
+    "DraftStatus",
     "webhooks",
     "webhook_deliveries",
     "WebhookDeliveryStatus",
@@ -162,6 +165,8 @@ mailboxes = sa.Table(
     # the per-mailbox ceiling and the account's storage figure read these instead of counting.
     sa.Column("message_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("stored_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    # Every send and reply becomes a draft awaiting an account's approval (migration 0017).
+    sa.Column("outbound_review", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_mailboxes_account_id", "account_id", "id"),
     sa.Index("ix_mailboxes_expires_at", "expires_at"),
     # One live capture mailbox per account (migration 0006).
@@ -256,7 +261,22 @@ messages = sa.Table(
     # The user labels, sorted: the same set `message_labels` holds (migration 0016), kept
     # beside it in the transaction that changes it so a summary needs no join.
     sa.Column("labels", sa.JSON, nullable=False, server_default=sa.text("'[]'")),
+    # Its conversation (store/threads.py, migration 0015), set in the storing transaction; NULL
+    # only on rows stored before threads existed until the start-up backfill reaches them.
+    sa.Column("thread_id", Id, nullable=True),
+    # A fixed-length key of `message_id` (mail/threading.py `message_key`): replies find the
+    # message they answer by it. Message-IDs may be too long for an index entry.
+    sa.Column("message_key", sa.String(32), nullable=True),
     sa.Index("ix_messages_mailbox_id", "mailbox_id", "id"),
+    sa.Index("ix_messages_mailbox_message_key", "mailbox_id", "message_key"),
+    sa.Index("ix_messages_mailbox_thread", "mailbox_id", "thread_id", "id"),
+    # The rows not threaded yet, for the backfill (empty once it is done).
+    sa.Index(
+        "ix_messages_thread_pending",
+        "id",
+        sqlite_where=sa.text("thread_id IS NULL"),
+        postgresql_where=sa.text("thread_id IS NULL"),
+    ),
     # The rows not indexed yet, for the backfill (empty once it is done).
     sa.Index(
         "ix_messages_search_pending",
@@ -293,6 +313,27 @@ message_labels = sa.Table(
     sa.Column("label", sa.String(64), nullable=False),
     sa.PrimaryKeyConstraint("message_id", "label"),
     sa.Index("ix_message_labels_mailbox_id_label_message_id", "mailbox_id", "label", "message_id"),
+)
+
+# Conversations (store/threads.py): one row per thread of a mailbox. `last_message_id` (the
+# newest message's id, time-sortable) orders the list by activity and is its cursor;
+# `subject_key` and `participants_key` (mail/threading.py) find the thread a reply without
+# references belongs to. Counts are not stored: they are read from the messages of a page's
+# threads (`ix_messages_mailbox_thread`), so reads, deletions and expiry never leave them stale.
+threads = sa.Table(
+    "threads",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("mailbox_id", Id, sa.ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("subject_key", sa.String(32), nullable=True),
+    sa.Column("participants_key", sa.String(32), nullable=False),
+    sa.Column("participants", sa.JSON, nullable=False),
+    sa.Column("last_message_id", Id, nullable=False),
+    sa.Column("last_message_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_threads_mailbox_last_message", "mailbox_id", "last_message_id"),
+    sa.Index("ix_threads_mailbox_subject", "mailbox_id", "subject_key", "last_message_at"),
 )
 
 # Allow and block lists of senders (spam/lists.py): account-wide, or for one mailbox. An entry
@@ -392,6 +433,54 @@ outbox = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),
     sa.Index("ix_outbox_mailbox_created", "mailbox_id", "created_at"),
+)
+
+
+class DraftStatus(StrEnum):
+    """A draft's stored state. `scheduled` rows are the queue the drafts worker claims from
+    (`next_attempt_at` is when: the send time, or the next retry); a scheduled row under a
+    live lease is shown as `sending`. `sent` keeps the sent message's id."""
+
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+# Drafts (DESIGN §13): messages not sent yet, kept with the request that will send them, and
+# the durable schedule of timed and approved sends (claimed with a lease, store/queue.py).
+drafts = sa.Table(
+    "drafts",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("mailbox_id", Id, sa.ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # DraftStatus
+    sa.Column("to_addrs", sa.JSON, nullable=False),
+    sa.Column("cc_addrs", sa.JSON, nullable=False),
+    sa.Column("bcc_addrs", sa.JSON, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("html", sa.Text, nullable=True),
+    # As the send request gives them: filename, content_type, content (base64), content_id.
+    sa.Column("attachments", sa.JSON, nullable=False),
+    # A message of the mailbox this draft answers (sent as a reply), or forwards.
+    sa.Column("in_reply_to", Id, nullable=True),
+    sa.Column("reply_all", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("forward_of", Id, nullable=True),
+    sa.Column("send_at", UTCDateTime, nullable=True),
+    sa.Column("approved_at", UTCDateTime, nullable=True),
+    sa.Column("approved_by", sa.String(64), nullable=True),
+    sa.Column("sent_message_id", Id, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("lock_token", sa.String(26), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_drafts_mailbox_id", "mailbox_id", "id"),
+    sa.Index("ix_drafts_status_next", "status", "next_attempt_at"),
 )
 
 # Idempotency-Key records: the request's digest and the answer given, for 24 hours.

@@ -179,6 +179,19 @@ async def _for_mailbox(request: Request, session: Session | None, mailbox_id: st
     return await _principal(request, token)
 
 
+async def _signed_in_account(request: Request, session: Session) -> bool:
+    """Whether the person signed in with an account's key: who may approve drafts and switch a
+    mailbox's outbound review (web/drafts.py). Only decides what a page offers; the posts are
+    decided by the services."""
+    if session.key is None:
+        return False
+    try:
+        principal = await _runtime(request).auth.authenticate(session.key)
+    except Unauthorized:  # revoked since signing in
+        return False
+    return principal.kind is PrincipalKind.API_KEY
+
+
 def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(_templates.get_template(template).render(**context), status_code=status)
 
@@ -435,6 +448,7 @@ async def _inbox_page(
         max_ttl=runtime.settings.max_ttl_minutes,
         send_error=send_error,
         draft=draft or {},
+        account_user=await _signed_in_account(request, session),
     )
 
 
@@ -483,6 +497,49 @@ def _list_url(mailbox_id: str, fields: dict[str, str]) -> str:
 
 
 # -- a message --------------------------------------------------------------------------------
+
+
+# Registered before a message's page, whose path would otherwise take "threads" for an id.
+@router.get("/inbox/{mailbox_id}/threads")
+@_refusals
+async def threads_page(request: Request, mailbox_id: str) -> Response:
+    """A mailbox's conversations, newest activity first."""
+    session = await _session(request)
+    principal = await _for_mailbox(request, session, mailbox_id)
+    runtime = _runtime(request)
+    cursor = request.query_params.get("cursor") or None
+    box = await runtime.mailboxes.get(principal, mailbox_id)
+    threads, next_cursor = await runtime.threads.list(
+        principal, mailbox_id, limit=PAGE_SIZE, cursor=cursor
+    )
+    return _page(
+        "threads.html",
+        title=f"Conversations · {box['address']}",
+        box=box,
+        threads=threads,
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/inbox/{mailbox_id}/threads/{thread_id}")
+@_refusals
+async def thread_page(request: Request, mailbox_id: str, thread_id: str) -> Response:
+    """One conversation's messages, oldest first."""
+    session = await _session(request)
+    principal = await _for_mailbox(request, session, mailbox_id)
+    runtime = _runtime(request)
+    cursor = request.query_params.get("cursor") or None
+    box = await runtime.mailboxes.get(principal, mailbox_id)
+    thread, next_cursor = await runtime.threads.get(
+        principal, mailbox_id, thread_id, limit=PAGE_SIZE, cursor=cursor
+    )
+    return _page(
+        "thread.html",
+        title=thread["subject"] or "(no subject)",
+        box=box,
+        thread=thread,
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/inbox/{mailbox_id}/{message_id}")
@@ -694,8 +751,11 @@ async def attachment(
 
 def install(app: FastAPI) -> None:
     """Serve the UI from `app`: the pages, the static files, the headers middleware."""
+    from inboxkit.web.drafts import router as drafts_router
     from inboxkit.web.security import UiHeaders
 
+    # First: its `/inbox/{id}/drafts` page would otherwise be taken for a message's page.
+    app.include_router(drafts_router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(UiHeaders)

@@ -39,6 +39,11 @@ async def _send_outbox(runtime: Runtime) -> int:
     return await runtime.outbox.step()
 
 
+async def _send_drafts(runtime: Runtime) -> int:
+    """Start due scheduled drafts, or sleep until one may be due (workers/drafts.py)."""
+    return await runtime.draft_scheduler.step()
+
+
 async def _dispatch_webhooks(runtime: Runtime) -> int:
     """Start due attempts, or sleep until a bus event, a retry or the poll interval."""
     return await runtime.webhook_dispatcher.step()
@@ -84,10 +89,16 @@ WORKERS: list[Worker] = [
         lambda runtime: runtime.settings.sweep_interval,
         lambda runtime: runtime.settings.sweep_interval,
     ),
-    # These two wait for work inside their pass, so an idle pass needs no pause of its own.
+    # These wait for work inside their pass, so an idle pass needs no pause of its own.
     (
         "outbox-sender",
         _send_outbox,
+        _no_pause,
+        lambda runtime: runtime.settings.outbox_poll_interval,
+    ),
+    (
+        "draft-scheduler",
+        _send_drafts,
         _no_pause,
         lambda runtime: runtime.settings.outbox_poll_interval,
     ),
