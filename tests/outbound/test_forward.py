@@ -209,3 +209,33 @@ async def test_the_same_idempotency_key_forwards_once(mail: RunningServer, relay
     assert answers[0] == answers[1]
     await relay.wait_for(1)
     assert len(relay.received) == 1
+
+
+async def test_a_forward_from_a_mailbox_under_review_is_held_then_sent_on_approval(
+    mail: RunningServer, relay: RelaySink
+):
+    key = await mail.create_key("reviewed")
+    inbox = await mail.create_inbox(token=key)
+    received = await _received(mail, inbox)
+    path = f"/mailboxes/{inbox['id']}"
+    review = await mail.http.patch(path, json={"outbound_review": True}, headers=mail.auth(key))
+    assert review.status_code == 200, review.text
+
+    held = await mail.http.post(
+        f"{path}/messages/{received['id']}/forward",
+        headers=mail.auth(inbox["token"]),
+        json={"to": "bob@example.com", "text": "Please check."},
+    )
+    assert held.status_code == 202, held.text
+    draft = held.json()["data"]
+    assert held.json()["review"]["state"] == "pending"
+    assert draft["status"] == "pending_review" and draft["forward_of"] == received["id"]
+    assert relay.data_attempts == 0
+
+    approved = await mail.http.post(f"{path}/drafts/{draft['id']}/approve", headers=mail.auth(key))
+    assert approved.status_code == 202, approved.text
+    (relayed,) = await relay.wait_for(1)
+    message = relayed.message
+    assert message["Subject"] == "Fwd: Invoice 42"
+    assert "Please check." in message.get_body(("plain",)).get_content()
+    assert _attachments(message)[0] == ("invoice.pdf", "application/pdf", BINARY)
