@@ -6,14 +6,14 @@ Existing messages have no labels: the table starts empty and the column defaults
 Rows go with their message (ON DELETE CASCADE), so every deletion path leaves none behind.
 
 Revision ID: 0016
-Revises: 0017 (after threads and drafts, which were merged first)
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0017"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -5,14 +5,14 @@ Existing mailboxes get `outbound_review` false: nothing they send changes until 
 turns review on.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
