@@ -174,3 +174,27 @@ async def test_wait_for_a_thread_returns_its_reply_and_not_other_mail(mail_serve
     await mail_server.send(box.address, reply)
     found = (await waiting)["data"]["message"]
     assert found["subject"] == "Re: Order 1" and found["thread_id"] == thread["id"]
+
+
+async def test_a_thread_carries_the_user_labels_of_its_messages_beside_sent(
+    mail_server: RunningServer,
+):
+    talk = await start_conversation(mail_server)
+    first = talk.ada_ids[0]
+    answer = await mail_server.http.patch(
+        f"/mailboxes/{talk.ada.id}/messages/{first}",
+        json={"add_labels": ["Waiting", "customer"]},
+        headers=talk.ada.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    (thread,) = await talk.ada.threads()
+    assert thread["labels"] == ["customer", "waiting", "sent"]
+    (bobs,) = await talk.bob.threads()  # Bob's copies are his own messages: unlabelled
+    assert "customer" not in bobs["labels"]
+    await mail_server.http.patch(
+        f"/mailboxes/{talk.ada.id}/messages/{first}",
+        json={"remove_labels": ["customer", "waiting"]},
+        headers=talk.ada.headers,
+    )
+    (thread,) = await talk.ada.threads()
+    assert thread["labels"] == ["sent"]

@@ -36,8 +36,8 @@ class Thread(TypedDict):
     message_count: int
     unread_count: int
     last_message_at: datetime
-    # System labels its messages carry: "sent" when one is outbound, "spam" when one is
-    # hidden as spam.
+    # The labels its messages carry: their user labels, then the system labels "sent" when one
+    # is outbound and "spam" when one is hidden as spam.
     labels: list[str]
     preview: str
 
@@ -56,7 +56,7 @@ def _not_found() -> NotFound:
 
 
 def _thread(row: Any, stats: rows.ThreadStats | None) -> Thread:
-    labels = []
+    labels = list(stats.labels) if stats is not None else []
     if stats is not None and stats.outbound:
         labels.append("sent")
     if stats is not None and stats.hidden:

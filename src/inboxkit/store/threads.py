@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.ids import new_id
 from inboxkit.mail import threading as keys
-from inboxkit.store.tables import mailboxes, messages, threads, utcnow
+from inboxkit.store.tables import mailboxes, message_labels, messages, threads, utcnow
 
 __all__ = [
     "SUBJECT_WINDOW",
@@ -392,6 +392,8 @@ class ThreadStats:
     last_id: str | None
     last_at: datetime | None
     preview: str
+    # The user labels of its messages in the view, sorted.
+    labels: list[str]
 
 
 async def stats(
@@ -427,6 +429,22 @@ async def stats(
             sa.select(c.id, c.preview, c.received_at).where(c.id.in_(newest_ids))
         )
         newest = {row.id: row for row in found.all()}
+    # User labels: distinct per thread, through the label rows of the page's threads' messages
+    # (an index read per message: a page is at most a few hundred threads).
+    labelled = await conn.execute(
+        sa.select(c.thread_id, message_labels.c.label)
+        .distinct()
+        .select_from(message_labels.join(messages, message_labels.c.message_id == c.id))
+        .where(
+            message_labels.c.mailbox_id == mailbox_id,
+            c.mailbox_id == mailbox_id,
+            c.thread_id.in_(list(thread_ids)),
+            shown,
+        )
+    )
+    labels: dict[str, set[str]] = {}
+    for thread_id, label in labelled.all():
+        labels.setdefault(thread_id, set()).add(label)
     result: dict[str, ThreadStats] = {}
     for row in totals:
         last = newest.get(row.last_id) if row.last_id else None
@@ -438,6 +456,7 @@ async def stats(
             last_id=row.last_id,
             last_at=last.received_at if last is not None else None,
             preview=last.preview if last is not None else "",
+            labels=sorted(labels.get(row.thread_id, ())),
         )
     return result
 
