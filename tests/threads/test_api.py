@@ -198,3 +198,22 @@ async def test_a_thread_carries_the_user_labels_of_its_messages_beside_sent(
     )
     (thread,) = await talk.ada.threads()
     assert thread["labels"] == ["sent"]
+
+
+async def test_a_reply_without_references_joins_when_its_people_are_all_in_the_conversation(
+    mail_server: RunningServer,
+):
+    box = Mailbox(mail_server, await mail_server.create_inbox())
+    opening = mail(box.address, "Order 7", sender="dave@one.example", cc="erin@two.example")
+    await mail_server.send([box.address], opening, mail_from="dave@one.example")
+    first = await box.arrival()
+    # Dave answers Erin's part of it to the mailbox alone, from a client that kept no
+    # references: fewer people than the latest message, all of them already in the thread.
+    narrower = mail(box.address, "Re: Order 7", sender="dave@one.example")
+    await mail_server.send([box.address], narrower, mail_from="dave@one.example")
+    second = await box.arrival(first["id"])
+    stranger = mail(box.address, "Re: Order 7", sender="mallory@three.example")
+    await mail_server.send([box.address], stranger, mail_from="mallory@three.example")
+    third = await box.arrival(second["id"])
+    assert second["thread_id"] == first["thread_id"]
+    assert third["thread_id"] != first["thread_id"]

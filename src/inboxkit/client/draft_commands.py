@@ -19,6 +19,7 @@ def drafts_group() -> None:
     inboxkit drafts create ADDRESS --to bob@example.com --text "Hi" --send-at 2030-01-01T09:00:00Z
     inboxkit drafts list ADDRESS --status pending_review
     inboxkit drafts approve ADDRESS DRAFT_ID     (an account's API key only)
+    inboxkit drafts review ADDRESS on            (hold every send for approval)
     """
 
 
@@ -130,3 +131,15 @@ def delete_command(client: InboxKit, mailbox: str, draft_id: str) -> None:
     """Discard a draft; a scheduled one is then never sent."""
     client.delete_draft(mailbox, draft_id)
     _echo(f"deleted {draft_id}", err=True)
+
+
+@drafts_group.command("review")
+@click.argument("mailbox")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@_connection
+def review_command(client: InboxKit, mailbox: str, state: str) -> None:
+    """Turn outbound review on or off: while on, every send, reply and forward from MAILBOX is
+    kept as a draft until an account approves it (an account's API key only)."""
+    box = client.update_mailbox(mailbox, outbound_review=state == "on")
+    held = "held for approval" if box.outbound_review else "sent directly"
+    _echo(f"{box.address}: outbound review {state}; sends are {held}", err=True)

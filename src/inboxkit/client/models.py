@@ -92,6 +92,8 @@ class Mailbox(Model):
     expires_at: datetime | None = None
     message_count: int = 0
     unread_count: int = 0
+    # True: every send, reply and forward is kept as a draft awaiting an account's approval.
+    outbound_review: bool = False
 
 
 class MailboxCreated(Mailbox):
@@ -397,8 +399,8 @@ class SearchResult(MessageSummary):
 
 
 class Thread(Model):
-    """A conversation of a mailbox: its subject, participants, counts, system labels ("sent",
-    "spam") and its newest message's preview; `messages` (oldest first) when read with
+    """A conversation of a mailbox: its subject, participants, counts, labels (its messages'
+    user labels, then "sent" and "spam") and its newest message's preview; `messages` (oldest first) when read with
     `get_thread` / `Inbox.thread`."""
 
     id: str

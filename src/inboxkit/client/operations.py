@@ -400,14 +400,22 @@ class ClientOperations(Generic[InboxT, HttpT]):
 
     @operation
     def update_mailbox(
-        self, mailbox: str, *, name: str | None = _UNSET, ttl_minutes: int | None = None
+        self,
+        mailbox: str,
+        *,
+        name: str | None = _UNSET,
+        ttl_minutes: int | None = None,
+        outbound_review: bool | None = None,
     ) -> Flow[Mailbox]:
-        """Rename a mailbox and/or extend its life to `ttl_minutes` from now."""
+        """Rename a mailbox, extend its life to `ttl_minutes` from now, and/or turn outbound
+        review on or off (an account's API key only: the mailbox's own token may not)."""
         body: dict[str, Any] = {}
         if name is not self._UNSET:
             body["name"] = name
         if ttl_minutes is not None:
             body["ttl_minutes"] = ttl_minutes
+        if outbound_review is not None:
+            body["outbound_review"] = outbound_review
         response = yield from self._call("PATCH", f"/mailboxes/{segment(mailbox)}", json=body)
         return Mailbox.model_validate(data(response))
 

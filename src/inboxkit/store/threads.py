@@ -9,9 +9,11 @@ the cost of nothing a delivery did not already pay. For each receiving mailbox, 
 
 1. a stored message of that mailbox whose Message-ID is this message's In-Reply-To or one of
    its last 50 References (the most recent reference found wins): join its thread;
-2. else a thread with the same normalised subject (never an empty one) whose latest message
-   had the same set of participants (From, To, Cc and the mailbox's own address) and arrived
-   within 30 days: join it;
+2. else, among the 20 threads with the same normalised subject (never an empty one) most
+   recently active within 30 days: the newest whose latest message had the same set of
+   participants (From, To, Cc and the mailbox's own address), else the newest whose
+   participants include all of this message's (the agent forwarded to the warehouse, then the
+   customer answers): join it;
 3. else a new thread.
 
 Messages of one batch see each other (a reply stored in the same group commit as what it
@@ -53,6 +55,8 @@ __all__ = [
 # A reply without references joins by subject only within this long of the thread's last
 # message.
 SUBJECT_WINDOW = timedelta(days=30)
+# Threads of one subject a message without references is compared with, most recent first.
+SUBJECT_CANDIDATES = 20
 # Keys per IN (...) list: well under every backend's bound-parameter limit.
 _CHUNK = 500
 
@@ -108,7 +112,10 @@ async def assign(
             # Later messages of the batch find this one by reference.
             by_reference[(row["mailbox_id"], row["message_key"])] = (thread.id, row["id"])
         if thread.subject_key is not None:
-            by_subject[(row["mailbox_id"], thread.subject_key, thread.participants_key)] = thread
+            # Newest activity first, for the later messages of the batch.
+            slot = (row["mailbox_id"], thread.subject_key)
+            others = [t for t in by_subject.get(slot, []) if t.id != thread.id]
+            by_subject[slot] = [thread, *others]
     await _write(conn, rows, known)
 
 
@@ -189,23 +196,40 @@ async def _candidates(
     facts: Sequence[_Facts],
     referenced: set[str],
     oldest: datetime,
-) -> tuple[dict[str, _Found], dict[tuple[str, str, str], _Found]]:
-    """The threads these messages could join: by subject (active since `oldest`) and those
-    found by reference; and the subject ones by (mailbox, subject key, participants key)."""
+) -> tuple[dict[str, _Found], dict[tuple[str, str], list[_Found]]]:
+    """The threads these messages could join: by subject (active since `oldest`; for each
+    mailbox and subject the `SUBJECT_CANDIDATES` most recently active, newest first) and those
+    found by reference."""
     known: dict[str, _Found] = {}
-    by_subject: dict[tuple[str, str, str], _Found] = {}
+    by_subject: dict[tuple[str, str], list[_Found]] = {}
     for part in _chunks(sorted({f.subject_key for f in facts if f.subject_key})):
-        query = sa.select(*_COLUMNS).where(
-            threads.c.mailbox_id.in_(mailbox_ids),
-            threads.c.subject_key.in_(part),
-            threads.c.last_message_at >= oldest,
+        # A common subject ("Your code") can have thousands of threads in a month: the window
+        # keeps what is read back to a few per mailbox and subject.
+        rank = (
+            sa.func.row_number()
+            .over(
+                partition_by=(threads.c.mailbox_id, threads.c.subject_key),
+                order_by=(threads.c.last_message_at.desc(), threads.c.id.desc()),
+            )
+            .label("rank")
+        )
+        ranked = (
+            sa.select(*_COLUMNS, rank)
+            .where(
+                threads.c.mailbox_id.in_(mailbox_ids),
+                threads.c.subject_key.in_(part),
+                threads.c.last_message_at >= oldest,
+            )
+            .subquery()
+        )
+        query = (
+            sa.select(*(ranked.c[column.name] for column in _COLUMNS))
+            .where(ranked.c.rank <= SUBJECT_CANDIDATES)
+            .order_by(ranked.c.last_message_at.desc(), ranked.c.id.desc())
         )
         for row in (await conn.execute(query)).all():
             thread = known.setdefault(row.id, _found(row))
-            slot = (row.mailbox_id, row.subject_key, row.participants_key)
-            held = by_subject.get(slot)
-            if held is None or held.last_message_id < thread.last_message_id:
-                by_subject[slot] = thread
+            by_subject.setdefault((row.mailbox_id, row.subject_key), []).append(thread)
     for part in _chunks(sorted(referenced - set(known))):
         query = sa.select(*_COLUMNS).where(threads.c.id.in_(part))
         for row in (await conn.execute(query)).all():
@@ -217,7 +241,7 @@ def _choose(
     row: dict[str, Any],
     fact: _Facts,
     by_reference: Mapping[tuple[str, str], tuple[str, str]],
-    by_subject: Mapping[tuple[str, str, str], _Found],
+    by_subject: Mapping[tuple[str, str], list[_Found]],
     known: dict[str, _Found],
 ) -> _Found:
     """The thread the message joins: by reference, else by subject, else a new one."""
@@ -227,11 +251,21 @@ def _choose(
         if hit is not None and hit[0] in known:
             return known[hit[0]]
     if fact.subject_key is not None:
-        candidate = by_subject.get((mailbox_id, fact.subject_key, fact.participants_key))
-        if candidate is not None and (
-            candidate.last_message_at >= row["received_at"] - SUBJECT_WINDOW
-        ):
-            return candidate
+        recent = [
+            t
+            for t in by_subject.get((mailbox_id, fact.subject_key), [])
+            if t.last_message_at >= row["received_at"] - SUBJECT_WINDOW
+        ]
+        # The same people as its latest message; else people all already in the conversation
+        # (a reply to the customer after the agent forwarded to the warehouse). Someone new
+        # writing with the same subject starts a conversation of their own.
+        people = set(fact.participants)
+        for candidate in recent:
+            if candidate.participants_key == fact.participants_key:
+                return candidate
+        for candidate in recent:
+            if people <= set(candidate.participants):
+                return candidate
     thread = _Found(
         new_id(),
         fact.subject_key,
