@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.client.test_docs import _env, _localise, _run, _snippets
 from tests.helpers import RunningServer
 
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "conversations-walk.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "conversations.md"
 SNIPPETS = _snippets("docs/conversations.md", GUIDE.read_text())
 # Shown, not run: sample answers of the API.
 SHOWN = {"json"}
@@ -61,3 +61,11 @@ async def test_the_shell_walkthrough_runs_in_one_session(
     script = "\n".join(_localise(block.code, server) for block in blocks)
     code, out, err = await _run("bash", "-euo", "pipefail", "-c", script, env=env, cwd=tmp_path)
     assert code == 0, f"docs/conversations.md (shell) failed:\n{out}\n{err}"
+    lines = out.splitlines()
+    assert '["billing","todo"]' in lines  # the PATCH answer's labels
+    assert any(
+        line.startswith('{"subject":"Invoice 77 is wrong","message_count":2') for line in lines
+    )
+    assert "403" in lines  # the agent's token approving its own draft
+    assert any("Not sent" in line and "awaiting approval" in line for line in lines)
+    assert "scheduled" in lines

@@ -493,6 +493,12 @@ def read_command(
 @click.option("--from", "sender", default=None, help="Sender contains this.")
 @click.option("--subject", default=None, help="Subject contains this.")
 @click.option("--to", default=None, help="A recipient contains this.")
+@click.option(
+    "--thread",
+    "thread_id",
+    default=None,
+    help="Only a message of this conversation (a thread id, `inboxkit threads`).",
+)
 @click.option("--code", "want_code", is_flag=True, help="Print only the one-time code.")
 @click.option(
     "--link",
@@ -525,6 +531,9 @@ def wait_command(
     """
     if want_code and link_kind:
         raise click.UsageError("Choose one of --code and --link.")
+    thread_id = filters.pop("thread_id")
+    if thread_id and (want_code or link_kind):
+        raise click.UsageError("--thread waits for a whole message: drop --code / --link.")
     mailbox = _which_mailbox(client, mailbox, use_capture)
     with Spinner(f"waiting for mail at {mailbox}"):
         if want_code:
@@ -534,7 +543,7 @@ def wait_command(
             result = client.wait_for_link(mailbox, kind, timeout=timeout, **filters)
         else:
             result = client.wait_for_message(
-                mailbox, timeout=timeout, mark_read=not keep_unread, **filters
+                mailbox, timeout=timeout, mark_read=not keep_unread, thread_id=thread_id, **filters
             )
     if want_code:
         _print_json({"code": result}) if as_json else _echo(result)

@@ -1,4 +1,4 @@
-"""Drafts, scheduled sending and reviewed sending (DESIGN §13, docs/conversations-drafts.md).
+"""Drafts, scheduled sending and reviewed sending (DESIGN §13, docs/conversations.md).
 
 A draft is a send request kept in the `drafts` table (`store/drafts.py`): the same fields as
 `POST …/send`, or a reply's (`in_reply_to`), plus an optional `send_at`. Its states:
