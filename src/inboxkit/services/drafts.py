@@ -59,6 +59,7 @@ from inboxkit.services.outbound import (
 )
 from inboxkit.services.webhooks import WebhookService
 from inboxkit.store import drafts as rows
+from inboxkit.store import mailboxes as mailbox_rows
 from inboxkit.store import sends
 from inboxkit.store.db import Database
 from inboxkit.store.tables import DraftStatus, utcnow
@@ -242,6 +243,11 @@ class DraftService:
             raise BadRequest(f"This draft cannot be sent yet: {exc.message}") from None
 
     async def _check_cap(self, conn: AsyncConnection, mailbox_id: str) -> None:
+        # The mailbox row is locked first (on PostgreSQL; SQLite's write transactions are
+        # serialised already), so concurrent creations take turns at the count and the cap is
+        # exact; a mailbox deleted meanwhile takes no draft.
+        if not await mailbox_rows.lock_undeleted(conn, [mailbox_id]):
+            raise NotFound("No such mailbox.", resource=Resource.MAILBOX)
         if await rows.count_open(conn, mailbox_id) >= MAX_DRAFTS_PER_MAILBOX:
             raise Conflict(
                 f"This mailbox already holds {MAX_DRAFTS_PER_MAILBOX} unsent drafts; send or "
