@@ -275,14 +275,14 @@ async def test_pages_walk_every_match_once_newest_first_in_either_sort(server: R
     key = await server.create_key(name="pager")
     inbox = await server.create_inbox(token=key)
     for n in range(7):
-        body = "kiwi " * (n + 1)  # more kiwi, better match
+        body = "quince " * (n + 1)  # more quince, better match
         await server.send(inbox["address"], subject=f"fruit {n}", body=body)
-    await server.send(inbox["address"], subject="no fruit here", body="banana")
+    await server.send(inbox["address"], subject="no fruit here", body="brioche")
     for sort in ("newest", "relevance"):
         seen: list[str] = []
         cursor = None
         while True:
-            params = {"q": "kiwi", "limit": "3", "sort": sort} | (
+            params = {"q": "quince", "limit": "3", "sort": sort} | (
                 {"cursor": cursor} if cursor else {}
             )
             page = await _search(server, key, **params)
@@ -299,7 +299,7 @@ async def test_pages_walk_every_match_once_newest_first_in_either_sort(server: R
     seen = []
     cursor = None
     while True:
-        params = {"q": "kiwi", "limit": "2"} | ({"cursor": cursor} if cursor else {})
+        params = {"q": "quince", "limit": "2"} | ({"cursor": cursor} if cursor else {})
         response = await server.http.get(
             f"/mailboxes/{inbox['id']}/messages", params=params, headers=server.auth(key)
         )
@@ -319,11 +319,11 @@ async def test_a_damaged_or_foreign_cursor_is_400(server: RunningServer):
     key = await server.create_key(name="damaged")
     inbox = await server.create_inbox(token=key)
     for n in range(3):
-        await server.send(inbox["address"], subject=f"kiwi {n}")
-    newest = await _search(server, key, q="kiwi", limit="1")
+        await server.send(inbox["address"], subject=f"quince {n}")
+    newest = await _search(server, key, q="quince", limit="1")
     other_sort = await server.http.get(
         "/search",
-        params={"q": "kiwi", "sort": "relevance", "cursor": newest["meta"]["next_cursor"]},
+        params={"q": "quince", "sort": "relevance", "cursor": newest["meta"]["next_cursor"]},
         headers=server.auth(key),
     )
     assert other_sort.status_code == 400, other_sort.text
@@ -336,7 +336,7 @@ async def test_a_damaged_or_foreign_cursor_is_400(server: RunningServer):
     ]
     for cursor in ("abc", "W10", "bm90IGpzb24", *forged):
         response = await server.http.get(
-            "/search", params={"q": "kiwi", "cursor": cursor}, headers=server.auth(key)
+            "/search", params={"q": "quince", "cursor": cursor}, headers=server.auth(key)
         )
         assert response.status_code == 400, (cursor, response.text)
         assert "pass back `meta.next_cursor`" in response.json()["error"]["message"]
