@@ -14,7 +14,9 @@ async def test_search_box_uses_the_query_language_and_shows_escaped_highlights(
     server: RunningServer,
 ) -> None:
     inbox = await server.create_inbox()
-    await server.send(inbox["address"], subject="<img src=x onerror=alert(1)> quince deal", body="a")
+    await server.send(
+        inbox["address"], subject="<img src=x onerror=alert(1)> quince deal", body="a"
+    )
     await server.send(inbox["address"], subject="quince report", mail_from="bob@farm.example")
     await server.send(inbox["address"], subject="brioche notice", body="quince inside")
     page = f"/inbox/{inbox['id']}"
