@@ -407,14 +407,7 @@ class OutboundService:
     async def check_draft(self, principal: Principal, box: Any, fields: DraftFields) -> None:
         """Whether the draft could be sent as it is (recipients, body, addresses, sizes):
         ValidationFailed saying what is missing, before anything is scheduled or held."""
-        if fields.forward_of is not None:
-            draft = await self._forward_message(box, fields)
-        elif fields.in_reply_to is not None:
-            async with self.db.read() as conn:
-                original = await message_in(conn, box.id, fields.in_reply_to)
-            draft = self._reply_message(box, fields, original)
-        else:
-            draft = self._new_message(box, fields)
+        draft = await self._draft_message(box, fields)
         self._check(draft)
 
     async def send_draft(
@@ -427,15 +420,19 @@ class OutboundService:
         (`forward_of`) is composed again from the original (mail/forward.py)."""
         principal.require("send")
         _may_send(principal, box)
+        draft = await self._draft_message(box, fields)
+        return await self._submit(principal, box, draft, None, "draft", {}, also=also)
+
+    async def _draft_message(self, box: Any, fields: DraftFields) -> Draft:
+        """The message a draft sends: a forward of `forward_of` composed again from the
+        original, a reply to `in_reply_to`, or a new message."""
         if fields.forward_of is not None:
-            draft = await self._forward_message(box, fields)
-        elif fields.in_reply_to is not None:
+            return await self._forward_message(box, fields)
+        if fields.in_reply_to is not None:
             async with self.db.read() as conn:
                 original = await message_in(conn, box.id, fields.in_reply_to)
-            draft = self._reply_message(box, fields, original)
-        else:
-            draft = self._new_message(box, fields)
-        return await self._submit(principal, box, draft, None, "draft", {}, also=also)
+            return self._reply_message(box, fields, original)
+        return self._new_message(box, fields)
 
     def _reply_message(self, box: Any, fields: DraftFields, original: Any) -> Draft:
         """A reply kept as a draft: to the recipients it holds (those a reply computed when it

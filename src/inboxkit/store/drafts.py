@@ -138,28 +138,14 @@ async def take(
     """Lease a draft to send it now: it becomes `scheduled` (due now) under `token`, so if this
     process dies mid-send the drafts worker sends it once the lease runs out."""
     now = utcnow()
-    c = drafts.c
-    return (
-        await conn.execute(
-            drafts.update()
-            .where(
-                c.id == draft_id,
-                c.mailbox_id == mailbox_id,
-                c.status.in_(list(statuses)),
-                _idle(now),
-            )
-            .values(
-                status=DraftStatus.SCHEDULED,
-                next_attempt_at=now,
-                locked_until=now + timedelta(seconds=lease_seconds),
-                lock_token=token,
-                attempts=c.attempts + 1,
-                updated_at=now,
-                **values,
-            )
-            .returning(*drafts.c)
-        )
-    ).first()
+    lease = {
+        "status": DraftStatus.SCHEDULED,
+        "next_attempt_at": now,
+        "locked_until": now + timedelta(seconds=lease_seconds),
+        "lock_token": token,
+        "attempts": drafts.c.attempts + 1,
+    }
+    return await update_idle(conn, mailbox_id, draft_id, lease | values, statuses=statuses)
 
 
 async def mark_sent(
