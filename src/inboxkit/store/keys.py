@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxkit.store.db import insert_unless_present
 from inboxkit.store.plans import account_plan_columns, mailbox_plan_join
 from inboxkit.store.tables import accounts, api_keys, mailboxes, plans, utcnow
 
@@ -55,7 +56,8 @@ async def account_exists(conn: AsyncConnection, account_id: str) -> bool:
 async def insert_account(
     conn: AsyncConnection, account_id: str, name: str, created_at: datetime
 ) -> None:
-    await conn.execute(accounts.insert().values(id=account_id, name=name, created_at=created_at))
+    """Create the account unless it exists (another process starting at once may have)."""
+    await insert_unless_present(conn, accounts, id=account_id, name=name, created_at=created_at)
 
 
 async def insert_key(conn: AsyncConnection, key: NewKey) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inboxkit.store.db import insert_unless_present
 from inboxkit.store.tables import PLAN_LIMITS, accounts, api_keys, mailboxes, plans, utcnow
 
 Row = sa.Row[*tuple[Any, ...]]
@@ -83,13 +84,14 @@ def mailbox_plan_join() -> sa.FromClause:
 
 
 async def ensure_seeded(conn: AsyncConnection) -> None:
-    """Insert the seeded plans if they are missing (a database emptied by hand)."""
+    """Insert the seeded plans if they are missing (a database emptied by hand); several
+    processes starting at once may all do this."""
     present = set((await conn.execute(sa.select(plans.c.name))).scalars())
     now = utcnow()
     for name, limits in SEEDED.items():
         if name not in present:
-            await conn.execute(
-                plans.insert().values(name=name, created_at=now, updated_at=now, **limits)
+            await insert_unless_present(
+                conn, plans, name=name, created_at=now, updated_at=now, **limits
             )
 
 
