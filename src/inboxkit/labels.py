@@ -102,11 +102,13 @@ def user_labels(values: Iterable[str], field: str) -> list[str]:
     return list(dict.fromkeys(user_label(value) for value in items))
 
 
-def shown(user: Iterable[str], *, direction: str, hidden: bool) -> list[str]:
-    """The labels a message shows: its user labels sorted, then its system labels."""
+def shown(user: Iterable[str], *, sent: bool, spam: bool) -> list[str]:
+    """The labels a message (or a thread, from its messages) shows: its user labels sorted,
+    then its system labels, `sent` when it is (or holds) outbound mail and `spam` when it is
+    (or holds) mail hidden as spam."""
     labels = sorted(user)
-    if direction == "outbound":
+    if sent:
         labels.append(SENT)
-    if hidden:
+    if spam:
         labels.append(SPAM)
     return labels

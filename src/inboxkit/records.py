@@ -108,8 +108,8 @@ def summary(row: Any) -> MessageSummary:
         "spam": dict(row.spam) if row.spam else dict(UNSCORED),
         "labels": shown(
             getattr(row, "labels", None) or (),
-            direction=row.direction,
-            hidden=bool(getattr(row, "hidden", False)),
+            sent=row.direction == "outbound",
+            spam=bool(getattr(row, "hidden", False)),
         ),
         "thread_id": row.thread_id,
     }

@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 
 from inboxkit.errors import NotFound, Resource
 from inboxkit.ids import is_id
+from inboxkit.labels import shown
 from inboxkit.records import MessageSummary, summary
 from inboxkit.services.auth import Principal
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
@@ -36,8 +37,7 @@ class Thread(TypedDict):
     message_count: int
     unread_count: int
     last_message_at: datetime
-    # The labels its messages carry: their user labels, then the system labels "sent" when one
-    # is outbound and "spam" when one is hidden as spam.
+    # The labels its messages carry: their user labels, then the system labels (`shown`).
     labels: list[str]
     preview: str
 
@@ -56,11 +56,9 @@ def _not_found() -> NotFound:
 
 
 def _thread(row: Any, stats: rows.ThreadStats | None) -> Thread:
-    labels = list(stats.labels) if stats is not None else []
-    if stats is not None and stats.outbound:
-        labels.append("sent")
-    if stats is not None and stats.hidden:
-        labels.append("spam")
+    labels = (
+        shown(stats.labels, sent=stats.outbound, spam=stats.hidden) if stats is not None else []
+    )
     return {
         "id": row.id,
         "mailbox_id": row.mailbox_id,
