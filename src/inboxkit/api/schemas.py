@@ -356,7 +356,9 @@ class Thread(BaseModel):
     )
     message_count: int
     unread_count: int
-    last_message_at: datetime = Field(description="When its newest message arrived.")
+    last_message_at: datetime = Field(
+        description="When its newest message in the view arrived; the list's order."
+    )
     labels: list[str] = Field(
         description="System labels its messages carry: `sent` when one is outbound, `spam` "
         "when one is hidden as spam."

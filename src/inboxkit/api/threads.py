@@ -15,8 +15,8 @@ router = APIRouter(tags=["threads"])
 SpamQuery = Annotated[
     bool,
     Query(
-        description="true: the threads of the mail hidden as spam (the spam folder), counted "
-        "over that mail; false (default) leaves it out, as message lists do."
+        description="true: the threads of the mail hidden as spam (the spam folder), counted, "
+        "dated and ordered by that mail; false (default) leaves it out, as message lists do."
     ),
 ]
 CursorQuery = Annotated[
@@ -34,8 +34,9 @@ async def list_threads(
     cursor: CursorQuery = None,
     spam: SpamQuery = False,
 ):
-    """Conversations, newest activity first, each with its message and unread counts, its
-    participants and its newest message's preview."""
+    """Conversations, newest activity first (by their newest message in the view, so in the
+    order of `last_message_at`), each with its message and unread counts, its participants
+    and its newest message's preview."""
     items, next_cursor = await runtime.threads.list(
         principal, mailbox, spam=spam, limit=limit, cursor=cursor
     )

@@ -89,8 +89,10 @@ class ThreadService:
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Thread], str | None]:
-        """The mailbox's threads with a message in the view, newest activity first; the cursor
-        is the last thread's newest message id."""
+        """The mailbox's threads with a message in the view, by their newest message in the
+        view, newest first (so in the order of the `last_message_at` shown: spam that joins a
+        conversation does not move it in the default list); the cursor is the last thread's
+        newest message id in the view."""
         principal.require("messages:read")
         async with self.db.read() as conn:
             box = await self.mailboxes.find(principal, ref, conn)
@@ -98,7 +100,10 @@ class ThreadService:
             found = await rows.page(conn, box.id, spam=spam, before=before, limit=limit + 1)
             page = found[:limit]
             stats = await rows.stats(conn, box.id, [row.id for row in page], spam=spam)
-        next_cursor = encode_cursor(page[-1].last_message_id) if len(found) > limit else None
+        next_cursor = None
+        if len(found) > limit:
+            last = page[-1]
+            next_cursor = encode_cursor(last.last_hidden_id if spam else last.last_visible_id)
         return [_thread(row, stats.get(row.id)) for row in page], next_cursor
 
     async def get(

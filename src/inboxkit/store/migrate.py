@@ -54,9 +54,9 @@ async def backfill_search(db: Database, batch: int = 2_000) -> int:
 
 async def backfill_threads(db: Database, batch: int = 1_000) -> int:
     """Thread the messages stored before threads existed (migration 0015), oldest first, a
-    batch per transaction, with the code that threads new mail (`store/threads.py`): like the
-    search backfill, a large table never holds one long transaction, and
-    a stopped run resumes. Until a row is reached its `thread_id` is null and it is in no
+    batch per transaction, with the code that threads new mail (`store/threads.py`, which also
+    keeps each thread's newest visible and hidden message, migration 0018): like the search
+    backfill, a large table never holds one long transaction, and a stopped run resumes. Until a row is reached its `thread_id` is null and it is in no
     thread; listings of messages are unaffected. Returns how many rows it threaded."""
     total = 0
     while True:

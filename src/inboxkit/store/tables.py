@@ -315,10 +315,12 @@ message_labels = sa.Table(
     sa.Index("ix_message_labels_mailbox_id_label_message_id", "mailbox_id", "label", "message_id"),
 )
 
-# Conversations (store/threads.py): one row per thread of a mailbox. `last_message_id` (the
-# newest message's id, time-sortable) orders the list by activity and is its cursor;
-# `subject_key` and `participants_key` (mail/threading.py) find the thread a reply without
-# references belongs to. Counts are not stored: they are read from the messages of a page's
+# Conversations (store/threads.py): one row per thread of a mailbox. `last_visible_id` (the
+# newest visible message's id, time-sortable; null while it has none) orders the default list
+# by activity and is its cursor, `last_hidden_id` the spam view's (migration 0018; the partial
+# index holds only the threads with hidden mail). `last_message_id` and `last_message_at` (the
+# newest message, hidden or not), `subject_key` and `participants_key` (mail/threading.py) find
+# the thread a reply without references belongs to. Counts are not stored: they are read from the messages of a page's
 # threads (`ix_messages_mailbox_thread`), so reads, deletions and expiry never leave them stale.
 threads = sa.Table(
     "threads",
@@ -332,8 +334,17 @@ threads = sa.Table(
     sa.Column("last_message_id", Id, nullable=False),
     sa.Column("last_message_at", UTCDateTime, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Index("ix_threads_mailbox_last_message", "mailbox_id", "last_message_id"),
+    sa.Column("last_visible_id", Id, nullable=True),
+    sa.Column("last_hidden_id", Id, nullable=True),
     sa.Index("ix_threads_mailbox_subject", "mailbox_id", "subject_key", "last_message_at"),
+    sa.Index("ix_threads_mailbox_visible", "mailbox_id", "last_visible_id"),
+    sa.Index(
+        "ix_threads_mailbox_hidden",
+        "mailbox_id",
+        "last_hidden_id",
+        sqlite_where=sa.text("last_hidden_id IS NOT NULL"),
+        postgresql_where=sa.text("last_hidden_id IS NOT NULL"),
+    ),
 )
 
 # Allow and block lists of senders (spam/lists.py): account-wide, or for one mailbox. An entry

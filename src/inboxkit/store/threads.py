@@ -19,6 +19,14 @@ the cost of nothing a delivery did not already pay. For each receiving mailbox, 
 Messages of one batch see each other (a reply stored in the same group commit as what it
 answers joins its thread). Each step is one set-based query for the whole batch.
 
+**Activity.** A thread row keeps three newest messages: of all its mail
+(`last_message_id`, `last_message_at`: what assignment compares, hidden spam included, so a
+reply finds its conversation whatever the verdicts), of its visible mail (`last_visible_id`:
+what the default list is ordered and paged by) and of its hidden mail (`last_hidden_id`: the
+spam view's). So a spam message that joins a conversation moves it in the spam view only, and
+the default list's order is the order of the `last_message_at` it shows. A message's `hidden`
+is fixed when it is stored, so only deletion changes what the view columns point at.
+
 **Counts** (`message_count`, `unread_count`), the preview and the labels are read from the
 messages of a page's threads when listed, never stored, so marking read, deleting and expiry
 need no bookkeeping; a thread row keeps only what ordering and lookup need, which deletion
@@ -73,6 +81,9 @@ class _Found:
     participants: list[str]
     last_message_id: str
     last_message_at: datetime
+    # The newest visible and hidden messages' ids (None: none yet).
+    last_visible_id: str | None = None
+    last_hidden_id: str | None = None
     new: bool = False
     subject: str = ""
     created_at: datetime | None = None
@@ -107,6 +118,10 @@ async def assign(
             thread.last_message_id = row["id"]
             thread.last_message_at = row["received_at"]
             thread.participants_key = fact.participants_key
+        if row.get("hidden"):
+            thread.last_hidden_id = max(row["id"], thread.last_hidden_id or "")
+        else:
+            thread.last_visible_id = max(row["id"], thread.last_visible_id or "")
         thread.participants = keys.participants([*thread.participants, *fact.participants])
         if row["message_key"] is not None:
             # Later messages of the batch find this one by reference.
@@ -176,6 +191,8 @@ _COLUMNS = (
     threads.c.participants,
     threads.c.last_message_id,
     threads.c.last_message_at,
+    threads.c.last_visible_id,
+    threads.c.last_hidden_id,
 )
 
 
@@ -187,6 +204,8 @@ def _found(row: Row) -> _Found:
         list(row.participants),
         row.last_message_id,
         row.last_message_at,
+        row.last_visible_id,
+        row.last_hidden_id,
     )
 
 
@@ -300,6 +319,8 @@ async def _write(
                     "participants": t.participants,
                     "last_message_id": t.last_message_id,
                     "last_message_at": t.last_message_at,
+                    "last_visible_id": t.last_visible_id,
+                    "last_hidden_id": t.last_hidden_id,
                     "created_at": t.created_at,
                 }
                 for t in created
@@ -315,6 +336,8 @@ async def _write(
                 participants=sa.bindparam("people", type_=sa.JSON),
                 last_message_id=sa.bindparam("last_id"),
                 last_message_at=sa.bindparam("last_at", type_=threads.c.last_message_at.type),
+                last_visible_id=sa.bindparam("visible_id"),
+                last_hidden_id=sa.bindparam("hidden_id"),
             ),
             [
                 {
@@ -323,6 +346,8 @@ async def _write(
                     "people": t.participants,
                     "last_id": t.last_message_id,
                     "last_at": t.last_message_at,
+                    "visible_id": t.last_visible_id,
+                    "hidden_id": t.last_hidden_id,
                 }
                 for t in updated
             ],
@@ -334,8 +359,8 @@ async def _write(
 
 async def refresh(conn: AsyncConnection, removed: Iterable[tuple[str, str | None]]) -> None:
     """After messages were deleted (their mailbox and thread ids): each thread's newest
-    message again, or the thread gone with its last message. Read per mailbox, so each query
-    is a walk of `ix_messages_mailbox_thread`."""
+    message, newest visible and newest hidden message again, or the thread gone with its last
+    message. Read per mailbox, so each query is a walk of `ix_messages_mailbox_thread`."""
     per_box: dict[str, set[str]] = {}
     for mailbox_id, thread_id in removed:
         if thread_id:
@@ -344,11 +369,15 @@ async def refresh(conn: AsyncConnection, removed: Iterable[tuple[str, str | None
     for mailbox_id, ids in sorted(per_box.items()):
         for part in _chunks(sorted(ids)):
             newest = (
-                sa.select(c.thread_id, sa.func.max(c.id).label("last_id"))
+                sa.select(
+                    c.thread_id,
+                    sa.func.max(c.id).label("last_id"),
+                    *_newest_per_view(),
+                )
                 .where(c.mailbox_id == mailbox_id, c.thread_id.in_(part))
                 .group_by(c.thread_id)
             )
-            latest = {row.thread_id: row.last_id for row in (await conn.execute(newest)).all()}
+            latest = {row.thread_id: row for row in (await conn.execute(newest)).all()}
             gone = [t for t in part if t not in latest]
             if gone:
                 await conn.execute(threads.delete().where(threads.c.id.in_(gone)))
@@ -356,10 +385,21 @@ async def refresh(conn: AsyncConnection, removed: Iterable[tuple[str, str | None
                 await _set_newest(conn, latest)
 
 
-async def _set_newest(conn: AsyncConnection, latest: Mapping[str, str]) -> None:
-    """Point each thread (id → its newest message's id) at that message."""
+def _newest_per_view() -> tuple[sa.Label[Any], sa.Label[Any]]:
+    """Per thread (in a query grouped by `thread_id`): its newest visible and newest hidden
+    message's ids, null when it has none."""
+    c = messages.c
+    return (
+        sa.func.max(sa.case((c.hidden == sa.false(), c.id), else_=None)).label("visible_id"),
+        sa.func.max(sa.case((c.hidden == sa.true(), c.id), else_=None)).label("hidden_id"),
+    )
+
+
+async def _set_newest(conn: AsyncConnection, latest: Mapping[str, Row]) -> None:
+    """Point each thread (id → its newest message's, newest visible and newest hidden
+    message's ids) at those messages."""
     query = sa.select(messages.c.id, messages.c.received_at).where(
-        messages.c.id.in_(list(latest.values()))
+        messages.c.id.in_([row.last_id for row in latest.values()])
     )
     at = {row.id: row.received_at for row in (await conn.execute(query)).all()}
     await conn.execute(
@@ -368,10 +408,18 @@ async def _set_newest(conn: AsyncConnection, latest: Mapping[str, str]) -> None:
         .values(
             last_message_id=sa.bindparam("last_id"),
             last_message_at=sa.bindparam("last_at", type_=threads.c.last_message_at.type),
+            last_visible_id=sa.bindparam("visible_id"),
+            last_hidden_id=sa.bindparam("hidden_id"),
         ),
         [
-            {"tid": tid, "last_id": last_id, "last_at": at[last_id]}
-            for tid, last_id in latest.items()
+            {
+                "tid": tid,
+                "last_id": row.last_id,
+                "last_at": at[row.last_id],
+                "visible_id": row.visible_id,
+                "hidden_id": row.hidden_id,
+            }
+            for tid, row in latest.items()
         ],
     )
 
@@ -388,24 +436,23 @@ def _in_view(spam: bool) -> sa.ColumnElement[bool]:
     return messages.c.hidden == (sa.true() if spam else sa.false())
 
 
-def _has_view(spam: bool) -> sa.ColumnElement[bool]:
-    """The thread has a message the view shows (hidden spam only with `spam`)."""
-    return sa.exists().where(
-        messages.c.mailbox_id == threads.c.mailbox_id,
-        messages.c.thread_id == threads.c.id,
-        _in_view(spam),
-    )
+def _order_column(spam: bool) -> sa.Column[Any]:
+    """The thread column a view is ordered and paged by: the id of its newest visible message,
+    or with `spam` of its newest hidden one (null when it has none in the view)."""
+    return threads.c.last_hidden_id if spam else threads.c.last_visible_id
 
 
 async def page(
     conn: AsyncConnection, mailbox_id: str, *, spam: bool, before: str | None, limit: int
 ) -> Sequence[Row]:
-    """Up to `limit` threads of the mailbox with a message in the view, newest activity first,
-    whose newest message is older than id `before`."""
-    query = sa.select(threads).where(threads.c.mailbox_id == mailbox_id, _has_view(spam))
+    """Up to `limit` threads of the mailbox with a message in the view, by their newest
+    message in the view, newest first, that message older than id `before`. One walk of
+    `ix_threads_mailbox_visible` (or `ix_threads_mailbox_hidden`)."""
+    newest = _order_column(spam)
+    query = sa.select(threads).where(threads.c.mailbox_id == mailbox_id, newest.is_not(None))
     if before is not None:
-        query = query.where(threads.c.last_message_id < before)
-    query = query.order_by(threads.c.last_message_id.desc()).limit(limit)
+        query = query.where(newest < before)
+    query = query.order_by(newest.desc()).limit(limit)
     return (await conn.execute(query)).all()
 
 
@@ -536,6 +583,7 @@ async def backfill(conn: AsyncConnection, batch: int) -> int:
             c.to_addrs,
             c.cc_addrs,
             c.received_at,
+            c.hidden,
             mailboxes.c.address,
         )
         .select_from(messages.join(mailboxes, mailboxes.c.id == c.mailbox_id))
