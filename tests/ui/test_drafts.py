@@ -3,7 +3,8 @@ review on, an agent's REST send is kept as a draft that the person sees (escaped
 in a real browser, after which it is delivered; a discarded draft is never sent. Over HTTP:
 another account's user cannot see or act on the drafts (404), the mailbox's own token cannot
 approve or lift the review (403), a key without mailboxes:write cannot approve, cross-site or
-tokenless posts are refused, scheduled drafts are listed with Discard only."""
+tokenless posts are refused, scheduled drafts are listed with Discard only, and an approval
+posted from a page showing an older version of the draft is refused."""
 
 from __future__ import annotations
 
@@ -86,6 +87,11 @@ async def test_a_person_approves_an_agents_held_send_in_the_browser_and_it_is_de
         assert preview.startswith("<script>window.pwned = 1</script> Q3 revenue is up.")
         assert preview.endswith("…") and len(preview) <= 301
         assert await row.locator("script, b").count() == 0
+        assert await page.evaluate("window.pwned") is None
+        # The whole text is one click away, as text: the reviewer reads what they approve.
+        await row.locator("details.full summary").click()
+        full = await row.locator(".full-text").text_content() or ""
+        assert full.endswith("more " * 199 + "more ") and "<script>" in full
         assert await page.evaluate("window.pwned") is None
         await page.screenshot(path=str(SCREENSHOTS / "drafts.png"), full_page=True)
 
@@ -277,3 +283,42 @@ async def test_approving_needs_mailboxes_write_and_a_same_site_post_with_the_tok
         )
         assert missing.status_code == 404
     assert await draft_status(server, key, agent, draft["id"]) == "pending_review"
+
+
+async def test_approving_from_a_page_that_shows_an_older_version_of_the_draft_is_refused(
+    server: RunningServer,
+) -> None:
+    key = await server.create_key()
+    agent = await server.create_inbox(token=key, mode="agent", handle="edited-agent")
+    await review_on(server, key, agent)
+    draft = await held_send(server, agent, to=["bob@example.com"], subject="Pay", text="10 EUR")
+    async with httpx.AsyncClient(base_url=server.base_url) as client:
+        csrf = await signed_in(client, key)
+        page = await client.get(f"/inbox/{agent['id']}/drafts")
+        shown = page.text.split('name="updated_at" value="', 1)[1].split('"', 1)[0]
+        # The agent changes the draft while the page is open.
+        edited = await server.http.patch(
+            f"/mailboxes/{agent['id']}/drafts/{draft['id']}",
+            json={"text": "10,000 EUR"},
+            headers=server.auth(agent["token"]),
+        )
+        assert edited.status_code == 200, edited.text
+        stale = await client.post(
+            f"/ui/inbox/{agent['id']}/drafts/{draft['id']}/approve",
+            data={"csrf": csrf, "updated_at": shown},
+            headers=same_site(client),
+        )
+        assert stale.status_code == 409
+        assert "changed after you read it" in stale.text
+        assert await draft_status(server, key, agent, draft["id"]) == "pending_review"
+
+        page = await client.get(f"/inbox/{agent['id']}/drafts")
+        assert "10,000 EUR" in page.text
+        fresh = page.text.split('name="updated_at" value="', 1)[1].split('"', 1)[0]
+        approved = await client.post(
+            f"/ui/inbox/{agent['id']}/drafts/{draft['id']}/approve",
+            data={"csrf": csrf, "updated_at": fresh},
+            headers=same_site(client),
+        )
+        assert approved.status_code == 303, approved.text
+    assert await draft_status(server, key, agent, draft["id"]) == "sent"

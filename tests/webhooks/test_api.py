@@ -18,6 +18,7 @@ async def test_secret_is_shown_once_and_never_listed(hooks: RunningServer, recei
         "mailbox.deleted",
         "domain.unverified",
         "draft.created",
+        "draft.updated",
         "draft.approved",
         "draft.sent",
     ]

@@ -93,6 +93,16 @@ class DraftUpdate(Strict):
     send_at: SendAt = None
 
 
+class ApproveIn(Strict):
+    """What the reviewer approves (the body is optional)."""
+
+    updated_at: DateTime | None = Field(
+        None,
+        description="The draft's `updated_at` as the reviewer read it: if the draft was edited "
+        "since, nothing is approved (409), so what is sent is what was reviewed.",
+    )
+
+
 def _fields(body: DraftIn) -> DraftFields:
     return DraftFields(
         to=[body.to] if isinstance(body.to, str) else list(body.to),
@@ -218,11 +228,22 @@ async def send_draft(runtime: RuntimeDep, principal: PrincipalDep, mailbox: str,
             "description": "Not an account's API key with `mailboxes:write` (a mailbox's own "
             "token may not approve)",
         },
-        409: {"model": ErrorResponse, "description": "Not awaiting review, or sent already"},
+        409: {
+            "model": ErrorResponse,
+            "description": "Not awaiting review, sent already, or edited since `updated_at`",
+        },
     },
 )
-async def approve_draft(runtime: RuntimeDep, principal: PrincipalDep, mailbox: str, draft_id: str):
+async def approve_draft(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    mailbox: str,
+    draft_id: str,
+    body: ApproveIn | None = None,
+):
     """Approve a draft awaiting review: sent now, or at its `send_at` if that is ahead. Needs an
     account's API key with `mailboxes:write`: the mailbox's own token cannot approve, since
-    review is there to keep the agent holding it from sending alone."""
-    return {"data": await runtime.drafts.approve(principal, mailbox, draft_id)}
+    review is there to keep the agent holding it from sending alone. Give the draft's
+    `updated_at` as you read it, and an edit made since is refused (409) instead of sent."""
+    version = body.updated_at if body is not None else None
+    return {"data": await runtime.drafts.approve(principal, mailbox, draft_id, version=version)}

@@ -360,8 +360,8 @@ class Thread(BaseModel):
         description="When its newest message in the view arrived; the list's order."
     )
     labels: list[str] = Field(
-        description="System labels its messages carry: `sent` when one is outbound, `spam` "
-        "when one is hidden as spam."
+        description="The labels its messages carry: their user labels (sorted), then the "
+        "system labels `sent` when one is outbound and `spam` when one is hidden as spam."
     )
     preview: str = Field(description="The start of its newest message's text.")
 

@@ -23,6 +23,7 @@ EventName = Literal[
     "mailbox.deleted",
     "domain.unverified",
     "draft.created",
+    "draft.updated",
     "draft.approved",
     "draft.sent",
 ]

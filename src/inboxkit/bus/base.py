@@ -41,6 +41,7 @@ EventKind = Literal[
     "webhook.attempt",  # a webhook delivery attempt was made (on the webhook's channel)
     # Drafts (no mailbox: they only wake the webhook dispatcher and the drafts worker).
     "draft.created",  # a draft began to await review
+    "draft.updated",  # a draft awaiting review was edited
     "draft.approved",
     "draft.sent",
     "draft.scheduled",  # a draft is due at some time: the drafts worker looks again

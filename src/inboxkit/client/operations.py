@@ -979,11 +979,21 @@ class ClientOperations(Generic[InboxT, HttpT]):
         return Draft.model_validate(data(response))
 
     @operation
-    def approve_draft(self, mailbox: str, draft_id: str) -> Flow[Draft]:
+    def approve_draft(
+        self, mailbox: str, draft_id: str, *, updated_at: datetime | str | None = None
+    ) -> Flow[Draft]:
         """Approve a draft awaiting review (an account's API key only): sent now, or at its
-        `send_at`."""
+        `send_at`. Pass the `updated_at` of the draft you reviewed (`draft.updated_at`) and an
+        edit made since is refused (`Conflict`) instead of sent."""
+        body: dict[str, Any] = {}
+        if updated_at is not None:
+            body["updated_at"] = (
+                updated_at.isoformat() if isinstance(updated_at, datetime) else updated_at
+            )
         response = yield from self._call(
-            "POST", f"/mailboxes/{segment(mailbox)}/drafts/{segment(draft_id)}/approve"
+            "POST",
+            f"/mailboxes/{segment(mailbox)}/drafts/{segment(draft_id)}/approve",
+            json=body or None,
         )
         return Draft.model_validate(data(response))
 

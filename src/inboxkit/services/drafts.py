@@ -46,6 +46,7 @@ from inboxkit.errors import (
     ValidationFailed,
 )
 from inboxkit.ids import is_id, new_id
+from inboxkit.mail.htmltext import html_to_text
 from inboxkit.plan import Plan
 from inboxkit.services.auth import MAILBOX_TOKEN_SCOPES, Principal, PrincipalKind
 from inboxkit.services.mailboxes import MailboxService, decode_cursor, encode_cursor
@@ -65,6 +66,7 @@ from inboxkit.store.db import Database
 from inboxkit.store.tables import DraftStatus, utcnow
 
 __all__ = [
+    "DRAFT_SPACE_SENDS",
     "LISTED_STATUSES",
     "MAX_DRAFTS_PER_MAILBOX",
     "MAX_SEND_AHEAD",
@@ -74,6 +76,12 @@ __all__ = [
 
 # Drafts a mailbox may hold that are not sent yet.
 MAX_DRAFTS_PER_MAILBOX = 1000
+# And what they may hold together: this many times the send size limit (`max_send_bytes`) of
+# bodies and attachments as stored, so a mailbox's drafts cannot fill the disk.
+DRAFT_SPACE_SENDS = 8
+# How much of a draft's text a webhook carries (`preview`): payloads carry summaries, and the
+# whole draft is one GET away.
+PREVIEW_CHARS = 300
 # A `send_at` this little in the past is "now" (a clock a little behind, a slow request);
 # further back it is refused, since it is most likely a mistake.
 PAST_GRACE = timedelta(seconds=60)
@@ -156,6 +164,17 @@ def draft_json(row: Any, now: datetime | None = None) -> dict[str, Any]:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
+
+
+def draft_summary(row: Any, now: datetime | None = None) -> dict[str, Any]:
+    """A draft as webhooks carry it: `draft_json` without the bodies, with a `preview` of the
+    text instead (payloads stay small; `GET …/drafts/{id}` has the rest)."""
+    shown = draft_json(row, now)
+    text = shown.pop("text")
+    html = shown.pop("html")
+    flat = " ".join((text if text else html_to_text(html) if html else "").split())
+    shown["preview"] = flat[:PREVIEW_CHARS]
+    return shown
 
 
 def _sender(box: Any) -> Principal:
@@ -242,16 +261,33 @@ class DraftService:
         except ValidationFailed as exc:
             raise BadRequest(f"This draft cannot be sent yet: {exc.message}") from None
 
-    async def _check_cap(self, conn: AsyncConnection, mailbox_id: str) -> None:
+    async def _check_room(
+        self,
+        conn: AsyncConnection,
+        mailbox_id: str,
+        fields: DraftFields,
+        *,
+        replacing: str | None = None,
+    ) -> None:
+        """Whether the mailbox can keep `fields` as a new draft (or as `replacing`'s new
+        content): at most MAX_DRAFTS_PER_MAILBOX unsent drafts, holding together at most
+        DRAFT_SPACE_SENDS times the send size limit."""
         # The mailbox row is locked first (on PostgreSQL; SQLite's write transactions are
-        # serialised already), so concurrent creations take turns at the count and the cap is
-        # exact; a mailbox deleted meanwhile takes no draft.
+        # serialised already), so concurrent creations take turns at the count and the caps
+        # are exact; a mailbox deleted meanwhile takes no draft.
         if not await mailbox_rows.lock_undeleted(conn, [mailbox_id]):
             raise NotFound("No such mailbox.", resource=Resource.MAILBOX)
-        if await rows.count_open(conn, mailbox_id) >= MAX_DRAFTS_PER_MAILBOX:
+        if replacing is None and await rows.count_open(conn, mailbox_id) >= MAX_DRAFTS_PER_MAILBOX:
             raise Conflict(
                 f"This mailbox already holds {MAX_DRAFTS_PER_MAILBOX} unsent drafts; send or "
                 "delete some before creating more."
+            )
+        room = DRAFT_SPACE_SENDS * self.settings.max_send_bytes
+        size = rows.stored_size(fields.text, fields.html, fields.attachments)
+        if await rows.open_size(conn, mailbox_id, excluding=replacing) + size > room:
+            raise Conflict(
+                f"This mailbox's unsent drafts would hold more than {room} bytes of bodies and "
+                "attachments; send or delete some drafts before keeping more."
             )
 
     async def _find(self, conn: AsyncConnection, box: Any, draft_id: str) -> Any:
@@ -283,7 +319,7 @@ class DraftService:
     async def _queue_event(
         self, conn: AsyncConnection, event: str, row: Any, now: datetime | None = None
     ) -> None:
-        await self.webhooks.on_draft_event(conn, event, row.mailbox_id, draft_json(row, now))
+        await self.webhooks.on_draft_event(conn, event, row.mailbox_id, draft_summary(row, now))
 
     # -- the review gate (OutboundService) -----------------------------------------------------
 
@@ -295,7 +331,7 @@ class DraftService:
         self._check_size(fields)
         now = utcnow()
         async with self.db.write() as conn:
-            await self._check_cap(conn, box.id)
+            await self._check_room(conn, box.id, fields)
             row = await rows.insert(
                 conn, self._values(box.id, fields, DraftStatus.PENDING_REVIEW, None, now)
             )
@@ -356,6 +392,8 @@ class DraftService:
         Returns the draft and, when it awaits review, the note saying so."""
         principal.require("send")
         box = await self.mailboxes.find(principal, ref)
+        # A mailbox that may not send keeps no drafts either (an anonymous inbox, say).
+        self.outbound.may_send(principal, box)
         send_at = self._send_at(send_at)
         self._check_size(fields)
         if fields.in_reply_to is not None:
@@ -367,7 +405,7 @@ class DraftService:
             status = DraftStatus.PENDING_REVIEW if box.outbound_review else DraftStatus.SCHEDULED
         now = utcnow()
         async with self.db.write() as conn:
-            await self._check_cap(conn, box.id)
+            await self._check_room(conn, box.id, fields)
             row = await rows.insert(conn, self._values(box.id, fields, status, send_at, now))
             if status is DraftStatus.PENDING_REVIEW:
                 await self._queue_event(conn, "draft.created", row, now)
@@ -416,9 +454,12 @@ class DraftService:
         self, principal: Principal, ref: str, draft_id: str, changes: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """Change a draft that is not sent and not being sent. `send_at: null` unschedules it.
-        An edit takes back any approval: under review the draft waits for one again."""
+        An edit takes back any approval: under review the draft waits for one again. A
+        `send_at` kept from before that has passed (a failed draft's, say) is dropped unless
+        the draft is still scheduled: an edit alone never sends a draft that was not due."""
         principal.require("send")
         box = await self.mailboxes.find(principal, ref)
+        self.outbound.may_send(principal, box)
         async with self.db.read() as conn:
             row = await self._find(conn, box, draft_id)
         self._refuse_sent(row)
@@ -433,7 +474,13 @@ class DraftService:
         if "reply_all" in changes:
             updates["reply_all"] = bool(changes["reply_all"])
         fields = dataclasses.replace(fields, **updates)
-        send_at = self._send_at(changes["send_at"]) if "send_at" in changes else row.send_at
+        now = utcnow()
+        if "send_at" in changes:
+            send_at = self._send_at(changes["send_at"])
+        elif row.send_at is not None and row.send_at <= now and row.status != DraftStatus.SCHEDULED:
+            send_at = None
+        else:
+            send_at = row.send_at
         self._check_size(fields)
         if fields.in_reply_to is not None and "in_reply_to" in changes:
             async with self.db.read() as conn:
@@ -445,7 +492,6 @@ class DraftService:
             status = DraftStatus.PENDING_REVIEW
         else:
             status = DraftStatus.DRAFT
-        now = utcnow()
         values = {
             _COLUMNS.get(name, name): value for name, value in dataclasses.asdict(fields).items()
         }
@@ -458,17 +504,21 @@ class DraftService:
             error=None,
             attempts=0,
         )
-        entered_review = (
-            status is DraftStatus.PENDING_REVIEW and row.status != DraftStatus.PENDING_REVIEW
-        )
+        # A reviewer hears of a draft entering review, and of every change to one that awaits
+        # it, so what they approve is what they were shown (approving names that version).
+        event: EventKind | None = None
+        if status is DraftStatus.PENDING_REVIEW:
+            was_waiting = row.status == DraftStatus.PENDING_REVIEW
+            event = "draft.updated" if was_waiting else "draft.created"
         async with self.db.write() as conn:
+            await self._check_room(conn, box.id, fields, replacing=row.id)
             updated = await rows.update_idle(conn, box.id, row.id, values)
             if updated is None:
                 raise await self._busy(conn, box, row.id)
-            if entered_review:
-                await self._queue_event(conn, "draft.created", updated, now)
-        if entered_review:
-            await self._announce("draft.created")
+            if event is not None:
+                await self._queue_event(conn, event, updated, now)
+        if event is not None:
+            await self._announce(event)
         if status is DraftStatus.SCHEDULED:
             await self._announce("draft.scheduled")
         note = self._review_note(box, row.id) if status is DraftStatus.PENDING_REVIEW else None
@@ -483,13 +533,18 @@ class DraftService:
             if not await rows.delete_idle(conn, box.id, draft_id if is_id(draft_id) else ""):
                 raise await self._busy(conn, box, draft_id)
 
-    async def _busy(self, conn: AsyncConnection, box: Any, draft_id: str) -> InboxKitError:
-        """Why a conditional change found nothing: no such draft, sent, or being sent."""
+    async def _busy(
+        self, conn: AsyncConnection, box: Any, draft_id: str, *, version: datetime | None = None
+    ) -> InboxKitError:
+        """Why a conditional change found nothing: no such draft, sent, being sent, or (when
+        the change was of `version`) edited meanwhile."""
         row = await rows.find(conn, box.id, draft_id) if is_id(draft_id) else None
         if row is None:
             return NotFound("No such draft in this mailbox.", resource=Resource.DRAFT)
         if row.status == DraftStatus.SENT:
             return self._sent_conflict(row)
+        if version is not None and row.updated_at != version:
+            return self._changed_conflict(row)
         return Conflict(
             "This draft is being sent right now, so it can no longer be changed or cancelled; "
             "read it again in a moment to see how it went."
@@ -500,6 +555,13 @@ class DraftService:
         return Conflict(
             f"This draft was already sent (message {row.sent_message_id}); it cannot be changed "
             "or sent again. Create a new draft instead."
+        )
+
+    @staticmethod
+    def _changed_conflict(row: Any) -> Conflict:
+        return Conflict(
+            f"This draft was changed after you read it (it was updated at "
+            f"{row.updated_at.isoformat()}); read it again and approve what you reviewed."
         )
 
     def _refuse_sent(self, row: Any) -> None:
@@ -550,9 +612,20 @@ class DraftService:
             await self._announce("draft.created")
         return draft_json(updated, now), self._review_note(box, row.id)
 
-    async def approve(self, principal: Principal, ref: str, draft_id: str) -> dict[str, Any]:
+    async def approve(
+        self,
+        principal: Principal,
+        ref: str,
+        draft_id: str,
+        *,
+        version: datetime | None = None,
+    ) -> dict[str, Any]:
         """Approve a draft awaiting review: sent now, or at its `send_at` if that is ahead.
-        Only an account's key (or the web UI) may: never the mailbox's own token."""
+        Only an account's key (or the web UI) may: never the mailbox's own token.
+
+        `version` is the draft's `updated_at` as the reviewer read it: if the draft was edited
+        since, nothing is approved (409), so what is sent is what was reviewed. Without it the
+        draft as read here is approved, and an edit racing the approval still loses."""
         principal.require("mailboxes:write")
         box = await self.mailboxes.find(principal, ref)  # another tenant's: 404 first
         if principal.kind is not PrincipalKind.API_KEY:
@@ -568,6 +641,8 @@ class DraftService:
                 f"This draft is {draft_json(row)['status']}, not awaiting review; only drafts "
                 "awaiting review are approved."
             )
+        if version is not None and version != row.updated_at:
+            raise self._changed_conflict(row)
         approval = {"approved_at": utcnow(), "approved_by": f"key:{principal.key_id}"}
         now = utcnow()
         if row.send_at is not None and row.send_at > now:
@@ -582,15 +657,23 @@ class DraftService:
                         **approval,
                     },
                     statuses=[DraftStatus.PENDING_REVIEW],
+                    version=row.updated_at,
                 )
                 if updated is None:
-                    raise await self._busy(conn, box, row.id)
+                    raise await self._busy(conn, box, row.id, version=row.updated_at)
                 await self._queue_event(conn, "draft.approved", updated, now)
             await self._announce("draft.approved", "draft.scheduled")
             return draft_json(updated, now)
-        return await self._send_now(box, row, approval)
+        return await self._send_now(box, row, approval, version=row.updated_at)
 
-    async def _send_now(self, box: Any, row: Any, approval: dict[str, Any]) -> dict[str, Any]:
+    async def _send_now(
+        self,
+        box: Any,
+        row: Any,
+        approval: dict[str, Any],
+        *,
+        version: datetime | None = None,
+    ) -> dict[str, Any]:
         """Lease the draft and send it in this request. A refusal that editing can fix puts it
         back as it was and is raised; one that passes (rates, a failed store) leaves it
         scheduled for the worker to retry."""
@@ -604,9 +687,10 @@ class DraftService:
                 token=token,
                 lease_seconds=self.settings.outbox_lease_seconds,
                 values=approval,
+                version=version,
             )
             if taken is None:
-                raise await self._busy(conn, box, row.id)
+                raise await self._busy(conn, box, row.id, version=version)
             if approval:
                 await self._queue_event(conn, "draft.approved", taken)
         if approval:
@@ -631,8 +715,13 @@ class DraftService:
         Either way a passing failure reschedules it on the outbox's retry schedule."""
         async with self.db.read() as conn:
             box = await rows.mailbox_with_plan(conn, row.mailbox_id)
-        if box is None:  # the mailbox is gone (its drafts go with it)
+        if box is None:  # the mailbox is gone or expired: nothing will ever send this draft
+            await rows.delete_held(self.db, row.id, token)
             return None
+        if box.outbound_review and row.approved_at is None:
+            # Scheduled before the mailbox came under review (or while it was being turned
+            # on): it waits for an approval like any other send from there.
+            return await self._hold_leased(row, token)
         sent_row: Any = None
 
         async def mark_sent(conn: AsyncConnection, message_id: str) -> None:
@@ -663,6 +752,30 @@ class DraftService:
             return await self._retry(row, token, "The send failed on the server; will retry.", None)
         await self._announce("draft.sent")
         return sent_row
+
+    async def _hold_leased(self, row: Any, token: str) -> Any:
+        async with self.db.write() as conn:
+            held = await rows.release_in(
+                conn, row.id, token, {"status": DraftStatus.PENDING_REVIEW, "error": None}
+            )
+            if held is not None:
+                await self._queue_event(conn, "draft.created", held)
+        if held is not None:
+            await self._announce("draft.created")
+        return held
+
+    async def hold_scheduled(self, conn: AsyncConnection, mailbox_id: str) -> int:
+        """In the transaction that turns the mailbox's review on: its scheduled drafts nobody
+        approved await review from now on (`draft.created` for each). Returns how many; the
+        caller announces `draft.created` after its commit when there were any."""
+        now = utcnow()
+        held = await rows.hold_unapproved(conn, mailbox_id)
+        for row in held:
+            await self._queue_event(conn, "draft.created", row, now)
+        return len(held)
+
+    async def announce_held(self) -> None:
+        await self._announce("draft.created")
 
     async def _retry(self, row: Any, token: str, reason: str, after: int | None) -> Any:
         """Try again later: after `after` seconds (a rate limit's Retry-After), else on the

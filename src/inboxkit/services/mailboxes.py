@@ -38,6 +38,7 @@ from inboxkit.store.tables import utcnow
 
 __all__ = [
     "EndHook",
+    "ReviewHook",
     "MailboxService",
     "encode_cursor",
     "decode_cursor",
@@ -47,6 +48,10 @@ __all__ = [
 # ("mailbox.deleted" / "mailbox.expired") and the rows (id, address, account_id), so whatever
 # announces it (webhooks) is queued in the same commit.
 EndHook = Callable[[AsyncConnection, str, list[Any]], Awaitable[None]]
+# Called inside the transaction that turns a mailbox's outbound review on, with its id: what
+# was scheduled to go out unreviewed is held for review in the same commit (the drafts
+# service); returns what it held, and `ReviewHooks.after` runs after the commit if any.
+ReviewHook = Callable[[AsyncConnection, str], Awaitable[int]]
 
 
 RECIPIENT_CACHE_SECONDS = 1.0
@@ -100,6 +105,8 @@ class MailboxService:
         # Custom domains (DESIGN §10); None serves the configured domains alone.
         self.domains = domains
         self.end_hooks: list[EndHook] = []
+        self.review_hook: ReviewHook | None = None
+        self.after_review_hook: Callable[[], Awaitable[None]] | None = None
         # address -> (what it resolved to, fresh until (monotonic))
         self._directory: dict[str, tuple[Recipient, float]] = {}
 
@@ -448,6 +455,9 @@ class MailboxService:
                         "change outbound_review; a mailbox's own token cannot."
                     )
                 changes["outbound_review"] = outbound_review
+            held = 0
+            if outbound_review and not row.outbound_review and self.review_hook is not None:
+                held = await self.review_hook(conn, row.id)
             if "name" in fields:
                 changes["name"] = name
             if "ttl_minutes" in fields and ttl_minutes is not None and row.mode == "capture":
@@ -462,6 +472,8 @@ class MailboxService:
                 )
             await rows.update(conn, row.id, changes)
         self.forget([row.address])
+        if held and self.after_review_hook is not None:
+            await self.after_review_hook()
         return await self.get(principal, row.id)
 
     async def delete(self, principal: Principal, ref: str) -> None:

@@ -404,6 +404,11 @@ class OutboundService:
                 return replayed
             raise
 
+    def may_send(self, principal: Principal, box: Any) -> None:
+        """Forbidden when the mailbox may not send at all (its plan's send policy): what a
+        draft checks before it is kept, so a mailbox that cannot send keeps no drafts."""
+        _may_send(principal, box)
+
     async def check_draft(self, principal: Principal, box: Any, fields: DraftFields) -> None:
         """Whether the draft could be sent as it is (recipients, body, addresses, sizes):
         ValidationFailed saying what is missing, before anything is scheduled or held."""

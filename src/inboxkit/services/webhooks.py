@@ -54,8 +54,10 @@ EVENTS = (
     "mailbox.expired",
     "mailbox.deleted",
     "domain.unverified",
-    # Drafts (services/drafts.py): one entered pending_review, was approved, was sent.
+    # Drafts (services/drafts.py): one entered pending_review, was edited while awaiting it,
+    # was approved, was sent.
     "draft.created",
+    "draft.updated",
     "draft.approved",
     "draft.sent",
 )

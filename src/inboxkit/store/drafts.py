@@ -10,6 +10,7 @@ back and nothing is sent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,14 +28,19 @@ Row = sa.Row[*tuple[Any, ...]]
 __all__ = [
     "EDITABLE",
     "count_open",
+    "delete_held",
     "delete_idle",
     "find",
+    "hold_unapproved",
     "insert",
+    "open_size",
     "mailbox_with_plan",
     "mark_sent",
     "page",
     "prune_sent",
     "release",
+    "release_in",
+    "stored_size",
     "take",
     "update_idle",
 ]
@@ -67,6 +73,29 @@ async def count_open(conn: AsyncConnection, mailbox_id: str) -> int:
     return int(count or 0)
 
 
+def stored_size(text: str | None, html: str | None, attachments: Sequence[Any]) -> int:
+    """What a draft holds, counted as `open_size` counts it: the characters of its bodies and
+    of its attachments as stored (JSON, the files in base64)."""
+    return len(text or "") + len(html or "") + len(json.dumps(list(attachments)))
+
+
+async def open_size(conn: AsyncConnection, mailbox_id: str, *, excluding: str | None) -> int:
+    """The characters the mailbox's unsent drafts hold (bodies, and attachments as stored
+    JSON), except `excluding`'s: what the per-mailbox cap on draft storage counts."""
+    c = drafts.c
+    size = (
+        sa.func.coalesce(sa.func.length(c.text), 0)
+        + sa.func.coalesce(sa.func.length(c.html), 0)
+        + sa.func.length(sa.cast(c.attachments, sa.Text))
+    )
+    query = sa.select(sa.func.coalesce(sa.func.sum(size), 0)).where(
+        c.mailbox_id == mailbox_id, c.status != DraftStatus.SENT
+    )
+    if excluding is not None:
+        query = query.where(c.id != excluding)
+    return int(await conn.scalar(query) or 0)
+
+
 async def find(conn: AsyncConnection, mailbox_id: str, draft_id: str) -> Row | None:
     query = sa.select(drafts).where(drafts.c.id == draft_id, drafts.c.mailbox_id == mailbox_id)
     return (await conn.execute(query)).first()
@@ -96,22 +125,24 @@ async def update_idle(
     values: dict[str, Any],
     *,
     statuses: Sequence[str] = EDITABLE,
+    version: datetime | None = None,
 ) -> Row | None:
-    """Change a draft that is in one of `statuses` and held by nobody; None when it is not
-    (gone, sent, or being sent right now)."""
+    """Change a draft that is in one of `statuses` and held by nobody (and, with `version`,
+    unchanged since its `updated_at` was `version`); None when it is not (gone, sent, being
+    sent right now, or edited meanwhile)."""
     now = utcnow()
     c = drafts.c
+    conditions = [
+        c.id == draft_id,
+        c.mailbox_id == mailbox_id,
+        c.status.in_(list(statuses)),
+        _idle(now),
+    ]
+    if version is not None:
+        conditions.append(c.updated_at == version)
     return (
         await conn.execute(
-            drafts.update()
-            .where(
-                c.id == draft_id,
-                c.mailbox_id == mailbox_id,
-                c.status.in_(list(statuses)),
-                _idle(now),
-            )
-            .values(updated_at=now, **values)
-            .returning(*drafts.c)
+            drafts.update().where(*conditions).values(updated_at=now, **values).returning(*drafts.c)
         )
     ).first()
 
@@ -134,9 +165,11 @@ async def take(
     token: str,
     lease_seconds: float,
     values: dict[str, Any],
+    version: datetime | None = None,
 ) -> Row | None:
     """Lease a draft to send it now: it becomes `scheduled` (due now) under `token`, so if this
-    process dies mid-send the drafts worker sends it once the lease runs out."""
+    process dies mid-send the drafts worker sends it once the lease runs out. With `version`,
+    only if it was not edited since (what an approval approved is what is sent)."""
     now = utcnow()
     lease = {
         "status": DraftStatus.SCHEDULED,
@@ -145,7 +178,9 @@ async def take(
         "lock_token": token,
         "attempts": drafts.c.attempts + 1,
     }
-    return await update_idle(conn, mailbox_id, draft_id, lease | values, statuses=statuses)
+    return await update_idle(
+        conn, mailbox_id, draft_id, lease | values, statuses=statuses, version=version
+    )
 
 
 async def mark_sent(
@@ -175,16 +210,49 @@ async def mark_sent(
 async def release(db: Database, draft_id: str, token: str, values: dict[str, Any]) -> Row | None:
     """Let go of a draft this holder did not send: back to a former status, rescheduled for a
     retry, or failed (`values` says which), only while `token` still holds it."""
+    async with db.write() as conn:
+        return await release_in(conn, draft_id, token, values)
+
+
+async def release_in(
+    conn: AsyncConnection, draft_id: str, token: str, values: dict[str, Any]
+) -> Row | None:
+    """`release` in the caller's transaction (which also queues what the change announces)."""
+    c = drafts.c
+    return (
+        await conn.execute(
+            drafts.update()
+            .where(c.id == draft_id, c.lock_token == token, c.status == DraftStatus.SCHEDULED)
+            .values(locked_until=None, lock_token=None, updated_at=utcnow(), **values)
+            .returning(*drafts.c)
+        )
+    ).first()
+
+
+async def delete_held(db: Database, draft_id: str, token: str) -> None:
+    """Delete a draft this holder leased whose mailbox is gone: nothing will ever send it."""
     c = drafts.c
     async with db.write() as conn:
-        return (
-            await conn.execute(
-                drafts.update()
-                .where(c.id == draft_id, c.lock_token == token, c.status == DraftStatus.SCHEDULED)
-                .values(locked_until=None, lock_token=None, updated_at=utcnow(), **values)
-                .returning(*drafts.c)
+        await conn.execute(drafts.delete().where(c.id == draft_id, c.lock_token == token))
+
+
+async def hold_unapproved(conn: AsyncConnection, mailbox_id: str) -> Sequence[Row]:
+    """Put the mailbox's scheduled drafts that nobody approved back to await review (its
+    review was just turned on), except any being sent at this moment; returns them."""
+    c = drafts.c
+    return (
+        await conn.execute(
+            drafts.update()
+            .where(
+                c.mailbox_id == mailbox_id,
+                c.status == DraftStatus.SCHEDULED,
+                c.approved_at.is_(None),
+                _idle(utcnow()),
             )
-        ).first()
+            .values(status=DraftStatus.PENDING_REVIEW, error=None, updated_at=utcnow())
+            .returning(*drafts.c)
+        )
+    ).all()
 
 
 async def prune_sent(db: Database, older_than: timedelta) -> None:

@@ -27,7 +27,7 @@ from inboxkit.store import labels as message_labels
 from inboxkit.store import rawcodec, search, threads, usage
 from inboxkit.store.mailboxes import lock_undeleted
 from inboxkit.store.plans import mailbox_plan_name
-from inboxkit.store.tables import accounts, contents, mailboxes, messages, utcnow
+from inboxkit.store.tables import accounts, contents, drafts, mailboxes, messages, utcnow
 
 # A result row of any shape (SQLAlchemy types rows by their column tuple).
 Row = sa.Row[*tuple[Any, ...]]
@@ -567,7 +567,8 @@ async def purge_older(conn: AsyncConnection, plan: str, cutoff: datetime, batch:
 
 async def purge_mailboxes(conn: AsyncConnection, mailbox_ids: list[str]) -> None:
     """End the mailboxes (just marked deleted or expired): take them off their owners'
-    figures, delete their messages and any content no other message still uses."""
+    figures, delete their messages, threads and drafts, and any content no other message
+    still uses."""
     if not mailbox_ids:
         return
     await usage.count_ended(conn, mailbox_ids)
@@ -575,6 +576,9 @@ async def purge_mailboxes(conn: AsyncConnection, mailbox_ids: list[str]) -> None
     doomed = set((await conn.execute(content_ids)).scalars())
     await conn.execute(messages.delete().where(messages.c.mailbox_id.in_(mailbox_ids)))
     await threads.forget_mailboxes(conn, mailbox_ids)
+    # Its drafts too: mailbox rows stay (marked deleted), so no cascade would remove them. A
+    # draft being sent right now finds itself gone and its send rolls back.
+    await conn.execute(drafts.delete().where(drafts.c.mailbox_id.in_(mailbox_ids)))
     await _delete_orphan_contents(conn, doomed)
 
 

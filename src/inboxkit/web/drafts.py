@@ -13,11 +13,14 @@ signed in with, never an inbox token the session holds, and `DraftService.approv
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from inboxkit.errors import BadRequest
 from inboxkit.ids import is_id
+from inboxkit.mail.htmltext import html_to_text
 from inboxkit.services.auth import Principal, PrincipalKind
 from inboxkit.services.sessions import Session
 from inboxkit.web.routes import (
@@ -66,6 +69,19 @@ def _preview(text: str | None, html: str | None) -> str:
     return "(HTML only)" if html else "(no text)"
 
 
+def _version(value: str | None) -> datetime | None:
+    """The `updated_at` the page showed the draft at (the form's hidden field)."""
+    if not value:
+        return None
+    try:
+        version = datetime.fromisoformat(value[:64])
+    except ValueError:
+        raise BadRequest("The form's updated_at is not a time; reload the page.") from None
+    if version.tzinfo is None:
+        raise BadRequest("The form's updated_at has no time zone; reload the page.")
+    return version
+
+
 @router.get("/inbox/{mailbox_id}/drafts")
 @_refusals
 async def drafts_page(request: Request, mailbox_id: str) -> Response:
@@ -82,6 +98,9 @@ async def drafts_page(request: Request, mailbox_id: str) -> Response:
         )
         for item in items:
             item["preview"] = _preview(item["text"], item["html"])
+            # A reviewer reads the HTML part as text: never rendered here, where it could
+            # style or script the page.
+            item["html_text"] = html_to_text(item["html"]) if item["html"] else ""
         groups.append({"status": status, "drafts": items, "more": more is not None})
     return _page(
         "drafts.html",
@@ -97,11 +116,14 @@ async def drafts_page(request: Request, mailbox_id: str) -> Response:
 @router.post("/ui/inbox/{mailbox_id}/drafts/{draft_id}/approve")
 @_refusals
 async def approve_draft(request: Request, mailbox_id: str, draft_id: str) -> Response:
-    """Approve a draft awaiting review: sent now (or at its `send_at`), as `POST …/approve`."""
+    """Approve a draft awaiting review: sent now (or at its `send_at`), as `POST …/approve`,
+    and only as the page showed it (its `updated_at`): edited since, it is refused."""
     session = await _session(request)
-    await _form(request, session)
+    fields = await _form(request, session)
     principal = await _as_account(request, session, mailbox_id)
-    await _runtime(request).drafts.approve(principal, mailbox_id, draft_id)
+    await _runtime(request).drafts.approve(
+        principal, mailbox_id, draft_id, version=_version(fields.get("updated_at"))
+    )
     return _see(_drafts_url(mailbox_id))
 
 
