@@ -276,3 +276,38 @@ async def test_drafts_update_usage_errors_say_what_to_give_and_change_nothing(
         assert message in result.stderr, (args, result.stderr)
     after = await get_draft(acc, draft_id)
     assert (after["subject"], after["text"], after["send_at"]) == ("Kept", "kept", None)
+
+
+async def test_drafts_approve_with_updated_at_approves_only_the_version_shown(
+    mail: RunningServer, relay: RelaySink
+):
+    acc = await account(mail)
+    box, token = acc.inbox["address"], acc.inbox["token"]
+    await acc.review(True)
+    created = await drafts_cli(
+        mail, token, "create", box, "--to", "bob@example.com", "--text", "v1", "--json"
+    )
+    draft_id = json.loads(created.stdout)["id"]
+    held = await drafts_cli(mail, token, "send", box, draft_id, "--json")
+    assert json.loads(held.stdout)["status"] == "pending_review"
+
+    shown = await drafts_cli(mail, acc.key, "show", box, draft_id)
+    (line,) = [row for row in shown.stdout.splitlines() if row.startswith("updated")]
+    read_at = line.split()[-1]
+    await drafts_cli(mail, token, "update", box, draft_id, "--text", "v2")  # edited since
+
+    stale = await drafts_cli(mail, acc.key, "approve", box, draft_id, "--updated-at", read_at)
+    assert stale.exit_code == 1
+    assert "changed after you read it" in stale.stderr
+    assert relay.received == []
+
+    shown = await drafts_cli(mail, acc.key, "show", box, draft_id)
+    assert shown.stdout.rstrip().endswith("v2")
+    (line,) = [row for row in shown.stdout.splitlines() if row.startswith("updated")]
+    approved = await drafts_cli(
+        mail, acc.key, "approve", box, draft_id, "--updated-at", line.split()[-1], "--json"
+    )
+    assert approved.exit_code == 0, approved.output
+    assert json.loads(approved.stdout)["status"] == "sent"
+    (relayed,) = await relay.wait_for(1)
+    assert "v2" in relayed.message.get_content()

@@ -83,7 +83,8 @@ def _show_draft(draft: Draft) -> None:
         rows.append(("sent message", draft.sent_message_id))
     if draft.error:
         rows.append(("error", draft.error))
-    rows += [("created", _when(draft.created_at)), ("updated", _when(draft.updated_at))]
+    # `updated` exactly, as `drafts approve --updated-at` takes it.
+    rows += [("created", _when(draft.created_at)), ("updated", draft.updated_at.isoformat())]
     # One line per field, whatever line breaks a value carries.
     _table([(name, value.replace("\n", " ")) for name, value in rows])
     click.echo()
@@ -272,11 +273,22 @@ def send_command(client: InboxKit, mailbox: str, draft_id: str, as_json: bool) -
 @drafts_group.command("approve")
 @click.argument("mailbox")
 @click.argument("draft_id")
+@click.option(
+    "--updated-at",
+    "updated_at",
+    metavar="TIME",
+    callback=_send_at,
+    help="The draft's `updated` time exactly as `drafts show` printed it: if the draft was "
+    "edited since, nothing is approved.",
+)
 @_json_option
 @_connection
-def approve_command(client: InboxKit, mailbox: str, draft_id: str, as_json: bool) -> None:
-    """Approve a draft awaiting review (an account's API key, never the mailbox's token)."""
-    _show(client.approve_draft(mailbox, draft_id), as_json)
+def approve_command(
+    client: InboxKit, mailbox: str, draft_id: str, updated_at: datetime | None, as_json: bool
+) -> None:
+    """Approve a draft awaiting review (an account's API key, never the mailbox's token).
+    With --updated-at, only the version you read is approved."""
+    _show(client.approve_draft(mailbox, draft_id, updated_at=updated_at), as_json)
 
 
 @drafts_group.command("delete")
