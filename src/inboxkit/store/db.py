@@ -26,7 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-__all__ = ["Database", "create_private_file", "insert_unless_present"]
+__all__ = ["Database", "conflict_insert", "create_private_file", "insert_unless_present"]
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,20 @@ PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 
 
-async def insert_unless_present(conn: AsyncConnection, table: sa.Table, **values: Any) -> Any:
-    """`INSERT … ON CONFLICT DO NOTHING`, the same statement on SQLite and PostgreSQL: rows that
-    every process creates at start-up (the admin account, the seeded plans) when several start
-    at once against one database, where checking first and then inserting would race."""
+def conflict_insert(conn: AsyncConnection, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+    """`conn`'s dialect's INSERT into `table`, the one with `ON CONFLICT` clauses: both
+    databases spell them alike, so one statement serves SQLite and PostgreSQL."""
     insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
-    return await conn.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return insert(table)
+
+
+async def insert_unless_present(conn: AsyncConnection, table: sa.Table, **values: Any) -> Any:
+    """`INSERT … ON CONFLICT DO NOTHING`: rows that every process creates at start-up (the
+    admin account, the seeded plans) when several start at once against one database, where
+    checking first and then inserting would race."""
+    return await conn.execute(
+        conflict_insert(conn, table).values(**values).on_conflict_do_nothing()
+    )
 
 
 def create_private_file(path: Path) -> None:

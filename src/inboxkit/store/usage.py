@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inboxkit.errors import MailboxFull
+from inboxkit.store.db import conflict_insert
 from inboxkit.store.plans import account_plan_columns, mailbox_plan_join
 from inboxkit.store.tables import mailboxes, usage_counters
 
@@ -84,7 +84,7 @@ async def add(conn: AsyncConnection, subject: str, period: str, **deltas: int) -
     `period`, creating it at zero first; returns the row's figures after the change."""
     values = {"subject": subject, "period": period, **{name: 0 for name in COUNTERS}}
     values.update(deltas)
-    insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(usage_counters)
+    insert = conflict_insert(conn, usage_counters)
     statement = (
         insert.values(**values)
         .on_conflict_do_update(
