@@ -172,7 +172,6 @@ class Runtime:
         )
         self.outbound.review = self.drafts
         self.mailboxes.review_hook = self.drafts.hold_scheduled
-        self.mailboxes.after_review_hook = self.drafts.announce_held
         self.draft_scheduler = DraftScheduler(
             settings, self.db, self.dialect, self.bus, self.drafts
         )

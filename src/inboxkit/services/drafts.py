@@ -68,6 +68,7 @@ from inboxkit.store.tables import DraftStatus, utcnow
 __all__ = [
     "DRAFT_SPACE_SENDS",
     "LISTED_STATUSES",
+    "PREVIEW_CHARS",
     "MAX_DRAFTS_PER_MAILBOX",
     "MAX_SEND_AHEAD",
     "PAST_GRACE",
@@ -79,9 +80,12 @@ MAX_DRAFTS_PER_MAILBOX = 1000
 # And what they may hold together: this many times the send size limit (`max_send_bytes`) of
 # bodies and attachments as stored, so a mailbox's drafts cannot fill the disk.
 DRAFT_SPACE_SENDS = 8
-# How much of a draft's text a webhook carries (`preview`): payloads carry summaries, and the
-# whole draft is one GET away.
+# How much of a draft's text its preview shows (webhooks, the web UI's list): payloads carry
+# summaries, and the whole draft is one GET away.
 PREVIEW_CHARS = 300
+# How much of a body a preview is made from: enough for PREVIEW_CHARS after collapsing
+# whitespace and dropping markup, and bounded whatever the draft holds.
+_PREVIEW_SOURCE_CHARS = 20_000
 # A `send_at` this little in the past is "now" (a clock a little behind, a slow request);
 # further back it is refused, since it is most likely a mistake.
 PAST_GRACE = timedelta(seconds=60)
@@ -166,14 +170,22 @@ def draft_json(row: Any, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
+def draft_preview(text: str | None, html: str | None) -> str:
+    """The start of a draft's text (its HTML part as text when it has none) on one line, at
+    most PREVIEW_CHARS characters and `…` when cut; empty when it has no body."""
+    if text:
+        source = text[:_PREVIEW_SOURCE_CHARS]
+    else:
+        source = html_to_text(html[:_PREVIEW_SOURCE_CHARS]) if html else ""
+    flat = " ".join(source.split())
+    return flat if len(flat) <= PREVIEW_CHARS else flat[:PREVIEW_CHARS].rstrip() + "…"
+
+
 def draft_summary(row: Any, now: datetime | None = None) -> dict[str, Any]:
-    """A draft as webhooks carry it: `draft_json` without the bodies, with a `preview` of the
-    text instead (payloads stay small; `GET …/drafts/{id}` has the rest)."""
+    """A draft as webhooks carry it: `draft_json` without the bodies, with its `preview`
+    instead (payloads stay small; `GET …/drafts/{id}` has the rest)."""
     shown = draft_json(row, now)
-    text = shown.pop("text")
-    html = shown.pop("html")
-    flat = " ".join((text if text else html_to_text(html) if html else "").split())
-    shown["preview"] = flat[:PREVIEW_CHARS]
+    shown["preview"] = draft_preview(shown.pop("text"), shown.pop("html"))
     return shown
 
 
@@ -767,15 +779,12 @@ class DraftService:
     async def hold_scheduled(self, conn: AsyncConnection, mailbox_id: str) -> int:
         """In the transaction that turns the mailbox's review on: its scheduled drafts nobody
         approved await review from now on (`draft.created` for each). Returns how many; the
-        caller announces `draft.created` after its commit when there were any."""
+        caller publishes `draft.created` after its commit when there were any."""
         now = utcnow()
         held = await rows.hold_unapproved(conn, mailbox_id)
         for row in held:
             await self._queue_event(conn, "draft.created", row, now)
         return len(held)
-
-    async def announce_held(self) -> None:
-        await self._announce("draft.created")
 
     async def _retry(self, row: Any, token: str, reason: str, after: int | None) -> Any:
         """Try again later: after `after` seconds (a rate limit's Retry-After), else on the

@@ -50,7 +50,8 @@ __all__ = [
 EndHook = Callable[[AsyncConnection, str, list[Any]], Awaitable[None]]
 # Called inside the transaction that turns a mailbox's outbound review on, with its id: what
 # was scheduled to go out unreviewed is held for review in the same commit (the drafts
-# service); returns what it held, and `ReviewHooks.after` runs after the commit if any.
+# service). It returns how many drafts it held; after the commit, `draft.created` on the bus
+# wakes the webhook dispatcher for them.
 ReviewHook = Callable[[AsyncConnection, str], Awaitable[int]]
 
 
@@ -106,7 +107,6 @@ class MailboxService:
         self.domains = domains
         self.end_hooks: list[EndHook] = []
         self.review_hook: ReviewHook | None = None
-        self.after_review_hook: Callable[[], Awaitable[None]] | None = None
         # address -> (what it resolved to, fresh until (monotonic))
         self._directory: dict[str, tuple[Recipient, float]] = {}
 
@@ -472,8 +472,8 @@ class MailboxService:
                 )
             await rows.update(conn, row.id, changes)
         self.forget([row.address])
-        if held and self.after_review_hook is not None:
-            await self.after_review_hook()
+        if held:
+            await self.bus.publish({"event": "draft.created"})
         return await self.get(principal, row.id)
 
     async def delete(self, principal: Principal, ref: str) -> None:

@@ -22,6 +22,7 @@ from inboxkit.errors import BadRequest
 from inboxkit.ids import is_id
 from inboxkit.mail.htmltext import html_to_text
 from inboxkit.services.auth import Principal, PrincipalKind
+from inboxkit.services.drafts import draft_preview
 from inboxkit.services.sessions import Session
 from inboxkit.web.routes import (
     PAGE_SIZE,
@@ -36,13 +37,10 @@ from inboxkit.web.routes import (
     _signed_in_account,
 )
 
-__all__ = ["router", "PREVIEW_CHARS"]
+__all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-# How much of a draft's text its row shows: enough to judge it, the rest is one click away
-# over the API.
-PREVIEW_CHARS = 300
 # The drafts that wait, in the order they are listed.
 _WAITING = ("pending_review", "scheduled")
 
@@ -59,14 +57,6 @@ async def _as_account(request: Request, session: Session | None, mailbox_id: str
         if principal.kind is PrincipalKind.API_KEY:
             return principal
     return await _for_mailbox(request, session, mailbox_id)
-
-
-def _preview(text: str | None, html: str | None) -> str:
-    """The start of a draft's text, on one line (escaped by the template)."""
-    if text:
-        flat = " ".join(text.split())
-        return flat if len(flat) <= PREVIEW_CHARS else flat[:PREVIEW_CHARS].rstrip() + "…"
-    return "(HTML only)" if html else "(no text)"
 
 
 def _version(value: str | None) -> datetime | None:
@@ -97,7 +87,7 @@ async def drafts_page(request: Request, mailbox_id: str) -> Response:
             principal, mailbox_id, status=status, limit=PAGE_SIZE
         )
         for item in items:
-            item["preview"] = _preview(item["text"], item["html"])
+            item["preview"] = draft_preview(item["text"], item["html"]) or "(no text)"
             # A reviewer reads the HTML part as text: never rendered here, where it could
             # style or script the page.
             item["html_text"] = html_to_text(item["html"]) if item["html"] else ""
