@@ -102,8 +102,7 @@ class ThreadService:
             stats = await rows.stats(conn, box.id, [row.id for row in page], spam=spam)
         next_cursor = None
         if len(found) > limit:
-            last = page[-1]
-            next_cursor = encode_cursor(last.last_hidden_id if spam else last.last_visible_id)
+            next_cursor = encode_cursor(rows.page_key(page[-1], spam=spam))
         return [_thread(row, stats.get(row.id)) for row in page], next_cursor
 
     async def get(

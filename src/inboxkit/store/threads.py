@@ -56,6 +56,7 @@ __all__ = [
     "forget_mailboxes",
     "messages_page",
     "page",
+    "page_key",
     "refresh",
     "stats",
 ]
@@ -440,6 +441,13 @@ def _order_column(spam: bool) -> sa.Column[Any]:
     """The thread column a view is ordered and paged by: the id of its newest visible message,
     or with `spam` of its newest hidden one (null when it has none in the view)."""
     return threads.c.last_hidden_id if spam else threads.c.last_visible_id
+
+
+def page_key(row: Row, *, spam: bool) -> str:
+    """What a listed thread (a row of `page`) is ordered by in its view: the `before` that
+    continues the list after it."""
+    key: str = getattr(row, _order_column(spam).name)
+    return key
 
 
 async def page(
