@@ -12,8 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from inboxkit.config import Settings
+from inboxkit.ids import new_id
 from inboxkit.services.drafts import DRAFT_SPACE_SENDS
-from inboxkit.store.tables import drafts
+from inboxkit.store import drafts as draft_rows
+from inboxkit.store.tables import DraftStatus, drafts
 from tests.drafts.support import Account, account, draft_settings
 from tests.helpers import RunningServer, start_server
 from tests.outbound.relay import RelaySink
@@ -118,6 +120,39 @@ async def test_turning_review_on_holds_drafts_already_scheduled_until_approved(
     approved = await mail.http.post(f"{acc.path}/drafts/{draft_id}/approve", headers=acc.as_key())
     assert approved.json()["data"]["status"] == "sent"
     assert len(await relay.wait_for(2)) == 2
+
+
+async def test_a_draft_claimed_before_review_came_on_is_held_when_its_send_comes(
+    mail: RunningServer, relay: RelaySink
+):
+    acc = await account(mail)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    created = await acc.create(
+        acc.inbox["token"], to="bob@example.com", text="in flight", send_at=later.isoformat()
+    )
+    draft_id = created.json()["data"]["id"]
+    # A sender (a worker, or a request) holds its lease when review is turned on: turning
+    # review on cannot take a held draft back, so the send itself must look again.
+    token = new_id()
+    async with mail.runtime.db.write() as conn:
+        taken = await draft_rows.take(
+            conn,
+            acc.inbox["id"],
+            draft_id,
+            [DraftStatus.SCHEDULED],
+            token=token,
+            lease_seconds=60,
+            values={},
+        )
+    assert taken is not None
+    await acc.review(True)
+    assert (await _draft(acc, draft_id))["status"] == "sending"
+
+    held = await mail.runtime.drafts.send_leased(taken, token)
+    assert held is not None and held.status == DraftStatus.PENDING_REVIEW
+    assert (await _draft(acc, draft_id))["status"] == "pending_review"
+    await asyncio.sleep(1)
+    assert relay.received == []
 
 
 async def test_an_edit_of_a_failed_draft_does_not_send_it_on_its_old_time(

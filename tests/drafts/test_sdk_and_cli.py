@@ -94,6 +94,25 @@ async def test_the_sync_sdk_send_returns_the_sent_message_without_review(
     assert isinstance(sent, SentMessage)
 
 
+async def held_by_cli(acc: Account, *, to: str, text: str) -> str:
+    """Under review: the agent (the mailbox's token) creates a draft and sends it, so it is
+    held for approval; its id."""
+    box, token = acc.inbox["address"], acc.inbox["token"]
+    created = await drafts_cli(
+        acc.server, token, "create", box, "--to", to, "--text", text, "--json"
+    )
+    draft_id: str = json.loads(created.stdout)["id"]
+    held = await drafts_cli(acc.server, token, "send", box, draft_id, "--json")
+    assert json.loads(held.stdout)["status"] == "pending_review"
+    return draft_id
+
+
+def shown_updated(shown: Result) -> str:
+    """The exact `updated` time `drafts show` printed."""
+    (line,) = [row for row in shown.stdout.splitlines() if row.startswith("updated")]
+    return line.split()[-1]
+
+
 async def test_the_drafts_commands_create_list_send_approve_and_delete(
     mail: RunningServer, relay: RelaySink
 ):
@@ -111,12 +130,7 @@ async def test_the_drafts_commands_create_list_send_approve_and_delete(
     await relay.wait_for(1)
 
     await acc.review(True)
-    result = await drafts_cli(
-        mail, token, "create", box, "--to", "c@example.com", "--text", "x", "--json"
-    )
-    second = json.loads(result.stdout)["id"]
-    result = await drafts_cli(mail, token, "send", box, second, "--json")
-    assert json.loads(result.stdout)["status"] == "pending_review"
+    second = await held_by_cli(acc, to="c@example.com", text="x")
     result = await drafts_cli(mail, token, "approve", box, second)
     assert result.exit_code != 0
     result = await drafts_cli(mail, acc.key, "approve", box, second, "--json")
@@ -284,16 +298,10 @@ async def test_drafts_approve_with_updated_at_approves_only_the_version_shown(
     acc = await account(mail)
     box, token = acc.inbox["address"], acc.inbox["token"]
     await acc.review(True)
-    created = await drafts_cli(
-        mail, token, "create", box, "--to", "bob@example.com", "--text", "v1", "--json"
-    )
-    draft_id = json.loads(created.stdout)["id"]
-    held = await drafts_cli(mail, token, "send", box, draft_id, "--json")
-    assert json.loads(held.stdout)["status"] == "pending_review"
+    draft_id = await held_by_cli(acc, to="bob@example.com", text="v1")
 
     shown = await drafts_cli(mail, acc.key, "show", box, draft_id)
-    (line,) = [row for row in shown.stdout.splitlines() if row.startswith("updated")]
-    read_at = line.split()[-1]
+    read_at = shown_updated(shown)
     await drafts_cli(mail, token, "update", box, draft_id, "--text", "v2")  # edited since
 
     stale = await drafts_cli(mail, acc.key, "approve", box, draft_id, "--updated-at", read_at)
@@ -303,9 +311,8 @@ async def test_drafts_approve_with_updated_at_approves_only_the_version_shown(
 
     shown = await drafts_cli(mail, acc.key, "show", box, draft_id)
     assert shown.stdout.rstrip().endswith("v2")
-    (line,) = [row for row in shown.stdout.splitlines() if row.startswith("updated")]
     approved = await drafts_cli(
-        mail, acc.key, "approve", box, draft_id, "--updated-at", line.split()[-1], "--json"
+        mail, acc.key, "approve", box, draft_id, "--updated-at", shown_updated(shown), "--json"
     )
     assert approved.exit_code == 0, approved.output
     assert json.loads(approved.stdout)["status"] == "sent"

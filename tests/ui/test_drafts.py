@@ -285,6 +285,11 @@ async def test_approving_needs_mailboxes_write_and_a_same_site_post_with_the_tok
     assert await draft_status(server, key, agent, draft["id"]) == "pending_review"
 
 
+def approve_version(page: str) -> str:
+    """The draft version (`updated_at`) the page's first Approve form posts."""
+    return page.split('name="updated_at" value="', 1)[1].split('"', 1)[0]
+
+
 async def test_approving_from_a_page_that_shows_an_older_version_of_the_draft_is_refused(
     server: RunningServer,
 ) -> None:
@@ -295,7 +300,7 @@ async def test_approving_from_a_page_that_shows_an_older_version_of_the_draft_is
     async with httpx.AsyncClient(base_url=server.base_url) as client:
         csrf = await signed_in(client, key)
         page = await client.get(f"/inbox/{agent['id']}/drafts")
-        shown = page.text.split('name="updated_at" value="', 1)[1].split('"', 1)[0]
+        shown = approve_version(page.text)
         # The agent changes the draft while the page is open.
         edited = await server.http.patch(
             f"/mailboxes/{agent['id']}/drafts/{draft['id']}",
@@ -314,7 +319,7 @@ async def test_approving_from_a_page_that_shows_an_older_version_of_the_draft_is
 
         page = await client.get(f"/inbox/{agent['id']}/drafts")
         assert "10,000 EUR" in page.text
-        fresh = page.text.split('name="updated_at" value="', 1)[1].split('"', 1)[0]
+        fresh = approve_version(page.text)
         approved = await client.post(
             f"/ui/inbox/{agent['id']}/drafts/{draft['id']}/approve",
             data={"csrf": csrf, "updated_at": fresh},

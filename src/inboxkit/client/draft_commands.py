@@ -213,7 +213,10 @@ def list_command(
 def show_command(client: InboxKit, mailbox: str, draft_id: str, as_json: bool) -> None:
     """One draft: status, recipients, subject, schedule, review and text body."""
     draft = client.draft(mailbox, draft_id)
-    _print_json(draft) if as_json else _show_draft(draft)
+    if as_json:
+        _print_json(draft)
+    else:
+        _show_draft(draft)
 
 
 @drafts_group.command("create")
